@@ -1,0 +1,138 @@
+//! The `launchplane` command line.
+
+mod dev;
+mod drivers;
+mod serve;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{ConfigError, ServeConfig, required};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "launchplane",
+    version,
+    about = "Launchplane deployment control plane"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP service.
+    Serve(ServeArgs),
+    /// Inspect the driver registry.
+    Drivers {
+        #[command(subcommand)]
+        command: DriversCommand,
+    },
+    /// Run a loopback-only development instance on embedded SQLite.
+    Dev(dev::DevArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum DriversCommand {
+    /// List loaded drivers and their actions.
+    List(DriversArgs),
+    /// Show one driver's descriptor.
+    Show {
+        driver_id: String,
+        #[command(flatten)]
+        args: DriversArgs,
+    },
+}
+
+/// Options shared by the commands that load the registry.
+#[derive(Debug, Clone, Args)]
+pub struct RegistryArgs {
+    /// Driver registry file.
+    #[arg(long, env = "LAUNCHPLANE_DRIVER_REGISTRY")]
+    pub registry: Option<PathBuf>,
+    /// Folder for precompiled components (a warm start skips compilation).
+    #[arg(long, env = "LAUNCHPLANE_COMPONENT_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "LAUNCHPLANE_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// `postgres://…` (production) or `sqlite://…` (embedded).
+    #[arg(long, env = "LAUNCHPLANE_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "LAUNCHPLANE_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    pub body_limit: usize,
+}
+
+impl ServeArgs {
+    pub fn into_config(self) -> Result<ServeConfig, ConfigError> {
+        Ok(ServeConfig {
+            bind: self.bind,
+            registry: required(
+                self.registry.registry,
+                "--registry",
+                "LAUNCHPLANE_DRIVER_REGISTRY",
+            )?,
+            database_url: required(
+                self.database_url,
+                "--database-url",
+                "LAUNCHPLANE_DATABASE_URL",
+            )?,
+            cache_dir: self.registry.cache_dir,
+            body_limit: self.body_limit,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+struct DriversArgs {
+    #[command(flatten)]
+    registry: RegistryArgs,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the command line; the binary's only job is to call this.
+pub fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve::serve(args.into_config()?).await,
+            Command::Drivers {
+                command: DriversCommand::List(args),
+            } => drivers::list(&args.registry, args.json).await,
+            Command::Drivers {
+                command: DriversCommand::Show { driver_id, args },
+            } => drivers::show(&args.registry, &driver_id, args.json).await,
+            Command::Dev(args) => dev::run(args).await,
+        }
+    })
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_env("LAUNCHPLANE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("LAUNCHPLANE_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

@@ -1,0 +1,40 @@
+//! Service configuration: every option is a flag with a `LAUNCHPLANE_*`
+//! environment twin, and a missing required value fails closed naming both.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// A required value is missing or malformed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("missing configuration: pass {flag} or set {env}")]
+    Missing {
+        flag: &'static str,
+        env: &'static str,
+    },
+    #[error("invalid {flag} / {env}: {reason}")]
+    Invalid {
+        flag: &'static str,
+        env: &'static str,
+        reason: String,
+    },
+}
+
+/// Unwraps an optional flag value or names the flag and its variable.
+pub fn required<T>(
+    value: Option<T>,
+    flag: &'static str,
+    env: &'static str,
+) -> Result<T, ConfigError> {
+    value.ok_or(ConfigError::Missing { flag, env })
+}
+
+/// Everything `launchplane serve` needs.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub bind: SocketAddr,
+    pub registry: PathBuf,
+    pub database_url: String,
+    pub cache_dir: Option<PathBuf>,
+    pub body_limit: usize,
+}

@@ -1,0 +1,15 @@
+//! `GET /v1/health`: liveness plus the storage backend in use.
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+use super::{AppState, TraceId};
+
+pub async fn health(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({
+        "status": "ok",
+        "trace_id": TraceId::new().as_str(),
+        "storage_backend": state.store.backend(),
+    }))
+}

@@ -1,0 +1,180 @@
+//! `GET /v1/openapi.json`: an OpenAPI 3.1 document generated from the same
+//! descriptors that build the route table.
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Map, Value, json};
+
+use super::AppState;
+use crate::registry::{ActionDescriptor, DriverDescriptor, Idempotency, Method, Registry};
+
+pub async fn serve(State(state): State<AppState>) -> Json<Value> {
+    Json(openapi_document(&state.registry()))
+}
+
+/// Drops keys that only make sense at a schema document's root.
+fn embeddable(schema: &Value) -> Value {
+    let mut schema = schema.clone();
+    if let Value::Object(map) = &mut schema {
+        map.remove("$schema");
+        map.remove("$id");
+    }
+    schema
+}
+
+fn envelope_schema(action: &ActionDescriptor) -> Value {
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["product", action.envelope_key],
+        "properties": {
+            "schema_version": {"type": "integer", "minimum": 1, "default": 1},
+            "product": {"type": "string", "minLength": 1},
+            (action.envelope_key.clone()): embeddable(&action.input_schema),
+        }
+    })
+}
+
+fn error_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    })
+}
+
+fn operation(driver: &DriverDescriptor, action: &ActionDescriptor) -> Value {
+    let mut op = json!({
+        "operationId": format!("{}.{}", driver.driver_id, action.action_id),
+        "summary": action.label,
+        "description": action.description,
+        "tags": [driver.driver_id],
+        "security": [{"bearer": []}],
+        "x-launchplane-authz-action": action.authz_action,
+        "x-launchplane-safety": action.safety,
+        "x-launchplane-scope": action.scope,
+        "x-launchplane-execution": action.execution,
+        "x-launchplane-idempotency": action.idempotency,
+        "x-launchplane-writes-records": action.writes_records,
+        "x-launchplane-operator-visible": action.operator_visible,
+        "responses": {
+            "400": error_response("Invalid request: the message names the field"),
+            "401": error_response("Missing or invalid bearer token"),
+            "403": error_response("Not authorized, or product/driver mismatch"),
+            "404": error_response("Unknown product, record or route"),
+            "409": error_response("Idempotency conflict or failed precondition"),
+            "500": error_response("Internal error"),
+            "501": error_response("Declared but not implemented by this driver version"),
+            "502": error_response("Provider failure"),
+        }
+    });
+    let responses = op["responses"]
+        .as_object_mut()
+        .map(std::mem::take)
+        .unwrap_or_default();
+    let mut responses: Map<String, Value> = responses;
+    match action.method {
+        Method::Post => {
+            op["requestBody"] = json!({
+                "required": true,
+                "content": {"application/json": {"schema": envelope_schema(action)}}
+            });
+            responses.insert(
+                "202".into(),
+                json!({
+                    "description": "Accepted",
+                    "content": {"application/json": {"schema": {
+                        "type": "object",
+                        "required": ["status", "trace_id"],
+                        "properties": {
+                            "status": {"const": "accepted"},
+                            "trace_id": {"type": "string"},
+                            "records": {"type": "object", "additionalProperties": {"type": "string"}},
+                            "result": embeddable(&action.output_schema),
+                            "replayed": {"type": "boolean"},
+                            "original_trace_id": {"type": "string"}
+                        }
+                    }}}
+                }),
+            );
+            if action.idempotency != Idempotency::None {
+                op["parameters"] = json!([{
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": action.idempotency == Idempotency::Required,
+                    "schema": {"type": "string", "minLength": 1}
+                }]);
+            }
+        }
+        Method::Get => {
+            responses.insert(
+                "200".into(),
+                json!({
+                    "description": "OK",
+                    "content": {"application/json": {"schema": embeddable(&action.output_schema)}}
+                }),
+            );
+        }
+    }
+    op["responses"] = Value::Object(responses);
+    op
+}
+
+fn core_paths() -> Map<String, Value> {
+    let ok = |description: &str| json!({"200": {"description": description}});
+    let mut paths = Map::new();
+    paths.insert("/v1/health".into(), json!({"get": {"operationId": "health", "summary": "Liveness and storage backend", "responses": ok("Service is up")}}));
+    paths.insert("/v1/drivers".into(), json!({"get": {"operationId": "drivers.list", "summary": "Loaded driver descriptors", "responses": ok("Descriptors")}}));
+    paths.insert(
+        "/v1/drivers/{driver_id}".into(),
+        json!({"get": {
+            "operationId": "drivers.show",
+            "summary": "One driver descriptor",
+            "parameters": [{"name": "driver_id", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "Descriptor"}, "404": error_response("Unknown driver")}
+        }}),
+    );
+    paths.insert("/v1/openapi.json".into(), json!({"get": {"operationId": "openapi", "summary": "This document", "responses": ok("OpenAPI document")}}));
+    paths
+}
+
+/// The OpenAPI document for a registry.
+pub fn openapi_document(registry: &Registry) -> Value {
+    let mut paths = core_paths();
+    for driver in registry.descriptors() {
+        for action in &driver.actions {
+            let entry = paths
+                .entry(action.route_path.clone())
+                .or_insert_with(|| json!({}));
+            let method = action.method.as_str().to_ascii_lowercase();
+            entry[method] = operation(driver, action);
+        }
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Launchplane",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Deployment control plane. Driver routes are generated from the loaded driver descriptors."
+        },
+        "paths": paths,
+        "tags": registry.descriptors().iter().map(|d| json!({"name": d.driver_id, "description": d.label})).collect::<Vec<_>>(),
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["status", "trace_id", "error"],
+                    "properties": {
+                        "status": {"const": "rejected"},
+                        "trace_id": {"type": "string"},
+                        "error": {
+                            "type": "object",
+                            "required": ["code", "message"],
+                            "properties": {"code": {"type": "string"}, "message": {"type": "string"}}
+                        }
+                    }
+                }
+            }
+        }
+    })
+}

@@ -1,0 +1,275 @@
+//! The descriptor as the host keeps and publishes it.
+//!
+//! The JSON shape is the original service's `GET /v1/drivers` shape
+//! (`driver_id, base_driver_id, label, product, description,
+//! context_patterns, provider_boundary, capabilities, actions,
+//! setting_groups`) plus ours: `api_version`, per action `envelope_key`,
+//! `execution`, `idempotency`, per driver `hooks_called`,
+//! `hooks_implemented` and the component `digest`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::error::RegistryError;
+use crate::runtime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Safety {
+    Read,
+    SafeWrite,
+    Mutation,
+    Destructive,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    Global,
+    Context,
+    Instance,
+    Preview,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    Get,
+    Post,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Execution {
+    Sync,
+    Async,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Idempotency {
+    Optional,
+    Required,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PanelKind {
+    Summary,
+    LaneHealth,
+    ArtifactEvidence,
+    DeploymentEvidence,
+    PromotionEvidence,
+    BackupEvidence,
+    PreviewInventory,
+    Settings,
+    SecretBindings,
+    Audit,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionDescriptor {
+    pub action_id: String,
+    pub label: String,
+    pub description: String,
+    pub safety: Safety,
+    pub scope: Scope,
+    pub method: Method,
+    pub route_path: String,
+    pub authz_action: String,
+    pub operator_visible: bool,
+    pub input_schema: Value,
+    pub output_schema: Value,
+    pub writes_records: Vec<String>,
+    pub envelope_key: String,
+    pub execution: Execution,
+    pub idempotency: Idempotency,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapabilityDescriptor {
+    pub capability_id: String,
+    pub label: String,
+    pub description: String,
+    pub actions: Vec<String>,
+    pub panels: Vec<PanelKind>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettingGroupDescriptor {
+    pub group_id: String,
+    pub label: String,
+    pub description: String,
+    pub scope: Scope,
+    pub fields: Vec<String>,
+    pub secret_bindings: Vec<String>,
+}
+
+/// A driver's descriptor, validated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriverDescriptor {
+    pub schema_version: u32,
+    pub driver_id: String,
+    /// Empty when the driver extends nothing (the original's convention).
+    pub base_driver_id: String,
+    pub label: String,
+    pub product: String,
+    pub description: String,
+    pub context_patterns: Vec<String>,
+    pub provider_boundary: String,
+    pub capabilities: Vec<CapabilityDescriptor>,
+    pub actions: Vec<ActionDescriptor>,
+    pub setting_groups: Vec<SettingGroupDescriptor>,
+    pub api_version: String,
+    pub hooks_called: Vec<String>,
+    pub hooks_implemented: Vec<String>,
+    /// `sha256:<hex>` of the component file.
+    pub digest: String,
+}
+
+impl DriverDescriptor {
+    pub fn action(&self, action_id: &str) -> Option<&ActionDescriptor> {
+        self.actions.iter().find(|a| a.action_id == action_id)
+    }
+
+    pub fn base(&self) -> Option<&str> {
+        (!self.base_driver_id.is_empty()).then_some(self.base_driver_id.as_str())
+    }
+}
+
+fn safety(s: runtime::Safety) -> Safety {
+    match s {
+        runtime::Safety::Read => Safety::Read,
+        runtime::Safety::SafeWrite => Safety::SafeWrite,
+        runtime::Safety::Mutation => Safety::Mutation,
+        runtime::Safety::Destructive => Safety::Destructive,
+    }
+}
+
+fn scope(s: runtime::Scope) -> Scope {
+    match s {
+        runtime::Scope::Global => Scope::Global,
+        runtime::Scope::Context => Scope::Context,
+        runtime::Scope::Instance => Scope::Instance,
+        runtime::Scope::Preview => Scope::Preview,
+    }
+}
+
+fn panel(p: runtime::PanelKind) -> PanelKind {
+    match p {
+        runtime::PanelKind::Summary => PanelKind::Summary,
+        runtime::PanelKind::LaneHealth => PanelKind::LaneHealth,
+        runtime::PanelKind::ArtifactEvidence => PanelKind::ArtifactEvidence,
+        runtime::PanelKind::DeploymentEvidence => PanelKind::DeploymentEvidence,
+        runtime::PanelKind::PromotionEvidence => PanelKind::PromotionEvidence,
+        runtime::PanelKind::BackupEvidence => PanelKind::BackupEvidence,
+        runtime::PanelKind::PreviewInventory => PanelKind::PreviewInventory,
+        runtime::PanelKind::Settings => PanelKind::Settings,
+        runtime::PanelKind::SecretBindings => PanelKind::SecretBindings,
+        runtime::PanelKind::Audit => PanelKind::Audit,
+    }
+}
+
+fn parse_schema(driver: &str, field: String, text: &str) -> Result<Value, RegistryError> {
+    serde_json::from_str(text)
+        .map_err(|e| RegistryError::invalid(driver, field, format!("is not JSON: {e}")))
+}
+
+impl DriverDescriptor {
+    /// Converts what `describe()` answered. `registry_id` names the driver in
+    /// errors (the described id may be wrong).
+    pub fn from_component(
+        registry_id: &str,
+        d: runtime::Descriptor,
+        digest_hex: &str,
+    ) -> Result<Self, RegistryError> {
+        let mut actions = Vec::with_capacity(d.actions.len());
+        for (i, a) in d.actions.into_iter().enumerate() {
+            let input_schema = parse_schema(
+                registry_id,
+                format!("actions[{i}] `{}`.input_schema", a.action_id),
+                &a.input_schema,
+            )?;
+            let output_schema = parse_schema(
+                registry_id,
+                format!("actions[{i}] `{}`.output_schema", a.action_id),
+                &a.output_schema,
+            )?;
+            actions.push(ActionDescriptor {
+                action_id: a.action_id,
+                label: a.label,
+                description: a.description,
+                safety: safety(a.safety),
+                scope: scope(a.scope),
+                method: match a.method {
+                    runtime::HttpMethod::Get => Method::Get,
+                    runtime::HttpMethod::Post => Method::Post,
+                },
+                route_path: a.route_path,
+                authz_action: a.authz_action,
+                operator_visible: a.operator_visible,
+                input_schema,
+                output_schema,
+                writes_records: a.writes_records,
+                envelope_key: a.envelope_key,
+                execution: match a.execution {
+                    runtime::Execution::Sync => Execution::Sync,
+                    runtime::Execution::Async => Execution::Async,
+                },
+                idempotency: match a.idempotency {
+                    runtime::Idempotency::Optional => Idempotency::Optional,
+                    runtime::Idempotency::Required => Idempotency::Required,
+                    runtime::Idempotency::None => Idempotency::None,
+                },
+            });
+        }
+        Ok(DriverDescriptor {
+            schema_version: 1,
+            driver_id: d.driver_id,
+            base_driver_id: d.base_driver_id.unwrap_or_default(),
+            label: d.label,
+            product: d.product,
+            description: d.description,
+            context_patterns: d.context_patterns,
+            provider_boundary: d.provider_boundary,
+            capabilities: d
+                .capabilities
+                .into_iter()
+                .map(|c| CapabilityDescriptor {
+                    capability_id: c.capability_id,
+                    label: c.label,
+                    description: c.description,
+                    actions: c.actions,
+                    panels: c.panels.into_iter().map(panel).collect(),
+                })
+                .collect(),
+            actions,
+            setting_groups: d
+                .setting_groups
+                .into_iter()
+                .map(|g| SettingGroupDescriptor {
+                    group_id: g.group_id,
+                    label: g.label,
+                    description: g.description,
+                    scope: scope(g.scope),
+                    fields: g.fields,
+                    secret_bindings: g.secret_bindings,
+                })
+                .collect(),
+            api_version: d.api_version,
+            hooks_called: d.hooks_called,
+            hooks_implemented: d.hooks_implemented,
+            digest: format!("sha256:{digest_hex}"),
+        })
+    }
+}

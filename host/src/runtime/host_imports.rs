@@ -1,0 +1,381 @@
+//! The driver world's imports, implemented over [`HostServices`] and
+//! enforced against the invocation's [`InvocationScope`].
+//!
+//! Every call is bounded by what is left of the invocation deadline, leaves
+//! a line in the transcript, and is denied (not forwarded) when it reaches
+//! outside the scope: a record kind the action did not declare, a lane that
+//! is not one of the product's.
+
+use std::future::Future;
+use std::time::Duration;
+
+use super::bindings::launchplane::driver::{clock, hooks, log, probe, provider, records, types};
+use super::bindings::{DriverError, HostError};
+use super::limits::DeadlineExceeded;
+use super::services::{InvocationScope, Lane};
+use super::state::InvocationState;
+
+type HostResult<T> = wasmtime::Result<Result<T, HostError>>;
+
+fn outcome<T>(result: &Result<T, HostError>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(HostError::Denied(_)) => "denied",
+        Err(HostError::NotFound(_)) => "not-found",
+        Err(HostError::Invalid(_)) => "invalid",
+        Err(HostError::Unavailable(_)) => "unavailable",
+        Err(HostError::ProviderFailed(_)) => "provider-failed",
+        Err(HostError::Timeout(_)) => "timeout",
+    }
+}
+
+/// The remaining wall-clock budget of an invocation.
+struct Budget {
+    remaining: Duration,
+    deadline_ms: u64,
+}
+
+/// Runs a host-side future within the invocation's remaining budget; a call
+/// that outlives it ends the invocation.
+async fn within<T>(budget: Budget, future: impl Future<Output = T>) -> wasmtime::Result<T> {
+    tokio::time::timeout(budget.remaining, future)
+        .await
+        .map_err(|_| {
+            DeadlineExceeded {
+                deadline_ms: budget.deadline_ms,
+            }
+            .into()
+        })
+}
+
+impl InvocationState {
+    /// What is left of the invocation's budget; none left ends it.
+    fn budget(&self) -> wasmtime::Result<Budget> {
+        let deadline = self.limits.deadline();
+        let spent = self.started.elapsed();
+        let deadline_ms = self.limits.deadline_ms;
+        if spent >= deadline {
+            return Err(DeadlineExceeded { deadline_ms }.into());
+        }
+        Ok(Budget {
+            remaining: deadline - spent,
+            deadline_ms,
+        })
+    }
+
+    fn scope_for(&mut self, function: &str) -> Result<InvocationScope, HostError> {
+        match &self.scope {
+            Some(scope) => Ok(scope.clone()),
+            None => {
+                self.note(function, String::new(), "denied");
+                Err(HostError::Denied(format!(
+                    "`{function}` is not available outside an action invocation"
+                )))
+            }
+        }
+    }
+
+    fn lane_for(
+        &mut self,
+        function: &str,
+        context: &str,
+        instance: &str,
+    ) -> Result<Lane, HostError> {
+        let scope = self.scope_for(function)?;
+        if !scope.allows_lane(context, instance) {
+            self.note(function, format!("{context}/{instance}"), "denied");
+            tracing::warn!(driver_id = %self.driver_id, trace_id = %self.trace_id, function, context, instance,
+                "driver reached for a lane outside its product");
+            return Err(HostError::Denied(format!(
+                "lane {context}/{instance} is not a lane of product `{}`",
+                scope.product
+            )));
+        }
+        Ok(Lane {
+            context: context.to_string(),
+            instance: instance.to_string(),
+        })
+    }
+
+    fn context_for(&mut self, function: &str, context: &str) -> Result<(), HostError> {
+        let scope = self.scope_for(function)?;
+        if !scope.allows_context(context) {
+            self.note(function, context.to_string(), "denied");
+            return Err(HostError::Denied(format!(
+                "context `{context}` is not a context of product `{}`",
+                scope.product
+            )));
+        }
+        Ok(())
+    }
+
+    fn unavailable(&mut self, function: &str, capability: &str) -> HostError {
+        self.note(function, String::new(), "unavailable");
+        HostError::Unavailable(format!(
+            "the {capability} capability is not configured on this host"
+        ))
+    }
+}
+
+impl types::Host for InvocationState {}
+
+impl log::Host for InvocationState {
+    async fn emit(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
+        let (driver_id, trace_id) = (&*self.driver_id, &*self.trace_id);
+        match level {
+            log::Level::Trace => tracing::trace!(driver_id, trace_id, "{message}"),
+            log::Level::Debug => tracing::debug!(driver_id, trace_id, "{message}"),
+            log::Level::Info => tracing::info!(driver_id, trace_id, "{message}"),
+            log::Level::Warn => tracing::warn!(driver_id, trace_id, "{message}"),
+            log::Level::Error => tracing::error!(driver_id, trace_id, "{message}"),
+        }
+        Ok(())
+    }
+}
+
+impl clock::Host for InvocationState {
+    async fn now(&mut self) -> wasmtime::Result<String> {
+        Ok(crate::time::now_rfc3339())
+    }
+}
+
+impl records::Host for InvocationState {
+    async fn get(&mut self, kind: String, record_id: String) -> HostResult<Option<String>> {
+        let scope = match self.scope_for("records.get") {
+            Ok(scope) => scope,
+            Err(e) => return Ok(Err(e)),
+        };
+        let Some(records) = self.services.records.clone() else {
+            return Ok(Err(self.unavailable("records.get", "records")));
+        };
+        let result = within(self.budget()?, records.get(&scope, &kind, &record_id)).await?;
+        self.note(
+            "records.get",
+            format!("{kind} {record_id}"),
+            outcome(&result),
+        );
+        Ok(result)
+    }
+
+    async fn list(&mut self, kind: String, query: records::RecordQuery) -> HostResult<Vec<String>> {
+        let scope = match self.scope_for("records.list") {
+            Ok(scope) => scope,
+            Err(e) => return Ok(Err(e)),
+        };
+        if let Some(context) = &query.context
+            && let Err(e) = self.context_for("records.list", context)
+        {
+            return Ok(Err(e));
+        }
+        let Some(records) = self.services.records.clone() else {
+            return Ok(Err(self.unavailable("records.list", "records")));
+        };
+        let result = within(self.budget()?, records.list(&scope, &kind, &query)).await?;
+        self.note("records.list", kind, outcome(&result));
+        Ok(result)
+    }
+
+    async fn put(&mut self, kind: String, document: String) -> HostResult<String> {
+        let scope = match self.scope_for("records.put") {
+            Ok(scope) => scope,
+            Err(e) => return Ok(Err(e)),
+        };
+        if !scope.allows_write(&kind) {
+            self.note("records.put", kind.clone(), "denied");
+            tracing::warn!(driver_id = %self.driver_id, trace_id = %self.trace_id, kind,
+                "driver tried to write a record kind its action does not declare");
+            return Ok(Err(HostError::Denied(format!(
+                "this action does not declare `{kind}` in writes_records"
+            ))));
+        }
+        let Some(records) = self.services.records.clone() else {
+            return Ok(Err(self.unavailable("records.put", "records")));
+        };
+        let result = within(self.budget()?, records.put(&scope, &kind, &document)).await?;
+        self.note("records.put", kind, outcome(&result));
+        Ok(result)
+    }
+}
+
+/// Provider calls share one shape: check the lane, find the provider, run
+/// the call within the budget, note the outcome.
+macro_rules! lane_call {
+    ($self:ident, $function:literal, $context:expr, $instance:expr, |$provider:ident, $lane:ident| $call:expr) => {{
+        let $lane = match $self.lane_for($function, &$context, &$instance) {
+            Ok(lane) => lane,
+            Err(e) => return Ok(Err(e)),
+        };
+        let Some($provider) = $self.services.provider.clone() else {
+            return Ok(Err($self.unavailable($function, "provider")));
+        };
+        let result = within($self.budget()?, $call).await?;
+        $self.note(
+            $function,
+            format!("{}/{}", $lane.context, $lane.instance),
+            outcome(&result),
+        );
+        Ok(result)
+    }};
+}
+
+macro_rules! context_call {
+    ($self:ident, $function:literal, $context:expr, $summary:expr, |$provider:ident| $call:expr) => {{
+        if let Err(e) = $self.context_for($function, &$context) {
+            return Ok(Err(e));
+        }
+        let Some($provider) = $self.services.provider.clone() else {
+            return Ok(Err($self.unavailable($function, "provider")));
+        };
+        let result = within($self.budget()?, $call).await?;
+        $self.note($function, $summary, outcome(&result));
+        Ok(result)
+    }};
+}
+
+impl provider::Host for InvocationState {
+    async fn resolve_target(
+        &mut self,
+        context: String,
+        instance: String,
+    ) -> HostResult<provider::Target> {
+        lane_call!(
+            self,
+            "provider.resolve-target",
+            context,
+            instance,
+            |p, lane| p.resolve_target(&lane)
+        )
+    }
+
+    async fn env_keys(&mut self, context: String, instance: String) -> HostResult<Vec<String>> {
+        lane_call!(self, "provider.env-keys", context, instance, |p, lane| p
+            .env_keys(&lane))
+    }
+
+    async fn update_env(
+        &mut self,
+        context: String,
+        instance: String,
+        set: Vec<(String, String)>,
+        unset: Vec<String>,
+    ) -> HostResult<()> {
+        lane_call!(self, "provider.update-env", context, instance, |p, lane| p
+            .update_env(&lane, &set, &unset))
+    }
+
+    async fn set_image(
+        &mut self,
+        context: String,
+        instance: String,
+        image_reference: String,
+    ) -> HostResult<()> {
+        lane_call!(self, "provider.set-image", context, instance, |p, lane| p
+            .set_image(&lane, &image_reference))
+    }
+
+    async fn deploy(
+        &mut self,
+        context: String,
+        instance: String,
+        timeout_seconds: u32,
+    ) -> HostResult<provider::DeployOutcome> {
+        lane_call!(self, "provider.deploy", context, instance, |p, lane| p
+            .deploy(&lane, timeout_seconds))
+    }
+
+    async fn run_job(
+        &mut self,
+        context: String,
+        instance: String,
+        command: Vec<String>,
+        timeout_seconds: u32,
+    ) -> HostResult<provider::JobOutcome> {
+        lane_call!(self, "provider.run-job", context, instance, |p, lane| p
+            .run_job(&lane, &command, timeout_seconds))
+    }
+
+    async fn list_preview_apps(
+        &mut self,
+        context: String,
+        name_prefix: String,
+    ) -> HostResult<Vec<provider::PreviewApp>> {
+        context_call!(
+            self,
+            "provider.list-preview-apps",
+            context,
+            name_prefix.clone(),
+            |p| p.list_preview_apps(&context, &name_prefix)
+        )
+    }
+
+    async fn create_preview_app(
+        &mut self,
+        context: String,
+        name: String,
+        image_reference: String,
+        domains: Vec<String>,
+        env: Vec<(String, String)>,
+    ) -> HostResult<provider::PreviewApp> {
+        context_call!(
+            self,
+            "provider.create-preview-app",
+            context,
+            name.clone(),
+            |p| p.create_preview_app(&context, &name, &image_reference, &domains, &env)
+        )
+    }
+
+    async fn delete_preview_app(&mut self, context: String, name: String) -> HostResult<()> {
+        context_call!(
+            self,
+            "provider.delete-preview-app",
+            context,
+            name.clone(),
+            |p| p.delete_preview_app(&context, &name)
+        )
+    }
+}
+
+impl probe::Host for InvocationState {
+    async fn check(&mut self, check: probe::HealthCheck) -> HostResult<probe::HealthResult> {
+        if let Err(e) = self.scope_for("probe.check") {
+            return Ok(Err(e));
+        }
+        let Some(probe) = self.services.probe.clone() else {
+            return Ok(Err(self.unavailable("probe.check", "probe")));
+        };
+        let result = within(self.budget()?, probe.check(&check)).await?;
+        self.note("probe.check", check.urls.join(" "), outcome(&result));
+        Ok(result)
+    }
+}
+
+impl hooks::Host for InvocationState {
+    async fn call(
+        &mut self,
+        hook: String,
+        payload: String,
+    ) -> wasmtime::Result<Result<String, DriverError>> {
+        let (Some(scope), Some(invocation)) = (self.scope.clone(), self.invocation.clone()) else {
+            self.note("hooks.call", hook.clone(), "denied");
+            return Ok(Err(DriverError::Internal(format!(
+                "hook `{hook}` cannot be called outside an action invocation"
+            ))));
+        };
+        let result = match self.services.hooks.clone() {
+            // No router: no extension driver can be reached, so every hook is
+            // the documented no-op success.
+            None => Ok("{}".to_string()),
+            Some(router) => {
+                within(
+                    self.budget()?,
+                    router.call(&scope, &invocation, &hook, &payload),
+                )
+                .await?
+            }
+        };
+        let outcome = if result.is_ok() { "ok" } else { "error" };
+        self.note("hooks.call", hook, outcome);
+        Ok(result)
+    }
+}

@@ -1,0 +1,12 @@
+//! Timestamps in the one format records and responses use.
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Now, as RFC 3339 UTC with second precision (`2026-11-22T10:00:00Z`).
+pub fn now_rfc3339() -> String {
+    let now = OffsetDateTime::now_utc();
+    let now = now.replace_nanosecond(0).unwrap_or(now);
+    now.format(&Rfc3339)
+        .unwrap_or_else(|_| now.unix_timestamp().to_string())
+}

@@ -1,0 +1,196 @@
+//! The host capabilities a driver may use, behind one trait.
+//!
+//! Inside a component the trait is implemented over the WIT imports; in
+//! native tests [`crate::testing::FakeHost`] implements it. Every call is
+//! scoped by the host to the invocation being served.
+
+use serde::{Serialize, de::DeserializeOwned};
+use serde_json::Value;
+
+use crate::error::{DriverError, HostError};
+
+/// Severity of a driver log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// Filter for [`Host::record_list`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordQuery {
+    pub context: Option<String>,
+    pub instance: Option<String>,
+    /// At most this many records, newest first (0 means the host default).
+    pub limit: u32,
+}
+
+/// A lane's runtime target in provider-neutral words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub context: String,
+    pub instance: String,
+    pub target_type: String,
+    pub target_name: String,
+    pub domains: Vec<String>,
+    pub healthcheck_path: String,
+}
+
+/// Result of a deploy-and-wait.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeployOutcome {
+    /// `pass` or `fail`.
+    pub status: String,
+    pub detail: String,
+    pub started_at: String,
+    pub finished_at: String,
+}
+
+/// Result of a one-off job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobOutcome {
+    pub status: String,
+    pub exit_code: Option<i32>,
+    pub detail: String,
+}
+
+/// A preview application as the provider reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewApp {
+    pub name: String,
+    pub domains: Vec<String>,
+    pub image_reference: String,
+}
+
+/// An HTTP health probe request.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HealthCheck {
+    /// Tried in order; the first 2xx wins.
+    pub urls: Vec<String>,
+    pub timeout_ms: u32,
+    /// Keep polling until a pass or this much time has gone.
+    pub poll_for_ms: u32,
+    /// Expected runtime identity JSON, compared with the echo.
+    pub expected_identity: Option<String>,
+}
+
+/// The outcome of a health probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthResult {
+    /// `pass`, `fail` or `skipped`.
+    pub status: String,
+    pub url: String,
+    pub status_code: Option<u16>,
+    /// `match`, `mismatch`, `missing`, `malformed` or empty.
+    pub identity: String,
+    pub detail: String,
+}
+
+/// Host capabilities, scoped to one invocation.
+pub trait Host {
+    fn log(&self, level: LogLevel, message: &str);
+    /// RFC 3339 UTC timestamp.
+    fn now(&self) -> String;
+
+    fn record_get(&self, kind: &str, record_id: &str) -> Result<Option<Value>, HostError>;
+    fn record_list(&self, kind: &str, query: &RecordQuery) -> Result<Vec<Value>, HostError>;
+    /// Writes a record; `kind` must be declared in the action's
+    /// `writes_records`. Returns the record id.
+    fn record_put(&self, kind: &str, record: &Value) -> Result<String, HostError>;
+
+    fn resolve_target(&self, context: &str, instance: &str) -> Result<Target, HostError>;
+    fn env_keys(&self, context: &str, instance: &str) -> Result<Vec<String>, HostError>;
+    fn update_env(
+        &self,
+        context: &str,
+        instance: &str,
+        set: &[(String, String)],
+        unset: &[String],
+    ) -> Result<(), HostError>;
+    fn set_image(
+        &self,
+        context: &str,
+        instance: &str,
+        image_reference: &str,
+    ) -> Result<(), HostError>;
+    fn deploy(
+        &self,
+        context: &str,
+        instance: &str,
+        timeout_seconds: u32,
+    ) -> Result<DeployOutcome, HostError>;
+    fn run_job(
+        &self,
+        context: &str,
+        instance: &str,
+        command: &[String],
+        timeout_seconds: u32,
+    ) -> Result<JobOutcome, HostError>;
+    fn list_preview_apps(
+        &self,
+        context: &str,
+        name_prefix: &str,
+    ) -> Result<Vec<PreviewApp>, HostError>;
+    fn create_preview_app(
+        &self,
+        context: &str,
+        name: &str,
+        image_reference: &str,
+        domains: &[String],
+        env: &[(String, String)],
+    ) -> Result<PreviewApp, HostError>;
+    fn delete_preview_app(&self, context: &str, name: &str) -> Result<(), HostError>;
+
+    fn health_check(&self, check: &HealthCheck) -> Result<HealthResult, HostError>;
+
+    /// Calls a named extension hook on the product's driver. Payload and
+    /// answer are JSON text; a product whose driver does not implement the
+    /// hook answers `{}`.
+    fn call_hook(&self, hook: &str, payload: &str) -> Result<String, DriverError>;
+}
+
+/// Typed conveniences over any [`Host`].
+pub trait HostExt: Host {
+    /// Reads a record and deserialises it.
+    fn get<T: DeserializeOwned>(
+        &self,
+        kind: &str,
+        record_id: &str,
+    ) -> Result<Option<T>, HostError> {
+        match self.record_get(kind, record_id)? {
+            Some(value) => serde_json::from_value(value).map(Some).map_err(|e| {
+                HostError::Invalid(format!(
+                    "stored {kind} record `{record_id}` is malformed: {e}"
+                ))
+            }),
+            None => Ok(None),
+        }
+    }
+
+    /// Serialises and writes a record, returning its id.
+    fn put<T: Serialize>(&self, kind: &str, record: &T) -> Result<String, HostError> {
+        let value = serde_json::to_value(record)
+            .map_err(|e| HostError::Invalid(format!("{kind} record does not serialise: {e}")))?;
+        self.record_put(kind, &value)
+    }
+
+    /// Calls a hook with a typed payload and a typed answer.
+    fn hook<P: Serialize, R: DeserializeOwned>(
+        &self,
+        hook: &str,
+        payload: &P,
+    ) -> Result<R, DriverError> {
+        let payload = serde_json::to_string(payload).map_err(|e| {
+            DriverError::Internal(format!("hook `{hook}` payload does not serialise: {e}"))
+        })?;
+        let answer = self.call_hook(hook, &payload)?;
+        serde_json::from_str(&answer).map_err(|e| {
+            DriverError::Internal(format!("hook `{hook}` answered malformed JSON: {e}"))
+        })
+    }
+}
+
+impl<H: Host + ?Sized> HostExt for H {}

@@ -1,0 +1,568 @@
+//! Run a driver natively against a scripted fake host.
+//!
+//! The fake host behaves like the real one where drivers can observe it: it
+//! refuses writes of record kinds the action did not declare, keeps records
+//! in memory, tracks lane images and preview apps, answers hooks from a
+//! script, and records every call so tests can assert what a driver did.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::action::Reply;
+use crate::context::{Caller, Invocation};
+use crate::driver::Driver;
+use crate::error::{DriverError, HostError};
+use crate::host::{
+    DeployOutcome, HealthCheck, HealthResult, Host, JobOutcome, LogLevel, PreviewApp, RecordQuery,
+    Target,
+};
+
+/// One call a driver made to the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostCall {
+    pub op: String,
+    pub args: Vec<String>,
+}
+
+/// An in-memory host for native driver tests.
+#[derive(Default)]
+pub struct FakeHost {
+    records: RefCell<BTreeMap<String, Vec<Value>>>,
+    targets: RefCell<BTreeMap<(String, String), Target>>,
+    images: RefCell<BTreeMap<(String, String), String>>,
+    env: RefCell<BTreeMap<(String, String), BTreeMap<String, String>>>,
+    preview_apps: RefCell<BTreeMap<String, PreviewApp>>,
+    hooks: RefCell<BTreeMap<String, Result<String, DriverError>>>,
+    failures: RefCell<BTreeMap<String, HostError>>,
+    health: RefCell<BTreeMap<String, HealthResult>>,
+    allowed_writes: RefCell<Vec<String>>,
+    calls: RefCell<Vec<HostCall>>,
+    logs: RefCell<Vec<(LogLevel, String)>>,
+    now: RefCell<String>,
+}
+
+impl FakeHost {
+    pub fn new() -> Self {
+        let host = FakeHost::default();
+        *host.now.borrow_mut() = "2026-01-01T00:00:00Z".to_string();
+        host
+    }
+
+    /// Binds a lane to a runtime target.
+    pub fn with_target(self, target: Target) -> Self {
+        self.targets
+            .borrow_mut()
+            .insert((target.context.clone(), target.instance.clone()), target);
+        self
+    }
+
+    /// Scripts the answer of a hook (as JSON text) or its failure.
+    pub fn with_hook(self, hook: &str, answer: Result<String, DriverError>) -> Self {
+        self.hooks.borrow_mut().insert(hook.to_string(), answer);
+        self
+    }
+
+    /// Makes a host operation (`deploy`, `set_image`, `health_check`, ...)
+    /// fail with `error`.
+    pub fn with_failure(self, op: &str, error: HostError) -> Self {
+        self.failures.borrow_mut().insert(op.to_string(), error);
+        self
+    }
+
+    /// Scripts the health result for a URL (others pass).
+    pub fn with_health(self, url: &str, result: HealthResult) -> Self {
+        self.health.borrow_mut().insert(url.to_string(), result);
+        self
+    }
+
+    /// Seeds a stored record.
+    pub fn with_record(self, kind: &str, record: Value) -> Self {
+        self.records
+            .borrow_mut()
+            .entry(kind.to_string())
+            .or_default()
+            .push(record);
+        self
+    }
+
+    pub fn set_now(&self, now: &str) {
+        *self.now.borrow_mut() = now.to_string();
+    }
+
+    /// Every call made so far, in order.
+    pub fn calls(&self) -> Vec<HostCall> {
+        self.calls.borrow().clone()
+    }
+
+    /// The operations called so far, in order.
+    pub fn ops(&self) -> Vec<String> {
+        self.calls.borrow().iter().map(|c| c.op.clone()).collect()
+    }
+
+    /// Stored records of a kind, oldest first.
+    pub fn records(&self, kind: &str) -> Vec<Value> {
+        self.records.borrow().get(kind).cloned().unwrap_or_default()
+    }
+
+    /// The image a lane points at.
+    pub fn image(&self, context: &str, instance: &str) -> Option<String> {
+        self.images
+            .borrow()
+            .get(&(context.to_string(), instance.to_string()))
+            .cloned()
+    }
+
+    pub fn logs(&self) -> Vec<(LogLevel, String)> {
+        self.logs.borrow().clone()
+    }
+
+    fn note(&self, op: &str, args: &[&str]) -> Result<(), HostError> {
+        self.calls.borrow_mut().push(HostCall {
+            op: op.to_string(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+        });
+        match self.failures.borrow().get(op) {
+            Some(error) => Err(error.clone()),
+            None => Ok(()),
+        }
+    }
+
+    fn target(&self, context: &str, instance: &str) -> Result<Target, HostError> {
+        self.targets
+            .borrow()
+            .get(&(context.to_string(), instance.to_string()))
+            .cloned()
+            .ok_or_else(|| {
+                HostError::NotFound(format!(
+                    "no runtime target bound to lane {context}/{instance}"
+                ))
+            })
+    }
+
+    fn set_allowed_writes(&self, kinds: &[String]) {
+        *self.allowed_writes.borrow_mut() = kinds.to_vec();
+    }
+}
+
+fn record_id(record: &Value) -> Option<&str> {
+    record.get("record_id").and_then(Value::as_str)
+}
+
+impl Host for FakeHost {
+    fn log(&self, level: LogLevel, message: &str) {
+        self.logs.borrow_mut().push((level, message.to_string()));
+    }
+
+    fn now(&self) -> String {
+        self.now.borrow().clone()
+    }
+
+    fn record_get(&self, kind: &str, id: &str) -> Result<Option<Value>, HostError> {
+        self.note("record_get", &[kind, id])?;
+        Ok(self
+            .records
+            .borrow()
+            .get(kind)
+            .and_then(|rs| rs.iter().rev().find(|r| record_id(r) == Some(id)).cloned()))
+    }
+
+    fn record_list(&self, kind: &str, query: &RecordQuery) -> Result<Vec<Value>, HostError> {
+        self.note("record_list", &[kind])?;
+        let field_matches = |record: &Value, field: &str, wanted: &Option<String>| match wanted {
+            Some(w) => record.get(field).and_then(Value::as_str) == Some(w.as_str()),
+            None => true,
+        };
+        let mut found: Vec<Value> = self
+            .records
+            .borrow()
+            .get(kind)
+            .map(|rs| {
+                rs.iter()
+                    .rev()
+                    .filter(|r| field_matches(r, "context", &query.context))
+                    .filter(|r| field_matches(r, "instance", &query.instance))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        if query.limit > 0 {
+            found.truncate(query.limit as usize);
+        }
+        Ok(found)
+    }
+
+    fn record_put(&self, kind: &str, record: &Value) -> Result<String, HostError> {
+        self.note("record_put", &[kind])?;
+        if !self.allowed_writes.borrow().iter().any(|k| k == kind) {
+            return Err(HostError::Denied(format!(
+                "this action does not declare `{kind}` in writes_records"
+            )));
+        }
+        let mut records = self.records.borrow_mut();
+        let stored = records.entry(kind.to_string()).or_default();
+        let id = match record_id(record) {
+            Some(id) => id.to_string(),
+            None => format!("{kind}-{}", stored.len() + 1),
+        };
+        let mut record = record.clone();
+        if let Value::Object(map) = &mut record {
+            map.insert("record_id".to_string(), Value::String(id.clone()));
+        }
+        stored.push(record);
+        Ok(id)
+    }
+
+    fn resolve_target(&self, context: &str, instance: &str) -> Result<Target, HostError> {
+        self.note("resolve_target", &[context, instance])?;
+        self.target(context, instance)
+    }
+
+    fn env_keys(&self, context: &str, instance: &str) -> Result<Vec<String>, HostError> {
+        self.note("env_keys", &[context, instance])?;
+        self.target(context, instance)?;
+        Ok(self
+            .env
+            .borrow()
+            .get(&(context.to_string(), instance.to_string()))
+            .map(|env| env.keys().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    fn update_env(
+        &self,
+        context: &str,
+        instance: &str,
+        set: &[(String, String)],
+        unset: &[String],
+    ) -> Result<(), HostError> {
+        let keys: Vec<&str> = set.iter().map(|(k, _)| k.as_str()).collect();
+        self.note("update_env", &[context, instance, &keys.join(",")])?;
+        self.target(context, instance)?;
+        let mut env = self.env.borrow_mut();
+        let lane = env
+            .entry((context.to_string(), instance.to_string()))
+            .or_default();
+        for (key, value) in set {
+            lane.insert(key.clone(), value.clone());
+        }
+        for key in unset {
+            lane.remove(key);
+        }
+        Ok(())
+    }
+
+    fn set_image(
+        &self,
+        context: &str,
+        instance: &str,
+        image_reference: &str,
+    ) -> Result<(), HostError> {
+        self.note("set_image", &[context, instance, image_reference])?;
+        self.target(context, instance)?;
+        self.images.borrow_mut().insert(
+            (context.to_string(), instance.to_string()),
+            image_reference.to_string(),
+        );
+        Ok(())
+    }
+
+    fn deploy(
+        &self,
+        context: &str,
+        instance: &str,
+        _timeout_seconds: u32,
+    ) -> Result<DeployOutcome, HostError> {
+        self.note("deploy", &[context, instance])?;
+        self.target(context, instance)?;
+        let now = self.now();
+        Ok(DeployOutcome {
+            status: "pass".to_string(),
+            detail: String::new(),
+            started_at: now.clone(),
+            finished_at: now,
+        })
+    }
+
+    fn run_job(
+        &self,
+        context: &str,
+        instance: &str,
+        command: &[String],
+        _timeout_seconds: u32,
+    ) -> Result<JobOutcome, HostError> {
+        self.note("run_job", &[context, instance, &command.join(" ")])?;
+        self.target(context, instance)?;
+        Ok(JobOutcome {
+            status: "pass".to_string(),
+            exit_code: Some(0),
+            detail: String::new(),
+        })
+    }
+
+    fn list_preview_apps(
+        &self,
+        context: &str,
+        name_prefix: &str,
+    ) -> Result<Vec<PreviewApp>, HostError> {
+        self.note("list_preview_apps", &[context, name_prefix])?;
+        Ok(self
+            .preview_apps
+            .borrow()
+            .values()
+            .filter(|app| app.name.starts_with(name_prefix))
+            .cloned()
+            .collect())
+    }
+
+    fn create_preview_app(
+        &self,
+        context: &str,
+        name: &str,
+        image_reference: &str,
+        domains: &[String],
+        _env: &[(String, String)],
+    ) -> Result<PreviewApp, HostError> {
+        self.note("create_preview_app", &[context, name, image_reference])?;
+        let app = PreviewApp {
+            name: name.to_string(),
+            domains: domains.to_vec(),
+            image_reference: image_reference.to_string(),
+        };
+        self.preview_apps
+            .borrow_mut()
+            .insert(name.to_string(), app.clone());
+        Ok(app)
+    }
+
+    fn delete_preview_app(&self, context: &str, name: &str) -> Result<(), HostError> {
+        self.note("delete_preview_app", &[context, name])?;
+        match self.preview_apps.borrow_mut().remove(name) {
+            Some(_) => Ok(()),
+            None => Err(HostError::NotFound(format!(
+                "no preview app named `{name}`"
+            ))),
+        }
+    }
+
+    fn health_check(&self, check: &HealthCheck) -> Result<HealthResult, HostError> {
+        let urls = check.urls.join(",");
+        self.note("health_check", &[&urls])?;
+        for url in &check.urls {
+            if let Some(result) = self.health.borrow().get(url) {
+                return Ok(result.clone());
+            }
+        }
+        let url = check.urls.first().cloned().unwrap_or_default();
+        Ok(HealthResult {
+            status: if url.is_empty() { "skipped" } else { "pass" }.to_string(),
+            url,
+            status_code: Some(200),
+            identity: String::new(),
+            detail: String::new(),
+        })
+    }
+
+    fn call_hook(&self, hook: &str, payload: &str) -> Result<String, DriverError> {
+        self.calls.borrow_mut().push(HostCall {
+            op: "call_hook".to_string(),
+            args: vec![hook.to_string(), payload.to_string()],
+        });
+        self.hooks
+            .borrow()
+            .get(hook)
+            .cloned()
+            .unwrap_or_else(|| Ok("{}".to_string()))
+    }
+}
+
+/// Runs a driver's actions and hooks natively.
+pub struct Harness {
+    driver: Driver,
+    pub host: FakeHost,
+    product: String,
+    context: String,
+}
+
+impl Harness {
+    pub fn new(driver: Driver) -> Self {
+        let product = driver.describe().product;
+        Harness {
+            driver,
+            host: FakeHost::new(),
+            product,
+            context: "testing".to_string(),
+        }
+    }
+
+    pub fn with_host(mut self, host: FakeHost) -> Self {
+        self.host = host;
+        self
+    }
+
+    /// The product and lane context invocations are made for.
+    pub fn for_product(mut self, product: &str, context: &str) -> Self {
+        self.product = product.to_string();
+        self.context = context.to_string();
+        self
+    }
+
+    pub fn driver(&self) -> &Driver {
+        &self.driver
+    }
+
+    /// An invocation of `action_id` on `instance` with a JSON request.
+    pub fn invocation(&self, action_id: &str, instance: &str, request: Value) -> Invocation {
+        Invocation {
+            trace_id: "launchplane_req_test".to_string(),
+            driver_id: self.driver.driver_id().to_string(),
+            action_id: action_id.to_string(),
+            product: self.product.clone(),
+            context: self.context.clone(),
+            instance: instance.to_string(),
+            request: request.to_string(),
+            caller: Caller {
+                kind: "test".to_string(),
+                subject: "test-harness".to_string(),
+                claims: Vec::new(),
+            },
+            idempotency_key: None,
+            dry_run: request
+                .get("dry_run")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        }
+    }
+
+    /// Calls an action the way the host would: only the declared record
+    /// kinds are writable.
+    pub fn call(
+        &self,
+        action_id: &str,
+        instance: &str,
+        request: Value,
+    ) -> Result<Reply<Value>, DriverError> {
+        self.call_with(&self.invocation(action_id, instance, request))
+    }
+
+    pub fn call_with(&self, invocation: &Invocation) -> Result<Reply<Value>, DriverError> {
+        let writes = self
+            .driver
+            .describe()
+            .actions
+            .into_iter()
+            .find(|a| a.action_id == invocation.action_id)
+            .map(|a| a.writes_records)
+            .unwrap_or_default();
+        self.host.set_allowed_writes(&writes);
+        self.driver.handle(invocation, &self.host)
+    }
+
+    /// Calls one of the driver's hooks.
+    pub fn hook(&self, hook: &str, instance: &str, payload: Value) -> Result<String, DriverError> {
+        let invocation = self.invocation("", instance, Value::Object(Default::default()));
+        self.host.set_allowed_writes(&[]);
+        self.driver
+            .on_hook(hook, &invocation, &payload.to_string(), &self.host)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prelude::*;
+
+    #[derive(Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    struct Write {
+        record_id: String,
+        kind: String,
+    }
+
+    fn write(ctx: &Ctx<'_>, req: Write) -> Result<Reply<Value>, DriverError> {
+        let id = ctx
+            .host()
+            .record_put(&req.kind, &json!({"record_id": req.record_id}))?;
+        Ok(Reply::new(json!({})).record("deployment_record_id", id))
+    }
+
+    fn driver() -> Driver {
+        Driver::new("fake", "Fake").action(
+            Action::post("write", "write")
+                .authz("fake.write")
+                .envelope("write")
+                .writes(&["deployment"])
+                .handler(write),
+        )
+    }
+
+    #[test]
+    fn declared_writes_are_stored_and_reported() {
+        let harness = Harness::new(driver());
+        let reply = harness
+            .call(
+                "write",
+                "testing",
+                json!({"record_id": "deployment-1", "kind": "deployment"}),
+            )
+            .expect("write succeeds");
+        assert_eq!(
+            reply.records,
+            vec![(
+                "deployment_record_id".to_string(),
+                "deployment-1".to_string()
+            )]
+        );
+        assert_eq!(harness.host.records("deployment").len(), 1);
+    }
+
+    #[test]
+    fn undeclared_writes_are_denied() {
+        let harness = Harness::new(driver());
+        let error = harness
+            .call(
+                "write",
+                "testing",
+                json!({"record_id": "x", "kind": "promotion"}),
+            )
+            .expect_err("promotion is not declared");
+        assert!(
+            matches!(error, DriverError::Internal(ref m) if m.contains("`promotion`")),
+            "{error:?}"
+        );
+        assert!(harness.host.records("promotion").is_empty());
+    }
+
+    #[test]
+    fn unknown_fields_and_unknown_actions_are_rejected() {
+        let harness = Harness::new(driver());
+        let error = harness
+            .call(
+                "write",
+                "testing",
+                json!({"record_id": "x", "kind": "deployment", "extra": 1}),
+            )
+            .expect_err("unknown field");
+        assert!(
+            matches!(error, DriverError::InvalidRequest(ref m) if m.contains("extra")),
+            "{error:?}"
+        );
+        let error = harness
+            .call("nope", "testing", json!({}))
+            .expect_err("unknown action");
+        assert!(matches!(error, DriverError::UnknownAction(_)));
+    }
+
+    #[test]
+    fn descriptor_carries_route_and_schema_from_the_declaration() {
+        let descriptor = driver().describe();
+        let action = &descriptor.actions[0];
+        assert_eq!(action.route_path, "/v1/drivers/fake/write");
+        assert_eq!(action.input_schema["additionalProperties"], json!(false));
+        assert_eq!(
+            action.input_schema["required"],
+            json!(["record_id", "kind"])
+        );
+    }
+}

@@ -1,0 +1,260 @@
+//! Support for the end-to-end tests: built components, registries written
+//! into temporary folders, one shared component runtime per test binary, and
+//! a real HTTP server on loopback.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use launchplane::auth::{Authenticator, Closed};
+use launchplane::http::{AppState, router};
+use launchplane::records::Store;
+use launchplane::registry::{Registry, sha256_hex};
+use launchplane::runtime::{DriverLimits, Runtime, RuntimeConfig};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// A built component by file stem (`generic_web`, `sandbox_probe`, ...).
+/// Fails loudly when the guests were not built.
+pub fn component(stem: &str) -> PathBuf {
+    let path = root()
+        .join("target/guests/wasm32-wasip2/release")
+        .join(format!("{stem}.wasm"));
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo xtask build-drivers` and `cargo xtask build-test-guests` (or `cargo xtask test`)",
+        path.display()
+    );
+    path
+}
+
+/// One process-wide runtime with a shared precompiled-component cache, so
+/// each component is compiled once per test binary.
+pub fn runtime() -> Runtime {
+    static RUNTIME: OnceLock<(Runtime, tempfile::TempDir)> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            let cache = tempfile::tempdir().expect("cache dir");
+            let runtime = Runtime::new(&RuntimeConfig {
+                cache_dir: Some(cache.path().to_path_buf()),
+                ..Default::default()
+            })
+            .expect("runtime");
+            (runtime, cache)
+        })
+        .0
+        .clone()
+}
+
+/// A registry file under construction in its own temporary folder.
+pub struct RegistryFile {
+    pub dir: tempfile::TempDir,
+    entries: Vec<String>,
+}
+
+impl Default for RegistryFile {
+    fn default() -> Self {
+        RegistryFile::new()
+    }
+}
+
+impl RegistryFile {
+    pub fn new() -> Self {
+        RegistryFile {
+            dir: tempfile::tempdir().expect("registry dir"),
+            entries: Vec::new(),
+        }
+    }
+
+    /// Adds a driver pinned to the real digest of `path`.
+    pub fn driver(self, id: &str, path: &Path) -> Self {
+        let digest = sha256_hex(&std::fs::read(path).expect("component"));
+        self.pinned(id, path, &digest, DriverLimits::default())
+    }
+
+    pub fn driver_with_limits(self, id: &str, path: &Path, limits: DriverLimits) -> Self {
+        let digest = sha256_hex(&std::fs::read(path).expect("component"));
+        self.pinned(id, path, &digest, limits)
+    }
+
+    /// Adds a driver with an explicit digest.
+    pub fn pinned(mut self, id: &str, path: &Path, sha256: &str, limits: DriverLimits) -> Self {
+        self.entries.push(format!(
+            "[[driver]]\nid = \"{id}\"\ncomponent = \"{}\"\nsha256 = \"{sha256}\"\nlimits = {{ memory_mib = {}, deadline_ms = {} }}\n",
+            path.display(),
+            limits.memory_mib,
+            limits.deadline_ms
+        ));
+        self
+    }
+
+    /// The three product drivers, as `drivers/registry.toml` lists them.
+    pub fn product_drivers(self) -> Self {
+        self.driver("generic-web", &component("generic_web"))
+            .driver("odoo", &component("odoo"))
+            .driver("verireel", &component("verireel"))
+    }
+
+    /// Writes the file and returns its path.
+    pub fn write(&self) -> PathBuf {
+        let path = self.dir.path().join("registry.toml");
+        std::fs::write(&path, self.entries.join("\n")).expect("write registry");
+        path
+    }
+
+    /// Writes and loads the registry with the shared runtime.
+    pub async fn load(&self) -> Result<Registry, launchplane::registry::RegistryError> {
+        Registry::load(&self.write(), &runtime()).await
+    }
+}
+
+/// A running service on an ephemeral loopback port.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub client: reqwest::Client,
+    _db: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// Serves `registry` on embedded SQLite with the closed authenticator.
+    pub async fn start(registry: Registry) -> TestServer {
+        TestServer::start_with(registry, Arc::new(Closed)).await
+    }
+
+    pub async fn start_with(
+        registry: Registry,
+        authenticator: Arc<dyn Authenticator>,
+    ) -> TestServer {
+        let db = tempfile::tempdir().expect("db dir");
+        let url = format!("sqlite://{}", db.path().join("test.sqlite").display());
+        let store = Store::connect(&url).await.expect("sqlite store");
+        let state = AppState::new(registry, store, authenticator);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let app = router(state.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        TestServer {
+            addr,
+            state,
+            client: reqwest::Client::new(),
+            _db: db,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// GETs a path and returns status and JSON body.
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let response = self
+            .client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// POSTs a JSON body and returns status, headers and JSON body.
+    pub async fn post(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (u16, reqwest::header::HeaderMap, serde_json::Value) {
+        let response = self
+            .client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        (
+            status,
+            headers,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+}
+
+/// Asserts the original's error envelope and returns the error code.
+pub fn assert_rejected(body: &serde_json::Value) -> String {
+    assert_eq!(body["status"], "rejected", "{body}");
+    let trace = body["trace_id"].as_str().unwrap_or_default();
+    assert!(
+        trace.starts_with("launchplane_req_") && trace.len() == 48,
+        "trace id {trace}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    body["error"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// An invocation of `action_id` on the `demo` product's `testing` lane.
+pub fn invocation(
+    driver_id: &str,
+    action_id: &str,
+    request: serde_json::Value,
+) -> launchplane::runtime::Invocation {
+    launchplane::runtime::Invocation {
+        trace_id: launchplane::http::TraceId::new().to_string(),
+        driver_id: driver_id.to_string(),
+        action_id: action_id.to_string(),
+        product: "demo".to_string(),
+        context: "demo".to_string(),
+        instance: "testing".to_string(),
+        request: request.to_string(),
+        caller: launchplane::runtime::Caller {
+            kind: "test".to_string(),
+            subject: "tests|all".to_string(),
+            claims: Vec::new(),
+        },
+        idempotency_key: None,
+        dry_run: false,
+    }
+}
+
+/// The scope of the `demo` product: lanes `demo/testing` and `demo/prod`.
+pub fn demo_scope(writes: &[&str]) -> launchplane::runtime::InvocationScope {
+    use launchplane::runtime::{InvocationScope, Lane};
+    InvocationScope {
+        product: "demo".to_string(),
+        context: "demo".to_string(),
+        instance: "testing".to_string(),
+        lanes: vec![
+            Lane {
+                context: "demo".to_string(),
+                instance: "testing".to_string(),
+            },
+            Lane {
+                context: "demo".to_string(),
+                instance: "prod".to_string(),
+            },
+        ],
+        writes_records: writes.iter().map(|w| w.to_string()).collect(),
+    }
+}

@@ -1,0 +1,307 @@
+//! `cargo xtask …`: the project's own build and test automation, so a fresh
+//! machine needs nothing installed by hand beyond the Rust toolchain.
+//!
+//! - `build-drivers`: build the driver components (wasm32-wasip2) and pin
+//!   their digests in `drivers/registry.toml`.
+//! - `build-test-guests`: build the test components under `tests/guests`.
+//! - `test`: everything the README's test command promises (drivers, test
+//!   guests, PostgreSQL up, the whole test suite).
+//! - `ci`: format check, lint, then `test`.
+//! - `dev`: build the drivers and run a loopback dev instance.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use sha2::{Digest, Sha256};
+
+#[derive(Parser)]
+#[command(name = "xtask")]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Build the driver components and rewrite registry digests.
+    BuildDrivers,
+    /// Build the test components in tests/guests.
+    BuildTestGuests,
+    /// Run every test (drivers, SDK, host, end-to-end).
+    Test {
+        /// Extra arguments for `cargo test` (e.g. a test name filter).
+        #[arg(trailing_var_arg = true)]
+        args: Vec<String>,
+    },
+    /// Format check, clippy with -D warnings, then the tests.
+    Ci,
+    /// Build the drivers and run `launchplane dev`.
+    Dev {
+        #[arg(trailing_var_arg = true)]
+        args: Vec<String>,
+    },
+}
+
+/// (crate directory under drivers/, component file stem, registry id)
+const DRIVERS: &[(&str, &str)] = &[
+    ("generic-web", "generic_web"),
+    ("odoo", "odoo"),
+    ("verireel", "verireel"),
+];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn run(mut command: Command) -> Result<()> {
+    eprintln!("xtask: running {command:?}");
+    let status = command
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("cannot run {command:?}"))?;
+    if !status.success() {
+        bail!("{command:?} failed with {status}");
+    }
+    Ok(())
+}
+
+fn guest_target_dir() -> PathBuf {
+    root().join("target/guests")
+}
+
+/// `rustup target add` is idempotent and fast when the target is present.
+fn ensure_wasm_target() -> Result<()> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
+    match installed {
+        Ok(out)
+            if String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .any(|l| l.trim() == "wasm32-wasip2") =>
+        {
+            Ok(())
+        }
+        Ok(_) => {
+            let mut add = Command::new("rustup");
+            add.args(["target", "add", "wasm32-wasip2"]);
+            run(add)
+        }
+        Err(_) => {
+            eprintln!("xtask: rustup not found; assuming the wasm32-wasip2 target is installed");
+            Ok(())
+        }
+    }
+}
+
+fn build_guest_workspace(manifest: &str) -> Result<()> {
+    ensure_wasm_target()?;
+    let mut build = cargo();
+    build
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--manifest-path",
+            manifest,
+            "--target-dir",
+        ])
+        .arg(guest_target_dir());
+    run(build)
+}
+
+fn component_path(stem: &str) -> PathBuf {
+    guest_target_dir()
+        .join("wasm32-wasip2/release")
+        .join(format!("{stem}.wasm"))
+}
+
+fn sha256_file(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(hex::encode(Sha256::digest(bytes)))
+}
+
+/// Rewrites `drivers/registry.toml`, keeping each driver's limits.
+fn write_registry() -> Result<()> {
+    let path = root().join("drivers/registry.toml");
+    let existing: toml::Table = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or_default();
+    let limits_of = |id: &str| -> String {
+        existing
+            .get("driver")
+            .and_then(|d| d.as_array())
+            .and_then(|drivers| {
+                drivers
+                    .iter()
+                    .find(|d| d.get("id").and_then(|v| v.as_str()) == Some(id))
+            })
+            .and_then(|d| d.get("limits"))
+            .and_then(|l| l.as_table())
+            .map(|l| {
+                let memory = l
+                    .get("memory_mib")
+                    .and_then(|v| v.as_integer())
+                    .unwrap_or(64);
+                let deadline = l
+                    .get("deadline_ms")
+                    .and_then(|v| v.as_integer())
+                    .unwrap_or(30_000);
+                format!("{{ memory_mib = {memory}, deadline_ms = {deadline} }}")
+            })
+            .unwrap_or_else(|| "{ memory_mib = 64, deadline_ms = 30000 }".to_string())
+    };
+    let mut out = String::from(
+        "# The driver components Launchplane loads, pinned by sha256.\n\
+         # Written by `cargo xtask build-drivers`; component paths are relative to this file.\n\
+         # The host refuses to start if a file is missing or its digest differs.\n",
+    );
+    for (id, stem) in DRIVERS {
+        let component = component_path(stem);
+        let digest = sha256_file(&component)?;
+        out.push_str(&format!(
+            "\n[[driver]]\nid = \"{id}\"\ncomponent = \"../target/guests/wasm32-wasip2/release/{stem}.wasm\"\nsha256 = \"{digest}\"\nlimits = {}\n",
+            limits_of(id)
+        ));
+        eprintln!(
+            "xtask: {id}: sha256:{} ({} bytes)",
+            &digest[..16],
+            std::fs::metadata(&component)?.len()
+        );
+    }
+    std::fs::write(&path, out).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn build_drivers() -> Result<()> {
+    build_guest_workspace("drivers/Cargo.toml")?;
+    write_registry()
+}
+
+fn build_test_guests() -> Result<()> {
+    build_guest_workspace("tests/guests/Cargo.toml")
+}
+
+/// Tests need PostgreSQL on 127.0.0.1:5432; start the local cluster when it
+/// is installed but down. Idempotent.
+fn ensure_postgres() -> Result<()> {
+    let ready = || {
+        Command::new("pg_isready")
+            .args(["-h", "127.0.0.1", "-p", "5432"])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    if ready() {
+        return Ok(());
+    }
+    eprintln!("xtask: PostgreSQL is not answering on 127.0.0.1:5432; trying to start it");
+    if let Ok(versions) = std::fs::read_dir("/etc/postgresql") {
+        for version in versions.flatten() {
+            let _ = Command::new("pg_ctlcluster")
+                .args(["--skip-systemctl-redirect"])
+                .arg(version.file_name())
+                .args(["main", "start"])
+                .status();
+        }
+    }
+    for _ in 0..30 {
+        if ready() {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        bail!("PostgreSQL is required for the tests and could not be started on 127.0.0.1:5432");
+    }
+    eprintln!("xtask: warning: PostgreSQL is not available; PostgreSQL tests will fail");
+    Ok(())
+}
+
+fn test(args: &[String]) -> Result<()> {
+    build_drivers()?;
+    build_test_guests()?;
+    ensure_postgres()?;
+    let mut drivers = cargo();
+    drivers
+        .args([
+            "test",
+            "--manifest-path",
+            "drivers/Cargo.toml",
+            "--target-dir",
+        ])
+        .arg(root().join("target/guests-native"));
+    run(drivers)?;
+    let mut host = cargo();
+    host.args(["test", "--workspace"]).args(args);
+    run(host)
+}
+
+fn ci() -> Result<()> {
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--check"]);
+    run(fmt)?;
+    let mut fmt_guests = cargo();
+    fmt_guests.args([
+        "fmt",
+        "--all",
+        "--check",
+        "--manifest-path",
+        "drivers/Cargo.toml",
+    ]);
+    run(fmt_guests)?;
+    build_drivers()?;
+    build_test_guests()?;
+    let mut clippy = cargo();
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    run(clippy)?;
+    let mut clippy_guests = cargo();
+    clippy_guests
+        .args([
+            "clippy",
+            "--manifest-path",
+            "drivers/Cargo.toml",
+            "--all-targets",
+            "--target-dir",
+        ])
+        .arg(root().join("target/guests-native"))
+        .args(["--", "-D", "warnings"]);
+    run(clippy_guests)?;
+    test(&[])
+}
+
+fn dev(args: &[String]) -> Result<()> {
+    build_drivers()?;
+    let mut serve = cargo();
+    serve
+        .args(["run", "--package", "launchplane", "--", "dev"])
+        .args(args);
+    run(serve)
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Task::BuildDrivers => build_drivers(),
+        Task::BuildTestGuests => build_test_guests(),
+        Task::Test { args } => test(&args),
+        Task::Ci => ci(),
+        Task::Dev { args } => dev(&args),
+    }
+}
