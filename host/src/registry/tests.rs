@@ -1,2 +1,236 @@
+//! Descriptor rules, checked on descriptors built in memory. The
+//! component-level refusals (files, digests, ids, WIT versions, imports,
+//! base drivers) are tested against real components in `tests/all`.
+
+use serde_json::json;
+
+use super::*;
+
+fn action(id: &str, path: &str) -> ActionDescriptor {
+    ActionDescriptor {
+        action_id: id.to_string(),
+        label: id.to_string(),
+        description: String::new(),
+        safety: Safety::Mutation,
+        scope: Scope::Instance,
+        method: Method::Post,
+        route_path: path.to_string(),
+        authz_action: format!("{id}.execute"),
+        operator_visible: true,
+        input_schema: json!({"type": "object", "additionalProperties": false, "properties": {"a": {"type": "string"}}}),
+        output_schema: json!({"type": "object"}),
+        writes_records: vec!["deployment".to_string()],
+        envelope_key: "deploy".to_string(),
+        execution: Execution::Sync,
+        idempotency: Idempotency::Optional,
+    }
+}
+
+fn descriptor(id: &str) -> DriverDescriptor {
+    DriverDescriptor {
+        schema_version: 1,
+        driver_id: id.to_string(),
+        base_driver_id: String::new(),
+        label: "Test".to_string(),
+        product: id.to_string(),
+        description: String::new(),
+        context_patterns: vec![],
+        provider_boundary: String::new(),
+        capabilities: vec![],
+        actions: vec![action(
+            &format!("{}_deploy", id.replace('-', "_")),
+            &format!("/v1/drivers/{id}/deploy"),
+        )],
+        setting_groups: vec![],
+        api_version: crate::runtime::API_VERSION.to_string(),
+        hooks_called: vec![],
+        hooks_implemented: vec![],
+        digest: "sha256:00".to_string(),
+    }
+}
+
+fn refused(d: &DriverDescriptor) -> String {
+    validate_descriptor(&d.driver_id, d)
+        .expect_err("must be refused")
+        .to_string()
+}
+
 #[test]
-fn placeholder() {}
+fn a_well_formed_descriptor_passes() {
+    validate_descriptor("web", &descriptor("web")).expect("valid");
+}
+
+#[test]
+fn a_route_outside_the_driver_prefix_is_refused() {
+    let mut d = descriptor("web");
+    d.actions[0].route_path = "/v1/drivers/other/deploy".to_string();
+    assert_eq!(
+        refused(&d),
+        "driver `web`: actions[0] `web_deploy`.route_path: `/v1/drivers/other/deploy` is outside /v1/drivers/web/"
+    );
+    d.actions[0].route_path = "/v1/admin/deploy".to_string();
+    assert!(refused(&d).contains("is outside /v1/drivers/web/"));
+    d.actions[0].route_path = "/v1/drivers/web/".to_string();
+    assert!(refused(&d).contains("must continue with lower-case path segments"));
+}
+
+#[test]
+fn a_route_without_an_authz_action_is_refused() {
+    let mut d = descriptor("web");
+    d.actions[0].authz_action = " ".to_string();
+    assert_eq!(
+        refused(&d),
+        "driver `web`: actions[0] `web_deploy`.authz_action: is missing: every driver route must name the authorization action it checks"
+    );
+    d.actions[0].authz_action = "Deploy Everything".to_string();
+    assert!(refused(&d).contains("must look like `noun.verb`"));
+}
+
+#[test]
+fn a_destructive_get_is_refused() {
+    let mut d = descriptor("web");
+    d.actions[0].method = Method::Get;
+    d.actions[0].safety = Safety::Destructive;
+    assert_eq!(
+        refused(&d),
+        "driver `web`: actions[0] `web_deploy`.method: a destructive action cannot be declared as GET"
+    );
+}
+
+#[test]
+fn a_malformed_json_schema_is_refused() {
+    let mut d = descriptor("web");
+    d.actions[0].input_schema = json!({"type": "no-such-type"});
+    let message = refused(&d);
+    assert!(
+        message.starts_with(
+            "driver `web`: actions[0] `web_deploy`.input_schema: is not a valid JSON Schema"
+        ),
+        "{message}"
+    );
+    let mut d = descriptor("web");
+    d.actions[0].output_schema = json!(["not", "a", "schema"]);
+    assert!(refused(&d).contains("output_schema: is not a JSON Schema"));
+}
+
+#[test]
+fn an_input_schema_admitting_unknown_fields_is_refused() {
+    let mut d = descriptor("web");
+    d.actions[0].input_schema = json!({"type": "object", "properties": {"a": {"type": "string"}}});
+    assert!(refused(&d).contains("the object at `/` admits unknown fields"));
+    d.actions[0].input_schema = json!({
+        "type": "object", "additionalProperties": false,
+        "properties": {"nested": {"type": "object", "properties": {"b": {"type": "string"}}}}
+    });
+    assert!(refused(&d).contains("the object at `/properties/nested` admits unknown fields"));
+}
+
+#[test]
+fn an_incompatible_api_version_is_refused() {
+    let mut d = descriptor("web");
+    d.api_version = "0.2.0".to_string();
+    assert_eq!(
+        refused(&d),
+        "driver `web`: incompatible WIT version: api_version `0.2.0` does not match this host's launchplane:driver@0.1.0"
+    );
+}
+
+#[test]
+fn post_actions_need_a_non_reserved_envelope_key() {
+    let mut d = descriptor("web");
+    d.actions[0].envelope_key = String::new();
+    assert!(refused(&d).contains("envelope_key: a POST action must name its envelope payload key"));
+    d.actions[0].envelope_key = "product".to_string();
+    assert!(refused(&d).contains("`product` is a reserved envelope field"));
+}
+
+#[test]
+fn duplicate_actions_and_provider_names_are_refused() {
+    let mut d = descriptor("web");
+    d.actions.push(d.actions[0].clone());
+    assert!(refused(&d).contains("is declared twice"));
+    let mut d = descriptor("web");
+    d.description = "Deploys through Dokploy".to_string();
+    assert!(refused(&d).contains("mentions a provider by name"));
+}
+
+#[test]
+fn one_authz_action_cannot_cover_different_safety_levels() {
+    let mut d = descriptor("web");
+    let mut read = action("web_status", "/v1/drivers/web/status");
+    read.safety = Safety::Read;
+    read.authz_action = d.actions[0].authz_action.clone();
+    d.actions.push(read);
+    assert!(refused(&d).contains("is shared by actions of different safety"));
+}
+
+#[test]
+fn capabilities_must_name_declared_actions() {
+    let mut d = descriptor("web");
+    d.capabilities.push(CapabilityDescriptor {
+        capability_id: "deployable".to_string(),
+        label: "Deployable".to_string(),
+        description: String::new(),
+        actions: vec!["ghost".to_string()],
+        panels: vec![],
+    });
+    assert!(refused(&d).contains("names unknown action `ghost`"));
+}
+
+#[test]
+fn duplicate_routes_across_drivers_are_refused() {
+    let a = descriptor("web");
+    let mut b = descriptor("app");
+    b.actions[0].route_path = a.actions[0].route_path.clone();
+    let error = validate_together(&[&a, &b])
+        .expect_err("duplicate route")
+        .to_string();
+    assert_eq!(
+        error,
+        "driver `app`: route POST /v1/drivers/web/deploy is already served by driver `web`"
+    );
+}
+
+#[test]
+fn driver_specific_authz_actions_are_unique_across_drivers() {
+    let a = descriptor("web");
+    let mut b = descriptor("app");
+    b.actions[0].authz_action = a.actions[0].authz_action.clone();
+    let error = validate_together(&[&a, &b])
+        .expect_err("duplicate authz")
+        .to_string();
+    assert_eq!(
+        error,
+        "driver `app`: authz_action `web_deploy.execute` of action `app_deploy` is already declared by driver `web`; driver-specific authz actions must be unique"
+    );
+    // The host's evidence actions may be shared, as the original's
+    // verification routes share `deployment.write`.
+    let mut a = descriptor("web");
+    let mut b = descriptor("app");
+    a.actions[0].authz_action = "deployment.write".to_string();
+    b.actions[0].authz_action = "deployment.write".to_string();
+    validate_together(&[&a, &b]).expect("shared evidence action");
+}
+
+#[test]
+fn base_drivers_must_be_loaded_and_acyclic() {
+    let mut odoo = descriptor("odoo");
+    odoo.base_driver_id = "generic-web".to_string();
+    let error = validate_together(&[&odoo])
+        .expect_err("unknown base")
+        .to_string();
+    assert_eq!(
+        error,
+        "driver `odoo`: base_driver_id `generic-web` is not loaded"
+    );
+    let mut a = descriptor("a");
+    let mut b = descriptor("b");
+    a.base_driver_id = "b".to_string();
+    b.base_driver_id = "a".to_string();
+    assert!(
+        validate_together(&[&a, &b])
+            .expect_err("cycle")
+            .to_string()
+            .contains("forms a cycle")
+    );
+}
