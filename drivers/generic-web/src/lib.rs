@@ -1,0 +1,37 @@
+//! generic-web: the common web lifecycle driver.
+//!
+//! The base every web product driver extends: stable deploys and promotions,
+//! rollbacks, verification evidence and the preview lifecycle. Extension
+//! drivers (odoo, verireel) reach these routes for their own products and hook
+//! into them through the hooks listed in `calls_hooks`.
+
+mod actions;
+mod catalogue;
+mod checks;
+pub mod models;
+
+#[cfg(test)]
+mod tests;
+
+use launchplane_sdk::prelude::*;
+
+/// The one driver value: the host's descriptor, routes and dispatch all come
+/// from it, so they cannot drift apart.
+pub fn driver() -> Driver {
+    let driver = Driver::new("generic-web", "Generic web")
+        .product("generic-web")
+        .description(
+            "Reusable containerized web-app lifecycle driver for image deploys, health checks, previews, and PR feedback.",
+        )
+        .calls_hooks(&["pre-deploy", "post-deploy", "promotion-gate", "rollback-select", "preview-env", "verify"]);
+    let driver = catalogue::capabilities()
+        .into_iter()
+        .fold(driver, Driver::capability);
+    let driver = catalogue::setting_groups()
+        .into_iter()
+        .fold(driver, Driver::setting_group);
+    actions::all().into_iter().fold(driver, Driver::action)
+}
+
+#[cfg(target_arch = "wasm32")]
+launchplane_sdk::export_driver!(driver);

@@ -1,0 +1,450 @@
+//! The Odoo action catalogue and its handlers.
+//!
+//! Each declaration mirrors one row of the original registry (route, authz
+//! action, safety, scope, record kinds, operator visibility) so the host can
+//! derive the same routes and grants. Handlers first repeat the request checks
+//! the original made before doing anything; the behaviour behind them is not
+//! built yet, and they say so instead of pretending to succeed.
+
+use launchplane_sdk::prelude::*;
+
+use crate::checks::{
+    at_least, envelope_product, invalid, non_blank, normalized, optional_at_least,
+};
+use crate::models::*;
+
+/// Every action of the driver, in the order of the reference's registry table.
+pub fn all() -> Vec<Action> {
+    vec![
+        Action::post("artifact_publish_inputs", "artifact-publish-inputs")
+            .label("Resolve publish inputs")
+            .description("Resolve DB-backed publish settings for product CI without exposing provider internals.")
+            .safety(Safety::Read)
+            .scope(Scope::Instance)
+            .authz("odoo_artifact_publish_inputs.read")
+            .envelope("inputs")
+            .handler(artifact_publish_inputs),
+        Action::post("artifact_publish", "artifact-publish")
+            .label("Record artifact")
+            .description("Persist a product-built immutable artifact manifest as Launchplane release evidence.")
+            .safety(Safety::SafeWrite)
+            .scope(Scope::Instance)
+            .authz("odoo_artifact_publish.write")
+            .writes(&["artifact_manifest"])
+            .envelope("publish")
+            .handler(artifact_publish),
+        Action::post("post_deploy", "post-deploy")
+            .label("Apply post-deploy settings")
+            .description("Apply typed Odoo instance settings through the product driver after a deployment.")
+            .safety(Safety::Mutation)
+            .scope(Scope::Instance)
+            .authz("odoo_post_deploy.execute")
+            .writes(&["odoo_instance_override"])
+            .envelope("post_deploy")
+            .handler(post_deploy),
+        Action::post("config_parameter_override", "config-parameter-override")
+            .label("Write config parameter override")
+            .description("Write an allowed typed Odoo config-parameter override before post-deploy applies it.")
+            .safety(Safety::SafeWrite)
+            .scope(Scope::Instance)
+            .authz("odoo_config_parameter_override.write")
+            .writes(&["odoo_instance_override"])
+            .envelope("override")
+            .handler(config_parameter_override),
+        Action::post("website_bootstrap_override", "website-bootstrap-override")
+            .label("Write website bootstrap override")
+            .description("Write typed Odoo website bootstrap intent before post-deploy applies it.")
+            .safety(Safety::SafeWrite)
+            .scope(Scope::Instance)
+            .authz("odoo_website_bootstrap_override.write")
+            .writes(&["odoo_instance_override"])
+            .envelope("override")
+            .handler(website_bootstrap_override),
+        Action::post("stable_bootstrap", "stable-bootstrap")
+            .label("Bootstrap stable instance")
+            .description("Run a guarded Odoo stable bootstrap through Launchplane-owned provider scheduling.")
+            .safety(Safety::Destructive)
+            .scope(Scope::Instance)
+            .authz("odoo_stable_bootstrap.execute")
+            .writes(&["deployment", "inventory"])
+            .envelope("bootstrap")
+            .idempotency(Idempotency::Required)
+            .run_async()
+            .handler(stable_bootstrap),
+        Action::post("preview_apply_inputs", "preview-apply-inputs")
+            .label("Resolve preview apply inputs")
+            .description("Resolve Launchplane-owned Odoo preview runtime and provider dry-run inputs.")
+            .safety(Safety::Read)
+            .scope(Scope::Preview)
+            .authz("odoo_preview_apply_inputs.read")
+            .envelope("inputs")
+            .handler(preview_apply_inputs),
+        Action::post("preview_apply", "preview-apply")
+            .label("Apply isolated preview")
+            .description("Apply a ready isolated Odoo preview plan to runtime state.")
+            .safety(Safety::Destructive)
+            .scope(Scope::Preview)
+            .authz("odoo_preview_apply.execute")
+            .envelope("apply")
+            .handler(preview_apply),
+        Action::post("prod_backup_gate", "prod-backup-gate")
+            .label("Capture prod backup gate")
+            .description("Capture concrete backup evidence before a prod-changing action.")
+            .safety(Safety::SafeWrite)
+            .scope(Scope::Instance)
+            .authz("odoo_prod_backup_gate.execute")
+            .writes(&["backup_gate"])
+            .envelope("backup_gate")
+            .handler(prod_backup_gate),
+        Action::post("prod_promotion", "prod-promotion")
+            .label("Promote testing to prod")
+            .description("Promote a stored testing artifact to prod after backup-gate evidence passes.")
+            .safety(Safety::Mutation)
+            .scope(Scope::Instance)
+            .authz("odoo_prod_promotion.execute")
+            .writes(&["deployment", "promotion", "inventory", "release_tuple"])
+            .envelope("promotion")
+            .handler(prod_promotion),
+        Action::post("prod_rollback", "prod-rollback")
+            .label("Roll back prod")
+            .description("Roll prod back to an explicit stored artifact and record health evidence.")
+            .safety(Safety::Destructive)
+            .scope(Scope::Instance)
+            .authz("odoo_prod_rollback.execute")
+            .writes(&["deployment", "promotion", "inventory", "release_tuple"])
+            .envelope("rollback")
+            .handler(prod_rollback),
+        Action::post("target_replacement_plan", "target-replacement-plan")
+            .label("Plan stable target replacement")
+            .description("Read Launchplane and provider evidence for a safe Odoo stable target replacement dry-run.")
+            .safety(Safety::Read)
+            .scope(Scope::Instance)
+            .authz("odoo_target_replacement_plan.read")
+            .envelope("replacement")
+            .handler(target_replacement_plan),
+        Action::post("target_replacement_apply", "target-replacement-apply")
+            .label("Apply stable target replacement")
+            .description("Recreate an Odoo stable compose target in place after replacement planning passes.")
+            .safety(Safety::Mutation)
+            .scope(Scope::Instance)
+            .authz("odoo_target_replacement_apply.execute")
+            .writes(&["deployment", "inventory"])
+            .envelope("replacement")
+            .idempotency(Idempotency::Required)
+            .run_async()
+            .handler(target_replacement_apply),
+        Action::post("prod_promotion_inputs", "prod-promotion-inputs")
+            .label("Resolve prod promotion inputs")
+            .description("Report whether prod can be promoted from the current testing release tuple, and with what.")
+            .safety(Safety::Read)
+            .scope(Scope::Instance)
+            .authz("odoo_prod_promotion_inputs.read")
+            .envelope("inputs")
+            .handler(prod_promotion_inputs),
+        Action::post("prod_promotion_run", "prod-promotion-run")
+            .label("Run prod promotion")
+            .description("Resolve promotion inputs, capture the prod backup gate and promote testing to prod in one call.")
+            .safety(Safety::Mutation)
+            .scope(Scope::Instance)
+            .authz("odoo_prod_promotion_run.execute")
+            .writes(&["backup_gate", "deployment", "promotion", "inventory", "release_tuple"])
+            .envelope("run")
+            .handler(prod_promotion_run),
+    ]
+}
+
+/// The answer of a handler whose request passed its checks: the behaviour is
+/// declared (so routes, grants and schemas exist) but not built yet.
+fn not_built<R>(ctx: &Ctx<'_>) -> Result<Reply<R>, DriverError> {
+    Err(DriverError::not_implemented(&ctx.invocation().action_id))
+}
+
+/// Artifacts are built per stable lane, and only the stable lanes exist here.
+fn stable_instance(instance: &str) -> Result<(), DriverError> {
+    match normalized(instance).as_str() {
+        "testing" | "prod" => Ok(()),
+        _ => Err(invalid("instance", "must be `testing` or `prod`")),
+    }
+}
+
+fn only_prod(instance: &str) -> Result<(), DriverError> {
+    if normalized(instance) != "prod" {
+        return Err(invalid("instance", "must be `prod`"));
+    }
+    Ok(())
+}
+
+fn testing_to_prod(from_instance: &str, to_instance: &str) -> Result<(), DriverError> {
+    if normalized(from_instance) != "testing" {
+        return Err(invalid(
+            "from_instance",
+            "must be `testing`: only testing -> prod is supported",
+        ));
+    }
+    if normalized(to_instance) != "prod" {
+        return Err(invalid(
+            "to_instance",
+            "must be `prod`: only testing -> prod is supported",
+        ));
+    }
+    Ok(())
+}
+
+/// Health cannot be verified for a deploy nobody waited for.
+fn health_needs_wait(verify_health: bool, wait: bool) -> Result<(), DriverError> {
+    if verify_health && !wait {
+        return Err(invalid("wait", "must be true when verify_health is true"));
+    }
+    Ok(())
+}
+
+fn artifact_publish_inputs(
+    ctx: &Ctx<'_>,
+    req: ArtifactPublishInputsRequest,
+) -> Result<Reply<ArtifactPublishInputsResult>, DriverError> {
+    non_blank("context", &req.context)?;
+    stable_instance(&req.instance)?;
+    not_built(ctx)
+}
+
+fn artifact_publish(
+    ctx: &Ctx<'_>,
+    req: ArtifactPublishRequest,
+) -> Result<Reply<ArtifactPublishResult>, DriverError> {
+    non_blank("context", &req.context)?;
+    stable_instance(&req.instance)?;
+    let prefix = format!("artifact-{}-", normalized(&req.context));
+    if !req.manifest.artifact_id.starts_with(&prefix) {
+        return Err(invalid(
+            "manifest.artifact_id",
+            format_args!("must start with `{prefix}`: the artifact belongs to another context"),
+        ));
+    }
+    not_built(ctx)
+}
+
+fn post_deploy(
+    ctx: &Ctx<'_>,
+    req: PostDeployRequest,
+) -> Result<Reply<PostDeployResult>, DriverError> {
+    non_blank("context", &req.context)?;
+    non_blank("instance", &req.instance)?;
+    not_built(ctx)
+}
+
+fn config_parameter_override(
+    ctx: &Ctx<'_>,
+    req: ConfigParameterOverrideRequest,
+) -> Result<Reply<ConfigParameterOverrideResult>, DriverError> {
+    envelope_product(ctx, "product", &req.product)?;
+    non_blank("context", &req.context)?;
+    non_blank("instance", &req.instance)?;
+    non_blank("key", &req.key)?;
+    if normalized(&req.key) != "web.base.url" {
+        return Err(invalid(
+            "key",
+            "must be `web.base.url`: only that override is service-writable",
+        ));
+    }
+    non_blank("value", &req.value)?;
+    not_built(ctx)
+}
+
+/// The override must say something beyond naming the tenant, and every URL
+/// it carries is site-relative.
+fn check_website_bootstrap(bootstrap: &WebsiteBootstrap) -> Result<(), DriverError> {
+    let homepage_url = bootstrap.homepage_url.trim();
+    if !homepage_url.is_empty() && !homepage_url.starts_with('/') {
+        return Err(invalid(
+            "website_bootstrap.homepage_url",
+            "must start with `/`",
+        ));
+    }
+    for (index, route) in bootstrap.routes.iter().enumerate() {
+        if !route.url.trim().starts_with('/') {
+            return Err(invalid(
+                &format!("website_bootstrap.routes[{index}].url"),
+                "must start with `/`",
+            ));
+        }
+    }
+    let texts = [
+        &bootstrap.name,
+        &bootstrap.default_lang,
+        &bootstrap.homepage_url,
+        &bootstrap.primary_page_xmlid,
+        &bootstrap.logo_path,
+        &bootstrap.logo_alt,
+        &bootstrap.canonical_url,
+    ];
+    let says_something = texts.iter().any(|text| !text.trim().is_empty())
+        || !bootstrap.pages_source.is_empty()
+        || !bootstrap.routes_source.is_empty()
+        || !bootstrap.routes.is_empty();
+    if !says_something {
+        return Err(invalid(
+            "website_bootstrap",
+            "needs at least one field besides tenant",
+        ));
+    }
+    Ok(())
+}
+
+fn website_bootstrap_override(
+    ctx: &Ctx<'_>,
+    req: WebsiteBootstrapOverrideRequest,
+) -> Result<Reply<WebsiteBootstrapOverrideResult>, DriverError> {
+    envelope_product(ctx, "product", &req.product)?;
+    non_blank("context", &req.context)?;
+    non_blank("instance", &req.instance)?;
+    check_website_bootstrap(&req.website_bootstrap)?;
+    not_built(ctx)
+}
+
+fn stable_bootstrap(
+    ctx: &Ctx<'_>,
+    req: StableBootstrapRequest,
+) -> Result<Reply<StableBootstrapResult>, DriverError> {
+    envelope_product(ctx, "product", &req.product)?;
+    non_blank("context", &req.context)?;
+    non_blank("instance", &req.instance)?;
+    optional_at_least("timeout_seconds", req.timeout_seconds, 1)?;
+    optional_at_least("health_timeout_seconds", req.health_timeout_seconds, 1)?;
+    not_built(ctx)
+}
+
+fn preview_apply_inputs(
+    ctx: &Ctx<'_>,
+    req: PreviewApplyInputsRequest,
+) -> Result<Reply<UntypedResult>, DriverError> {
+    envelope_product(ctx, "product", &req.product)?;
+    at_least("pr_number", req.pr_number, 1)?;
+    non_blank("source", &req.source)?;
+    at_least("timeout_seconds", req.timeout_seconds.into(), 1)?;
+    not_built(ctx)
+}
+
+fn preview_apply(
+    ctx: &Ctx<'_>,
+    req: PreviewApplyRequest,
+) -> Result<Reply<UntypedResult>, DriverError> {
+    envelope_product(ctx, "product", &req.product)?;
+    at_least("pr_number", req.pr_number, 1)?;
+    at_least("timeout_seconds", req.timeout_seconds.into(), 1)?;
+    not_built(ctx)
+}
+
+fn prod_backup_gate(
+    ctx: &Ctx<'_>,
+    req: ProdBackupGateRequest,
+) -> Result<Reply<ProdBackupGateResult>, DriverError> {
+    non_blank("context", &req.context)?;
+    only_prod(&req.instance)?;
+    non_blank("backup_record_id", &req.backup_record_id)?;
+    optional_at_least("timeout_seconds", req.timeout_seconds, 1)?;
+    not_built(ctx)
+}
+
+fn prod_promotion(
+    ctx: &Ctx<'_>,
+    req: ProdPromotionRequest,
+) -> Result<Reply<ProdPromotionResult>, DriverError> {
+    non_blank("context", &req.context)?;
+    testing_to_prod(&req.from_instance, &req.to_instance)?;
+    non_blank("artifact_id", &req.artifact_id)?;
+    non_blank("backup_record_id", &req.backup_record_id)?;
+    health_needs_wait(req.verify_health, req.wait)?;
+    optional_at_least("timeout_seconds", req.timeout_seconds, 1)?;
+    optional_at_least("health_timeout_seconds", req.health_timeout_seconds, 1)?;
+    not_built(ctx)
+}
+
+fn prod_rollback(
+    ctx: &Ctx<'_>,
+    req: ProdRollbackRequest,
+) -> Result<Reply<ProdRollbackResult>, DriverError> {
+    non_blank("context", &req.context)?;
+    only_prod(&req.instance)?;
+    health_needs_wait(req.verify_health, req.wait)?;
+    optional_at_least("timeout_seconds", req.timeout_seconds, 1)?;
+    optional_at_least("health_timeout_seconds", req.health_timeout_seconds, 1)?;
+    not_built(ctx)
+}
+
+/// A replacement either keeps the lane's current artifact or names a new one
+/// completely; half a pair could not be checked against its manifest.
+fn artifact_pair(artifact_id: &str, source_git_ref: &str) -> Result<(), DriverError> {
+    match (
+        artifact_id.trim().is_empty(),
+        source_git_ref.trim().is_empty(),
+    ) {
+        (false, true) => Err(invalid(
+            "source_git_ref",
+            "is required together with artifact_id",
+        )),
+        (true, false) => Err(invalid(
+            "artifact_id",
+            "is required together with source_git_ref",
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn target_replacement_plan(
+    ctx: &Ctx<'_>,
+    req: TargetReplacementPlanRequest,
+) -> Result<Reply<TargetReplacementPlan>, DriverError> {
+    envelope_product(ctx, "product", &req.product)?;
+    non_blank("instance", &req.instance)?;
+    artifact_pair(&req.artifact_id, &req.source_git_ref)?;
+    not_built(ctx)
+}
+
+fn target_replacement_apply(
+    ctx: &Ctx<'_>,
+    req: TargetReplacementApplyRequest,
+) -> Result<Reply<TargetReplacementApplyResult>, DriverError> {
+    envelope_product(ctx, "product", &req.product)?;
+    non_blank("instance", &req.instance)?;
+    artifact_pair(&req.artifact_id, &req.source_git_ref)?;
+    if req.strategy != Strategy::RecreateInPlace {
+        return Err(invalid(
+            "strategy",
+            "must be `recreate-in-place`: the only strategy that can be applied",
+        ));
+    }
+    optional_at_least("timeout_seconds", req.timeout_seconds, 1)?;
+    optional_at_least("health_timeout_seconds", req.health_timeout_seconds, 1)?;
+    not_built(ctx)
+}
+
+fn prod_promotion_inputs(
+    ctx: &Ctx<'_>,
+    req: ProdPromotionInputsRequest,
+) -> Result<Reply<ProdPromotionInputsResult>, DriverError> {
+    non_blank("context", &req.context)?;
+    if normalized(&req.from_instance) == normalized(&req.to_instance) {
+        return Err(invalid("to_instance", "must differ from from_instance"));
+    }
+    testing_to_prod(&req.from_instance, &req.to_instance)?;
+    non_blank("request_id", &req.request_id)?;
+    not_built(ctx)
+}
+
+fn prod_promotion_run(
+    ctx: &Ctx<'_>,
+    req: ProdPromotionRunRequest,
+) -> Result<Reply<UntypedResult>, DriverError> {
+    non_blank("context", &req.context)?;
+    testing_to_prod(&req.from_instance, &req.to_instance)?;
+    non_blank("request_id", &req.request_id)?;
+    health_needs_wait(req.verify_health, req.wait)?;
+    optional_at_least("backup_timeout_seconds", req.backup_timeout_seconds, 1)?;
+    optional_at_least(
+        "promotion_timeout_seconds",
+        req.promotion_timeout_seconds,
+        1,
+    )?;
+    optional_at_least("health_timeout_seconds", req.health_timeout_seconds, 1)?;
+    not_built(ctx)
+}

@@ -1,0 +1,39 @@
+//! odoo: the Odoo product driver.
+//!
+//! Odoo extends generic-web: its products may also call the generic-web
+//! routes. Its own routes cover what generic-web cannot know about Odoo:
+//! artifact manifests built by product CI, typed instance settings applied
+//! inside the container after a deploy, database-and-filestore backup gates,
+//! release tuples, and the guarded rebuilds of stable lanes.
+
+mod actions;
+mod catalogue;
+mod checks;
+pub mod models;
+
+#[cfg(test)]
+mod tests;
+
+use launchplane_sdk::prelude::*;
+
+/// The one driver value: the host's descriptor, routes and dispatch all come
+/// from it, so they cannot drift apart.
+pub fn driver() -> Driver {
+    let driver = Driver::new("odoo", "Odoo")
+        .product("odoo")
+        .description(
+            "Odoo artifact, deploy, preview, backup, promotion, rollback, and settings driver.",
+        )
+        .extends("generic-web")
+        .context_patterns(&["cm", "opw"]);
+    let driver = catalogue::capabilities()
+        .into_iter()
+        .fold(driver, Driver::capability);
+    let driver = catalogue::setting_groups()
+        .into_iter()
+        .fold(driver, Driver::setting_group);
+    actions::all().into_iter().fold(driver, Driver::action)
+}
+
+#[cfg(target_arch = "wasm32")]
+launchplane_sdk::export_driver!(driver);

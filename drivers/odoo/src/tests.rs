@@ -1,0 +1,494 @@
+//! The descriptor must match the original registry row for row, and every
+//! handler must refuse what the original refused before doing anything.
+
+use launchplane_sdk::testing::Harness;
+use launchplane_sdk::{DriverError, Execution, Idempotency, Method, Safety};
+use serde_json::{Value, json};
+
+use super::driver;
+
+struct Row {
+    action_id: &'static str,
+    path: &'static str,
+    authz: &'static str,
+    safety: Safety,
+    writes: &'static [&'static str],
+    visible: bool,
+    envelope: &'static str,
+    idempotency: Idempotency,
+}
+
+#[allow(clippy::too_many_arguments)]
+const fn row(
+    action_id: &'static str,
+    path: &'static str,
+    authz: &'static str,
+    safety: Safety,
+    writes: &'static [&'static str],
+    visible: bool,
+    envelope: &'static str,
+    idempotency: Idempotency,
+) -> Row {
+    Row {
+        action_id,
+        path,
+        authz,
+        safety,
+        writes,
+        visible,
+        envelope,
+        idempotency,
+    }
+}
+
+const NONE: &[&str] = &[];
+const OVERRIDE: &[&str] = &["odoo_instance_override"];
+const LANE: &[&str] = &["deployment", "inventory"];
+const RELEASE: &[&str] = &["deployment", "promotion", "inventory", "release_tuple"];
+
+/// Reference §5.2 (odoo table) with the routes and envelope keys of §3.7.
+#[rustfmt::skip]
+const REGISTRY: &[Row] = &[
+    row("artifact_publish_inputs", "artifact-publish-inputs", "odoo_artifact_publish_inputs.read", Safety::Read, NONE, true, "inputs", Idempotency::Optional),
+    row("artifact_publish", "artifact-publish", "odoo_artifact_publish.write", Safety::SafeWrite, &["artifact_manifest"], true, "publish", Idempotency::Optional),
+    row("post_deploy", "post-deploy", "odoo_post_deploy.execute", Safety::Mutation, OVERRIDE, true, "post_deploy", Idempotency::Optional),
+    row("config_parameter_override", "config-parameter-override", "odoo_config_parameter_override.write", Safety::SafeWrite, OVERRIDE, true, "override", Idempotency::Optional),
+    row("website_bootstrap_override", "website-bootstrap-override", "odoo_website_bootstrap_override.write", Safety::SafeWrite, OVERRIDE, true, "override", Idempotency::Optional),
+    row("stable_bootstrap", "stable-bootstrap", "odoo_stable_bootstrap.execute", Safety::Destructive, LANE, true, "bootstrap", Idempotency::Required),
+    row("preview_apply_inputs", "preview-apply-inputs", "odoo_preview_apply_inputs.read", Safety::Read, NONE, true, "inputs", Idempotency::Optional),
+    row("preview_apply", "preview-apply", "odoo_preview_apply.execute", Safety::Destructive, NONE, true, "apply", Idempotency::Optional),
+    row("prod_backup_gate", "prod-backup-gate", "odoo_prod_backup_gate.execute", Safety::SafeWrite, &["backup_gate"], true, "backup_gate", Idempotency::Optional),
+    row("prod_promotion", "prod-promotion", "odoo_prod_promotion.execute", Safety::Mutation, RELEASE, true, "promotion", Idempotency::Optional),
+    row("prod_rollback", "prod-rollback", "odoo_prod_rollback.execute", Safety::Destructive, RELEASE, true, "rollback", Idempotency::Optional),
+    row("target_replacement_plan", "target-replacement-plan", "odoo_target_replacement_plan.read", Safety::Read, NONE, true, "replacement", Idempotency::Optional),
+    row("target_replacement_apply", "target-replacement-apply", "odoo_target_replacement_apply.execute", Safety::Mutation, LANE, true, "replacement", Idempotency::Required),
+    row("prod_promotion_inputs", "prod-promotion-inputs", "odoo_prod_promotion_inputs.read", Safety::Read, NONE, true, "inputs", Idempotency::Optional),
+    row("prod_promotion_run", "prod-promotion-run", "odoo_prod_promotion_run.execute", Safety::Mutation, &["backup_gate", "deployment", "promotion", "inventory", "release_tuple"], true, "run", Idempotency::Optional),
+];
+
+/// The two actions the original runs as durable operations.
+const ASYNC: &[&str] = &["stable_bootstrap", "target_replacement_apply"];
+
+fn harness() -> Harness {
+    Harness::new(driver()).for_product("odoo", "cm")
+}
+
+#[test]
+fn descriptor_lists_exactly_the_registry_actions() {
+    let descriptor = driver().describe();
+    let ids: Vec<&str> = descriptor
+        .actions
+        .iter()
+        .map(|a| a.action_id.as_str())
+        .collect();
+    let expected: Vec<&str> = REGISTRY.iter().map(|r| r.action_id).collect();
+    assert_eq!(ids, expected);
+    for (action, row) in descriptor.actions.iter().zip(REGISTRY) {
+        let id = row.action_id;
+        assert_eq!(
+            action.route_path,
+            format!("/v1/drivers/odoo/{}", row.path),
+            "{id}"
+        );
+        assert_eq!(action.method, Method::Post, "{id}");
+        assert_eq!(action.authz_action, row.authz, "{id}");
+        assert_eq!(action.safety, row.safety, "{id}");
+        assert_eq!(action.writes_records, row.writes, "{id}");
+        assert_eq!(action.operator_visible, row.visible, "{id}");
+        assert_eq!(action.envelope_key, row.envelope, "{id}");
+        assert_eq!(action.idempotency, row.idempotency, "{id}");
+        let execution = if ASYNC.contains(&id) {
+            Execution::Async
+        } else {
+            Execution::Sync
+        };
+        assert_eq!(action.execution, execution, "{id}");
+        assert!(
+            !action.label.is_empty() && !action.description.is_empty(),
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn descriptor_identity() {
+    let descriptor = driver().describe();
+    assert_eq!(descriptor.driver_id, "odoo");
+    assert_eq!(descriptor.product, "odoo");
+    assert_eq!(descriptor.base_driver_id.as_deref(), Some("generic-web"));
+    assert_eq!(descriptor.context_patterns, ["cm", "opw"]);
+    assert!(descriptor.hooks_called.is_empty() && descriptor.hooks_implemented.is_empty());
+    let capability_ids: Vec<&str> = descriptor
+        .capabilities
+        .iter()
+        .map(|c| c.capability_id.as_str())
+        .collect();
+    assert_eq!(
+        capability_ids,
+        [
+            "artifact_publish",
+            "post_deploy_settings",
+            "stable_promotion",
+            "previewable",
+            "preview_inventory_managed"
+        ]
+    );
+    for capability in &descriptor.capabilities {
+        for action in &capability.actions {
+            assert!(
+                descriptor.actions.iter().any(|a| &a.action_id == action),
+                "{action}"
+            );
+        }
+    }
+    let groups: Vec<&str> = descriptor
+        .setting_groups
+        .iter()
+        .map(|g| g.group_id.as_str())
+        .collect();
+    assert_eq!(groups, ["runtime_environment", "odoo_instance_overrides"]);
+}
+
+/// Every object in a schema, including nested ones, refuses unknown fields.
+fn assert_closed(schema: &Value, path: &str) {
+    match schema {
+        Value::Object(map) => {
+            if map.contains_key("properties") {
+                assert_eq!(
+                    map.get("additionalProperties"),
+                    Some(&json!(false)),
+                    "{path}"
+                );
+            }
+            for (key, value) in map {
+                assert_closed(value, &format!("{path}/{key}"));
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| assert_closed(item, path)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_input_schema_refuses_unknown_fields() {
+    for action in driver().describe().actions {
+        assert_eq!(
+            action.input_schema["type"],
+            json!("object"),
+            "{}",
+            action.action_id
+        );
+        assert_eq!(
+            action.input_schema["additionalProperties"],
+            json!(false),
+            "{}",
+            action.action_id
+        );
+        assert_closed(&action.input_schema, &action.action_id);
+    }
+}
+
+fn manifest() -> Value {
+    json!({
+        "artifact_id": "artifact-cm-20260503-abc1234",
+        "source_commit": "abc1234",
+        "enterprise_base_digest": "sha256:base",
+        "addon_sources": [{"repository": "github.com/o/odoo-shared-addons", "ref": "def5678"}],
+        "image": {"repository": "ghcr.io/o/odoo-cm", "digest": "sha256:img"}
+    })
+}
+
+fn valid_request(action_id: &str) -> Value {
+    match action_id {
+        "artifact_publish_inputs" => json!({"context": "CM"}),
+        "artifact_publish" => {
+            json!({"context": "cm", "instance": "Testing", "manifest": manifest()})
+        }
+        "post_deploy" => json!({"context": "cm", "instance": "testing", "phase": "promotion"}),
+        "config_parameter_override" => {
+            json!({"product": "odoo", "context": "cm", "instance": "testing", "key": " WEB.BASE.URL ", "value": "https://cm.example.com"})
+        }
+        "website_bootstrap_override" => {
+            json!({"product": "odoo", "context": "cm", "instance": "testing", "website_bootstrap": {"tenant": "cm", "homepage_url": "/", "routes": [{"url": "/shop"}], "pages_source": {"home": 1}}})
+        }
+        "stable_bootstrap" => {
+            json!({"product": "odoo", "instance": "testing", "confirmation": "rebuild cm testing"})
+        }
+        "preview_apply_inputs" => {
+            json!({"product": "odoo", "pr_number": 12, "manifest": manifest()})
+        }
+        "preview_apply" => json!({"product": "odoo", "operation": "destroy", "pr_number": 12}),
+        "prod_backup_gate" => {
+            json!({"context": "cm", "instance": "PROD", "backup_record_id": "backup-gate-cm-prod-1"})
+        }
+        "prod_promotion" => {
+            json!({"context": "cm", "artifact_id": "artifact-cm-1", "backup_record_id": "backup-gate-cm-prod-1"})
+        }
+        "prod_rollback" => {
+            json!({"context": "cm", "artifact_id": "artifact-cm-1", "reason": "bad release"})
+        }
+        "target_replacement_plan" => {
+            json!({"product": "odoo", "instance": "testing", "data_source_mode": "upstream_restore", "allow_empty_data": true})
+        }
+        "target_replacement_apply" => {
+            json!({"product": "odoo", "instance": "testing", "artifact_id": "artifact-cm-1", "source_git_ref": "abc1234"})
+        }
+        "prod_promotion_inputs" => json!({"context": "cm", "request_id": "release-42"}),
+        "prod_promotion_run" => json!({"context": "cm", "request_id": "release-42"}),
+        other => panic!("no valid request for {other}"),
+    }
+}
+
+fn with(action_id: &str, patch: Value) -> Value {
+    let mut request = valid_request(action_id);
+    if let (Value::Object(map), Value::Object(patch)) = (&mut request, patch) {
+        map.extend(patch);
+    }
+    request
+}
+
+#[test]
+fn valid_requests_reach_the_unbuilt_behaviour() {
+    let harness = harness();
+    for row in REGISTRY {
+        let error = harness
+            .call(row.action_id, "testing", valid_request(row.action_id))
+            .expect_err("nothing is built yet");
+        assert!(
+            matches!(error, DriverError::NotImplemented(_)),
+            "{}: {error:?}",
+            row.action_id
+        );
+        assert!(
+            harness.host.ops().is_empty(),
+            "{} reached the host",
+            row.action_id
+        );
+    }
+}
+
+#[test]
+fn extension_products_use_their_own_name() {
+    let harness = Harness::new(driver()).for_product("cm-site", "cm");
+    let request = with("stable_bootstrap", json!({"product": "cm-site"}));
+    let error = harness
+        .call("stable_bootstrap", "testing", request)
+        .expect_err("not built");
+    assert!(matches!(error, DriverError::NotImplemented(_)), "{error:?}");
+    let error = harness
+        .call(
+            "stable_bootstrap",
+            "testing",
+            valid_request("stable_bootstrap"),
+        )
+        .expect_err("mismatch");
+    assert!(
+        matches!(error, DriverError::InvalidRequest(ref m) if m.starts_with("product")),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn bad_requests_are_refused_naming_the_field() {
+    let mut wrong_context = manifest();
+    wrong_context["artifact_id"] = json!("artifact-opw-20260503-abc1234");
+    let cases = [
+        (
+            "artifact_publish_inputs",
+            json!({"context": " "}),
+            "context",
+        ),
+        (
+            "artifact_publish_inputs",
+            json!({"instance": "dev"}),
+            "instance",
+        ),
+        (
+            "artifact_publish",
+            json!({"manifest": wrong_context}),
+            "manifest.artifact_id",
+        ),
+        (
+            "artifact_publish",
+            json!({"instance": "preview"}),
+            "instance",
+        ),
+        ("post_deploy", json!({"instance": " "}), "instance"),
+        ("post_deploy", json!({"context": ""}), "context"),
+        (
+            "config_parameter_override",
+            json!({"key": "mail.catchall.domain"}),
+            "key",
+        ),
+        ("config_parameter_override", json!({"value": " "}), "value"),
+        (
+            "config_parameter_override",
+            json!({"product": "opw"}),
+            "product",
+        ),
+        (
+            "config_parameter_override",
+            json!({"instance": ""}),
+            "instance",
+        ),
+        (
+            "website_bootstrap_override",
+            json!({"website_bootstrap": {"tenant": "cm"}}),
+            "website_bootstrap",
+        ),
+        (
+            "website_bootstrap_override",
+            json!({"website_bootstrap": {"homepage_url": "home"}}),
+            "website_bootstrap.homepage_url",
+        ),
+        (
+            "website_bootstrap_override",
+            json!({"website_bootstrap": {"routes": [{"url": "/a"}, {"url": "b"}]}}),
+            "website_bootstrap.routes[1].url",
+        ),
+        (
+            "website_bootstrap_override",
+            json!({"product": " "}),
+            "product",
+        ),
+        ("stable_bootstrap", json!({"product": "other"}), "product"),
+        ("stable_bootstrap", json!({"instance": " "}), "instance"),
+        ("stable_bootstrap", json!({"context": ""}), "context"),
+        (
+            "stable_bootstrap",
+            json!({"timeout_seconds": 0}),
+            "timeout_seconds",
+        ),
+        ("preview_apply_inputs", json!({"pr_number": 0}), "pr_number"),
+        ("preview_apply_inputs", json!({"source": " "}), "source"),
+        (
+            "preview_apply_inputs",
+            json!({"product": "other"}),
+            "product",
+        ),
+        ("preview_apply", json!({"pr_number": 0}), "pr_number"),
+        ("preview_apply", json!({"product": "other"}), "product"),
+        (
+            "prod_backup_gate",
+            json!({"instance": "testing"}),
+            "instance",
+        ),
+        (
+            "prod_backup_gate",
+            json!({"backup_record_id": ""}),
+            "backup_record_id",
+        ),
+        (
+            "prod_promotion",
+            json!({"from_instance": "dev"}),
+            "from_instance",
+        ),
+        (
+            "prod_promotion",
+            json!({"to_instance": "staging"}),
+            "to_instance",
+        ),
+        ("prod_promotion", json!({"artifact_id": " "}), "artifact_id"),
+        (
+            "prod_promotion",
+            json!({"backup_record_id": ""}),
+            "backup_record_id",
+        ),
+        ("prod_promotion", json!({"wait": false}), "wait"),
+        ("prod_rollback", json!({"instance": "testing"}), "instance"),
+        ("prod_rollback", json!({"wait": false}), "wait"),
+        (
+            "target_replacement_plan",
+            json!({"artifact_id": "artifact-cm-1"}),
+            "source_git_ref",
+        ),
+        (
+            "target_replacement_plan",
+            json!({"source_git_ref": "abc1234"}),
+            "artifact_id",
+        ),
+        (
+            "target_replacement_plan",
+            json!({"product": "other"}),
+            "product",
+        ),
+        (
+            "target_replacement_plan",
+            json!({"instance": ""}),
+            "instance",
+        ),
+        (
+            "target_replacement_apply",
+            json!({"strategy": "replace-and-cutover"}),
+            "strategy",
+        ),
+        (
+            "target_replacement_apply",
+            json!({"source_git_ref": " "}),
+            "source_git_ref",
+        ),
+        (
+            "prod_promotion_inputs",
+            json!({"from_instance": "prod"}),
+            "to_instance",
+        ),
+        (
+            "prod_promotion_inputs",
+            json!({"to_instance": "staging"}),
+            "to_instance",
+        ),
+        (
+            "prod_promotion_inputs",
+            json!({"request_id": " "}),
+            "request_id",
+        ),
+        ("prod_promotion_inputs", json!({"context": ""}), "context"),
+        (
+            "prod_promotion_run",
+            json!({"request_id": ""}),
+            "request_id",
+        ),
+        ("prod_promotion_run", json!({"wait": false}), "wait"),
+        (
+            "prod_promotion_run",
+            json!({"to_instance": "testing"}),
+            "to_instance",
+        ),
+        (
+            "prod_promotion_run",
+            json!({"backup_timeout_seconds": 0}),
+            "backup_timeout_seconds",
+        ),
+    ];
+    let harness = harness();
+    for (action_id, patch, field) in cases {
+        let request = with(action_id, patch);
+        let error = harness
+            .call(action_id, "testing", request.clone())
+            .expect_err("refused");
+        match error {
+            DriverError::InvalidRequest(message) => assert!(
+                message.starts_with(field),
+                "{action_id} {request}: {message}"
+            ),
+            other => panic!("{action_id} {request}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn unknown_fields_are_refused_at_every_level() {
+    let mut manifest = manifest();
+    manifest["image"]["platform"] = json!("linux/amd64");
+    let error = harness()
+        .call(
+            "artifact_publish",
+            "testing",
+            with("artifact_publish", json!({"manifest": manifest})),
+        )
+        .expect_err("unknown nested field");
+    assert!(
+        matches!(error, DriverError::InvalidRequest(ref m) if m.contains("platform")),
+        "{error:?}"
+    );
+}

@@ -1,0 +1,537 @@
+//! The descriptor must match the original registry row for row, and every
+//! handler must refuse what the original refused before doing anything.
+
+use launchplane_sdk::testing::Harness;
+use launchplane_sdk::{DriverError, Execution, Idempotency, Method, Safety};
+use serde_json::{Value, json};
+
+use super::driver;
+
+struct Row {
+    action_id: &'static str,
+    path: &'static str,
+    authz: &'static str,
+    safety: Safety,
+    writes: &'static [&'static str],
+    visible: bool,
+    envelope: &'static str,
+    idempotency: Idempotency,
+}
+
+#[allow(clippy::too_many_arguments)]
+const fn row(
+    action_id: &'static str,
+    path: &'static str,
+    authz: &'static str,
+    safety: Safety,
+    writes: &'static [&'static str],
+    visible: bool,
+    envelope: &'static str,
+    idempotency: Idempotency,
+) -> Row {
+    Row {
+        action_id,
+        path,
+        authz,
+        safety,
+        writes,
+        visible,
+        envelope,
+        idempotency,
+    }
+}
+
+const NONE: &[&str] = &[];
+const DEPLOY: &[&str] = &["deployment", "inventory", "release_tuple"];
+const RELEASE: &[&str] = &["deployment", "promotion", "inventory", "release_tuple"];
+const PREVIEW: &[&str] = &["preview", "preview_generation"];
+
+/// Reference §5.2 (verireel table) with the routes and envelope keys of §3.8.
+#[rustfmt::skip]
+const REGISTRY: &[Row] = &[
+    row("testing_deploy", "testing-deploy", "verireel_testing_deploy.execute", Safety::Mutation, DEPLOY, true, "deploy", Idempotency::Optional),
+    row("testing_verification", "testing-verification", "deployment.write", Safety::SafeWrite, &["deployment"], false, "verification", Idempotency::Optional),
+    row("stable_environment", "stable-environment", "verireel_stable_environment.read", Safety::Read, NONE, true, "environment", Idempotency::None),
+    row("runtime_verification", "runtime-verification", "verireel_stable_environment.read", Safety::Read, NONE, true, "verification", Idempotency::None),
+    row("app_maintenance", "app-maintenance", "verireel_app_maintenance.execute", Safety::Mutation, NONE, true, "maintenance", Idempotency::Optional),
+    row("prod_deploy", "prod-deploy", "verireel_prod_deploy.execute", Safety::Mutation, DEPLOY, true, "deploy", Idempotency::Optional),
+    row("prod_backup_gate", "prod-backup-gate", "verireel_prod_backup_gate.execute", Safety::SafeWrite, &["backup_gate"], true, "backup_gate", Idempotency::Optional),
+    row("prod_promotion", "prod-promotion", "verireel_prod_promotion.execute", Safety::Mutation, RELEASE, true, "promotion", Idempotency::Optional),
+    row("prod_rollback", "prod-rollback", "verireel_prod_rollback.execute", Safety::Destructive, RELEASE, true, "rollback", Idempotency::Optional),
+    row("preview_refresh", "preview-refresh", "verireel_preview_refresh.execute", Safety::Mutation, PREVIEW, true, "refresh", Idempotency::Optional),
+    row("preview_inventory", "preview-inventory", "verireel_preview_inventory.read", Safety::Read, NONE, true, "inventory", Idempotency::None),
+    row("preview_destroy", "preview-destroy", "verireel_preview_destroy.execute", Safety::Destructive, PREVIEW, true, "destroy", Idempotency::Optional),
+    row("preview_verification", "preview-verification", "preview_generation.write", Safety::SafeWrite, PREVIEW, false, "verification", Idempotency::Optional),
+];
+
+fn harness() -> Harness {
+    Harness::new(driver()).for_product("verireel", "verireel")
+}
+
+#[test]
+fn descriptor_lists_exactly_the_registry_actions() {
+    let descriptor = driver().describe();
+    let ids: Vec<&str> = descriptor
+        .actions
+        .iter()
+        .map(|a| a.action_id.as_str())
+        .collect();
+    let expected: Vec<&str> = REGISTRY.iter().map(|r| r.action_id).collect();
+    assert_eq!(ids, expected);
+    for (action, row) in descriptor.actions.iter().zip(REGISTRY) {
+        let id = row.action_id;
+        assert_eq!(
+            action.route_path,
+            format!("/v1/drivers/verireel/{}", row.path),
+            "{id}"
+        );
+        assert_eq!(action.method, Method::Post, "{id}");
+        assert_eq!(action.authz_action, row.authz, "{id}");
+        assert_eq!(action.safety, row.safety, "{id}");
+        assert_eq!(action.writes_records, row.writes, "{id}");
+        assert_eq!(action.operator_visible, row.visible, "{id}");
+        assert_eq!(action.envelope_key, row.envelope, "{id}");
+        assert_eq!(action.idempotency, row.idempotency, "{id}");
+        assert_eq!(action.execution, Execution::Sync, "{id}");
+        assert!(
+            !action.label.is_empty() && !action.description.is_empty(),
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn descriptor_identity() {
+    let descriptor = driver().describe();
+    assert_eq!(descriptor.driver_id, "verireel");
+    assert_eq!(descriptor.product, "verireel");
+    assert_eq!(descriptor.base_driver_id.as_deref(), Some("generic-web"));
+    assert_eq!(
+        descriptor.context_patterns,
+        ["verireel", "verireel-testing"]
+    );
+    assert!(descriptor.hooks_called.is_empty() && descriptor.hooks_implemented.is_empty());
+    let capability_ids: Vec<&str> = descriptor
+        .capabilities
+        .iter()
+        .map(|c| c.capability_id.as_str())
+        .collect();
+    assert_eq!(
+        capability_ids,
+        ["stable_deploy", "stable_promotion", "preview_lifecycle"]
+    );
+    for capability in &descriptor.capabilities {
+        for action in &capability.actions {
+            assert!(
+                descriptor.actions.iter().any(|a| &a.action_id == action),
+                "{action}"
+            );
+        }
+    }
+    let groups: Vec<&str> = descriptor
+        .setting_groups
+        .iter()
+        .map(|g| g.group_id.as_str())
+        .collect();
+    assert_eq!(groups, ["runtime_environment", "managed_secrets"]);
+}
+
+/// Every object in a schema, including nested ones, refuses unknown fields.
+fn assert_closed(schema: &Value, path: &str) {
+    match schema {
+        Value::Object(map) => {
+            if map.contains_key("properties") {
+                assert_eq!(
+                    map.get("additionalProperties"),
+                    Some(&json!(false)),
+                    "{path}"
+                );
+            }
+            for (key, value) in map {
+                assert_closed(value, &format!("{path}/{key}"));
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| assert_closed(item, path)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_input_schema_refuses_unknown_fields() {
+    for action in driver().describe().actions {
+        assert_eq!(
+            action.input_schema["type"],
+            json!("object"),
+            "{}",
+            action.action_id
+        );
+        assert_eq!(
+            action.input_schema["additionalProperties"],
+            json!(false),
+            "{}",
+            action.action_id
+        );
+        assert_closed(&action.input_schema, &action.action_id);
+    }
+}
+
+fn valid_request(action_id: &str) -> Value {
+    match action_id {
+        "testing_deploy" => {
+            json!({"artifact_id": "ghcr.io/o/verireel:sha-abc1234", "source_git_ref": "abc1234"})
+        }
+        "prod_deploy" => {
+            json!({"instance": "prod", "artifact_id": "ghcr.io/o/verireel:sha-abc1234", "source_git_ref": "abc1234"})
+        }
+        "testing_verification" => {
+            json!({"deployment_record_id": "deployment-1", "migration_status": "success", "verification_status": "failure", "owner_routes_status": "not-run"})
+        }
+        "stable_environment" => json!({"instance": "testing"}),
+        "runtime_verification" => json!({"instance": "prod"}),
+        "app_maintenance" => json!({"action": "migrate", "intent": "stable-testing-migration"}),
+        "prod_backup_gate" => json!({"backup_record_id": "backup-1"}),
+        "prod_promotion" => {
+            json!({"artifact_id": "a", "source_git_ref": "abc1234", "backup_record_id": "backup-1", "promotion_record_id": "promotion-1", "source_health_status": "passed"})
+        }
+        "prod_rollback" => {
+            json!({"promotion_record_id": "promotion-1", "backup_record_id": "backup-1"})
+        }
+        "preview_refresh" => {
+            json!({"anchor_pr_number": 7, "anchor_pr_url": "https://github.com/o/verireel/pull/7", "anchor_head_sha": "abc1234", "preview_slug": "pr-7", "image_reference": "ghcr.io/o/verireel@sha256:abc"})
+        }
+        "preview_inventory" => json!({}),
+        "preview_destroy" => {
+            json!({"anchor_pr_number": 7, "preview_slug": "pr-7", "destroy_reason": "external_preview_cleanup_completed"})
+        }
+        "preview_verification" => {
+            json!({"anchor_pr_number": 7, "verification_status": "pass", "verified_at": "2026-05-03T10:00:00Z"})
+        }
+        other => panic!("no valid request for {other}"),
+    }
+}
+
+fn with(action_id: &str, patch: Value) -> Value {
+    let mut request = valid_request(action_id);
+    if let (Value::Object(map), Value::Object(patch)) = (&mut request, patch) {
+        map.extend(patch);
+    }
+    request
+}
+
+#[test]
+fn valid_requests_reach_the_unbuilt_behaviour() {
+    let harness = harness();
+    for row in REGISTRY {
+        let error = harness
+            .call(row.action_id, "testing", valid_request(row.action_id))
+            .expect_err("nothing is built yet");
+        assert!(
+            matches!(error, DriverError::NotImplemented(_)),
+            "{}: {error:?}",
+            row.action_id
+        );
+        assert!(
+            harness.host.ops().is_empty(),
+            "{} reached the host",
+            row.action_id
+        );
+    }
+}
+
+#[test]
+fn maintenance_variants_the_original_accepted() {
+    let harness = harness();
+    let accepted = [
+        json!({"action": "reset-testing", "intent": "stable-testing-reset"}),
+        json!({"action": "grant-sponsored", "intent": "stable-testing-remote-e2e-grant-sponsored", "email": "a@example.com"}),
+        json!({"action": "promote-owner", "intent": "owner-route-promote-owner", "email": "a@example.com"}),
+        json!({"context": "verireel-testing", "instance": "preview", "preview_slug": "pr-3", "action": "delete-user", "intent": "remote-e2e-delete-user", "email": "a@example.com"}),
+        json!({"context": "verireel-testing", "instance": "preview", "application_name": "ver-preview-pr-3-app", "action": "grant-sponsored", "intent": "remote-e2e-grant-sponsored", "email": "a@example.com"}),
+    ];
+    for request in accepted {
+        let error = harness
+            .call("app_maintenance", "testing", request.clone())
+            .expect_err("not built");
+        assert!(
+            matches!(error, DriverError::NotImplemented(_)),
+            "{request}: {error:?}"
+        );
+    }
+}
+
+#[test]
+fn bad_requests_are_refused_naming_the_field() {
+    let preview = json!({"context": "verireel-testing", "instance": "preview", "preview_slug": "pr-3", "action": "delete-user", "intent": "remote-e2e-delete-user", "email": "a@example.com"});
+    let preview_with = |patch: Value| {
+        let mut request = preview.clone();
+        if let (Value::Object(map), Value::Object(patch)) = (&mut request, patch) {
+            map.extend(patch);
+        }
+        request
+    };
+    let cases = [
+        (
+            "testing_deploy",
+            with("testing_deploy", json!({"instance": "prod"})),
+            "instance",
+        ),
+        (
+            "testing_deploy",
+            with("testing_deploy", json!({"context": " "})),
+            "context",
+        ),
+        (
+            "testing_deploy",
+            with("testing_deploy", json!({"artifact_id": ""})),
+            "artifact_id",
+        ),
+        (
+            "testing_deploy",
+            with("testing_deploy", json!({"rollout_interval_seconds": 0})),
+            "rollout_interval_seconds",
+        ),
+        (
+            "prod_deploy",
+            with("prod_deploy", json!({"instance": "testing"})),
+            "instance",
+        ),
+        (
+            "prod_deploy",
+            with("prod_deploy", json!({"source_git_ref": " "})),
+            "source_git_ref",
+        ),
+        (
+            "testing_verification",
+            with("testing_verification", json!({"instance": "prod"})),
+            "instance",
+        ),
+        (
+            "testing_verification",
+            with("testing_verification", json!({"migration_status": "maybe"})),
+            "migration_status",
+        ),
+        (
+            "testing_verification",
+            with(
+                "testing_verification",
+                json!({"owner_routes_status": "unknown"}),
+            ),
+            "owner_routes_status",
+        ),
+        (
+            "testing_verification",
+            with("testing_verification", json!({"deployment_record_id": ""})),
+            "deployment_record_id",
+        ),
+        (
+            "stable_environment",
+            with("stable_environment", json!({"context": ""})),
+            "context",
+        ),
+        (
+            "runtime_verification",
+            with("runtime_verification", json!({"timeout_seconds": 0})),
+            "timeout_seconds",
+        ),
+        (
+            "app_maintenance",
+            json!({"instance": "preview", "action": "migrate", "intent": "stable-testing-migration"}),
+            "instance",
+        ),
+        (
+            "app_maintenance",
+            json!({"action": "migrate", "intent": "stable-testing-migration", "preview_slug": "pr-1"}),
+            "preview_slug",
+        ),
+        (
+            "app_maintenance",
+            json!({"action": "migrate", "intent": "stable-testing-migration", "application_name": "ver-testing-app"}),
+            "application_name",
+        ),
+        (
+            "app_maintenance",
+            json!({"action": "migrate", "intent": "stable-testing-migration", "email": "a@example.com"}),
+            "email",
+        ),
+        (
+            "app_maintenance",
+            json!({"action": "promote-owner", "intent": "owner-route-promote-owner"}),
+            "email",
+        ),
+        (
+            "app_maintenance",
+            json!({"action": "migrate", "intent": "stable-testing-reset"}),
+            "intent",
+        ),
+        (
+            "app_maintenance",
+            json!({"action": "delete-user", "intent": "remote-e2e-delete-user", "email": "a@example.com"}),
+            "intent",
+        ),
+        (
+            "app_maintenance",
+            preview_with(json!({"instance": "testing"})),
+            "instance",
+        ),
+        (
+            "app_maintenance",
+            preview_with(json!({"preview_slug": "pr-03"})),
+            "preview_slug",
+        ),
+        (
+            "app_maintenance",
+            preview_with(json!({"preview_slug": ""})),
+            "preview_slug",
+        ),
+        (
+            "app_maintenance",
+            preview_with(json!({"application_name": "ver-preview-pr-3-app"})),
+            "application_name",
+        ),
+        (
+            "app_maintenance",
+            preview_with(json!({"preview_slug": "", "application_name": "ver-testing-app"})),
+            "application_name",
+        ),
+        (
+            "app_maintenance",
+            preview_with(
+                json!({"action": "reset-testing", "intent": "stable-testing-reset", "email": ""}),
+            ),
+            "action",
+        ),
+        (
+            "prod_backup_gate",
+            with("prod_backup_gate", json!({"instance": "testing"})),
+            "instance",
+        ),
+        (
+            "prod_backup_gate",
+            with("prod_backup_gate", json!({"backup_record_id": " "})),
+            "backup_record_id",
+        ),
+        (
+            "prod_promotion",
+            with("prod_promotion", json!({"from_instance": "prod"})),
+            "from_instance",
+        ),
+        (
+            "prod_promotion",
+            with("prod_promotion", json!({"to_instance": "testing"})),
+            "to_instance",
+        ),
+        (
+            "prod_promotion",
+            with("prod_promotion", json!({"promotion_record_id": ""})),
+            "promotion_record_id",
+        ),
+        (
+            "prod_promotion",
+            with("prod_promotion", json!({"backup_record_id": ""})),
+            "backup_record_id",
+        ),
+        (
+            "prod_promotion",
+            with("prod_promotion", json!({"source_health_status": "green"})),
+            "source_health_status",
+        ),
+        (
+            "prod_rollback",
+            with("prod_rollback", json!({"instance": "testing"})),
+            "instance",
+        ),
+        (
+            "prod_rollback",
+            with("prod_rollback", json!({"backup_record_id": " "})),
+            "backup_record_id",
+        ),
+        (
+            "preview_refresh",
+            with("preview_refresh", json!({"preview_slug": "pr-8"})),
+            "preview_slug",
+        ),
+        (
+            "preview_refresh",
+            with(
+                "preview_refresh",
+                json!({"anchor_pr_number": 0, "preview_slug": "pr-0"}),
+            ),
+            "anchor_pr_number",
+        ),
+        (
+            "preview_refresh",
+            with(
+                "preview_refresh",
+                json!({"preview_url": "mailto:x@example.com"}),
+            ),
+            "preview_url",
+        ),
+        (
+            "preview_refresh",
+            with("preview_refresh", json!({"anchor_head_sha": " "})),
+            "anchor_head_sha",
+        ),
+        (
+            "preview_refresh",
+            with("preview_refresh", json!({"anchor_pr_url": ""})),
+            "anchor_pr_url",
+        ),
+        (
+            "preview_refresh",
+            with("preview_refresh", json!({"image_reference": ""})),
+            "image_reference",
+        ),
+        ("preview_inventory", json!({"context": " "}), "context"),
+        (
+            "preview_destroy",
+            with("preview_destroy", json!({"preview_slug": "pr-70"})),
+            "preview_slug",
+        ),
+        (
+            "preview_destroy",
+            with("preview_destroy", json!({"destroy_reason": ""})),
+            "destroy_reason",
+        ),
+        (
+            "preview_verification",
+            with("preview_verification", json!({"verified_at": " "})),
+            "verified_at",
+        ),
+        (
+            "preview_verification",
+            with("preview_verification", json!({"anchor_repo": ""})),
+            "anchor_repo",
+        ),
+    ];
+    let harness = harness();
+    for (action_id, request, field) in cases {
+        let error = harness
+            .call(action_id, "testing", request.clone())
+            .expect_err("refused");
+        match error {
+            DriverError::InvalidRequest(message) => assert!(
+                message.starts_with(field),
+                "{action_id} {request}: {message}"
+            ),
+            other => panic!("{action_id} {request}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn preview_verification_takes_exact_outcomes_only() {
+    let error = harness()
+        .call(
+            "preview_verification",
+            "testing",
+            with(
+                "preview_verification",
+                json!({"verification_status": "success"}),
+            ),
+        )
+        .expect_err("not a verification outcome");
+    assert!(
+        matches!(error, DriverError::InvalidRequest(ref m) if m.contains("success")),
+        "{error:?}"
+    );
+}
