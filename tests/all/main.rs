@@ -5,3 +5,4 @@ mod http;
 mod parity;
 mod registry;
 mod sandbox;
+mod store;

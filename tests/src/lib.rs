@@ -258,3 +258,110 @@ pub fn demo_scope(writes: &[&str]) -> launchplane::runtime::InvocationScope {
         writes_records: writes.iter().map(|w| w.to_string()).collect(),
     }
 }
+
+/// A fresh, migrated database of one backend, dropped (PostgreSQL) or
+/// deleted (SQLite) when the value goes away.
+pub struct TestDatabase {
+    pub store: Store,
+    pub url: String,
+    backend: &'static str,
+    name: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// The PostgreSQL server tests use: `LAUNCHPLANE_TEST_DATABASE_URL`, by
+/// default the local cluster's `test` database.
+pub fn postgres_admin_url() -> String {
+    std::env::var("LAUNCHPLANE_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+impl TestDatabase {
+    /// A new database of `backend` (`postgres` or `sqlite`). PostgreSQL
+    /// tests never skip: an unreachable server fails the test loudly.
+    pub async fn new(backend: &'static str) -> TestDatabase {
+        let db = TestDatabase::empty(backend).await;
+        db.store.migrate().await.expect("migrations apply");
+        db
+    }
+
+    /// A new database with no schema at all.
+    pub async fn empty(backend: &'static str) -> TestDatabase {
+        let name = format!("lp_test_{}", uuid::Uuid::new_v4().simple());
+        match backend {
+            "postgres" => {
+                let admin_url = postgres_admin_url();
+                let admin = Store::connect(&admin_url).await.unwrap_or_else(|e| {
+                    panic!("PostgreSQL is required for this test ({admin_url}): {e}. Run `cargo xtask test`, which starts it.")
+                });
+                let Store::Postgres(pool) = &admin else { panic!("admin URL must be postgres://") };
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(pool)
+                    .await
+                    .expect("create test database");
+                pool.close().await;
+                let base = admin_url.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin_url);
+                let url = format!("{base}/{name}");
+                let store = Store::connect(&url).await.expect("connect test database");
+                TestDatabase { store, url, backend, name, _dir: None }
+            }
+            "sqlite" => {
+                let dir = tempfile::tempdir().expect("dir");
+                let url = format!("sqlite://{}", dir.path().join("test.sqlite").display());
+                let store = Store::connect(&url).await.expect("sqlite");
+                TestDatabase { store, url, backend, name, _dir: Some(dir) }
+            }
+            other => panic!("unknown backend {other}"),
+        }
+    }
+
+    /// A second, independent connection pool to the same database: what a
+    /// second host process would have.
+    pub async fn second_host(&self) -> Store {
+        Store::connect(&self.url).await.expect("second pool")
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if self.backend != "postgres" {
+            return;
+        }
+        let name = self.name.clone();
+        let admin_url = postgres_admin_url();
+        // Drop on a thread of its own: Drop may run inside a runtime.
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            runtime.block_on(async move {
+                if let Ok(Store::Postgres(pool)) = Store::connect(&admin_url).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                        .execute(&pool)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Declares one test per backend from one body: `conformance!(name, |db| async move { … })`.
+#[macro_export]
+macro_rules! conformance {
+    ($name:ident, |$db:ident| $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let $db = $crate::TestDatabase::new("postgres").await;
+                $body.await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $db = $crate::TestDatabase::new("sqlite").await;
+                $body.await
+            }
+        }
+    };
+}

@@ -33,6 +33,12 @@ enum Command {
     },
     /// Run a loopback-only development instance on embedded SQLite.
     Dev(dev::DevArgs),
+    /// Apply database migrations (also done at `serve` start).
+    Migrate {
+        /// `postgres://…` or `sqlite://…`.
+        #[arg(long, env = "LAUNCHPLANE_DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,6 +125,16 @@ pub fn run() -> anyhow::Result<()> {
                 command: DriversCommand::Show { driver_id, args },
             } => drivers::show(&args.registry, &driver_id, args.json).await,
             Command::Dev(args) => dev::run(args).await,
+            Command::Migrate { database_url } => {
+                let url = required(database_url, "--database-url", "LAUNCHPLANE_DATABASE_URL")?;
+                crate::records::Store::open(&url).await?;
+                println!(
+                    "migrated {} to schema revision {}",
+                    crate::records::redact_url(&url),
+                    crate::records::LATEST_SCHEMA
+                );
+                Ok(())
+            }
         }
     })
 }

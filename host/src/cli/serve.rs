@@ -33,8 +33,7 @@ pub async fn build_state(config: &ServeConfig) -> anyhow::Result<AppState> {
     })
     .map_err(|e| anyhow::anyhow!("cannot start the component runtime: {e:#}"))?;
     let registry = Registry::load(&config.registry, &runtime).await?;
-    let store = Store::connect(&config.database_url).await?;
-    store.ping().await?;
+    let store = Store::open(&config.database_url).await?;
     let mut state = AppState::new(registry, store, Arc::new(Closed));
     state.body_limit = config.body_limit;
     Ok(state)

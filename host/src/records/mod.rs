@@ -1,5 +1,18 @@
 //! The durable record store: PostgreSQL in production, embedded SQLite for
-//! the quickstart and single-node use.
+//! the quickstart and single-node use. Both backends run the same queries
+//! and pass the same conformance suite (`tests/all/store.rs`).
+//!
+//! Several hosts may share one PostgreSQL database: idempotency keys, lane
+//! reservations and operation claims are enforced by the database (unique
+//! constraints, conditional updates, `FOR UPDATE SKIP LOCKED`), never by
+//! process memory.
+
+mod audit;
+mod documents;
+mod idempotency;
+mod migrations;
+pub mod models;
+mod operations;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -8,16 +21,27 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{PgPool, SqlitePool};
 
-/// Why the store could not be opened.
+pub use audit::AuditEvent;
+pub use documents::{RecordQuery, RecordWrite, StoredRecord};
+pub use idempotency::{IdempotencyKey, Reservation, StoredResponse, canonical_json, fingerprint};
+pub use migrations::LATEST as LATEST_SCHEMA;
+pub use operations::{NewOperation, Operation, OperationStatus};
+
+/// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database URL must start with postgres:// or sqlite:// (got `{0}`)")]
     UnsupportedUrl(String),
     #[error("cannot open the {backend} database: {reason}")]
-    Connect {
-        backend: &'static str,
-        reason: String,
-    },
+    Connect { backend: &'static str, reason: String },
+    #[error("cannot migrate the database: {0}")]
+    Migrate(String),
+    #[error("record `{kind}/{record_id}` already exists with different content")]
+    Conflict { kind: String, record_id: String },
+    #[error("lane {product}/{context}/{instance} already has an active operation `{operation_id}`")]
+    LaneBusy { product: String, context: String, instance: String, operation_id: String },
+    #[error("stored {what} is malformed: {reason}")]
+    Corrupt { what: String, reason: String },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -29,31 +53,35 @@ pub enum Store {
     Sqlite(SqlitePool),
 }
 
+/// Runs the same body against whichever pool the store holds. The body is
+/// written once and type-checked for both backends.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            $crate::records::Store::Postgres($pool) => $body,
+            $crate::records::Store::Sqlite($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
 impl Store {
     /// Opens the database named by `url` (`postgres://…` or `sqlite://…`;
-    /// a SQLite file is created when missing).
+    /// a SQLite file is created when missing). Does not migrate.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let options = PgConnectOptions::from_str(url).map_err(|e| StoreError::Connect {
-                backend: "postgres",
-                reason: e.to_string(),
-            })?;
+            let options = PgConnectOptions::from_str(url)
+                .map_err(|e| StoreError::Connect { backend: "postgres", reason: e.to_string() })?;
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await
-                .map_err(|e| StoreError::Connect {
-                    backend: "postgres",
-                    reason: e.to_string(),
-                })?;
+                .map_err(|e| StoreError::Connect { backend: "postgres", reason: e.to_string() })?;
             Ok(Store::Postgres(pool))
         } else if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
-                .map_err(|e| StoreError::Connect {
-                    backend: "sqlite",
-                    reason: e.to_string(),
-                })?
+                .map_err(|e| StoreError::Connect { backend: "sqlite", reason: e.to_string() })?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .busy_timeout(Duration::from_secs(10))
@@ -62,14 +90,18 @@ impl Store {
                 .max_connections(8)
                 .connect_with(options)
                 .await
-                .map_err(|e| StoreError::Connect {
-                    backend: "sqlite",
-                    reason: e.to_string(),
-                })?;
+                .map_err(|e| StoreError::Connect { backend: "sqlite", reason: e.to_string() })?;
             Ok(Store::Sqlite(pool))
         } else {
             Err(StoreError::UnsupportedUrl(redact_url(url)))
         }
+    }
+
+    /// Opens and migrates to the latest schema.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        let store = Store::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
     }
 
     /// `postgres` or `sqlite`, as `GET /v1/health` reports it.
@@ -82,11 +114,32 @@ impl Store {
 
     /// A round trip to the database.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        match self {
-            Store::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())?,
-            Store::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())?,
-        }
+        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())?);
         Ok(())
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        self.migrate_to(migrations::LATEST).await
+    }
+
+    /// Applies migrations up to `version` (tests use it to build a database
+    /// at a previous revision).
+    pub async fn migrate_to(&self, version: i64) -> Result<(), StoreError> {
+        let result = match self {
+            Store::Postgres(pool) => migrations::postgres().run_to(version, pool).await,
+            Store::Sqlite(pool) => migrations::sqlite().run_to(version, pool).await,
+        };
+        result.map_err(|e| StoreError::Migrate(e.to_string()))
+    }
+
+    /// Rolls the schema back to `version` (0 drops everything).
+    pub async fn rollback_to(&self, version: i64) -> Result<(), StoreError> {
+        let result = match self {
+            Store::Postgres(pool) => migrations::postgres().undo(pool, version).await,
+            Store::Sqlite(pool) => migrations::sqlite().undo(pool, version).await,
+        };
+        result.map_err(|e| StoreError::Migrate(e.to_string()))
     }
 }
 
@@ -95,11 +148,18 @@ pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let userinfo = &url[scheme_end + 3..at];
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{}://{}:***@{}", &url[..scheme_end], user, &url[at + 1..])
+            match userinfo.split_once(':') {
+                Some((user, _password)) => format!("{}://{}:***@{}", &url[..scheme_end], user, &url[at + 1..]),
+                None => url.to_string(),
+            }
         }
         _ => url.to_string(),
     }
+}
+
+/// Milliseconds since the Unix epoch, for leases and expiries.
+pub fn unix_millis() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp_nanos().div_euclid(1_000_000) as i64
 }
 
 #[cfg(test)]
@@ -108,10 +168,8 @@ mod tests {
 
     #[test]
     fn passwords_never_appear_in_messages() {
-        assert_eq!(
-            redact_url("postgres://u:secret@h:5432/db"),
-            "postgres://u:***@h:5432/db"
-        );
+        assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
         assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
     }
 }

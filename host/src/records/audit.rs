@@ -1,0 +1,129 @@
+//! Audit events: every accepted mutation and every denial, with the
+//! caller's claims (never the credential) and the ids of records written.
+
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::Row;
+
+use super::{Store, StoreError, on_pool};
+
+/// One audit event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEvent {
+    pub event_id: String,
+    pub recorded_at: String,
+    pub trace_id: String,
+    pub caller_kind: String,
+    pub caller_subject: String,
+    /// Non-secret claims.
+    pub caller_claims: Value,
+    pub method: String,
+    pub route: String,
+    pub action: String,
+    pub product: String,
+    pub context: String,
+    pub instance: String,
+    /// `accepted`, `denied`, `rejected`, `failed`.
+    pub outcome: String,
+    pub status_code: u16,
+    pub record_ids: Vec<String>,
+    pub detail: Value,
+}
+
+impl AuditEvent {
+    /// A fresh event with a unique id, stamped now.
+    pub fn new(trace_id: &str, method: &str, route: &str, action: &str, outcome: &str, status_code: u16) -> AuditEvent {
+        AuditEvent {
+            event_id: format!("audit-{}", uuid::Uuid::new_v4().simple()),
+            recorded_at: crate::time::now_rfc3339(),
+            trace_id: trace_id.to_string(),
+            caller_kind: String::new(),
+            caller_subject: String::new(),
+            caller_claims: Value::Object(Default::default()),
+            method: method.to_string(),
+            route: route.to_string(),
+            action: action.to_string(),
+            product: String::new(),
+            context: String::new(),
+            instance: String::new(),
+            outcome: outcome.to_string(),
+            status_code,
+            record_ids: Vec::new(),
+            detail: Value::Object(Default::default()),
+        }
+    }
+}
+
+impl Store {
+    pub async fn append_audit_event(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        let record_ids = serde_json::to_string(&event.record_ids).unwrap_or_else(|_| "[]".into());
+        on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO lp_audit_events (event_id, recorded_at, trace_id, caller_kind, caller_subject, caller_claims, \
+                 method, route, action, product, context, instance, outcome, status_code, record_ids, detail) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            )
+            .bind(&event.event_id)
+            .bind(&event.recorded_at)
+            .bind(&event.trace_id)
+            .bind(&event.caller_kind)
+            .bind(&event.caller_subject)
+            .bind(event.caller_claims.to_string())
+            .bind(&event.method)
+            .bind(&event.route)
+            .bind(&event.action)
+            .bind(&event.product)
+            .bind(&event.context)
+            .bind(&event.instance)
+            .bind(&event.outcome)
+            .bind(i64::from(event.status_code))
+            .bind(&record_ids)
+            .bind(event.detail.to_string())
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(())
+    }
+
+    /// Recent audit events, newest first, optionally for one trace.
+    pub async fn list_audit_events(&self, trace_id: Option<&str>, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
+        let rows = on_pool!(self, pool => {
+            sqlx::query(
+                "SELECT event_id, recorded_at, trace_id, caller_kind, caller_subject, caller_claims, method, route, action, \
+                 product, context, instance, outcome, status_code, record_ids, detail FROM lp_audit_events \
+                 WHERE ($1 IS NULL OR trace_id = $1) ORDER BY seq DESC LIMIT $2",
+            )
+            .bind(trace_id)
+            .bind(i64::from(limit.clamp(1, 1000)))
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|row| {
+                let parse = |what: &str, text: String| {
+                    serde_json::from_str::<Value>(&text).map_err(|e| StoreError::Corrupt { what: what.into(), reason: e.to_string() })
+                };
+                Ok(AuditEvent {
+                    event_id: row.try_get(0)?,
+                    recorded_at: row.try_get(1)?,
+                    trace_id: row.try_get(2)?,
+                    caller_kind: row.try_get(3)?,
+                    caller_subject: row.try_get(4)?,
+                    caller_claims: parse("audit claims", row.try_get(5)?)?,
+                    method: row.try_get(6)?,
+                    route: row.try_get(7)?,
+                    action: row.try_get(8)?,
+                    product: row.try_get(9)?,
+                    context: row.try_get(10)?,
+                    instance: row.try_get(11)?,
+                    outcome: row.try_get(12)?,
+                    status_code: u16::try_from(row.try_get::<i64, _>(13)?).unwrap_or(0),
+                    record_ids: serde_json::from_str(&row.try_get::<String, _>(14)?).unwrap_or_default(),
+                    detail: parse("audit detail", row.try_get(15)?)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()
+        });
+        rows
+    }
+}

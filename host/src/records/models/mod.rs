@@ -1,0 +1,1 @@
+//! Typed record families (in progress).
