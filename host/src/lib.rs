@@ -7,10 +7,12 @@
 //! to write a driver.
 
 pub mod auth;
+pub mod capabilities;
 pub mod cli;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod ops;
 pub mod records;
 pub mod registry;
 pub mod runtime;

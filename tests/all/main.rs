@@ -1,6 +1,8 @@
 //! The one integration-test binary: a module per area. Linking wasmtime
 //! dominates build time, so there is exactly one such binary.
 
+mod dispatch;
+mod evidence;
 mod http;
 mod parity;
 mod registry;

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use launchplane::records::{
-    IdempotencyKey, NewOperation, OperationStatus, RecordQuery, RecordWrite, Reservation, Store, StoreError,
-    StoredRecord, StoredResponse,
+    IdempotencyKey, NewOperation, OperationStatus, RecordQuery, RecordWrite, Reservation, Store,
+    StoreError, StoredRecord, StoredResponse,
 };
 use launchplane_tests::{TestDatabase, conformance};
 use serde_json::json;
@@ -21,11 +21,18 @@ fn deployment(id: &str, context: &str, instance: &str, status: &str) -> StoredRe
 }
 
 fn append(record: StoredRecord) -> RecordWrite {
-    RecordWrite::Append { record, allow_transition: false }
+    RecordWrite::Append {
+        record,
+        allow_transition: false,
+    }
 }
 
 fn key(k: &str) -> IdempotencyKey {
-    IdempotencyKey { scope: "org/app|wf|sub".into(), route_path: "/v1/evidence/deployments".into(), key: k.into() }
+    IdempotencyKey {
+        scope: "org/app|wf|sub".into(),
+        route_path: "/v1/evidence/deployments".into(),
+        key: k.into(),
+    }
 }
 
 fn operation(id: &str, instance: &str) -> NewOperation {
@@ -43,204 +50,627 @@ fn operation(id: &str, instance: &str) -> NewOperation {
     }
 }
 
-conformance!(migrations_apply_fresh_upgrade_and_roll_back, |db| async move {
-    // `db` is already at the latest revision. Build one at the previous
-    // revision, put data in it, then upgrade.
-    let old = TestDatabase::empty(if matches!(db.store, Store::Postgres(_)) { "postgres" } else { "sqlite" }).await;
-    old.store.migrate_to(1).await.expect("revision 1");
-    old.store.write_records(&[append(deployment("d-1", "demo", "testing", "pass"))], "t").await.expect("write at rev 1");
-    old.store.migrate().await.expect("upgrade to latest");
-    assert!(old.store.get_record("deployment", "d-1").await.expect("read").is_some(), "upgrade keeps data");
-    old.store.rollback_to(1).await.expect("roll back to revision 1");
-    assert!(old.store.get_record("deployment", "d-1").await.expect("read").is_some(), "rollback keeps revision-1 data");
-    old.store.migrate().await.expect("upgrade again");
-    old.store.rollback_to(0).await.expect("roll back everything");
-    old.store.migrate().await.expect("and forward from nothing");
-    db.store.migrate().await.expect("migrating twice is a no-op");
-});
-
-conformance!(records_round_trip_newest_first_with_filters, |db| async move {
-    let store = &db.store;
-    for (i, instance) in ["testing", "prod", "testing"].iter().enumerate() {
-        store.write_records(&[append(deployment(&format!("d-{i}"), "demo", instance, "pass"))], "t").await.expect("write");
+conformance!(
+    migrations_apply_fresh_upgrade_and_roll_back,
+    |db| async move {
+        // `db` is already at the latest revision. Build one at the previous
+        // revision, put data in it, then upgrade.
+        let old = TestDatabase::empty(if matches!(db.store, Store::Postgres(_)) {
+            "postgres"
+        } else {
+            "sqlite"
+        })
+        .await;
+        old.store.migrate_to(1).await.expect("revision 1");
+        old.store
+            .write_records(&[append(deployment("d-1", "demo", "testing", "pass"))], "t")
+            .await
+            .expect("write at rev 1");
+        old.store.migrate().await.expect("upgrade to latest");
+        assert!(
+            old.store
+                .get_record("deployment", "d-1")
+                .await
+                .expect("read")
+                .is_some(),
+            "upgrade keeps data"
+        );
+        old.store
+            .rollback_to(1)
+            .await
+            .expect("roll back to revision 1");
+        assert!(
+            old.store
+                .get_record("deployment", "d-1")
+                .await
+                .expect("read")
+                .is_some(),
+            "rollback keeps revision-1 data"
+        );
+        old.store.migrate().await.expect("upgrade again");
+        old.store
+            .rollback_to(0)
+            .await
+            .expect("roll back everything");
+        old.store.migrate().await.expect("and forward from nothing");
+        db.store
+            .migrate()
+            .await
+            .expect("migrating twice is a no-op");
     }
-    store.write_records(&[append(deployment("other", "elsewhere", "prod", "pass"))], "t").await.expect("write");
-    let got = store.get_record("deployment", "d-1").await.expect("get").expect("present");
-    assert_eq!(got.document["instance"], "prod");
-    assert_eq!((got.context.as_str(), got.instance.as_str(), got.product.as_str()), ("demo", "prod", "demo"));
-    assert!(store.get_record("deployment", "nope").await.expect("get").is_none());
-    assert!(store.get_record("promotion", "d-1").await.expect("get").is_none(), "kinds are separate");
+);
 
-    let ids = |records: Vec<StoredRecord>| records.into_iter().map(|r| r.record_id).collect::<Vec<_>>();
-    let all = store.list_records("deployment", &RecordQuery::default()).await.expect("list");
-    assert_eq!(ids(all), ["other", "d-2", "d-1", "d-0"]);
-    let testing = RecordQuery { context: Some("demo".into()), instance: Some("testing".into()), ..Default::default() };
-    assert_eq!(ids(store.list_records("deployment", &testing).await.expect("list")), ["d-2", "d-0"]);
-    let limited = RecordQuery { context: Some("demo".into()), limit: 1, ..Default::default() };
-    assert_eq!(ids(store.list_records("deployment", &limited).await.expect("list")), ["d-2"]);
-});
+conformance!(
+    records_round_trip_newest_first_with_filters,
+    |db| async move {
+        let store = &db.store;
+        for (i, instance) in ["testing", "prod", "testing"].iter().enumerate() {
+            store
+                .write_records(
+                    &[append(deployment(
+                        &format!("d-{i}"),
+                        "demo",
+                        instance,
+                        "pass",
+                    ))],
+                    "t",
+                )
+                .await
+                .expect("write");
+        }
+        store
+            .write_records(
+                &[append(deployment("other", "elsewhere", "prod", "pass"))],
+                "t",
+            )
+            .await
+            .expect("write");
+        let got = store
+            .get_record("deployment", "d-1")
+            .await
+            .expect("get")
+            .expect("present");
+        assert_eq!(got.document["instance"], "prod");
+        assert_eq!(
+            (
+                got.context.as_str(),
+                got.instance.as_str(),
+                got.product.as_str()
+            ),
+            ("demo", "prod", "demo")
+        );
+        assert!(
+            store
+                .get_record("deployment", "nope")
+                .await
+                .expect("get")
+                .is_none()
+        );
+        assert!(
+            store
+                .get_record("promotion", "d-1")
+                .await
+                .expect("get")
+                .is_none(),
+            "kinds are separate"
+        );
 
-conformance!(evidence_is_append_only_and_state_is_replaced_with_history, |db| async move {
-    let store = &db.store;
-    store.write_records(&[append(deployment("d-1", "demo", "testing", "pending"))], "t1").await.expect("first");
-    // The same document again is a no-op, not an error.
-    store.write_records(&[append(deployment("d-1", "demo", "testing", "pending"))], "t2").await.expect("same again");
-    // Different content under the same id is refused...
-    let error = store
-        .write_records(&[append(deployment("d-1", "demo", "testing", "pass"))], "t3")
-        .await
-        .expect_err("conflict");
-    assert!(matches!(error, StoreError::Conflict { .. }), "{error}");
-    // ...unless it is a declared status transition.
-    store
-        .write_records(&[RecordWrite::Append { record: deployment("d-1", "demo", "testing", "pass"), allow_transition: true }], "t4")
-        .await
-        .expect("transition");
-    let history = store.record_history("deployment", "d-1").await.expect("history");
-    let statuses: Vec<&str> = history.iter().map(|d| d["deploy"]["status"].as_str().unwrap_or_default()).collect();
-    assert_eq!(statuses, ["pending", "pass"]);
+        let ids = |records: Vec<StoredRecord>| {
+            records.into_iter().map(|r| r.record_id).collect::<Vec<_>>()
+        };
+        let all = store
+            .list_records("deployment", &RecordQuery::default())
+            .await
+            .expect("list");
+        assert_eq!(ids(all), ["other", "d-2", "d-1", "d-0"]);
+        let testing = RecordQuery {
+            context: Some("demo".into()),
+            instance: Some("testing".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            ids(store
+                .list_records("deployment", &testing)
+                .await
+                .expect("list")),
+            ["d-2", "d-0"]
+        );
+        let limited = RecordQuery {
+            context: Some("demo".into()),
+            limit: 1,
+            ..Default::default()
+        };
+        assert_eq!(
+            ids(store
+                .list_records("deployment", &limited)
+                .await
+                .expect("list")),
+            ["d-2"]
+        );
+    }
+);
 
-    let inventory = |artifact: &str| StoredRecord::new("inventory", "demo-testing", "demo", json!({"context": "demo", "instance": "testing", "artifact": artifact}));
-    store.write_records(&[RecordWrite::Replace { record: inventory("a1") }], "t").await.expect("state");
-    store.write_records(&[RecordWrite::Replace { record: inventory("a2") }], "t").await.expect("state");
-    let current = store.get_record("inventory", "demo-testing").await.expect("get").expect("present");
-    assert_eq!(current.document["artifact"], "a2");
-    assert_eq!(store.record_history("inventory", "demo-testing").await.expect("history").len(), 2);
-});
+conformance!(
+    evidence_is_append_only_and_state_is_replaced_with_history,
+    |db| async move {
+        let store = &db.store;
+        store
+            .write_records(
+                &[append(deployment("d-1", "demo", "testing", "pending"))],
+                "t1",
+            )
+            .await
+            .expect("first");
+        // The same document again is a no-op, not an error.
+        store
+            .write_records(
+                &[append(deployment("d-1", "demo", "testing", "pending"))],
+                "t2",
+            )
+            .await
+            .expect("same again");
+        // Different content under the same id is refused...
+        let error = store
+            .write_records(
+                &[append(deployment("d-1", "demo", "testing", "pass"))],
+                "t3",
+            )
+            .await
+            .expect_err("conflict");
+        assert!(matches!(error, StoreError::Conflict { .. }), "{error}");
+        // ...unless it is a declared status transition.
+        store
+            .write_records(
+                &[RecordWrite::Append {
+                    record: deployment("d-1", "demo", "testing", "pass"),
+                    allow_transition: true,
+                }],
+                "t4",
+            )
+            .await
+            .expect("transition");
+        let history = store
+            .record_history("deployment", "d-1")
+            .await
+            .expect("history");
+        let statuses: Vec<&str> = history
+            .iter()
+            .map(|d| d["deploy"]["status"].as_str().unwrap_or_default())
+            .collect();
+        assert_eq!(statuses, ["pending", "pass"]);
+
+        let inventory = |artifact: &str| {
+            StoredRecord::new(
+                "inventory",
+                "demo-testing",
+                "demo",
+                json!({"context": "demo", "instance": "testing", "artifact": artifact}),
+            )
+        };
+        store
+            .write_records(
+                &[RecordWrite::Replace {
+                    record: inventory("a1"),
+                }],
+                "t",
+            )
+            .await
+            .expect("state");
+        store
+            .write_records(
+                &[RecordWrite::Replace {
+                    record: inventory("a2"),
+                }],
+                "t",
+            )
+            .await
+            .expect("state");
+        let current = store
+            .get_record("inventory", "demo-testing")
+            .await
+            .expect("get")
+            .expect("present");
+        assert_eq!(current.document["artifact"], "a2");
+        assert_eq!(
+            store
+                .record_history("inventory", "demo-testing")
+                .await
+                .expect("history")
+                .len(),
+            2
+        );
+    }
+);
 
 conformance!(a_batch_commits_whole_or_not_at_all, |db| async move {
     let store = &db.store;
-    store.write_records(&[append(deployment("d-1", "demo", "testing", "pass"))], "t").await.expect("seed");
+    store
+        .write_records(&[append(deployment("d-1", "demo", "testing", "pass"))], "t")
+        .await
+        .expect("seed");
     let batch = [
         append(deployment("d-2", "demo", "testing", "pass")),
         RecordWrite::Replace {
-            record: StoredRecord::new("inventory", "demo-testing", "demo", json!({"context": "demo", "instance": "testing"})),
+            record: StoredRecord::new(
+                "inventory",
+                "demo-testing",
+                "demo",
+                json!({"context": "demo", "instance": "testing"}),
+            ),
         },
         append(deployment("d-1", "demo", "testing", "fail")),
     ];
-    store.write_records(&batch, "t").await.expect_err("third write conflicts");
-    assert!(store.get_record("deployment", "d-2").await.expect("get").is_none(), "first write rolled back");
-    assert!(store.get_record("inventory", "demo-testing").await.expect("get").is_none(), "second write rolled back");
-    assert!(store.record_history("deployment", "d-2").await.expect("history").is_empty());
+    store
+        .write_records(&batch, "t")
+        .await
+        .expect_err("third write conflicts");
+    assert!(
+        store
+            .get_record("deployment", "d-2")
+            .await
+            .expect("get")
+            .is_none(),
+        "first write rolled back"
+    );
+    assert!(
+        store
+            .get_record("inventory", "demo-testing")
+            .await
+            .expect("get")
+            .is_none(),
+        "second write rolled back"
+    );
+    assert!(
+        store
+            .record_history("deployment", "d-2")
+            .await
+            .expect("history")
+            .is_empty()
+    );
 });
 
-conformance!(idempotency_keys_reserve_replay_conflict_and_release, |db| async move {
-    let store = &db.store;
-    let hour = 3_600_000;
-    assert_eq!(store.reserve_idempotency_key(&key("k"), "fp1", "host-a", 60_000, hour).await.expect("reserve"), Reservation::Reserved);
-    assert_eq!(store.reserve_idempotency_key(&key("k"), "fp1", "host-b", 60_000, hour).await.expect("again"), Reservation::InProgress);
-    assert_eq!(store.reserve_idempotency_key(&key("k"), "fp2", "host-b", 60_000, hour).await.expect("other body"), Reservation::Reused);
-    let response = StoredResponse { status: 202, body: json!({"status": "accepted", "records": {"deployment_record_id": "d-1"}}), trace_id: "launchplane_req_1".into() };
-    assert!(!store.complete_idempotency_key(&key("k"), "host-b", &response).await.expect("not the owner"));
-    assert!(store.complete_idempotency_key(&key("k"), "host-a", &response).await.expect("owner completes"));
-    assert_eq!(store.reserve_idempotency_key(&key("k"), "fp1", "host-b", 60_000, hour).await.expect("replay"), Reservation::Replay(response));
-    assert_eq!(store.reserve_idempotency_key(&key("k"), "fp2", "host-b", 60_000, hour).await.expect("reused"), Reservation::Reused);
-    // Other routes and scopes are other keys.
-    let mut other = key("k");
-    other.route_path = "/v1/evidence/promotions".into();
-    assert_eq!(store.reserve_idempotency_key(&other, "fp2", "host-a", 60_000, hour).await.expect("other route"), Reservation::Reserved);
-    // A released key can be used again.
-    store.release_idempotency_key(&other, "host-a").await.expect("release");
-    assert_eq!(store.reserve_idempotency_key(&other, "fp3", "host-a", 60_000, hour).await.expect("after release"), Reservation::Reserved);
-});
+conformance!(
+    idempotency_keys_reserve_replay_conflict_and_release,
+    |db| async move {
+        let store = &db.store;
+        let hour = 3_600_000;
+        assert_eq!(
+            store
+                .reserve_idempotency_key(&key("k"), "fp1", "host-a", 60_000, hour)
+                .await
+                .expect("reserve"),
+            Reservation::Reserved
+        );
+        assert_eq!(
+            store
+                .reserve_idempotency_key(&key("k"), "fp1", "host-b", 60_000, hour)
+                .await
+                .expect("again"),
+            Reservation::InProgress
+        );
+        assert_eq!(
+            store
+                .reserve_idempotency_key(&key("k"), "fp2", "host-b", 60_000, hour)
+                .await
+                .expect("other body"),
+            Reservation::Reused
+        );
+        let response = StoredResponse {
+            status: 202,
+            body: json!({"status": "accepted", "records": {"deployment_record_id": "d-1"}}),
+            trace_id: "launchplane_req_1".into(),
+        };
+        assert!(
+            !store
+                .complete_idempotency_key(&key("k"), "host-b", &response)
+                .await
+                .expect("not the owner")
+        );
+        assert!(
+            store
+                .complete_idempotency_key(&key("k"), "host-a", &response)
+                .await
+                .expect("owner completes")
+        );
+        assert_eq!(
+            store
+                .reserve_idempotency_key(&key("k"), "fp1", "host-b", 60_000, hour)
+                .await
+                .expect("replay"),
+            Reservation::Replay(response)
+        );
+        assert_eq!(
+            store
+                .reserve_idempotency_key(&key("k"), "fp2", "host-b", 60_000, hour)
+                .await
+                .expect("reused"),
+            Reservation::Reused
+        );
+        // Other routes and scopes are other keys.
+        let mut other = key("k");
+        other.route_path = "/v1/evidence/promotions".into();
+        assert_eq!(
+            store
+                .reserve_idempotency_key(&other, "fp2", "host-a", 60_000, hour)
+                .await
+                .expect("other route"),
+            Reservation::Reserved
+        );
+        // A released key can be used again.
+        store
+            .release_idempotency_key(&other, "host-a")
+            .await
+            .expect("release");
+        assert_eq!(
+            store
+                .reserve_idempotency_key(&other, "fp3", "host-a", 60_000, hour)
+                .await
+                .expect("after release"),
+            Reservation::Reserved
+        );
+    }
+);
 
-conformance!(abandoned_reservations_recover_and_keys_expire, |db| async move {
-    let store = &db.store;
-    // host-a reserves with a tiny lease and "crashes".
-    assert_eq!(store.reserve_idempotency_key(&key("crash"), "fp", "host-a", 1, 3_600_000).await.expect("reserve"), Reservation::Reserved);
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    assert_eq!(store.reserve_idempotency_key(&key("crash"), "fp", "host-b", 60_000, 3_600_000).await.expect("take over"), Reservation::Reserved);
-    let response = StoredResponse { status: 202, body: json!({}), trace_id: "t".into() };
-    assert!(!store.complete_idempotency_key(&key("crash"), "host-a", &response).await.expect("old owner lost it"));
-    assert!(store.complete_idempotency_key(&key("crash"), "host-b", &response).await.expect("new owner"));
-    // A key past its TTL is forgotten.
-    assert_eq!(store.reserve_idempotency_key(&key("ttl"), "fp", "host-a", 60_000, 1).await.expect("reserve"), Reservation::Reserved);
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    assert_eq!(store.reserve_idempotency_key(&key("ttl"), "other", "host-b", 60_000, 3_600_000).await.expect("expired"), Reservation::Reserved);
-    assert!(store.purge_expired_idempotency_keys().await.is_ok());
-});
+conformance!(
+    abandoned_reservations_recover_and_keys_expire,
+    |db| async move {
+        let store = &db.store;
+        // host-a reserves with a tiny lease and "crashes".
+        assert_eq!(
+            store
+                .reserve_idempotency_key(&key("crash"), "fp", "host-a", 1, 3_600_000)
+                .await
+                .expect("reserve"),
+            Reservation::Reserved
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(
+            store
+                .reserve_idempotency_key(&key("crash"), "fp", "host-b", 60_000, 3_600_000)
+                .await
+                .expect("take over"),
+            Reservation::Reserved
+        );
+        let response = StoredResponse {
+            status: 202,
+            body: json!({}),
+            trace_id: "t".into(),
+        };
+        assert!(
+            !store
+                .complete_idempotency_key(&key("crash"), "host-a", &response)
+                .await
+                .expect("old owner lost it")
+        );
+        assert!(
+            store
+                .complete_idempotency_key(&key("crash"), "host-b", &response)
+                .await
+                .expect("new owner")
+        );
+        // A key past its TTL is forgotten.
+        assert_eq!(
+            store
+                .reserve_idempotency_key(&key("ttl"), "fp", "host-a", 60_000, 1)
+                .await
+                .expect("reserve"),
+            Reservation::Reserved
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(
+            store
+                .reserve_idempotency_key(&key("ttl"), "other", "host-b", 60_000, 3_600_000)
+                .await
+                .expect("expired"),
+            Reservation::Reserved
+        );
+        assert!(store.purge_expired_idempotency_keys().await.is_ok());
+    }
+);
 
 conformance!(one_active_operation_per_lane_with_leases, |db| async move {
     let store = &db.store;
-    let first = store.create_operation(&operation("op-1", "testing")).await.expect("create");
+    let first = store
+        .create_operation(&operation("op-1", "testing"))
+        .await
+        .expect("create");
     assert_eq!(first.status, OperationStatus::Pending);
-    let busy = store.create_operation(&operation("op-2", "testing")).await.expect_err("lane busy");
-    assert!(matches!(busy, StoreError::LaneBusy { ref operation_id, .. } if operation_id == "op-1"), "{busy}");
-    store.create_operation(&operation("op-3", "prod")).await.expect("another lane is free");
+    let busy = store
+        .create_operation(&operation("op-2", "testing"))
+        .await
+        .expect_err("lane busy");
+    assert!(
+        matches!(busy, StoreError::LaneBusy { ref operation_id, .. } if operation_id == "op-1"),
+        "{busy}"
+    );
+    store
+        .create_operation(&operation("op-3", "prod"))
+        .await
+        .expect("another lane is free");
 
-    let claimed = store.claim_operation("host-a", 60_000, 3).await.expect("claim").expect("work");
-    assert_eq!((claimed.operation_id.as_str(), claimed.status, claimed.attempt), ("op-1", OperationStatus::Running, 1));
+    let claimed = store
+        .claim_operation("host-a", 60_000, 3)
+        .await
+        .expect("claim")
+        .expect("work");
+    assert_eq!(
+        (
+            claimed.operation_id.as_str(),
+            claimed.status,
+            claimed.attempt
+        ),
+        ("op-1", OperationStatus::Running, 1)
+    );
     assert_eq!(claimed.lease_owner, "host-a");
-    let next = store.claim_operation("host-b", 60_000, 3).await.expect("claim").expect("work");
-    assert_eq!(next.operation_id, "op-3", "a claimed operation is not claimed twice");
-    assert!(store.claim_operation("host-b", 60_000, 3).await.expect("claim").is_none());
+    let next = store
+        .claim_operation("host-b", 60_000, 3)
+        .await
+        .expect("claim")
+        .expect("work");
+    assert_eq!(
+        next.operation_id, "op-3",
+        "a claimed operation is not claimed twice"
+    );
+    assert!(
+        store
+            .claim_operation("host-b", 60_000, 3)
+            .await
+            .expect("claim")
+            .is_none()
+    );
 
-    assert!(store.heartbeat_operation("op-1", "host-a", 60_000, "bootstrap").await.expect("heartbeat"));
-    assert!(!store.heartbeat_operation("op-1", "host-b", 60_000, "bootstrap").await.expect("not the owner"));
-    assert!(store.finish_operation("op-1", "host-a", OperationStatus::Pass, Some(&json!({"ok": true})), None).await.expect("finish"));
-    let done = store.get_operation("op-1").await.expect("get").expect("present");
-    assert_eq!((done.status, done.phase.as_str()), (OperationStatus::Pass, "completed"));
+    assert!(
+        store
+            .heartbeat_operation("op-1", "host-a", 60_000, "bootstrap")
+            .await
+            .expect("heartbeat")
+    );
+    assert!(
+        !store
+            .heartbeat_operation("op-1", "host-b", 60_000, "bootstrap")
+            .await
+            .expect("not the owner")
+    );
+    assert!(
+        store
+            .finish_operation(
+                "op-1",
+                "host-a",
+                OperationStatus::Pass,
+                Some(&json!({"ok": true})),
+                None
+            )
+            .await
+            .expect("finish")
+    );
+    let done = store
+        .get_operation("op-1")
+        .await
+        .expect("get")
+        .expect("present");
+    assert_eq!(
+        (done.status, done.phase.as_str()),
+        (OperationStatus::Pass, "completed")
+    );
     assert_eq!(done.result, Some(json!({"ok": true})));
     assert!(!done.finished_at.is_empty());
-    store.create_operation(&operation("op-4", "testing")).await.expect("the lane is free again");
+    store
+        .create_operation(&operation("op-4", "testing"))
+        .await
+        .expect("the lane is free again");
 });
 
-conformance!(expired_operation_leases_are_reclaimed_then_failed, |db| async move {
-    let store = &db.store;
-    store.create_operation(&operation("op-1", "testing")).await.expect("create");
-    let first = store.claim_operation("host-a", 1, 2).await.expect("claim").expect("work");
-    assert_eq!(first.attempt, 1);
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    // host-a crashed; host-b reclaims for a second attempt.
-    let second = store.claim_operation("host-b", 1, 2).await.expect("claim").expect("reclaimed");
-    assert_eq!((second.operation_id.as_str(), second.attempt, second.lease_owner.as_str()), ("op-1", 2, "host-b"));
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    // host-b crashed too: attempts are spent, so the operation fails with a reason.
-    assert!(store.claim_operation("host-c", 60_000, 2).await.expect("claim").is_none());
-    let failed = store.get_operation("op-1").await.expect("get").expect("present");
-    assert_eq!(failed.status, OperationStatus::Fail);
-    assert_eq!(failed.error_code, "operation_lease_expired");
-    assert!(!failed.error_message.is_empty());
-    assert!(!store.finish_operation("op-1", "host-b", OperationStatus::Pass, None, None).await.expect("finish"), "a lost lease cannot finish");
-});
-
-conformance!(concurrent_duplicates_execute_exactly_once_across_hosts, |db| async move {
-    let hosts = [db.store.clone(), db.second_host().await];
-    for round in 0..20 {
-        // Same key from eight requests spread over two "hosts".
-        let tasks: Vec<_> = (0..8)
-            .map(|i| {
-                let store = hosts[i % 2].clone();
-                let owner = format!("host-{i}");
-                tokio::spawn(async move {
-                    store.reserve_idempotency_key(&key(&format!("race-{round}")), "fp", &owner, 60_000, 3_600_000).await
-                })
-            })
-            .collect();
-        let mut reserved = 0;
-        for task in tasks {
-            match task.await.expect("task").expect("reserve") {
-                Reservation::Reserved => reserved += 1,
-                Reservation::InProgress => {}
-                other => panic!("round {round}: unexpected {other:?}"),
-            }
-        }
-        assert_eq!(reserved, 1, "round {round}: exactly one request may execute");
-
-        // Conflicting operations on one lane.
-        let tasks: Vec<_> = (0..8)
-            .map(|i| {
-                let store = hosts[i % 2].clone();
-                let op = operation(&format!("op-{round}-{i}"), &format!("lane-{round}"));
-                tokio::spawn(async move { store.create_operation(&op).await })
-            })
-            .collect();
-        let results: Vec<_> = futures_results(tasks).await;
-        let created = results.iter().filter(|r| r.is_ok()).count();
-        assert_eq!(created, 1, "round {round}: exactly one operation per lane");
-        assert!(results.iter().all(|r| r.is_ok() || matches!(r, Err(StoreError::LaneBusy { .. }))));
+conformance!(
+    expired_operation_leases_are_reclaimed_then_failed,
+    |db| async move {
+        let store = &db.store;
+        store
+            .create_operation(&operation("op-1", "testing"))
+            .await
+            .expect("create");
+        let first = store
+            .claim_operation("host-a", 1, 2)
+            .await
+            .expect("claim")
+            .expect("work");
+        assert_eq!(first.attempt, 1);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        // host-a crashed; host-b reclaims for a second attempt.
+        let second = store
+            .claim_operation("host-b", 1, 2)
+            .await
+            .expect("claim")
+            .expect("reclaimed");
+        assert_eq!(
+            (
+                second.operation_id.as_str(),
+                second.attempt,
+                second.lease_owner.as_str()
+            ),
+            ("op-1", 2, "host-b")
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        // host-b crashed too: attempts are spent, so the operation fails with a reason.
+        assert!(
+            store
+                .claim_operation("host-c", 60_000, 2)
+                .await
+                .expect("claim")
+                .is_none()
+        );
+        let failed = store
+            .get_operation("op-1")
+            .await
+            .expect("get")
+            .expect("present");
+        assert_eq!(failed.status, OperationStatus::Fail);
+        assert_eq!(failed.error_code, "operation_lease_expired");
+        assert!(!failed.error_message.is_empty());
+        assert!(
+            !store
+                .finish_operation("op-1", "host-b", OperationStatus::Pass, None, None)
+                .await
+                .expect("finish"),
+            "a lost lease cannot finish"
+        );
     }
-});
+);
+
+conformance!(
+    concurrent_duplicates_execute_exactly_once_across_hosts,
+    |db| async move {
+        let hosts = [db.store.clone(), db.second_host().await];
+        for round in 0..20 {
+            // Same key from eight requests spread over two "hosts".
+            let tasks: Vec<_> = (0..8)
+                .map(|i| {
+                    let store = hosts[i % 2].clone();
+                    let owner = format!("host-{i}");
+                    tokio::spawn(async move {
+                        store
+                            .reserve_idempotency_key(
+                                &key(&format!("race-{round}")),
+                                "fp",
+                                &owner,
+                                60_000,
+                                3_600_000,
+                            )
+                            .await
+                    })
+                })
+                .collect();
+            let mut reserved = 0;
+            for task in tasks {
+                match task.await.expect("task").expect("reserve") {
+                    Reservation::Reserved => reserved += 1,
+                    Reservation::InProgress => {}
+                    other => panic!("round {round}: unexpected {other:?}"),
+                }
+            }
+            assert_eq!(
+                reserved, 1,
+                "round {round}: exactly one request may execute"
+            );
+
+            // Conflicting operations on one lane.
+            let tasks: Vec<_> = (0..8)
+                .map(|i| {
+                    let store = hosts[i % 2].clone();
+                    let op = operation(&format!("op-{round}-{i}"), &format!("lane-{round}"));
+                    tokio::spawn(async move { store.create_operation(&op).await })
+                })
+                .collect();
+            let results: Vec<_> = futures_results(tasks).await;
+            let created = results.iter().filter(|r| r.is_ok()).count();
+            assert_eq!(created, 1, "round {round}: exactly one operation per lane");
+            assert!(
+                results
+                    .iter()
+                    .all(|r| r.is_ok() || matches!(r, Err(StoreError::LaneBusy { .. })))
+            );
+        }
+    }
+);
 
 async fn futures_results<T>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
     let mut out = Vec::with_capacity(tasks.len());
@@ -250,14 +680,28 @@ async fn futures_results<T>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
     out
 }
 
-conformance!(audit_events_are_stored_without_credentials, |db| async move {
-    let mut event = launchplane::records::AuditEvent::new("launchplane_req_1", "POST", "/v1/evidence/deployments", "deployment.write", "accepted", 202);
-    event.caller_kind = "github_actions".into();
-    event.caller_subject = "org/app|wf|sub".into();
-    event.caller_claims = json!({"repository": "org/app"});
-    event.record_ids = vec!["d-1".into()];
-    db.store.append_audit_event(&event).await.expect("append");
-    let events = db.store.list_audit_events(Some("launchplane_req_1"), 10).await.expect("list");
-    assert_eq!(events, vec![event]);
-    let _unused: Option<Arc<()>> = None;
-});
+conformance!(
+    audit_events_are_stored_without_credentials,
+    |db| async move {
+        let mut event = launchplane::records::AuditEvent::new(
+            "launchplane_req_1",
+            "POST",
+            "/v1/evidence/deployments",
+            "deployment.write",
+            "accepted",
+            202,
+        );
+        event.caller_kind = "github_actions".into();
+        event.caller_subject = "org/app|wf|sub".into();
+        event.caller_claims = json!({"repository": "org/app"});
+        event.record_ids = vec!["d-1".into()];
+        db.store.append_audit_event(&event).await.expect("append");
+        let events = db
+            .store
+            .list_audit_events(Some("launchplane_req_1"), 10)
+            .await
+            .expect("list");
+        assert_eq!(events, vec![event]);
+        let _unused: Option<Arc<()>> = None;
+    }
+);

@@ -134,7 +134,7 @@ impl TestServer {
     ) -> TestServer {
         let db = tempfile::tempdir().expect("db dir");
         let url = format!("sqlite://{}", db.path().join("test.sqlite").display());
-        let store = Store::connect(&url).await.expect("sqlite store");
+        let store = Store::open(&url).await.expect("sqlite store");
         let state = AppState::new(registry, store, authenticator);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -272,7 +272,8 @@ pub struct TestDatabase {
 /// The PostgreSQL server tests use: `LAUNCHPLANE_TEST_DATABASE_URL`, by
 /// default the local cluster's `test` database.
 pub fn postgres_admin_url() -> String {
-    std::env::var("LAUNCHPLANE_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+    std::env::var("LAUNCHPLANE_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
 }
 
 impl TestDatabase {
@@ -293,22 +294,39 @@ impl TestDatabase {
                 let admin = Store::connect(&admin_url).await.unwrap_or_else(|e| {
                     panic!("PostgreSQL is required for this test ({admin_url}): {e}. Run `cargo xtask test`, which starts it.")
                 });
-                let Store::Postgres(pool) = &admin else { panic!("admin URL must be postgres://") };
+                let Store::Postgres(pool) = &admin else {
+                    panic!("admin URL must be postgres://")
+                };
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                     .execute(pool)
                     .await
                     .expect("create test database");
                 pool.close().await;
-                let base = admin_url.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin_url);
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map(|(b, _)| b.to_string())
+                    .unwrap_or(admin_url);
                 let url = format!("{base}/{name}");
                 let store = Store::connect(&url).await.expect("connect test database");
-                TestDatabase { store, url, backend, name, _dir: None }
+                TestDatabase {
+                    store,
+                    url,
+                    backend,
+                    name,
+                    _dir: None,
+                }
             }
             "sqlite" => {
                 let dir = tempfile::tempdir().expect("dir");
                 let url = format!("sqlite://{}", dir.path().join("test.sqlite").display());
                 let store = Store::connect(&url).await.expect("sqlite");
-                TestDatabase { store, url, backend, name, _dir: Some(dir) }
+                TestDatabase {
+                    store,
+                    url,
+                    backend,
+                    name,
+                    _dir: Some(dir),
+                }
             }
             other => panic!("unknown backend {other}"),
         }
@@ -330,12 +348,19 @@ impl Drop for TestDatabase {
         let admin_url = postgres_admin_url();
         // Drop on a thread of its own: Drop may run inside a runtime.
         let _ = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
             runtime.block_on(async move {
                 if let Ok(Store::Postgres(pool)) = Store::connect(&admin_url).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                        .execute(&pool)
-                        .await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&pool)
+                    .await;
                 }
             });
         })
@@ -364,4 +389,209 @@ macro_rules! conformance {
             }
         }
     };
+}
+
+/// The audience the test services expect.
+pub const AUDIENCE: &str = "launchplane-tests";
+
+/// A local OIDC issuer on loopback, minting GitHub-Actions-shaped tokens.
+pub struct TestIssuer {
+    pub issuer: Arc<launchplane::auth::dev_issuer::DevIssuer>,
+    pub url: String,
+}
+
+impl TestIssuer {
+    pub async fn start() -> TestIssuer {
+        use launchplane::auth::dev_issuer::{DevIssuer, issuer_url_for, router};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind issuer");
+        let url = issuer_url_for(listener.local_addr().expect("addr"));
+        let issuer = Arc::new(DevIssuer::generate(url.clone()).expect("issuer key"));
+        let app = router(issuer.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        TestIssuer { issuer, url }
+    }
+
+    /// A token with the dev defaults (`launchplane/demo`, deploy.yml on main).
+    pub fn token(&self) -> String {
+        self.token_with(|_| {})
+    }
+
+    pub fn token_with(
+        &self,
+        adjust: impl FnOnce(&mut launchplane::auth::dev_issuer::DevTokenRequest),
+    ) -> String {
+        let mut request = launchplane::auth::dev_issuer::DevTokenRequest::new(AUDIENCE);
+        adjust(&mut request);
+        self.issuer.mint(&request).expect("mint")
+    }
+
+    pub fn authenticator(&self) -> Arc<dyn Authenticator> {
+        use launchplane::auth::{OidcAuthenticator, OidcConfig, OidcVerifier};
+        let config = OidcConfig::new(AUDIENCE)
+            .expect("config")
+            .with_issuer(self.url.clone())
+            .expect("issuer");
+        Arc::new(OidcAuthenticator::new(
+            OidcVerifier::new(config).expect("verifier"),
+        ))
+    }
+}
+
+/// The policy tests run under: `launchplane/demo` workflows may do anything
+/// on product `demo` and read the `launchplane` surfaces.
+pub const DEMO_POLICY: &str = r#"
+schema_version = 1
+
+[[github_actions]]
+repository = "launchplane/demo"
+workflow_refs = ["launchplane/demo/.github/workflows/*@refs/heads/main"]
+products = ["demo", "launchplane"]
+actions = [
+  "deployment.write", "promotion.write", "backup_gate.write", "preview_generation.write", "preview_destroyed.write",
+  "product_profile.read", "product_profile.write", "deployment.read", "promotion.read", "inventory.read",
+  "preview.read", "operations.read", "driver.read",
+  "generic_web_deploy.execute", "generic_web_prod_promotion.execute", "generic_web_prod_rollback.execute",
+  "generic_web_prod_rollback.plan", "preview_refresh.execute", "preview_destroy.execute", "preview_inventory.read",
+  "preview_readiness.evaluate", "odoo_stable_bootstrap.execute",
+]
+"#;
+
+/// The `demo` product profile: driver `generic-web`, lanes testing and prod
+/// in context `demo`.
+pub fn demo_profile(driver_id: &str) -> serde_json::Value {
+    serde_json::json!({
+        "schema_version": 1,
+        "product": "demo",
+        "display_name": "Demo",
+        "repository": "launchplane/demo",
+        "driver_id": driver_id,
+        "image": {"repository": "ghcr.io/launchplane/demo"},
+        "runtime_port": 8080,
+        "health_path": "/healthz",
+        "lanes": [
+            {"instance": "testing", "context": "demo", "base_url": "https://testing.demo.example"},
+            {"instance": "prod", "context": "demo", "base_url": "https://demo.example"}
+        ],
+        "preview": {"enabled": true, "context": "demo-preview"},
+        "updated_at": "2026-11-01T00:00:00Z",
+        "source": "tests"
+    })
+}
+
+/// A service on one database with real OIDC, the demo policy and profile.
+pub struct Service {
+    pub server: TestServer,
+    pub issuer: TestIssuer,
+}
+
+impl Service {
+    /// Starts a service on `db` (registry: the three product drivers).
+    pub async fn start(db: &TestDatabase) -> Service {
+        Service::start_on(
+            db.store.clone(),
+            RegistryFile::new()
+                .product_drivers()
+                .load()
+                .await
+                .expect("registry"),
+        )
+        .await
+    }
+
+    pub async fn start_on(store: Store, registry: Registry) -> Service {
+        let issuer = TestIssuer::start().await;
+        let policy = launchplane::auth::AuthzPolicy::from_toml_str(DEMO_POLICY).expect("policy");
+        launchplane::http::access::bootstrap_policy(&store, &policy, "tests")
+            .await
+            .expect("policy bootstrap");
+        let server = TestServer::start_on_store(registry, store, issuer.authenticator()).await;
+        Service { server, issuer }
+    }
+
+    /// POST with the default token (and an optional idempotency key).
+    pub async fn post(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        key: Option<&str>,
+    ) -> (u16, serde_json::Value) {
+        self.post_as(&self.issuer.token(), path, body, key).await
+    }
+
+    pub async fn post_as(
+        &self,
+        token: &str,
+        path: &str,
+        body: &serde_json::Value,
+        key: Option<&str>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self
+            .server
+            .client
+            .post(self.server.url(path))
+            .bearer_auth(token)
+            .json(body);
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let response = self
+            .server
+            .client
+            .get(self.server.url(path))
+            .bearer_auth(self.issuer.token())
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// Seeds the demo profile for `driver_id`.
+    pub async fn seed_profile(&self, driver_id: &str) {
+        let (status, body) = self
+            .post("/v1/product-profiles", &demo_profile(driver_id), None)
+            .await;
+        assert_eq!(status, 202, "profile seeded: {body}");
+    }
+}
+
+impl TestServer {
+    /// Serves `registry` on an existing store with `authenticator`.
+    pub async fn start_on_store(
+        registry: Registry,
+        store: Store,
+        authenticator: Arc<dyn Authenticator>,
+    ) -> TestServer {
+        let state = AppState::new(registry, store, authenticator);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let app = router(state.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        TestServer {
+            addr,
+            state,
+            client: reqwest::Client::new(),
+            _db: tempfile::tempdir().expect("dir"),
+        }
+    }
 }

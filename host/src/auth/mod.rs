@@ -4,16 +4,33 @@
 //! a caller is through an [`Authenticator`]; until a verifier is configured
 //! the host uses [`Closed`], which refuses every request, so no driver code
 //! can ever run for an anonymous caller.
+//!
+//! * [`oidc`]: GitHub Actions OIDC verification ([`OidcVerifier`]) and its
+//!   [`Authenticator`], [`OidcAuthenticator`].
+//! * [`policy`]: the authorization policy model and its matching.
+//! * [`glob`]: `fnmatchcase`-style patterns used by the policy.
+//! * [`dev_issuer`]: a local OIDC issuer for development and tests.
+
+pub mod dev_issuer;
+pub mod glob;
+pub mod oidc;
+pub mod policy;
 
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 
 use crate::error::ApiError;
 
+pub use oidc::{
+    GITHUB_ACTIONS_KIND, GithubActionsClaims, OidcAuthenticator, OidcConfig, OidcConfigError,
+    OidcVerifier, TokenError,
+};
+pub use policy::{AuthzPolicy, AuthzRequest, Decision, PolicyError};
+
 /// A verified caller. Holds claims, never the credential.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallerIdentity {
-    /// `github-actions`, `operator`, ...
+    /// `github_actions` ([`GITHUB_ACTIONS_KIND`]), `operator`, ...
     pub kind: String,
     /// Stable scope string used for idempotency and audit.
     pub subject: String,
@@ -21,10 +38,36 @@ pub struct CallerIdentity {
     pub claims: Vec<(String, String)>,
 }
 
+/// A verified caller with its typed claims, when the credential has them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub identity: CallerIdentity,
+    /// Set when the caller is a verified GitHub Actions workflow
+    /// (`identity.kind == "github_actions"`); what authorization matches on.
+    pub github_actions: Option<GithubActionsClaims>,
+}
+
+impl Caller {
+    /// A caller with no typed claims.
+    pub fn from_identity(identity: CallerIdentity) -> Self {
+        Caller {
+            identity,
+            github_actions: None,
+        }
+    }
+}
+
 /// Decides who is calling.
 #[async_trait::async_trait]
 pub trait Authenticator: Send + Sync {
     async fn authenticate(&self, headers: &HeaderMap) -> Result<CallerIdentity, ApiError>;
+
+    /// Like [`Self::authenticate`], and also returns the typed claims of
+    /// the credential. The default has none; [`OidcAuthenticator`] returns
+    /// the verified [`GithubActionsClaims`].
+    async fn authenticate_caller(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
+        self.authenticate(headers).await.map(Caller::from_identity)
+    }
 }
 
 /// Refuses every request with 401: the posture of a host with no verifier.

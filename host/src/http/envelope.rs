@@ -110,7 +110,7 @@ pub fn validate_payload(
         .collect();
     match errors.split_first() {
         None => Ok(()),
-        Some((first, rest)) if rest.is_empty() => Err(ApiError::invalid_request(format!(
+        Some((first, [])) => Err(ApiError::invalid_request(format!(
             "Request payload failed validation: {first}"
         ))),
         Some((first, rest)) => Err(ApiError::invalid_request(format!(

@@ -5,11 +5,17 @@
 //! extract, call into the owning module and render. Every error is an
 //! [`ApiError`] with the original's JSON shape.
 
+pub mod access;
 mod catalogue;
 mod dispatch;
 pub mod envelope;
+mod evidence;
 mod health;
+pub mod mutation;
 mod openapi;
+mod profiles;
+mod reads;
+mod services;
 mod trace;
 
 use std::sync::{Arc, RwLock};
@@ -17,8 +23,9 @@ use std::sync::{Arc, RwLock};
 use axum::Router;
 use axum::extract::{OriginalUri, Request};
 use axum::http::Method;
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 
+pub use dispatch::{driver_error, invoke_error};
 pub use openapi::openapi_document;
 pub use trace::TraceId;
 
@@ -35,6 +42,18 @@ pub struct AppState {
     pub authenticator: Arc<dyn Authenticator>,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// This process's identity as an owner of idempotency reservations
+    /// and operation leases.
+    pub host_id: String,
+    /// How long a reservation or lease is held before another host may
+    /// take it over.
+    pub lease_ms: i64,
+    /// How long an idempotency key is remembered.
+    pub idempotency_ttl_ms: i64,
+    /// Capabilities drivers reach besides records (provider, probe, hooks).
+    pub services: crate::runtime::HostServices,
+    /// The active authorization policy, cached briefly.
+    pub policy_cache: Arc<access::PolicyCache>,
 }
 
 impl AppState {
@@ -44,6 +63,11 @@ impl AppState {
             store,
             authenticator,
             body_limit: 1024 * 1024,
+            host_id: format!("host-{}", uuid::Uuid::new_v4().simple()),
+            lease_ms: 5 * 60 * 1000,
+            idempotency_ttl_ms: 24 * 60 * 60 * 1000,
+            services: crate::runtime::HostServices::default(),
+            policy_cache: Arc::new(access::PolicyCache::new(std::time::Duration::from_secs(5))),
         }
     }
 
@@ -77,6 +101,35 @@ pub fn router(state: AppState) -> Router {
             "/v1/drivers/{driver_id}/{*action_path}",
             any(dispatch::dispatch),
         )
+        .route("/v1/evidence/deployments", post(evidence::deployments))
+        .route("/v1/evidence/promotions", post(evidence::promotions))
+        .route("/v1/evidence/backup-gates", post(evidence::backup_gates))
+        .route(
+            "/v1/evidence/previews/generations",
+            post(evidence::preview_generations),
+        )
+        .route(
+            "/v1/evidence/previews/destroyed",
+            post(evidence::previews_destroyed),
+        )
+        .route(
+            "/v1/product-profiles",
+            get(profiles::list).post(profiles::write),
+        )
+        .route("/v1/product-profiles/{product}", get(profiles::show))
+        .route("/v1/deployments/{record_id}", get(reads::deployment))
+        .route("/v1/promotions/{record_id}", get(reads::promotion))
+        .route("/v1/inventory/{context}/{instance}", get(reads::inventory))
+        .route("/v1/previews/{preview_id}", get(reads::preview))
+        .route(
+            "/v1/previews/{preview_id}/history",
+            get(reads::preview_history),
+        )
+        .route(
+            "/v1/contexts/{context}/operations/recent",
+            get(reads::recent_operations),
+        )
+        .route("/v1/operations/{operation_id}", get(reads::operation))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(no_route)
         .with_state(state)

@@ -32,7 +32,14 @@ pub struct AuditEvent {
 
 impl AuditEvent {
     /// A fresh event with a unique id, stamped now.
-    pub fn new(trace_id: &str, method: &str, route: &str, action: &str, outcome: &str, status_code: u16) -> AuditEvent {
+    pub fn new(
+        trace_id: &str,
+        method: &str,
+        route: &str,
+        action: &str,
+        outcome: &str,
+        status_code: u16,
+    ) -> AuditEvent {
         AuditEvent {
             event_id: format!("audit-{}", uuid::Uuid::new_v4().simple()),
             recorded_at: crate::time::now_rfc3339(),
@@ -87,8 +94,12 @@ impl Store {
     }
 
     /// Recent audit events, newest first, optionally for one trace.
-    pub async fn list_audit_events(&self, trace_id: Option<&str>, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {
-        let rows = on_pool!(self, pool => {
+    pub async fn list_audit_events(
+        &self,
+        trace_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        on_pool!(self, pool => {
             sqlx::query(
                 "SELECT event_id, recorded_at, trace_id, caller_kind, caller_subject, caller_claims, method, route, action, \
                  product, context, instance, outcome, status_code, record_ids, detail FROM lp_audit_events \
@@ -123,7 +134,6 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()
-        });
-        rows
+        })
     }
 }

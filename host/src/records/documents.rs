@@ -29,7 +29,10 @@ pub enum RecordWrite {
     /// Append-only evidence: a new id is inserted; the same id with the same
     /// document is a no-op; the same id with a different document is a
     /// conflict unless `transition` allows a declared status transition.
-    Append { record: StoredRecord, allow_transition: bool },
+    Append {
+        record: StoredRecord,
+        allow_transition: bool,
+    },
     /// Current state: replaced in place (history kept).
     Replace { record: StoredRecord },
 }
@@ -44,17 +47,38 @@ pub struct RecordQuery {
     pub limit: u32,
 }
 
-fn row_to_record(kind: String, record_id: String, product: String, context: String, instance: String, recorded_at: String, updated_at: String, document: String) -> Result<StoredRecord, StoreError> {
-    let document = serde_json::from_str(&document).map_err(|e| StoreError::Corrupt {
-        what: format!("record {kind}/{record_id}"),
-        reason: e.to_string(),
-    })?;
-    Ok(StoredRecord { kind, record_id, product, context, instance, recorded_at, updated_at, document })
+/// Decodes a `SELECT kind, record_id, product, context, instance,
+/// recorded_at, updated_at, document` row of either backend.
+macro_rules! record_from_row {
+    ($row:expr) => {{
+        let row = $row;
+        let kind: String = row.try_get(0)?;
+        let record_id: String = row.try_get(1)?;
+        let document: String = row.try_get(7)?;
+        let document = serde_json::from_str(&document).map_err(|e| StoreError::Corrupt {
+            what: format!("record {kind}/{record_id}"),
+            reason: e.to_string(),
+        })?;
+        Ok::<StoredRecord, StoreError>(StoredRecord {
+            kind,
+            record_id,
+            product: row.try_get(2)?,
+            context: row.try_get(3)?,
+            instance: row.try_get(4)?,
+            recorded_at: row.try_get(5)?,
+            updated_at: row.try_get(6)?,
+            document,
+        })
+    }};
 }
 
 impl Store {
     /// One record by kind and id.
-    pub async fn get_record(&self, kind: &str, record_id: &str) -> Result<Option<StoredRecord>, StoreError> {
+    pub async fn get_record(
+        &self,
+        kind: &str,
+        record_id: &str,
+    ) -> Result<Option<StoredRecord>, StoreError> {
         let row = on_pool!(self, pool => {
             sqlx::query(
                 "SELECT kind, record_id, product, context, instance, recorded_at, updated_at, document \
@@ -65,16 +89,24 @@ impl Store {
             .fetch_optional(pool)
             .await?
             .map(|row| {
-                row_to_record(row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?, row.try_get(4)?, row.try_get(5)?, row.try_get(6)?, row.try_get(7)?)
+                record_from_row!(row)
             })
         });
         row.transpose()
     }
 
     /// Records of a kind, newest first.
-    pub async fn list_records(&self, kind: &str, query: &RecordQuery) -> Result<Vec<StoredRecord>, StoreError> {
-        let limit = if query.limit == 0 { 100 } else { query.limit.min(1000) } as i64;
-        let rows = on_pool!(self, pool => {
+    pub async fn list_records(
+        &self,
+        kind: &str,
+        query: &RecordQuery,
+    ) -> Result<Vec<StoredRecord>, StoreError> {
+        let limit = if query.limit == 0 {
+            100
+        } else {
+            query.limit.min(1000)
+        } as i64;
+        on_pool!(self, pool => {
             sqlx::query(
                 "SELECT kind, record_id, product, context, instance, recorded_at, updated_at, document \
                  FROM lp_records WHERE kind = $1 \
@@ -90,15 +122,18 @@ impl Store {
             .await?
             .into_iter()
             .map(|row| {
-                row_to_record(row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?, row.try_get(4)?, row.try_get(5)?, row.try_get(6)?, row.try_get(7)?)
+                record_from_row!(row)
             })
             .collect::<Result<Vec<_>, _>>()
-        });
-        rows
+        })
     }
 
     /// Every stored version of one record, oldest first.
-    pub async fn record_history(&self, kind: &str, record_id: &str) -> Result<Vec<Value>, StoreError> {
+    pub async fn record_history(
+        &self,
+        kind: &str,
+        record_id: &str,
+    ) -> Result<Vec<Value>, StoreError> {
         let rows: Vec<String> = on_pool!(self, pool => {
             sqlx::query_scalar("SELECT document FROM lp_record_history WHERE kind = $1 AND record_id = $2 ORDER BY seq")
                 .bind(kind)
@@ -108,13 +143,20 @@ impl Store {
         });
         rows.iter()
             .map(|d| {
-                serde_json::from_str(d).map_err(|e| StoreError::Corrupt { what: format!("history of {kind}/{record_id}"), reason: e.to_string() })
+                serde_json::from_str(d).map_err(|e| StoreError::Corrupt {
+                    what: format!("history of {kind}/{record_id}"),
+                    reason: e.to_string(),
+                })
             })
             .collect()
     }
 
     /// Commits a batch of writes atomically; returns the ids written.
-    pub async fn write_records(&self, writes: &[RecordWrite], trace_id: &str) -> Result<Vec<String>, StoreError> {
+    pub async fn write_records(
+        &self,
+        writes: &[RecordWrite],
+        trace_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let mut written = Vec::with_capacity(writes.len());
@@ -189,7 +231,13 @@ impl Store {
 impl StoredRecord {
     /// A record stamped now, keyed by the usual fields of its document.
     pub fn new(kind: &str, record_id: &str, product: &str, document: Value) -> StoredRecord {
-        let text = |field: &str| document.get(field).and_then(Value::as_str).unwrap_or_default().to_string();
+        let text = |field: &str| {
+            document
+                .get(field)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
         let now = crate::time::now_rfc3339();
         StoredRecord {
             kind: kind.to_string(),

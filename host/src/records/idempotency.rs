@@ -166,7 +166,11 @@ impl Store {
 
     /// Frees a reserved key without storing a response (the action failed
     /// in a way that must not be replayed), so a retry runs again.
-    pub async fn release_idempotency_key(&self, key: &IdempotencyKey, owner: &str) -> Result<(), StoreError> {
+    pub async fn release_idempotency_key(
+        &self,
+        key: &IdempotencyKey,
+        owner: &str,
+    ) -> Result<(), StoreError> {
         on_pool!(self, pool => {
             sqlx::query(
                 "DELETE FROM lp_idempotency WHERE scope = $1 AND route_path = $2 AND idempotency_key = $3 AND owner = $4 AND state = 'in_progress'",
@@ -211,7 +215,14 @@ pub fn canonical_json(value: &serde_json::Value) -> String {
                 .collect();
             format!("{{{}}}", parts.join(","))
         }
-        Value::Array(items) => format!("[{}]", items.iter().map(canonical_json).collect::<Vec<_>>().join(",")),
+        Value::Array(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(canonical_json)
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
         other => other.to_string(),
     }
 }
@@ -227,6 +238,9 @@ mod tests {
         let b = json!({"a": {"x": "s", "y": [1, 2]}, "b": 1});
         assert_eq!(canonical_json(&a), r#"{"a":{"x":"s","y":[1,2]},"b":1}"#);
         assert_eq!(fingerprint(&a), fingerprint(&b));
-        assert_ne!(fingerprint(&a), fingerprint(&json!({"b": 2, "a": {"x": "s", "y": [1, 2]}})));
+        assert_ne!(
+            fingerprint(&a),
+            fingerprint(&json!({"b": 2, "a": {"x": "s", "y": [1, 2]}}))
+        );
     }
 }

@@ -13,6 +13,7 @@ mod idempotency;
 mod migrations;
 pub mod models;
 mod operations;
+mod policies;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -26,6 +27,7 @@ pub use documents::{RecordQuery, RecordWrite, StoredRecord};
 pub use idempotency::{IdempotencyKey, Reservation, StoredResponse, canonical_json, fingerprint};
 pub use migrations::LATEST as LATEST_SCHEMA;
 pub use operations::{NewOperation, Operation, OperationStatus};
+pub use policies::PolicyRecord;
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
@@ -33,13 +35,25 @@ pub enum StoreError {
     #[error("database URL must start with postgres:// or sqlite:// (got `{0}`)")]
     UnsupportedUrl(String),
     #[error("cannot open the {backend} database: {reason}")]
-    Connect { backend: &'static str, reason: String },
+    Connect {
+        backend: &'static str,
+        reason: String,
+    },
     #[error("cannot migrate the database: {0}")]
     Migrate(String),
     #[error("record `{kind}/{record_id}` already exists with different content")]
     Conflict { kind: String, record_id: String },
     #[error("lane {product}/{context}/{instance} already has an active operation `{operation_id}`")]
-    LaneBusy { product: String, context: String, instance: String, operation_id: String },
+    LaneBusy {
+        product: String,
+        context: String,
+        instance: String,
+        operation_id: String,
+    },
+    #[error(
+        "the authorization policy changed concurrently (expected revision {expected}, found {found})"
+    )]
+    PolicyConflict { expected: i64, found: i64 },
     #[error("stored {what} is malformed: {reason}")]
     Corrupt { what: String, reason: String },
     #[error("database error: {0}")]
@@ -70,18 +84,26 @@ impl Store {
     /// a SQLite file is created when missing). Does not migrate.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let options = PgConnectOptions::from_str(url)
-                .map_err(|e| StoreError::Connect { backend: "postgres", reason: e.to_string() })?;
+            let options = PgConnectOptions::from_str(url).map_err(|e| StoreError::Connect {
+                backend: "postgres",
+                reason: e.to_string(),
+            })?;
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
                 .await
-                .map_err(|e| StoreError::Connect { backend: "postgres", reason: e.to_string() })?;
+                .map_err(|e| StoreError::Connect {
+                    backend: "postgres",
+                    reason: e.to_string(),
+                })?;
             Ok(Store::Postgres(pool))
         } else if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
-                .map_err(|e| StoreError::Connect { backend: "sqlite", reason: e.to_string() })?
+                .map_err(|e| StoreError::Connect {
+                    backend: "sqlite",
+                    reason: e.to_string(),
+                })?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .busy_timeout(Duration::from_secs(10))
@@ -90,7 +112,10 @@ impl Store {
                 .max_connections(8)
                 .connect_with(options)
                 .await
-                .map_err(|e| StoreError::Connect { backend: "sqlite", reason: e.to_string() })?;
+                .map_err(|e| StoreError::Connect {
+                    backend: "sqlite",
+                    reason: e.to_string(),
+                })?;
             Ok(Store::Sqlite(pool))
         } else {
             Err(StoreError::UnsupportedUrl(redact_url(url)))
@@ -149,7 +174,9 @@ pub fn redact_url(url: &str) -> String {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let userinfo = &url[scheme_end + 3..at];
             match userinfo.split_once(':') {
-                Some((user, _password)) => format!("{}://{}:***@{}", &url[..scheme_end], user, &url[at + 1..]),
+                Some((user, _password)) => {
+                    format!("{}://{}:***@{}", &url[..scheme_end], user, &url[at + 1..])
+                }
                 None => url.to_string(),
             }
         }
@@ -159,7 +186,9 @@ pub fn redact_url(url: &str) -> String {
 
 /// Milliseconds since the Unix epoch, for leases and expiries.
 pub fn unix_millis() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp_nanos().div_euclid(1_000_000) as i64
+    time::OffsetDateTime::now_utc()
+        .unix_timestamp_nanos()
+        .div_euclid(1_000_000) as i64
 }
 
 #[cfg(test)]
@@ -168,7 +197,10 @@ mod tests {
 
     #[test]
     fn passwords_never_appear_in_messages() {
-        assert_eq!(redact_url("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
         assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
     }

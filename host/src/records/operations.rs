@@ -32,7 +32,12 @@ impl OperationStatus {
             "running" => OperationStatus::Running,
             "pass" => OperationStatus::Pass,
             "fail" => OperationStatus::Fail,
-            other => return Err(StoreError::Corrupt { what: "operation status".into(), reason: other.into() }),
+            other => {
+                return Err(StoreError::Corrupt {
+                    what: "operation status".into(),
+                    reason: other.into(),
+                });
+            }
         })
     }
 
@@ -89,7 +94,10 @@ const COLUMNS: &str = "operation_id, product, context, instance, driver_id, acti
      created_at, updated_at, started_at, finished_at";
 
 fn json(what: &str, text: &str) -> Result<Value, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt { what: what.to_string(), reason: e.to_string() })
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
+        what: what.to_string(),
+        reason: e.to_string(),
+    })
 }
 
 macro_rules! operation_from_row {
@@ -107,7 +115,10 @@ macro_rules! operation_from_row {
             status: OperationStatus::parse(&row.try_get::<String, _>(6)?)?,
             phase: row.try_get(7)?,
             request: json("operation request", &row.try_get::<String, _>(8)?)?,
-            result: result.as_deref().map(|r| json("operation result", r)).transpose()?,
+            result: result
+                .as_deref()
+                .map(|r| json("operation result", r))
+                .transpose()?,
             error_code: row.try_get(10)?,
             error_message: row.try_get(11)?,
             lease_owner: row.try_get(12)?,
@@ -157,12 +168,18 @@ impl Store {
             .map(|_| ())
         });
         match inserted {
-            Ok(_) => self
-                .get_operation(&new.operation_id)
-                .await?
-                .ok_or_else(|| StoreError::Corrupt { what: "operation".into(), reason: "vanished after insert".into() }),
+            Ok(_) => {
+                self.get_operation(&new.operation_id)
+                    .await?
+                    .ok_or_else(|| StoreError::Corrupt {
+                        what: "operation".into(),
+                        reason: "vanished after insert".into(),
+                    })
+            }
             Err(error) if is_unique_violation(&error) => {
-                let active = self.active_operation(&new.product, &new.context, &new.instance).await?;
+                let active = self
+                    .active_operation(&new.product, &new.context, &new.instance)
+                    .await?;
                 Err(StoreError::LaneBusy {
                     product: new.product.clone(),
                     context: new.context.clone(),
@@ -185,7 +202,12 @@ impl Store {
     }
 
     /// The pending or running operation on a lane, if any.
-    pub async fn active_operation(&self, product: &str, context: &str, instance: &str) -> Result<Option<Operation>, StoreError> {
+    pub async fn active_operation(
+        &self,
+        product: &str,
+        context: &str,
+        instance: &str,
+    ) -> Result<Option<Operation>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM lp_operations WHERE product = $1 AND context = $2 AND instance = $3 \
              AND status IN ('pending', 'running')"
@@ -201,7 +223,12 @@ impl Store {
     /// Claims the oldest pending operation, or a running one whose lease
     /// expired, for `owner` until `lease_ms` from now. Operations whose
     /// lease expired on their last allowed attempt are failed instead.
-    pub async fn claim_operation(&self, owner: &str, lease_ms: i64, max_attempts: i64) -> Result<Option<Operation>, StoreError> {
+    pub async fn claim_operation(
+        &self,
+        owner: &str,
+        lease_ms: i64,
+        max_attempts: i64,
+    ) -> Result<Option<Operation>, StoreError> {
         let now = unix_millis();
         let stamp = crate::time::now_rfc3339();
         // Expired leases that used their attempts fail with a reason.
@@ -253,7 +280,13 @@ impl Store {
 
     /// Extends the lease of an operation this owner holds; false when the
     /// lease was lost (another host reclaimed it).
-    pub async fn heartbeat_operation(&self, operation_id: &str, owner: &str, lease_ms: i64, phase: &str) -> Result<bool, StoreError> {
+    pub async fn heartbeat_operation(
+        &self,
+        operation_id: &str,
+        owner: &str,
+        lease_ms: i64,
+        phase: &str,
+    ) -> Result<bool, StoreError> {
         let now = unix_millis();
         let stamp = crate::time::now_rfc3339();
         let updated = on_pool!(self, pool => {
@@ -285,12 +318,23 @@ impl Store {
         error: Option<(&str, &str)>,
     ) -> Result<bool, StoreError> {
         if !status.is_terminal() {
-            return Err(StoreError::Corrupt { what: "operation finish".into(), reason: "status must be pass or fail".into() });
+            return Err(StoreError::Corrupt {
+                what: "operation finish".into(),
+                reason: "status must be pass or fail".into(),
+            });
         }
         let stamp = crate::time::now_rfc3339();
         let (code, message) = error.unwrap_or(("", ""));
-        let status_text = if status == OperationStatus::Pass { "pass" } else { "fail" };
-        let phase = if status == OperationStatus::Pass { "completed" } else { "failed" };
+        let status_text = if status == OperationStatus::Pass {
+            "pass"
+        } else {
+            "fail"
+        };
+        let phase = if status == OperationStatus::Pass {
+            "completed"
+        } else {
+            "failed"
+        };
         let updated = on_pool!(self, pool => {
             sqlx::query(
                 "UPDATE lp_operations SET status = $1, phase = $2, result = $3, error_code = $4, error_message = $5, \

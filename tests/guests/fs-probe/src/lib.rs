@@ -7,7 +7,8 @@ use launchplane_sdk::prelude::*;
 pub struct Empty {}
 
 fn read_passwd(_ctx: &Ctx<'_>, _req: Empty) -> Result<Reply<Value>, DriverError> {
-    let text = std::fs::read_to_string("/etc/passwd").map_err(|e| DriverError::Internal(e.to_string()))?;
+    let text =
+        std::fs::read_to_string("/etc/passwd").map_err(|e| DriverError::Internal(e.to_string()))?;
     Ok(Reply::new(json!({"bytes": text.len()})))
 }
 

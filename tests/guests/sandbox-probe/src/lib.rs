@@ -43,7 +43,9 @@ fn allocate(_ctx: &Ctx<'_>, req: Allocate) -> Result<Reply<Value>, DriverError> 
 
 fn read_env(_ctx: &Ctx<'_>, req: ReadEnv) -> Result<Reply<Value>, DriverError> {
     let vars: Vec<String> = std::env::vars().map(|(k, _)| k).collect();
-    Ok(Reply::new(json!({"value": std::env::var(&req.name).ok(), "visible": vars})))
+    Ok(Reply::new(
+        json!({"value": std::env::var(&req.name).ok(), "visible": vars}),
+    ))
 }
 
 fn panic(_ctx: &Ctx<'_>, _req: Empty) -> Result<Reply<Value>, DriverError> {
@@ -62,7 +64,9 @@ fn echo(ctx: &Ctx<'_>, _req: Empty) -> Result<Reply<Value>, DriverError> {
 /// Writes a record of `kind` and resolves the target of a lane: the host must
 /// refuse both when they are outside the invocation's scope.
 fn reach(ctx: &Ctx<'_>, req: Reach) -> Result<Reply<Value>, DriverError> {
-    let write = ctx.host().record_put(&req.kind, &json!({"record_id": "probe-1"}));
+    let write = ctx
+        .host()
+        .record_put(&req.kind, &json!({"record_id": "probe-1"}));
     let target = ctx.host().resolve_target(&req.context, &req.instance);
     Ok(Reply::new(json!({
         "write": write.map_err(|e| format!("{e:?}")).err(),
@@ -71,14 +75,22 @@ fn reach(ctx: &Ctx<'_>, req: Reach) -> Result<Reply<Value>, DriverError> {
 }
 
 pub fn driver() -> Driver {
-    let action = |id: &str, path: &str| Action::post(id, path).authz(&format!("sandbox_probe_{id}.execute")).envelope("probe");
+    let action = |id: &str, path: &str| {
+        Action::post(id, path)
+            .authz(&format!("sandbox_probe_{id}.execute"))
+            .envelope("probe")
+    };
     Driver::new("sandbox-probe", "Sandbox probe")
         .action(action("spin", "spin").handler(spin))
         .action(action("allocate", "allocate").handler(allocate))
         .action(action("read_env", "read-env").handler(read_env))
         .action(action("panic", "panic").handler(panic))
         .action(action("echo", "echo").handler(echo))
-        .action(action("reach", "reach").writes(&["deployment"]).handler(reach))
+        .action(
+            action("reach", "reach")
+                .writes(&["deployment"])
+                .handler(reach),
+        )
 }
 
 launchplane_sdk::export_driver!(driver);

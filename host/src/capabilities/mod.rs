@@ -1,0 +1,8 @@
+//! Host capabilities offered to driver invocations, one module each (the
+//! Spin "factor" shape). The runtime enforces each invocation's scope before
+//! calling in; these adapters do the work against the store, the provider
+//! and the network.
+
+mod records;
+
+pub use records::StoreRecords;

@@ -1,0 +1,216 @@
+//! Authorization: the active policy (cached briefly, re-read from the
+//! database so every host sees a grant within seconds) decides each
+//! (action, product, context, instance) a caller asks for. Anything
+//! unmatched is denied with 403 `authorization_denied` and the original's
+//! `authz` diagnostics block, and the denial is audited.
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use serde_json::json;
+
+use super::{AppState, TraceId};
+use crate::auth::policy::authz_diagnostics;
+use crate::auth::{AuthzPolicy, AuthzRequest, Caller};
+use crate::error::ApiError;
+use crate::records::{AuditEvent, PolicyRecord, Store, StoreError};
+
+/// The active policy, parsed.
+#[derive(Debug, Clone)]
+pub struct ActivePolicy {
+    pub record: PolicyRecord,
+    pub policy: AuthzPolicy,
+}
+
+/// A short-lived cache of the active policy.
+#[derive(Debug)]
+pub struct PolicyCache {
+    ttl: Duration,
+    slot: RwLock<Option<(Instant, Option<Arc<ActivePolicy>>)>>,
+}
+
+impl PolicyCache {
+    pub fn new(ttl: Duration) -> Self {
+        PolicyCache {
+            ttl,
+            slot: RwLock::new(None),
+        }
+    }
+
+    fn fresh(&self) -> Option<Option<Arc<ActivePolicy>>> {
+        let guard = match self.slot.read() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        guard
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, p)| p.clone())
+    }
+
+    fn put(&self, value: Option<Arc<ActivePolicy>>) {
+        let mut guard = match self.slot.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *guard = Some((Instant::now(), value));
+    }
+
+    /// Forgets the cached policy (after a local write).
+    pub fn invalidate(&self) {
+        let mut guard = match self.slot.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *guard = None;
+    }
+}
+
+/// `launchplane-authz-policy-<updated_at compact>-<first 12 of sha>`.
+pub fn policy_record_id(updated_at: &str, sha256: &str) -> String {
+    let compact: String = updated_at
+        .chars()
+        .filter(|c| *c != '-' && *c != ':')
+        .collect();
+    format!(
+        "launchplane-authz-policy-{}-{}",
+        compact.replace("+0000", "Z"),
+        &sha256[..12.min(sha256.len())]
+    )
+}
+
+/// A policy record for `policy` from `source`, stamped now.
+pub fn policy_record(policy: &AuthzPolicy, source: &str) -> PolicyRecord {
+    let updated_at = crate::time::now_rfc3339();
+    let sha = policy.sha256();
+    PolicyRecord {
+        record_id: policy_record_id(&updated_at, &sha),
+        revision: 0,
+        status: "active".into(),
+        source: source.to_string(),
+        updated_at,
+        policy_sha256: sha,
+        policy: policy.to_json_value(),
+    }
+}
+
+/// Writes the bootstrap policy as the active record when the store has
+/// none; a store that already has a policy keeps it (grants are not lost on
+/// restart). Returns whether it wrote.
+pub async fn bootstrap_policy(
+    store: &Store,
+    policy: &AuthzPolicy,
+    source: &str,
+) -> Result<bool, StoreError> {
+    if store.active_policy().await?.is_some() {
+        return Ok(false);
+    }
+    match store
+        .replace_policy(0, &policy_record(policy, source))
+        .await
+    {
+        Ok(_) => Ok(true),
+        // Another host bootstrapped at the same moment.
+        Err(StoreError::PolicyConflict { .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+impl AppState {
+    /// The active policy (cached for a few seconds), or none.
+    pub async fn active_policy(&self) -> Result<Option<Arc<ActivePolicy>>, ApiError> {
+        if let Some(cached) = self.policy_cache.fresh() {
+            return Ok(cached);
+        }
+        let active = match self
+            .store
+            .active_policy()
+            .await
+            .map_err(ApiError::internal)?
+        {
+            None => None,
+            Some(record) => {
+                let policy = AuthzPolicy::from_json_value(record.policy.clone()).map_err(|e| {
+                    ApiError::internal(format!(
+                        "stored policy {} is invalid: {e}",
+                        record.record_id
+                    ))
+                })?;
+                Some(Arc::new(ActivePolicy { record, policy }))
+            }
+        };
+        self.policy_cache.put(active.clone());
+        Ok(active)
+    }
+
+    /// Allows or denies `action` on (product, context, instance) for
+    /// `caller`. A denial is audited and answered with diagnostics.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn authorize(
+        &self,
+        trace_id: &TraceId,
+        caller: &Caller,
+        route: &str,
+        action: &str,
+        product: &str,
+        context: &str,
+        instance: &str,
+    ) -> Result<(), ApiError> {
+        let mut request = AuthzRequest::new(action, product, context);
+        if !instance.is_empty() {
+            request = request.with_instance(instance);
+        }
+        let active = self.active_policy().await?;
+        let (allowed, reason, diagnostics) = match (&caller.github_actions, &active) {
+            (Some(claims), Some(active)) => {
+                let decision = active.policy.decide(claims, &request);
+                let diagnostics = authz_diagnostics(
+                    claims,
+                    &request,
+                    &active.record.source,
+                    &active.record.policy_sha256,
+                );
+                (decision.allowed, decision.reason, diagnostics)
+            }
+            (Some(claims), None) => (
+                false,
+                "no authorization policy is configured".to_string(),
+                authz_diagnostics(claims, &request, "", ""),
+            ),
+            (None, _) => (
+                false,
+                format!(
+                    "callers of kind `{}` have no policy rules",
+                    caller.identity.kind
+                ),
+                json!({"identity": {"type": caller.identity.kind}, "request": request}),
+            ),
+        };
+        if allowed {
+            return Ok(());
+        }
+        let mut event = AuditEvent::new(trace_id.as_str(), "", route, action, "denied", 403);
+        event.caller_kind = caller.identity.kind.clone();
+        event.caller_subject = caller.identity.subject.clone();
+        event.caller_claims = serde_json::Value::Object(
+            caller
+                .identity
+                .claims
+                .iter()
+                .map(|(k, v)| (k.clone(), json!(v)))
+                .collect(),
+        );
+        event.product = product.to_string();
+        event.context = context.to_string();
+        event.instance = instance.to_string();
+        event.detail = json!({"reason": reason});
+        self.audit(&event).await;
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "authorization_denied",
+            format!("Caller is not authorized for `{action}` on product `{product}` context `{context}`."),
+        )
+        .with_extra("authz", diagnostics))
+    }
+}

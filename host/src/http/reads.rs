@@ -1,0 +1,286 @@
+//! Read models (reference §3.2): records by id, lane inventory, preview
+//! history, recent activity per context, operations. Record-level reads
+//! authorize against product `launchplane` and the stored record's context,
+//! as the original does.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use serde_json::{Value, json};
+
+use super::{AppState, TraceId};
+use crate::error::ApiError;
+use crate::records::{RecordQuery, StoredRecord};
+
+const LAUNCHPLANE: &str = "launchplane";
+
+async fn record_by_id(
+    state: &AppState,
+    headers: &HeaderMap,
+    trace_id: &TraceId,
+    route: &str,
+    kind: &str,
+    action: &str,
+    record_id: &str,
+) -> Result<StoredRecord, ApiError> {
+    let caller = state.authenticator.authenticate_caller(headers).await?;
+    // The record is read first (the original's order): a missing record is
+    // 404 before authorization.
+    let record = state
+        .store
+        .get_record(kind, record_id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::no_route(route))?;
+    state
+        .authorize(
+            trace_id,
+            &caller,
+            route,
+            action,
+            LAUNCHPLANE,
+            &record.context,
+            "",
+        )
+        .await?;
+    Ok(record)
+}
+
+fn ok(trace_id: &TraceId, fields: Value) -> Json<Value> {
+    let mut body = json!({"status": "ok", "trace_id": trace_id.as_str()});
+    if let (Some(body), Value::Object(fields)) = (body.as_object_mut(), fields) {
+        body.extend(fields);
+    }
+    Json(body)
+}
+
+pub async fn deployment(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(record_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let trace_id = TraceId::new();
+    let route = format!("/v1/deployments/{record_id}");
+    let record = record_by_id(
+        &state,
+        &headers,
+        &trace_id,
+        &route,
+        "deployment",
+        "deployment.read",
+        &record_id,
+    )
+    .await
+    .map_err(|e| e.with_trace(&trace_id))?;
+    Ok(ok(&trace_id, json!({"record": record.document})))
+}
+
+pub async fn promotion(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(record_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let trace_id = TraceId::new();
+    let route = format!("/v1/promotions/{record_id}");
+    let record = record_by_id(
+        &state,
+        &headers,
+        &trace_id,
+        &route,
+        "promotion",
+        "promotion.read",
+        &record_id,
+    )
+    .await
+    .map_err(|e| e.with_trace(&trace_id))?;
+    Ok(ok(&trace_id, json!({"record": record.document})))
+}
+
+pub async fn preview(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(preview_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let trace_id = TraceId::new();
+    let route = format!("/v1/previews/{preview_id}");
+    let record = record_by_id(
+        &state,
+        &headers,
+        &trace_id,
+        &route,
+        "preview",
+        "preview.read",
+        &preview_id,
+    )
+    .await
+    .map_err(|e| e.with_trace(&trace_id))?;
+    Ok(ok(&trace_id, json!({"record": record.document})))
+}
+
+pub async fn preview_history(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(preview_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let trace_id = TraceId::new();
+    let route = format!("/v1/previews/{preview_id}/history");
+    let result = async {
+        let record = record_by_id(
+            &state,
+            &headers,
+            &trace_id,
+            &route,
+            "preview",
+            "preview.read",
+            &preview_id,
+        )
+        .await?;
+        // Generations key their `instance` column by preview id.
+        let query = RecordQuery {
+            instance: Some(preview_id.clone()),
+            limit: 1000,
+            ..Default::default()
+        };
+        let generations = state
+            .store
+            .list_records("preview_generation", &query)
+            .await
+            .map_err(ApiError::internal)?;
+        Ok::<_, ApiError>(ok(
+            &trace_id,
+            json!({
+                "preview": record.document,
+                "generations": generations.into_iter().map(|g| g.document).collect::<Vec<_>>(),
+            }),
+        ))
+    };
+    result.await.map_err(|e| e.with_trace(&trace_id))
+}
+
+pub async fn inventory(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((context, instance)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let trace_id = TraceId::new();
+    let route = format!("/v1/inventory/{context}/{instance}");
+    let result = async {
+        let caller = state.authenticator.authenticate_caller(&headers).await?;
+        state
+            .authorize(
+                &trace_id,
+                &caller,
+                &route,
+                "inventory.read",
+                LAUNCHPLANE,
+                &context,
+                &instance,
+            )
+            .await?;
+        let record = state
+            .store
+            .get_record("inventory", &format!("{context}-{instance}"))
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| {
+                ApiError::not_found(format!("No inventory for lane {context}/{instance}."))
+            })?;
+        Ok::<_, ApiError>(ok(&trace_id, json!({"record": record.document})))
+    };
+    result.await.map_err(|e| e.with_trace(&trace_id))
+}
+
+pub async fn recent_operations(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(context): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let trace_id = TraceId::new();
+    let route = format!("/v1/contexts/{context}/operations/recent");
+    let result = async {
+        let caller = state.authenticator.authenticate_caller(&headers).await?;
+        state
+            .authorize(
+                &trace_id,
+                &caller,
+                &route,
+                "operations.read",
+                LAUNCHPLANE,
+                &context,
+                "",
+            )
+            .await?;
+        let recent = |kind: &'static str| {
+            let state = state.clone();
+            let query = RecordQuery {
+                context: Some(context.clone()),
+                limit: 10,
+                ..Default::default()
+            };
+            async move {
+                state
+                    .store
+                    .list_records(kind, &query)
+                    .await
+                    .map(|records| records.into_iter().map(|r| r.document).collect::<Vec<_>>())
+                    .map_err(ApiError::internal)
+            }
+        };
+        Ok::<_, ApiError>(ok(
+            &trace_id,
+            json!({
+                "context": context,
+                "storage_backend": state.store.backend(),
+                "inventory": recent("inventory").await?,
+                "recent_deployments": recent("deployment").await?,
+                "recent_promotions": recent("promotion").await?,
+                "recent_previews": recent("preview").await?,
+            }),
+        ))
+    };
+    result.await.map_err(|e| e.with_trace(&trace_id))
+}
+
+/// `GET /v1/operations/{operation_id}`: authorized with the action that
+/// created the operation, on the operation's own product and lane.
+pub async fn operation(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(operation_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let trace_id = TraceId::new();
+    let route = format!("/v1/operations/{operation_id}");
+    let result = async {
+        let caller = state.authenticator.authenticate_caller(&headers).await?;
+        let operation = state
+            .store
+            .get_operation(&operation_id)
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::no_route(&route))?;
+        let registry = state.registry();
+        let authz_action = registry
+            .driver(&operation.driver_id)
+            .and_then(|d| d.descriptor.action(&operation.action_id))
+            .map(|a| a.authz_action.clone())
+            .unwrap_or_else(|| "operations.read".to_string());
+        state
+            .authorize(
+                &trace_id,
+                &caller,
+                &route,
+                &authz_action,
+                &operation.product,
+                &operation.context,
+                &operation.instance,
+            )
+            .await?;
+        let result = operation.result.clone();
+        let mut body = json!({"operation": operation, "poll_url": route});
+        if let Some(result) = result {
+            body["result"] = result;
+        }
+        Ok::<_, ApiError>(ok(&trace_id, body))
+    };
+    result.await.map_err(|e| e.with_trace(&trace_id))
+}
