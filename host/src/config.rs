@@ -37,4 +37,15 @@ pub struct ServeConfig {
     pub database_url: String,
     pub cache_dir: Option<PathBuf>,
     pub body_limit: usize,
+    pub oidc: OidcSettings,
+    /// Run the async operation worker in this process.
+    pub worker: bool,
+}
+
+/// Token verification settings (validated by `auth::OidcConfig`).
+#[derive(Debug, Clone)]
+pub struct OidcSettings {
+    pub issuer: String,
+    pub audience: String,
+    pub jwks_url: Option<String>,
 }

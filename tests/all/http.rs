@@ -1,7 +1,7 @@
 //! The core HTTP surface: health, the driver catalogue, OpenAPI, and the
 //! original's error envelopes.
 
-use launchplane_tests::{RegistryFile, TestServer, assert_rejected};
+use launchplane_tests::{RegistryFile, Service, TestDatabase, TestServer, assert_rejected};
 use serde_json::{Value, json};
 
 async fn server() -> TestServer {
@@ -29,12 +29,16 @@ async fn health_reports_the_storage_backend() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_catalogue_is_the_loaded_descriptors() {
-    let server = server().await;
+    let db = TestDatabase::new("sqlite").await;
+    let server = Service::start(&db).await;
+    let (status, _) = server.server.get("/v1/drivers").await;
+    assert_eq!(status, 401, "the catalogue needs a caller");
     let (status, body) = server.get("/v1/drivers").await;
-    assert_eq!(status, 200);
-    let expected = serde_json::to_value(server.state.registry().descriptors()).expect("json");
+    assert_eq!(status, 200, "{body}");
+    let expected =
+        serde_json::to_value(server.server.state.registry().descriptors()).expect("json");
     assert_eq!(body["drivers"], expected);
     let generic = &body["drivers"][0];
     for field in [

@@ -1,17 +1,39 @@
-//! `launchplane dev`: a loopback-only instance on embedded SQLite.
+//! `launchplane dev`: a loopback-only instance on embedded SQLite with a
+//! local token issuer, a seeded `demo` product and a dev policy; and
+//! `launchplane dev token`, which mints tokens for it.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use clap::Args;
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use serde_json::json;
 
-use crate::config::ServeConfig;
+use crate::auth::AuthzPolicy;
+use crate::auth::dev_issuer::{self, DevIssuer, DevTokenRequest};
+use crate::config::{OidcSettings, ServeConfig};
+use crate::http::access::{CORE_ACTIONS, bootstrap_policy};
+use crate::records::{RecordWrite, StoredRecord};
+
+/// The audience dev tokens carry and the dev instance expects.
+pub const DEV_AUDIENCE: &str = "launchplane-dev";
+const ISSUER_FILE: &str = "dev-issuer.json";
 
 #[derive(Debug, Clone, Args)]
 pub struct DevArgs {
-    /// Loopback address to listen on.
+    #[command(subcommand)]
+    command: Option<DevCommand>,
+    /// Loopback address of the service.
     #[arg(long, env = "LAUNCHPLANE_BIND", default_value = "127.0.0.1:8080")]
     bind: SocketAddr,
+    /// Loopback address of the local token issuer.
+    #[arg(
+        long,
+        env = "LAUNCHPLANE_DEV_ISSUER_BIND",
+        default_value = "127.0.0.1:8081"
+    )]
+    issuer_bind: SocketAddr,
     /// Driver registry file.
     #[arg(
         long,
@@ -19,19 +41,87 @@ pub struct DevArgs {
         default_value = "drivers/registry.toml"
     )]
     registry: PathBuf,
-    /// Folder for the SQLite database and the component cache.
+    /// Folder for the SQLite database, the component cache and the issuer key.
     #[arg(long, env = "LAUNCHPLANE_STATE_DIR", default_value = ".launchplane")]
     state_dir: PathBuf,
 }
 
+#[derive(Debug, Clone, Subcommand)]
+enum DevCommand {
+    /// Print a token from the running dev instance's issuer.
+    Token(TokenArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+struct TokenArgs {
+    #[arg(long, default_value = dev_issuer::DEFAULT_REPOSITORY)]
+    repository: String,
+    #[arg(long, default_value = dev_issuer::DEFAULT_WORKFLOW_REF)]
+    workflow_ref: String,
+    #[arg(long, default_value = dev_issuer::DEFAULT_EVENT_NAME)]
+    event_name: String,
+    #[arg(long = "ref", default_value = dev_issuer::DEFAULT_REF)]
+    git_ref: String,
+    #[arg(long)]
+    environment: Option<String>,
+    #[arg(long, default_value = DEV_AUDIENCE)]
+    audience: String,
+    #[arg(long, default_value_t = 3600)]
+    ttl_seconds: u64,
+}
+
 pub async fn run(args: DevArgs) -> anyhow::Result<()> {
-    if !args.bind.ip().is_loopback() {
-        anyhow::bail!(
-            "launchplane dev serves loopback only; {} is not a loopback address",
-            args.bind
-        );
+    match &args.command {
+        Some(DevCommand::Token(token)) => print_token(&args.state_dir, token),
+        None => serve_dev(args).await,
+    }
+}
+
+fn print_token(state_dir: &Path, args: &TokenArgs) -> anyhow::Result<()> {
+    let issuer_file = state_dir.join(ISSUER_FILE);
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&issuer_file).with_context(|| {
+            format!(
+                "{} is missing: start `launchplane dev` first",
+                issuer_file.display()
+            )
+        })?)?;
+    let issuer_url = saved["issuer"]
+        .as_str()
+        .context("dev-issuer.json has no issuer")?;
+    let issuer = DevIssuer::load(state_dir, issuer_url)?;
+    let mut request = DevTokenRequest::new(args.audience.clone());
+    request.repository = args.repository.clone();
+    request.workflow_ref = args.workflow_ref.clone();
+    request.event_name = args.event_name.clone();
+    request.git_ref = args.git_ref.clone();
+    request.environment = args.environment.clone();
+    request.ttl = std::time::Duration::from_secs(args.ttl_seconds);
+    println!("{}", issuer.mint(&request)?);
+    Ok(())
+}
+
+async fn serve_dev(args: DevArgs) -> anyhow::Result<()> {
+    for addr in [args.bind, args.issuer_bind] {
+        dev_issuer::ensure_loopback_bind(addr)?;
     }
     std::fs::create_dir_all(&args.state_dir)?;
+    let issuer_url = dev_issuer::issuer_url_for(args.issuer_bind);
+    let issuer = Arc::new(DevIssuer::load_or_create(
+        &args.state_dir,
+        issuer_url.clone(),
+    )?);
+    std::fs::write(
+        args.state_dir.join(ISSUER_FILE),
+        serde_json::to_string_pretty(&json!({"issuer": issuer_url, "audience": DEV_AUDIENCE}))?,
+    )?;
+    let issuer_listener = tokio::net::TcpListener::bind(args.issuer_bind)
+        .await
+        .with_context(|| format!("cannot listen on {} for the dev issuer", args.issuer_bind))?;
+    tokio::spawn(async move {
+        let _ = axum::serve(issuer_listener, dev_issuer::router(issuer)).await;
+    });
+
     let database = args.state_dir.join("launchplane.sqlite");
     let config = ServeConfig {
         bind: args.bind,
@@ -39,17 +129,97 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         database_url: format!("sqlite://{}", database.display()),
         cache_dir: Some(args.state_dir.join("components")),
         body_limit: 1024 * 1024,
+        oidc: OidcSettings {
+            issuer: issuer_url.clone(),
+            audience: DEV_AUDIENCE.to_string(),
+            jwks_url: None,
+        },
+        worker: true,
     };
-    eprintln!("{}", banner(&config));
-    super::serve::serve(config).await
+    let state = super::serve::build_state(&config).await?;
+    let policy = dev_policy(&state.registry())?;
+    let wrote_policy = bootstrap_policy(&state.store, &policy, "launchplane-dev").await?;
+    let profile = demo_profile();
+    if state
+        .store
+        .get_record("product_profile", "demo")
+        .await?
+        .is_none()
+    {
+        let record = StoredRecord::new("product_profile", "demo", "demo", profile.clone());
+        state
+            .store
+            .write_records(&[RecordWrite::Replace { record }], "launchplane-dev")
+            .await?;
+    }
+    eprintln!("{}", banner(&config, &issuer_url, &profile, wrote_policy));
+    super::serve::serve_state(state, &config).await
 }
 
-fn banner(config: &ServeConfig) -> String {
-    let rule = "=".repeat(72);
+/// A policy that admits `launchplane dev token`'s default identity for
+/// every loaded driver action and every core action on `demo`.
+fn dev_policy(registry: &crate::registry::Registry) -> anyhow::Result<AuthzPolicy> {
+    let mut actions: Vec<String> = CORE_ACTIONS.iter().map(|a| a.to_string()).collect();
+    for driver in registry.descriptors() {
+        actions.extend(driver.actions.iter().map(|a| a.authz_action.clone()));
+    }
+    actions.sort();
+    actions.dedup();
+    let quoted: Vec<String> = actions.iter().map(|a| format!("{a:?}")).collect();
+    let toml = format!(
+        "schema_version = 1\n\n[[github_actions]]\nrepository = {:?}\nworkflow_refs = [{:?}]\nproducts = [\"demo\", \"launchplane\"]\nactions = [{}]\n",
+        dev_issuer::DEFAULT_REPOSITORY,
+        dev_issuer::DEFAULT_WORKFLOW_REF,
+        quoted.join(", ")
+    );
+    Ok(AuthzPolicy::from_toml_str(&toml)?)
+}
+
+fn demo_profile() -> serde_json::Value {
+    json!({
+        "schema_version": 1,
+        "product": "demo",
+        "display_name": "Demo",
+        "repository": dev_issuer::DEFAULT_REPOSITORY,
+        "driver_id": "generic-web",
+        "image": {"repository": "ghcr.io/launchplane/demo"},
+        "runtime_port": 8080,
+        "health_path": "/healthz",
+        "lanes": [
+            {"instance": "testing", "context": "demo", "base_url": "http://testing.demo.localhost"},
+            {"instance": "prod", "context": "demo", "base_url": "http://demo.localhost"}
+        ],
+        "updated_at": crate::time::now_rfc3339(),
+        "source": "launchplane-dev"
+    })
+}
+
+fn banner(
+    config: &ServeConfig,
+    issuer: &str,
+    profile: &serde_json::Value,
+    wrote_policy: bool,
+) -> String {
+    let rule = "=".repeat(78);
     format!(
-        "{rule}\n  LAUNCHPLANE DEV INSTANCE: not for production\n  listening   http://{}\n  registry    {}\n  database    {}\n  provider    simulated (no real deployments)\n{rule}",
-        config.bind,
-        config.registry.display(),
-        config.database_url,
+        "{rule}\n  LAUNCHPLANE DEV INSTANCE: loopback only, not for production\n\
+         \n  service     http://{bind}\n  issuer      {issuer}  (audience {DEV_AUDIENCE})\n  \
+         registry    {registry}\n  database    {database}\n  \
+         provider    none configured: driver provider calls answer `unavailable`\n\
+         \n  product profile `demo` (driver generic-web):\n{profile}\n\
+         \n  policy      {policy}: repository {repo}, workflow {wf}\n              every loaded action on products demo and launchplane\n\
+         \n  token       TOKEN=$(cargo run -q -p launchplane -- dev token)\n  \
+         try         curl -s -H \"Authorization: Bearer $TOKEN\" http://{bind}/v1/drivers\n{rule}",
+        bind = config.bind,
+        registry = config.registry.display(),
+        database = config.database_url,
+        profile = serde_json::to_string_pretty(profile).unwrap_or_default(),
+        policy = if wrote_policy {
+            "dev policy written"
+        } else {
+            "existing policy kept"
+        },
+        repo = dev_issuer::DEFAULT_REPOSITORY,
+        wf = dev_issuer::DEFAULT_WORKFLOW_REF,
     )
 }

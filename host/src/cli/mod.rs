@@ -9,7 +9,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{ConfigError, ServeConfig, required};
+pub use serve::build_state;
+
+use crate::config::{ConfigError, OidcSettings, ServeConfig, required};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -31,11 +33,28 @@ enum Command {
         #[command(subcommand)]
         command: DriversCommand,
     },
-    /// Run a loopback-only development instance on embedded SQLite.
+    /// A loopback-only development instance (embedded SQLite, local token
+    /// issuer, seeded demo product), and tokens for it.
     Dev(dev::DevArgs),
+    /// Authorization policy administration.
+    Authz {
+        #[command(subcommand)]
+        command: AuthzCommand,
+    },
     /// Apply database migrations (also done at `serve` start).
     Migrate {
         /// `postgres://…` or `sqlite://…`.
+        #[arg(long, env = "LAUNCHPLANE_DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuthzCommand {
+    /// Validate a policy TOML file and make it the active policy record.
+    ImportToml {
+        #[arg(long)]
+        policy_file: PathBuf,
         #[arg(long, env = "LAUNCHPLANE_DATABASE_URL", hide_env_values = true)]
         database_url: Option<String>,
     },
@@ -77,6 +96,18 @@ pub struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "LAUNCHPLANE_BODY_LIMIT", default_value_t = 1024 * 1024)]
     pub body_limit: usize,
+    /// OIDC issuer whose tokens are accepted.
+    #[arg(long, env = "LAUNCHPLANE_OIDC_ISSUER", default_value = crate::auth::oidc::GITHUB_ACTIONS_ISSUER)]
+    pub oidc_issuer: String,
+    /// Audience tokens must carry (required; no default).
+    #[arg(long, env = "LAUNCHPLANE_SERVICE_AUDIENCE")]
+    pub oidc_audience: Option<String>,
+    /// JWKS URL, instead of the issuer's discovery document.
+    #[arg(long, env = "LAUNCHPLANE_OIDC_JWKS_URL")]
+    pub oidc_jwks_url: Option<String>,
+    /// Do not run the async operation worker in this process.
+    #[arg(long, env = "LAUNCHPLANE_NO_WORKER")]
+    pub no_worker: bool,
 }
 
 impl ServeArgs {
@@ -95,6 +126,16 @@ impl ServeArgs {
             )?,
             cache_dir: self.registry.cache_dir,
             body_limit: self.body_limit,
+            oidc: OidcSettings {
+                issuer: self.oidc_issuer,
+                audience: required(
+                    self.oidc_audience.filter(|a| !a.trim().is_empty()),
+                    "--oidc-audience",
+                    "LAUNCHPLANE_SERVICE_AUDIENCE",
+                )?,
+                jwks_url: self.oidc_jwks_url.filter(|u| !u.trim().is_empty()),
+            },
+            worker: !self.no_worker,
         })
     }
 }
@@ -125,6 +166,16 @@ pub fn run() -> anyhow::Result<()> {
                 command: DriversCommand::Show { driver_id, args },
             } => drivers::show(&args.registry, &driver_id, args.json).await,
             Command::Dev(args) => dev::run(args).await,
+            Command::Authz {
+                command:
+                    AuthzCommand::ImportToml {
+                        policy_file,
+                        database_url,
+                    },
+            } => {
+                let url = required(database_url, "--database-url", "LAUNCHPLANE_DATABASE_URL")?;
+                serve::import_policy(&policy_file, &url).await
+            }
             Command::Migrate { database_url } => {
                 let url = required(database_url, "--database-url", "LAUNCHPLANE_DATABASE_URL")?;
                 crate::records::Store::open(&url).await?;

@@ -1,23 +1,42 @@
 //! `launchplane serve`.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 
-use crate::auth::Closed;
-use crate::config::ServeConfig;
+use crate::auth::policy::bootstrap_policy_from_env;
+use crate::auth::{AuthzPolicy, OidcAuthenticator, OidcConfig, OidcVerifier};
+use crate::config::{OidcSettings, ServeConfig};
+use crate::http::access::{bootstrap_policy, policy_record};
 use crate::http::{AppState, router};
+use crate::ops::{Worker, WorkerConfig};
 use crate::records::Store;
 use crate::registry::Registry;
 use crate::runtime::{Runtime, RuntimeConfig};
 
 /// Loads everything, then serves until Ctrl-C / SIGTERM. Any refusal
-/// (registry, database) stops the start with the reason.
+/// (configuration, registry, database, policy) stops the start with the
+/// reason.
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let state = build_state(&config).await?;
+    serve_state(state, &config).await
+}
+
+/// Serves an already built state (with the worker unless disabled).
+pub async fn serve_state(state: AppState, config: &ServeConfig) -> anyhow::Result<()> {
+    if state.store.active_policy().await?.is_none() {
+        tracing::warn!(
+            "no authorization policy: every request will be denied until one is imported \
+             (LAUNCHPLANE_POLICY_TOML / _B64 / _FILE or `launchplane authz import-toml`)"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .with_context(|| format!("cannot listen on {}", config.bind))?;
+    if config.worker {
+        tokio::spawn(Worker::new(state.clone(), WorkerConfig::default()).run());
+    }
     tracing::info!(bind = %listener.local_addr()?, storage_backend = state.store.backend(), "launchplane serving");
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
@@ -25,8 +44,20 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Opens the runtime, registry and store a service needs.
+/// The OIDC authenticator for `settings`; a bad setting refuses to start.
+pub fn authenticator(settings: &OidcSettings) -> anyhow::Result<OidcAuthenticator> {
+    let mut config =
+        OidcConfig::new(settings.audience.clone())?.with_issuer(settings.issuer.clone())?;
+    if let Some(url) = &settings.jwks_url {
+        config = config.with_jwks_url(url.clone())?;
+    }
+    Ok(OidcAuthenticator::new(OidcVerifier::new(config)?))
+}
+
+/// Opens the runtime, registry, store and authenticator a service needs,
+/// and writes the bootstrap policy when the store has none.
 pub async fn build_state(config: &ServeConfig) -> anyhow::Result<AppState> {
+    let authenticator = authenticator(&config.oidc)?;
     let runtime = Runtime::new(&RuntimeConfig {
         cache_dir: config.cache_dir.clone(),
         ..Default::default()
@@ -34,9 +65,43 @@ pub async fn build_state(config: &ServeConfig) -> anyhow::Result<AppState> {
     .map_err(|e| anyhow::anyhow!("cannot start the component runtime: {e:#}"))?;
     let registry = Registry::load(&config.registry, &runtime).await?;
     let store = Store::open(&config.database_url).await?;
-    let mut state = AppState::new(registry, store, Arc::new(Closed));
+    match bootstrap_policy_from_env(|name| std::env::var(name).ok())? {
+        Some((policy, source)) => {
+            if bootstrap_policy(&store, &policy, &source).await? {
+                tracing::info!(%source, sha256 = %policy.sha256(), "bootstrap authorization policy written");
+            }
+        }
+        None => {}
+    }
+    let mut state = AppState::new(registry, store, Arc::new(authenticator));
     state.body_limit = config.body_limit;
     Ok(state)
+}
+
+/// `launchplane authz import-toml`: validates and activates a policy.
+pub async fn import_policy(path: &Path, database_url: &str) -> anyhow::Result<()> {
+    if path.extension().is_some_and(|e| e == "example") {
+        anyhow::bail!(
+            "refusing policy file {}: it is an example, not a policy",
+            path.display()
+        );
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let policy = AuthzPolicy::from_toml_str(&text)?;
+    let store = Store::open(database_url).await?;
+    let current = store.active_policy().await?;
+    let expected = current.as_ref().map(|p| p.revision).unwrap_or(0);
+    let record = policy_record(&policy, &format!("import-toml:{}", path.display()));
+    let stored = store.replace_policy(expected, &record).await?;
+    println!(
+        "active authorization policy {} (revision {}, sha256 {}, {} github_actions rules)",
+        stored.record_id,
+        stored.revision,
+        stored.policy_sha256,
+        policy.github_actions.len()
+    );
+    Ok(())
 }
 
 async fn shutdown_signal() {

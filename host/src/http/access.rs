@@ -16,6 +16,24 @@ use crate::auth::{AuthzPolicy, AuthzRequest, Caller};
 use crate::error::ApiError;
 use crate::records::{AuditEvent, PolicyRecord, Store, StoreError};
 
+/// Authorization actions of the host's own routes, as policy rules name
+/// them (driver actions come from the descriptors).
+pub const CORE_ACTIONS: &[&str] = &[
+    "deployment.write",
+    "promotion.write",
+    "backup_gate.write",
+    "preview_generation.write",
+    "preview_destroyed.write",
+    "product_profile.read",
+    "product_profile.write",
+    "deployment.read",
+    "promotion.read",
+    "inventory.read",
+    "preview.read",
+    "operations.read",
+    "driver.read",
+];
+
 /// The active policy, parsed.
 #[derive(Debug, Clone)]
 pub struct ActivePolicy {
