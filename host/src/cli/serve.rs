@@ -65,13 +65,10 @@ pub async fn build_state(config: &ServeConfig) -> anyhow::Result<AppState> {
     .map_err(|e| anyhow::anyhow!("cannot start the component runtime: {e:#}"))?;
     let registry = Registry::load(&config.registry, &runtime).await?;
     let store = Store::open(&config.database_url).await?;
-    match bootstrap_policy_from_env(|name| std::env::var(name).ok())? {
-        Some((policy, source)) => {
-            if bootstrap_policy(&store, &policy, &source).await? {
-                tracing::info!(%source, sha256 = %policy.sha256(), "bootstrap authorization policy written");
-            }
-        }
-        None => {}
+    if let Some((policy, source)) = bootstrap_policy_from_env(|name| std::env::var(name).ok())?
+        && bootstrap_policy(&store, &policy, &source).await?
+    {
+        tracing::info!(%source, sha256 = %policy.sha256(), "bootstrap authorization policy written");
     }
     let mut state = AppState::new(registry, store, Arc::new(authenticator));
     state.body_limit = config.body_limit;
