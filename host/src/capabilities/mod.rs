@@ -3,6 +3,8 @@
 //! calling in; these adapters do the work against the store, the provider
 //! and the network.
 
+mod hooks;
 mod records;
 
+pub use hooks::ProductHooks;
 pub use records::StoreRecords;

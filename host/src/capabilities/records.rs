@@ -1,10 +1,22 @@
-//! `records` for drivers, over the store: reads see only the invocation's
-//! product; writes land as append-only evidence (with declared status
-//! transitions) or replace-in-place state, by kind.
+//! `records` for drivers, over the store. Reads see only the invocation's
+//! product. Writes of the evidence families go through
+//! [`crate::records::ingest`], so a driver's deployment or promotion is
+//! validated and derives inventory and release tuples by the same rules as
+//! evidence sent by a workflow (with the driver rule: inventory moves only
+//! for a passed deploy with passed or skipped health). Other kinds are
+//! validated against their model when the host has one, then stored as
+//! append-only evidence or replace-in-place state.
 
 use async_trait::async_trait;
 use serde_json::Value;
 
+use crate::records::ingest::{Ingest, IngestError, InventoryRule};
+use crate::records::models::backup_gate::BackupGateRecord;
+use crate::records::models::deployment::DeploymentRecord;
+use crate::records::models::inventory::EnvironmentInventory;
+use crate::records::models::preview::{PreviewGenerationRecord, PreviewRecord};
+use crate::records::models::promotion::PromotionRecord;
+use crate::records::models::{Validate, parse_record};
 use crate::records::{RecordQuery as StoreQuery, RecordWrite, Store, StoreError, StoredRecord};
 use crate::runtime::records::RecordQuery;
 use crate::runtime::{HostError, InvocationScope, RecordAccess};
@@ -45,6 +57,21 @@ fn store_error(error: StoreError) -> HostError {
             HostError::Unavailable("the record store failed; see service logs".to_string())
         }
     }
+}
+
+fn ingest_error(error: IngestError) -> HostError {
+    match error {
+        IngestError::Invalid(e) => HostError::Invalid(e.to_string()),
+        IngestError::NotFound(m) => HostError::NotFound(m),
+        IngestError::Store(e) => store_error(e),
+    }
+}
+
+fn typed<T: serde::de::DeserializeOwned + Validate>(
+    kind: &str,
+    document: &Value,
+) -> Result<T, HostError> {
+    parse_record(document, kind).map_err(|e| HostError::Invalid(e.to_string()))
 }
 
 #[async_trait]
@@ -101,12 +128,68 @@ impl RecordAccess for StoreRecords {
                 "{kind} record must be a JSON object"
             )));
         }
-        let record_id = document
-            .get("record_id")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("{kind}-{}", uuid::Uuid::new_v4().simple()));
-        let mut record = StoredRecord::new(kind, &record_id, &scope.product, document);
+        let ingest = Ingest {
+            store: &self.store,
+            product: &scope.product,
+            trace_id: &self.trace_id,
+        };
+        match kind {
+            "deployment" => {
+                let deployment: DeploymentRecord = typed(kind, &document)?;
+                ingest
+                    .deployment(&deployment, InventoryRule::WhenHealthy, true)
+                    .await
+                    .map_err(ingest_error)?;
+                return Ok(deployment.record_id);
+            }
+            "promotion" => {
+                let promotion: PromotionRecord = typed(kind, &document)?;
+                ingest
+                    .promotion(&promotion, InventoryRule::WhenHealthy, true)
+                    .await
+                    .map_err(ingest_error)?;
+                return Ok(promotion.record_id);
+            }
+            "backup_gate" => {
+                let gate: BackupGateRecord = typed(kind, &document)?;
+                ingest.backup_gate(&gate).await.map_err(ingest_error)?;
+                return Ok(gate.record_id);
+            }
+            _ => {}
+        }
+        // Kinds the host has a model for are validated; their ids and key
+        // columns come from the model.
+        let (record_id, instance) = match kind {
+            "inventory" => {
+                let inventory: EnvironmentInventory = typed(kind, &document)?;
+                (inventory.id(), inventory.instance.clone())
+            }
+            "preview" => {
+                let preview: PreviewRecord = typed(kind, &document)?;
+                (preview.preview_id.clone(), String::new())
+            }
+            "preview_generation" => {
+                let generation: PreviewGenerationRecord = typed(kind, &document)?;
+                (
+                    generation.generation_id.clone(),
+                    generation.preview_id.clone(),
+                )
+            }
+            _ => (
+                document
+                    .get("record_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("{kind}-{}", uuid::Uuid::new_v4().simple())),
+                document
+                    .get("instance")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+            ),
+        };
+        let mut record =
+            StoredRecord::new(kind, &record_id, &scope.product, document).with_instance(&instance);
         if record.context.is_empty() {
             record.context = scope.context.clone();
         }

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::AppState;
-use crate::capabilities::StoreRecords;
+use crate::capabilities::{ProductHooks, StoreRecords};
 use crate::error::ApiError;
 use crate::records::models::product_profile::ProductProfile;
 use crate::records::{NewOperation, Operation, StoreError};
@@ -42,6 +42,13 @@ impl AppState {
         services.records = Some(std::sync::Arc::new(StoreRecords::new(
             self.store.clone(),
             trace_id,
+        )));
+        // Hooks reach the product's extension driver with the same
+        // capabilities (minus hooks: no recursion).
+        services.hooks = Some(std::sync::Arc::new(ProductHooks::new(
+            self.registry(),
+            self.store.clone(),
+            services.clone(),
         )));
         services
     }

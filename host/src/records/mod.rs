@@ -10,6 +10,7 @@
 mod audit;
 mod documents;
 mod idempotency;
+pub mod ingest;
 mod migrations;
 pub mod models;
 mod operations;
