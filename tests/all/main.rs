@@ -3,6 +3,7 @@
 
 mod dispatch;
 mod evidence;
+mod grants;
 mod http;
 mod parity;
 mod registry;

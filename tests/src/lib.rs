@@ -456,7 +456,7 @@ actions = [
   "preview.read", "operations.read", "driver.read",
   "generic_web_deploy.execute", "generic_web_prod_promotion.execute", "generic_web_prod_rollback.execute",
   "generic_web_prod_rollback.plan", "preview_refresh.execute", "preview_destroy.execute", "preview_inventory.read",
-  "preview_readiness.evaluate", "odoo_stable_bootstrap.execute",
+  "preview_readiness.evaluate", "odoo_stable_bootstrap.execute", "authz_policy_grant.write",
 ]
 "#;
 

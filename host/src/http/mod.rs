@@ -10,6 +10,7 @@ mod catalogue;
 mod dispatch;
 pub mod envelope;
 mod evidence;
+mod grants;
 mod health;
 pub mod mutation;
 mod openapi;
@@ -112,6 +113,8 @@ pub fn router(state: AppState) -> Router {
             "/v1/evidence/previews/destroyed",
             post(evidence::previews_destroyed),
         )
+        .route("/v1/authz-policies/github-actions/grants", post(grants::grants))
+        .route("/v1/authz-policies/github-actions/removals", post(grants::removals))
         .route(
             "/v1/product-profiles",
             get(profiles::list).post(profiles::write),

@@ -1,0 +1,312 @@
+//! Policy administration (reference §7.5): `POST
+//! /v1/authz-policies/github-actions/grants` and `…/removals`.
+//!
+//! Guarded by `authz_policy_grant.write` on (`launchplane`, `launchplane`).
+//! `mode` is `dry_run` or `apply`; apply needs a `reason`. Writes are
+//! compare-and-write against the active revision, so a concurrent change
+//! is a 409, never a lost rule. Responses carry record metadata, rule counts
+//! and a compact diff, never the policy body or workflow refs.
+
+use axum::extract::{OriginalUri, Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::access::policy_record;
+use super::mutation::{Accepted, Mutation};
+use super::{AppState, TraceId};
+use crate::auth::AuthzPolicy;
+use crate::auth::policy::{GithubActionsRule, RuleCounts};
+use crate::error::ApiError;
+use crate::records::StoreError;
+use crate::registry::Idempotency;
+
+const ACTION: &str = "authz_policy_grant.write";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Mode {
+    DryRun,
+    Apply,
+}
+
+/// Grant or removal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Grant,
+    Removal,
+}
+
+impl Change {
+    fn key(self) -> &'static str {
+        match self {
+            Change::Grant => "grant",
+            Change::Removal => "removal",
+        }
+    }
+}
+
+/// A parsed request body.
+struct PolicyChange {
+    mode: Mode,
+    reason: String,
+    related_issue: String,
+    source_label: String,
+    rule: GithubActionsRule,
+}
+
+fn field_error(field: &str, message: impl std::fmt::Display) -> ApiError {
+    ApiError::invalid_request(format!(
+        "Request payload failed validation: {field}: {message}"
+    ))
+}
+
+fn parse(body: &Value, change: Change) -> Result<PolicyChange, ApiError> {
+    let Value::Object(map) = body else {
+        return Err(ApiError::invalid_request(
+            "Request body must be a JSON object.",
+        ));
+    };
+    let key = change.key();
+    for field in map.keys() {
+        if ![
+            "schema_version",
+            "product",
+            "mode",
+            "reason",
+            "related_issue",
+            key,
+        ]
+        .contains(&field.as_str())
+        {
+            return Err(field_error(field, "unknown field"));
+        }
+    }
+    if map.get("product").and_then(Value::as_str).map(str::trim) != Some("launchplane") {
+        return Err(field_error("product", "must be `launchplane`"));
+    }
+    let mode = match map.get("mode") {
+        None => match change {
+            Change::Grant => Mode::Apply,
+            Change::Removal => Mode::DryRun,
+        },
+        Some(value) => serde_json::from_value(value.clone())
+            .map_err(|_| field_error("mode", "must be `dry_run` or `apply`"))?,
+    };
+    let text = |name: &str| {
+        map.get(name)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    let reason = text("reason");
+    if mode == Mode::Apply && reason.is_empty() {
+        return Err(field_error(
+            "reason",
+            "is required to apply a policy change",
+        ));
+    }
+    let Some(Value::Object(rule)) = map.get(key) else {
+        return Err(field_error(key, "is required and must be an object"));
+    };
+    let mut rule: Map<String, Value> = rule.clone();
+    let default_label = match change {
+        Change::Grant => "service:authz-policy-grant",
+        Change::Removal => "service:authz-policy-removal",
+    };
+    let source_label = match rule.remove("source_label") {
+        Some(Value::String(label)) if !label.trim().is_empty() => label.trim().to_string(),
+        Some(Value::String(_)) | None => default_label.to_string(),
+        Some(_) => {
+            return Err(field_error(
+                &format!("{key}.source_label"),
+                "must be a string",
+            ));
+        }
+    };
+    let rule: GithubActionsRule =
+        serde_json::from_value(Value::Object(rule)).map_err(|e| field_error(key, e))?;
+    if change == Change::Grant
+        && (rule.repository_id.is_none() || rule.repository_owner_id.is_none())
+    {
+        return Err(field_error(
+            &format!("{key}.repository_id"),
+            "grants must pin repository_id and repository_owner_id",
+        ));
+    }
+    Ok(PolicyChange {
+        mode,
+        reason,
+        related_issue: text("related_issue"),
+        source_label,
+        rule,
+    })
+}
+
+fn metadata(
+    record_id: &str,
+    status: &str,
+    source: &str,
+    updated_at: &str,
+    sha: &str,
+    counts: &RuleCounts,
+) -> Value {
+    json!({
+        "record_id": record_id,
+        "status": status,
+        "source": source,
+        "updated_at": updated_at,
+        "policy_sha256": sha,
+        "github_actions_rule_count": counts.github_actions,
+        "github_humans_rule_count": counts.github_humans,
+    })
+}
+
+pub async fn grants(
+    state: State<AppState>,
+    uri: OriginalUri,
+    request: Request,
+) -> Result<Response, ApiError> {
+    handle(state, uri, request, Change::Grant).await
+}
+
+pub async fn removals(
+    state: State<AppState>,
+    uri: OriginalUri,
+    request: Request,
+) -> Result<Response, ApiError> {
+    handle(state, uri, request, Change::Removal).await
+}
+
+async fn handle(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    request: Request,
+    change: Change,
+) -> Result<Response, ApiError> {
+    let trace_id = TraceId::new();
+    let route = uri.path().to_string();
+    let (parts, body) = request.into_parts();
+    let run = async {
+        let caller = state
+            .authenticator
+            .authenticate_caller(&parts.headers)
+            .await?;
+        let bytes = axum::body::to_bytes(body, state.body_limit)
+            .await
+            .map_err(|_| ApiError::payload_too_large(state.body_limit))?;
+        let body = Value::Object(super::envelope::parse_object(&bytes)?);
+        let request = parse(&body, change)?;
+        state
+            .authorize(
+                &trace_id,
+                &caller,
+                &route,
+                ACTION,
+                "launchplane",
+                "launchplane",
+                "",
+            )
+            .await?;
+        let mutation = Mutation {
+            trace_id: &trace_id,
+            caller: &caller.identity,
+            method: "POST",
+            route_path: &route,
+            action: ACTION,
+            product: "launchplane",
+            context: "launchplane",
+            instance: "",
+            body: &body,
+            headers: &parts.headers,
+            idempotency: Idempotency::Optional,
+        };
+        state
+            .run_mutation(mutation, || apply(&state, request, change))
+            .await
+    };
+    run.await.map_err(|e| e.with_trace(&trace_id))
+}
+
+async fn apply(
+    state: &AppState,
+    request: PolicyChange,
+    change: Change,
+) -> Result<Accepted, ApiError> {
+    // Always decide against the database, never a cached copy.
+    let current = state
+        .store
+        .active_policy()
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "authz_policy_unavailable",
+                "No active authorization policy to change; import one first.",
+            )
+        })?;
+    let before =
+        AuthzPolicy::from_json_value(current.policy.clone()).map_err(ApiError::internal)?;
+    let outcome = match change {
+        Change::Grant => before.with_rule_added(request.rule),
+        Change::Removal => before.with_rule_removed(&request.rule),
+    };
+    let (after, changed) = outcome.map_err(|e| {
+        ApiError::invalid_request(format!("Request payload failed validation: {e}"))
+    })?;
+    let diff = before.diff_summary(&after);
+    let mode = if request.mode == Mode::Apply {
+        "apply"
+    } else {
+        "dry_run"
+    };
+    let mut result = json!({
+        "mode": mode,
+        "changed": changed,
+        "reason": request.reason,
+        "related_issue": request.related_issue,
+        "diff": diff,
+    });
+    if request.mode == Mode::DryRun || !changed {
+        result["authz_policy"] = metadata(
+            &current.record_id,
+            &current.status,
+            &current.source,
+            &current.updated_at,
+            &current.policy_sha256,
+            &RuleCounts::of(&before),
+        );
+        let mut accepted =
+            Accepted::new().record("authz_policy_record_id", current.record_id.clone());
+        accepted.result = Some(result);
+        return Ok(accepted);
+    }
+    let record = policy_record(&after, &request.source_label);
+    let stored = match state.store.replace_policy(current.revision, &record).await {
+        Ok(stored) => stored,
+        Err(StoreError::PolicyConflict { .. }) => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "authz_policy_conflict",
+                "The authorization policy changed while this request was processed; retry against the new policy.",
+            ));
+        }
+        Err(e) => return Err(ApiError::internal(e)),
+    };
+    state.policy_cache.invalidate();
+    result["authz_policy"] = metadata(
+        &stored.record_id,
+        &stored.status,
+        &stored.source,
+        &stored.updated_at,
+        &stored.policy_sha256,
+        &RuleCounts::of(&after),
+    );
+    let mut accepted = Accepted::new().record("authz_policy_record_id", stored.record_id.clone());
+    accepted.result = Some(result);
+    accepted.written = vec![stored.record_id];
+    Ok(accepted)
+}
