@@ -5,6 +5,7 @@ mod dispatch;
 mod evidence;
 mod grants;
 mod http;
+mod operators;
 mod parity;
 mod registry;
 mod sandbox;

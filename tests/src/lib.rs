@@ -430,14 +430,16 @@ impl TestIssuer {
     }
 
     pub fn authenticator(&self) -> Arc<dyn Authenticator> {
+        Arc::new(self.oidc())
+    }
+
+    pub fn oidc(&self) -> launchplane::auth::OidcAuthenticator {
         use launchplane::auth::{OidcAuthenticator, OidcConfig, OidcVerifier};
         let config = OidcConfig::new(AUDIENCE)
             .expect("config")
             .with_issuer(self.url.clone())
             .expect("issuer");
-        Arc::new(OidcAuthenticator::new(
-            OidcVerifier::new(config).expect("verifier"),
-        ))
+        OidcAuthenticator::new(OidcVerifier::new(config).expect("verifier"))
     }
 }
 
@@ -508,7 +510,12 @@ impl Service {
         launchplane::http::access::bootstrap_policy(&store, &policy, "tests")
             .await
             .expect("policy bootstrap");
-        let server = TestServer::start_on_store(registry, store, issuer.authenticator()).await;
+        // As `serve` does: operator tokens first, then OIDC.
+        let authenticator = Arc::new(launchplane::auth::operator::OperatorOr::new(
+            store.clone(),
+            issuer.oidc(),
+        ));
+        let server = TestServer::start_on_store(registry, store, authenticator).await;
         Service { server, issuer }
     }
 

@@ -14,6 +14,7 @@
 pub mod dev_issuer;
 pub mod glob;
 pub mod oidc;
+pub mod operator;
 pub mod policy;
 
 use axum::http::HeaderMap;

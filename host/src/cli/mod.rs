@@ -2,6 +2,7 @@
 
 mod dev;
 mod drivers;
+mod operators;
 mod serve;
 
 use std::net::SocketAddr;
@@ -40,6 +41,11 @@ enum Command {
     Authz {
         #[command(subcommand)]
         command: AuthzCommand,
+    },
+    /// Local operator tokens for people at a terminal.
+    Operators {
+        #[command(subcommand)]
+        command: operators::OperatorsCommand,
     },
     /// Apply database migrations (also done at `serve` start).
     Migrate {
@@ -176,6 +182,7 @@ pub fn run() -> anyhow::Result<()> {
                 let url = required(database_url, "--database-url", "LAUNCHPLANE_DATABASE_URL")?;
                 serve::import_policy(&policy_file, &url).await
             }
+            Command::Operators { command } => operators::run(command).await,
             Command::Migrate { database_url } => {
                 let url = required(database_url, "--database-url", "LAUNCHPLANE_DATABASE_URL")?;
                 crate::records::Store::open(&url).await?;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
+use crate::auth::operator::OperatorOr;
 use crate::auth::policy::bootstrap_policy_from_env;
 use crate::auth::{AuthzPolicy, OidcAuthenticator, OidcConfig, OidcVerifier};
 use crate::config::{OidcSettings, ServeConfig};
@@ -57,7 +58,7 @@ pub fn authenticator(settings: &OidcSettings) -> anyhow::Result<OidcAuthenticato
 /// Opens the runtime, registry, store and authenticator a service needs,
 /// and writes the bootstrap policy when the store has none.
 pub async fn build_state(config: &ServeConfig) -> anyhow::Result<AppState> {
-    let authenticator = authenticator(&config.oidc)?;
+    let oidc = authenticator(&config.oidc)?;
     let runtime = Runtime::new(&RuntimeConfig {
         cache_dir: config.cache_dir.clone(),
         ..Default::default()
@@ -70,6 +71,7 @@ pub async fn build_state(config: &ServeConfig) -> anyhow::Result<AppState> {
     {
         tracing::info!(%source, sha256 = %policy.sha256(), "bootstrap authorization policy written");
     }
+    let authenticator = OperatorOr::new(store.clone(), oidc);
     let mut state = AppState::new(registry, store, Arc::new(authenticator));
     state.body_limit = config.body_limit;
     Ok(state)

@@ -11,6 +11,8 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use super::{AppState, TraceId};
+use crate::auth::glob::glob_match_any;
+use crate::auth::operator::OPERATOR_KIND;
 use crate::auth::policy::authz_diagnostics;
 use crate::auth::{AuthzPolicy, AuthzRequest, Caller};
 use crate::error::ApiError;
@@ -181,6 +183,14 @@ impl AppState {
         }
         let active = self.active_policy().await?;
         let (allowed, reason, diagnostics) = match (&caller.github_actions, &active) {
+            (None, _) if caller.identity.kind == OPERATOR_KIND => {
+                let (allowed, reason) = operator_decision(caller, active.as_deref(), &request);
+                (
+                    allowed,
+                    reason,
+                    json!({"identity": {"type": OPERATOR_KIND, "subject": caller.identity.subject}, "request": request}),
+                )
+            }
             (Some(claims), Some(active)) => {
                 let decision = active.policy.decide(claims, &request);
                 let diagnostics = authz_diagnostics(
@@ -231,4 +241,51 @@ impl AppState {
         )
         .with_extra("authz", diagnostics))
     }
+}
+
+/// Operators may read; anything more needs a `[[local_operators]]` rule
+/// whose `token_labels` (and `subjects`, when set) match, and whose
+/// products, contexts, instances and actions cover the request.
+fn operator_decision(
+    caller: &Caller,
+    active: Option<&ActivePolicy>,
+    request: &AuthzRequest,
+) -> (bool, String) {
+    let label = caller
+        .identity
+        .claims
+        .iter()
+        .find(|(k, _)| k == "token_label")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default();
+    let any_or =
+        |patterns: &[String], value: &str| patterns.is_empty() || glob_match_any(patterns, value);
+    let granted = active.is_some_and(|active| {
+        active.policy.local_operators.iter().any(|rule| {
+            !rule.token_labels.is_empty()
+                && glob_match_any(&rule.token_labels, label)
+                && any_or(&rule.subjects, &caller.identity.subject)
+                && any_or(&rule.products, &request.product)
+                && any_or(&rule.contexts, &request.context)
+                && (rule.instances.is_empty()
+                    || request
+                        .instance
+                        .as_deref()
+                        .is_some_and(|i| rule.instances.iter().any(|r| r == "*" || r == i)))
+                && rule.actions.iter().any(|a| a == &request.action)
+        })
+    });
+    if granted {
+        return (true, "a local_operators rule grants the action".to_string());
+    }
+    if request.action.ends_with(".read") {
+        return (true, "operators may read".to_string());
+    }
+    (
+        false,
+        format!(
+            "no local_operators rule grants `{}` to token label `{label}`",
+            request.action
+        ),
+    )
 }

@@ -14,6 +14,7 @@ pub mod ingest;
 mod migrations;
 pub mod models;
 mod operations;
+mod operators;
 mod policies;
 
 use std::str::FromStr;
@@ -28,6 +29,7 @@ pub use documents::{RecordQuery, RecordWrite, StoredRecord};
 pub use idempotency::{IdempotencyKey, Reservation, StoredResponse, canonical_json, fingerprint};
 pub use migrations::LATEST as LATEST_SCHEMA;
 pub use operations::{NewOperation, Operation, OperationStatus};
+pub use operators::OperatorToken;
 pub use policies::PolicyRecord;
 
 /// Why a store call failed.
