@@ -40,6 +40,17 @@ pub struct ServeConfig {
     pub oidc: OidcSettings,
     /// Run the async operation worker in this process.
     pub worker: bool,
+    pub provider: ProviderChoice,
+}
+
+/// Which runtime provider drivers reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderChoice {
+    /// `LAUNCHPLANE_PROVIDER` (`dokploy` | `simulated` | unset = none).
+    FromEnv,
+    /// The in-process simulated provider with lanes created on first use
+    /// (the dev instance).
+    Simulated,
 }
 
 /// Token verification settings (validated by `auth::OidcConfig`).

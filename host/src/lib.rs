@@ -9,10 +9,12 @@
 pub mod auth;
 pub mod capabilities;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod error;
 pub mod http;
 pub mod ops;
+pub mod providers;
 pub mod records;
 pub mod registry;
 pub mod runtime;

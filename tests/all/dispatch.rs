@@ -6,10 +6,12 @@ use launchplane::ops::{Worker, WorkerConfig};
 use launchplane_tests::{Service, TestDatabase, assert_rejected};
 use serde_json::{Value, json};
 
+const IMAGE: &str = "ghcr.io/launchplane/demo@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
 fn deploy(instance: &str) -> Value {
     json!({
         "product": "demo",
-        "deploy": {"product": "demo", "instance": instance, "artifact_id": "artifact-demo-1", "source_git_ref": "refs/heads/main"}
+        "deploy": {"product": "demo", "instance": instance, "artifact_id": IMAGE, "source_git_ref": "refs/heads/main"}
     })
 }
 
@@ -26,7 +28,9 @@ async fn a_valid_call_reaches_the_driver_and_bad_ones_stop_before_it() {
     service.seed_profile("generic-web").await;
 
     // Past authentication, profile, lane, authorization and schema, the
-    // component answers; its deploy is not built yet, so 501.
+    // component runs. This host has no provider configured, so the deploy
+    // cannot resolve its target: a clear 409, a failed deployment record,
+    // and no inventory movement.
     let (status, body) = service
         .post(
             "/v1/drivers/generic-web/deploy",
@@ -34,8 +38,36 @@ async fn a_valid_call_reaches_the_driver_and_bad_ones_stop_before_it() {
             Some("d-1"),
         )
         .await;
-    assert_eq!(status, 501, "{body}");
-    assert_eq!(assert_rejected(&body), "not_implemented");
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(assert_rejected(&body), "precondition_failed");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("provider"),
+        "{body}"
+    );
+    let deployments = db
+        .store
+        .list_records("deployment", &launchplane::records::RecordQuery::default())
+        .await
+        .expect("list");
+    assert_eq!(deployments.len(), 1, "the failure is recorded");
+    assert_eq!(deployments[0].document["deploy"]["status"], "fail");
+    assert!(
+        db.store
+            .get_record("inventory", "demo-testing")
+            .await
+            .expect("get")
+            .is_none()
+    );
+    // The driver's own validation runs too: a mutable tag is refused.
+    let mut tag = deploy("testing");
+    tag["deploy"]["artifact_id"] = json!("ghcr.io/launchplane/demo:latest");
+    let (status, body) = service
+        .post("/v1/drivers/generic-web/deploy", &tag, None)
+        .await;
+    assert_eq!(status, 400, "{body}");
 
     let (status, body) = service
         .post("/v1/drivers/generic-web/deploy", &deploy("staging"), None)

@@ -1,12 +1,16 @@
 //! The one integration-test binary: a module per area. Linking wasmtime
 //! dominates build time, so there is exactly one such binary.
 
+mod client;
 mod dispatch;
 mod evidence;
 mod grants;
+mod hooks;
 mod http;
+mod lifecycle;
 mod operators;
 mod parity;
+mod providers;
 mod registry;
 mod sandbox;
 mod store;

@@ -2,6 +2,8 @@
 //! into temporary folders, one shared component runtime per test binary, and
 //! a real HTTP server on loopback.
 
+pub mod fake_dokploy;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -600,5 +602,44 @@ impl TestServer {
             client: reqwest::Client::new(),
             _db: tempfile::tempdir().expect("dir"),
         }
+    }
+}
+
+impl Service {
+    /// Starts a service on `db` whose state `configure` adjusts before it
+    /// serves (provider, probe, limits).
+    pub async fn start_configured(db: &TestDatabase, configure: impl FnOnce(&mut AppState)) -> Service {
+        let registry = RegistryFile::new().product_drivers().load().await.expect("registry");
+        Service::start_on_registry(db, registry, configure).await
+    }
+
+    /// Like [`Service::start_configured`] with a registry of the caller's.
+    pub async fn start_on_registry(db: &TestDatabase, registry: Registry, configure: impl FnOnce(&mut AppState)) -> Service {
+        let issuer = TestIssuer::start().await;
+        let policy = launchplane::auth::AuthzPolicy::from_toml_str(DEMO_POLICY).expect("policy");
+        launchplane::http::access::bootstrap_policy(&db.store, &policy, "tests")
+            .await
+            .expect("policy bootstrap");
+        let authenticator = Arc::new(launchplane::auth::operator::OperatorOr::new(
+            db.store.clone(),
+            issuer.oidc(),
+        ));
+        let mut state = AppState::new(registry, db.store.clone(), authenticator);
+        configure(&mut state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let app = router(state.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let server = TestServer {
+            addr,
+            state,
+            client: reqwest::Client::new(),
+            _db: tempfile::tempdir().expect("dir"),
+        };
+        Service { server, issuer }
     }
 }

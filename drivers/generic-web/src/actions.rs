@@ -1,18 +1,24 @@
-//! The generic-web action catalogue and its handlers.
+//! The generic-web action catalogue.
 //!
 //! Each declaration mirrors one row of the original registry (route, authz
 //! action, safety, scope, record kinds, operator visibility) so the host can
-//! derive the same routes and grants. Handlers first repeat the request checks
-//! the original made before doing anything; the behaviour behind them is not
-//! built yet, and they say so instead of pretending to succeed.
+//! derive the same routes and grants. Two rows differ from reference §5.2
+//! because this driver writes what the later original wrote: `preview_refresh`
+//! writes the preview and its generation, and `prod_rollback` annotates the
+//! latest promotion of the lane (`promotion`).
+//!
+//! Handlers live in [`crate::stable`], [`crate::rollback`],
+//! [`crate::previews`] and [`crate::verification`]; each first repeats the
+//! request checks the original made before doing anything.
 
 use launchplane_sdk::prelude::*;
 
-use crate::checks::{
-    at_least, envelope_product, http_url, invalid, non_blank, normalized, optional_at_least,
-    release_status,
-};
+use crate::checks::{envelope_product, invalid, non_blank};
 use crate::models::*;
+use crate::previews::{preview_destroy, preview_inventory, preview_readiness, preview_refresh};
+use crate::rollback::{prod_rollback, prod_rollback_plan};
+use crate::stable::{prod_promotion, stable_deploy};
+use crate::verification::{preview_verification, stable_verification};
 
 /// Every action of the driver, in the original registry's order.
 pub fn all() -> Vec<Action> {
@@ -58,7 +64,7 @@ pub fn all() -> Vec<Action> {
             .safety(Safety::Destructive)
             .scope(Scope::Instance)
             .authz("generic_web_prod_rollback.execute")
-            .writes(&["generic_web_rollback_plan", "deployment", "inventory"])
+            .writes(&["generic_web_rollback_plan", "deployment", "promotion", "inventory"])
             .envelope("rollback")
             .handler(prod_rollback),
         Action::post("stable_verification", "stable-verification")
@@ -88,6 +94,7 @@ pub fn all() -> Vec<Action> {
             .safety(Safety::Mutation)
             .scope(Scope::Preview)
             .authz("preview_refresh.execute")
+            .writes(&["preview", "preview_generation"])
             .envelope("refresh")
             .handler(preview_refresh),
         Action::post("preview_inventory", "preview-inventory")
@@ -131,62 +138,16 @@ pub fn all() -> Vec<Action> {
     ]
 }
 
-/// The answer of a handler whose request passed its checks: the behaviour is
-/// declared (so routes, grants and schemas exist) but not built yet.
+/// The answer of a handler whose request passed its checks but whose
+/// behaviour needs something drivers cannot reach (here: the GitHub API with
+/// a managed token), so it is declared (routes, grants and schemas exist)
+/// and says so instead of pretending to succeed.
 fn not_built<R>(ctx: &Ctx<'_>) -> Result<Reply<R>, DriverError> {
     Err(DriverError::not_implemented(&ctx.invocation().action_id))
 }
 
-fn stable_deploy(ctx: &Ctx<'_>, req: DeployRequest) -> Result<Reply<DeployResult>, DriverError> {
-    envelope_product(ctx, "product", &req.product)?;
-    non_blank("instance", &req.instance)?;
-    non_blank("artifact_id", &req.artifact_id)?;
-    non_blank("source_git_ref", &req.source_git_ref)?;
-    optional_at_least("timeout_seconds", req.timeout_seconds, 1)?;
-    not_built(ctx)
-}
-
-fn prod_promotion(
-    ctx: &Ctx<'_>,
-    req: ProdPromotionRequest,
-) -> Result<Reply<ProdPromotionResult>, DriverError> {
-    envelope_product(ctx, "product", &req.product)?;
-    non_blank("artifact_id", &req.artifact_id)?;
-    non_blank("source_git_ref", &req.source_git_ref)?;
-    let (from, to) = (normalized(&req.from_instance), normalized(&req.to_instance));
-    if from == to {
-        return Err(invalid("to_instance", "must differ from from_instance"));
-    }
-    if from != "testing" {
-        return Err(invalid(
-            "from_instance",
-            "must be `testing`: only testing -> prod is supported",
-        ));
-    }
-    if to != "prod" {
-        return Err(invalid(
-            "to_instance",
-            "must be `prod`: only testing -> prod is supported",
-        ));
-    }
-    if req.backup_required && req.backup_record_id.trim().is_empty() {
-        return Err(invalid(
-            "backup_record_id",
-            "is required when backup_required=true",
-        ));
-    }
-    if !req.wait {
-        return Err(invalid("wait", "must be true for a prod promotion"));
-    }
-    optional_at_least("timeout_seconds", req.timeout_seconds, 1)?;
-    optional_at_least(
-        "health_timeout_seconds",
-        Some(req.health_timeout_seconds),
-        1,
-    )?;
-    not_built(ctx)
-}
-
+/// Dispatching the product's promotion workflow means calling the GitHub
+/// API with the context's managed token; no host import offers that.
 fn prod_promotion_workflow(
     ctx: &Ctx<'_>,
     req: PromotionWorkflowRequest,
@@ -199,94 +160,8 @@ fn prod_promotion_workflow(
     not_built(ctx)
 }
 
-fn check_rollback_plan(ctx: &Ctx<'_>, req: &RollbackPlanRequest) -> Result<(), DriverError> {
-    envelope_product(ctx, "product", &req.product)?;
-    non_blank("instance", &req.instance)?;
-    non_blank(
-        "rollback_deployment_record_id",
-        &req.rollback_deployment_record_id,
-    )?;
-    if req.backup_required && req.backup_record_id.trim().is_empty() {
-        return Err(invalid(
-            "backup_record_id",
-            "is required when backup_required=true",
-        ));
-    }
-    optional_at_least("timeout_seconds", req.timeout_seconds, 1)
-}
-
-fn prod_rollback_plan(
-    ctx: &Ctx<'_>,
-    req: RollbackPlanRequest,
-) -> Result<Reply<UntypedResult>, DriverError> {
-    check_rollback_plan(ctx, &req)?;
-    not_built(ctx)
-}
-
-fn prod_rollback(
-    ctx: &Ctx<'_>,
-    req: RollbackPlanRequest,
-) -> Result<Reply<UntypedResult>, DriverError> {
-    check_rollback_plan(ctx, &req)?;
-    not_built(ctx)
-}
-
-/// A verification must end as pass or fail; URLs need the timeout they were
-/// checked with, or the evidence would claim an unbounded check.
-fn check_verification(
-    status: &str,
-    verified_at: &str,
-    checked_urls: &[String],
-    timeout_seconds: Option<u32>,
-) -> Result<(), DriverError> {
-    if !matches!(
-        release_status("verification_status", status)?,
-        "pass" | "fail"
-    ) {
-        return Err(invalid("verification_status", "must be pass or fail"));
-    }
-    non_blank("verified_at", verified_at)?;
-    if !checked_urls.is_empty() && timeout_seconds.is_none() {
-        return Err(invalid(
-            "timeout_seconds",
-            "is required when checked_urls is not empty",
-        ));
-    }
-    optional_at_least("timeout_seconds", timeout_seconds, 1)
-}
-
-fn stable_verification(
-    ctx: &Ctx<'_>,
-    req: StableVerificationRequest,
-) -> Result<Reply<UntypedResult>, DriverError> {
-    non_blank("context", &req.context)?;
-    non_blank("instance", &req.instance)?;
-    non_blank("deployment_record_id", &req.deployment_record_id)?;
-    check_verification(
-        &req.verification_status,
-        &req.verified_at,
-        &req.checked_urls,
-        req.timeout_seconds,
-    )?;
-    not_built(ctx)
-}
-
-fn preview_verification(
-    ctx: &Ctx<'_>,
-    req: PreviewVerificationRequest,
-) -> Result<Reply<UntypedResult>, DriverError> {
-    non_blank("context", &req.context)?;
-    non_blank("anchor_repo", &req.anchor_repo)?;
-    at_least("anchor_pr_number", req.anchor_pr_number, 1)?;
-    check_verification(
-        &req.verification_status,
-        &req.verified_at,
-        &req.checked_urls,
-        req.timeout_seconds,
-    )?;
-    not_built(ctx)
-}
-
+/// Discovering labelled pull requests means reading the GitHub API with the
+/// preview context's managed token; no host import offers that.
 fn preview_desired_state(
     ctx: &Ctx<'_>,
     req: PreviewDesiredStateRequest,
@@ -297,55 +172,5 @@ fn preview_desired_state(
     if !(1..=20).contains(&req.max_pages) {
         return Err(invalid("max_pages", "must be between 1 and 20"));
     }
-    not_built(ctx)
-}
-
-fn preview_inventory(
-    ctx: &Ctx<'_>,
-    req: PreviewInventoryRequest,
-) -> Result<Reply<PreviewInventoryResult>, DriverError> {
-    envelope_product(ctx, "product", &req.product)?;
-    non_blank("source", &req.source)?;
-    not_built(ctx)
-}
-
-fn preview_readiness(
-    ctx: &Ctx<'_>,
-    req: PreviewReadinessRequest,
-) -> Result<Reply<PreviewReadinessResult>, DriverError> {
-    envelope_product(ctx, "product", &req.product)?;
-    non_blank("source", &req.source)?;
-    not_built(ctx)
-}
-
-fn preview_refresh(
-    ctx: &Ctx<'_>,
-    req: PreviewRefreshRequest,
-) -> Result<Reply<PreviewRefreshResult>, DriverError> {
-    envelope_product(ctx, "product", &req.product)?;
-    non_blank("preview_slug", &req.preview_slug)?;
-    if !req.preview_url.trim().is_empty() {
-        http_url("preview_url", &req.preview_url)?;
-    }
-    non_blank("image_reference", &req.image_reference)?;
-    non_blank("source", &req.source)?;
-    if !req.anchor_pr_url.trim().is_empty() {
-        http_url("anchor_pr_url", &req.anchor_pr_url)?;
-    }
-    if let Some(number) = req.anchor_pr_number {
-        at_least("anchor_pr_number", number, 1)?;
-    }
-    optional_at_least("timeout_seconds", Some(req.timeout_seconds), 1)?;
-    not_built(ctx)
-}
-
-fn preview_destroy(
-    ctx: &Ctx<'_>,
-    req: PreviewDestroyRequest,
-) -> Result<Reply<PreviewDestroyResult>, DriverError> {
-    envelope_product(ctx, "product", &req.product)?;
-    non_blank("preview_slug", &req.preview_slug)?;
-    non_blank("destroy_reason", &req.destroy_reason)?;
-    optional_at_least("timeout_seconds", Some(req.timeout_seconds), 1)?;
     not_built(ctx)
 }

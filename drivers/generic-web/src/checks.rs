@@ -96,6 +96,90 @@ pub fn http_url(field: &str, value: &str) -> Result<(), DriverError> {
     Ok(())
 }
 
+/// Whether `value` is `sha256:` followed by exactly 64 lower-case hex digits.
+fn is_sha256_digest(value: &str) -> bool {
+    value.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64
+            && hex
+                .chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    })
+}
+
+/// The immutable image reference an artifact id names. For generic-web the
+/// artifact id *is* the image reference, pinned by digest:
+/// `repo@sha256:<64 hex>` or `repo:tag@sha256:<64 hex>`. A bare
+/// `sha256:<64 hex>` digest is accepted when the product profile names its
+/// image repository (`<repository>@<digest>`, as the original's rollback
+/// did). A tag alone (`repo:latest`) can move under a running lane, so it is
+/// refused naming `field`.
+pub fn immutable_image_reference(
+    field: &str,
+    value: &str,
+    image_repository: &str,
+) -> Result<String, DriverError> {
+    let value = value.trim();
+    if value.chars().any(char::is_whitespace) {
+        return Err(invalid(field, "must not contain whitespace"));
+    }
+    if let Some((name, digest)) = value.rsplit_once('@') {
+        if name.is_empty() || name.ends_with(':') || name.ends_with('/') {
+            return Err(invalid(
+                field,
+                format_args!("`{value}` names no image repository before the digest"),
+            ));
+        }
+        if !is_sha256_digest(digest) {
+            return Err(invalid(
+                field,
+                format_args!("`{value}` must pin a `sha256:` digest of 64 lower-case hex digits"),
+            ));
+        }
+        return Ok(value.to_string());
+    }
+    let repository = image_repository.trim().trim_end_matches('/');
+    if is_sha256_digest(value) && !repository.is_empty() {
+        return Ok(format!("{repository}@{value}"));
+    }
+    Err(invalid(
+        field,
+        format_args!(
+            "`{value}` is not an immutable image reference: use `repo@sha256:<64 hex>` \
+             (a tag such as `repo:latest` can change under a running lane)"
+        ),
+    ))
+}
+
+/// The timestamp used in record ids: `2026-04-29T19:58:38Z` becomes
+/// `20260429T195838Z` (UTC basic format). Sub-second digits, which the host
+/// clock provides, are kept (`…T195838.123456Z`) so that two records of one
+/// lane written within the same second get distinct ids.
+pub fn compact_timestamp(now: &str) -> String {
+    let now = now.trim();
+    if let Some((date, time)) = now.split_once('T') {
+        let date: String = date.chars().filter(char::is_ascii_digit).collect();
+        let clock = time
+            .split(['.', 'Z', 'z', '+', '-'])
+            .next()
+            .unwrap_or_default();
+        let clock: String = clock.chars().filter(char::is_ascii_digit).collect();
+        let fraction: String = time
+            .split_once('.')
+            .map(|(_, rest)| rest.chars().take_while(char::is_ascii_digit).collect())
+            .unwrap_or_default();
+        if date.len() == 8 && clock.len() == 6 {
+            return if fraction.is_empty() {
+                format!("{date}T{clock}Z")
+            } else {
+                format!("{date}T{clock}.{fraction}Z")
+            };
+        }
+    }
+    now.chars()
+        .filter(|c| !matches!(c, ':' | '-' | '.' | '+'))
+        .collect()
+}
+
 /// Workflow check outcomes arrive in the spellings of several CI systems; the
 /// original folds them onto its four statuses and refuses anything else.
 pub const RELEASE_STATUS_SPELLINGS: [&str; 16] = [
@@ -160,5 +244,56 @@ mod tests {
         assert!(
             matches!(release_status("s", "maybe"), Err(DriverError::InvalidRequest(m)) if m.starts_with("s "))
         );
+    }
+
+    #[test]
+    fn image_references_must_pin_a_digest() {
+        let digest = format!("sha256:{}", "a".repeat(64));
+        let pinned = format!("ghcr.io/o/shop@{digest}");
+        assert_eq!(
+            immutable_image_reference("artifact_id", &pinned, ""),
+            Ok(pinned.clone())
+        );
+        let tagged = format!("ghcr.io/o/shop:1.2@{digest}");
+        assert_eq!(
+            immutable_image_reference("artifact_id", &tagged, ""),
+            Ok(tagged.clone())
+        );
+        assert_eq!(
+            immutable_image_reference("artifact_id", &digest, "ghcr.io/o/shop/"),
+            Ok(pinned)
+        );
+        for bad in [
+            "ghcr.io/o/shop:latest".to_string(),
+            "ghcr.io/o/shop".to_string(),
+            digest.clone(),
+            "ghcr.io/o/shop@sha256:abc".to_string(),
+            format!("ghcr.io/o/shop@sha256:{}", "A".repeat(64)),
+            format!("@{digest}"),
+            format!("shop @{digest}"),
+        ] {
+            let error = immutable_image_reference("artifact_id", &bad, "").expect_err(&bad);
+            assert!(
+                matches!(&error, DriverError::InvalidRequest(m) if m.starts_with("artifact_id ")),
+                "{bad}: {error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn compact_timestamps() {
+        assert_eq!(
+            compact_timestamp("2026-04-29T19:58:38Z"),
+            "20260429T195838Z"
+        );
+        assert_eq!(
+            compact_timestamp("2026-04-29T19:58:38.123456Z"),
+            "20260429T195838.123456Z"
+        );
+        assert_eq!(
+            compact_timestamp("2026-04-29T19:58:38+00:00"),
+            "20260429T195838Z"
+        );
+        assert_eq!(compact_timestamp("odd:value-1"), "oddvalue1");
     }
 }

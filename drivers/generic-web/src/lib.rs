@@ -8,7 +8,15 @@
 mod actions;
 mod catalogue;
 mod checks;
+pub mod hooks;
+mod lane;
 pub mod models;
+mod previews;
+mod profile;
+pub mod records;
+mod rollback;
+mod stable;
+mod verification;
 
 #[cfg(test)]
 mod tests;
@@ -23,7 +31,7 @@ pub fn driver() -> Driver {
         .description(
             "Reusable containerized web-app lifecycle driver for image deploys, health checks, previews, and PR feedback.",
         )
-        .calls_hooks(&["pre-deploy", "post-deploy", "promotion-gate", "rollback-select", "preview-env", "verify"]);
+        .calls_hooks(&hooks::ALL);
     let driver = catalogue::capabilities()
         .into_iter()
         .fold(driver, Driver::capability);

@@ -43,6 +43,17 @@ pub enum ReleaseStatus {
     Skipped,
 }
 
+impl ReleaseStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ReleaseStatus::Pending => "pending",
+            ReleaseStatus::Pass => "pass",
+            ReleaseStatus::Fail => "fail",
+            ReleaseStatus::Skipped => "skipped",
+        }
+    }
+}
+
 /// Outcome of an action that either worked or did not.
 #[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -75,6 +86,13 @@ pub struct DeployRequest {
     pub timeout_seconds: Option<u32>,
     #[serde(default)]
     pub no_cache: bool,
+    /// Probe the lane's health URLs after the deploy (with the expected
+    /// runtime identity). Without any URL the check is `skipped`.
+    #[serde(default = "yes")]
+    pub verify_health: bool,
+    #[serde(default = "health_timeout_seconds")]
+    #[schemars(range(min = 1))]
+    pub health_timeout_seconds: u32,
 }
 
 /// What the deploy did; the same facts land in the deployment record.
@@ -102,13 +120,18 @@ pub struct DeployResult {
     pub target_id: String,
     #[serde(default)]
     pub error_message: String,
+    /// The immutable image reference the lane now runs.
+    #[serde(default)]
+    pub image_reference: String,
+    #[serde(default)]
+    pub destination_health_status: ReleaseStatus,
 }
-
-// --------------------------------------------------------------- prod promotion
 
 fn health_timeout_seconds() -> u32 {
     60
 }
+
+// --------------------------------------------------------------- prod promotion
 
 /// `promotion`: promote the testing artifact to prod with health evidence.
 #[derive(Deserialize, Serialize, JsonSchema, Debug, Clone)]
@@ -284,8 +307,11 @@ pub struct RollbackPlanRequest {
     #[serde(default = "prod")]
     pub instance: String,
     /// The earlier, known-good deployment whose artifact is redeployed.
+    /// Left out, the rollback returns to the newest earlier passing
+    /// deployment of the lane that is not the one the lane runs now.
+    #[serde(default)]
     #[schemars(pattern(NON_BLANK))]
-    pub rollback_deployment_record_id: String,
+    pub rollback_deployment_record_id: Option<String>,
     #[serde(default)]
     pub backup_record_id: String,
     #[serde(default)]
@@ -297,6 +323,125 @@ pub struct RollbackPlanRequest {
     pub timeout_seconds: Option<u32>,
     #[serde(default)]
     pub no_cache: bool,
+}
+
+/// `ready` plans carry the deploy to run; `blocked` ones say why not.
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RollbackPlanStatus {
+    Ready,
+    Blocked,
+}
+
+/// Why a rollback cannot run. Codes are the original's, plus
+/// `rollback_select_failed` when the `rollback-select` hook failed.
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackBlocker {
+    pub code: String,
+    pub message: String,
+}
+
+/// The deploy a ready rollback plan runs.
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackDeployPlan {
+    pub product: String,
+    pub instance: String,
+    pub artifact_id: String,
+    /// The immutable image reference the lane is pointed back at.
+    pub deploy_reference: String,
+    pub source_git_ref: String,
+    #[serde(default)]
+    pub timeout_seconds: Option<u32>,
+    #[serde(default)]
+    pub no_cache: bool,
+    #[serde(default = "yes")]
+    pub verify_health: bool,
+}
+
+/// How the rollback target was chosen: named by the request, the lane's
+/// previous deployment, or overridden by the `rollback-select` hook.
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RollbackSelection {
+    Request,
+    PreviousDeployment,
+    Hook,
+}
+
+/// The stored `generic_web_rollback_plan` record, which `prod-rollback-plan`
+/// answers as is. Keyed by `record_id` (= `plan_id`).
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackPlan {
+    pub record_id: String,
+    #[serde(default = "schema_version")]
+    pub schema_version: u32,
+    pub plan_id: String,
+    pub product: String,
+    pub context: String,
+    pub instance: String,
+    pub status: RollbackPlanStatus,
+    /// The deployment whose artifact is redeployed (empty when none was
+    /// found).
+    pub rollback_deployment_record_id: String,
+    pub selection: RollbackSelection,
+    /// What the lane runs now, per its inventory.
+    #[serde(default)]
+    pub current_deployment_record_id: String,
+    #[serde(default)]
+    pub current_artifact_id: String,
+    #[serde(default)]
+    pub artifact_identity: Option<crate::records::ArtifactIdentityRef>,
+    #[serde(default)]
+    pub source_git_ref: String,
+    #[serde(default)]
+    pub planned_deploy: Option<RollbackDeployPlan>,
+    #[serde(default)]
+    pub backup_record_id: String,
+    pub backup_gate: crate::records::BackupGateEvidence,
+    /// The health evidence of the deployment rolled back to.
+    pub target_health: crate::records::HealthcheckEvidence,
+    #[serde(default)]
+    pub blockers: Vec<RollbackBlocker>,
+    pub created_at: String,
+    pub summary: String,
+}
+
+/// `blocked` means the plan had blockers and nothing was deployed.
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RollbackStatus {
+    Pass,
+    Fail,
+    Blocked,
+}
+
+/// What `prod-rollback` did.
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackResult {
+    pub plan_id: String,
+    #[serde(default)]
+    pub deployment_record_id: String,
+    pub rollback_status: RollbackStatus,
+    pub deploy_status: ReleaseStatus,
+    #[serde(default)]
+    pub destination_health_status: ReleaseStatus,
+    pub product: String,
+    pub context: String,
+    pub instance: String,
+    pub rollback_deployment_record_id: String,
+    #[serde(default)]
+    pub artifact_id: String,
+    /// The promotion annotated with this rollback, if any.
+    #[serde(default)]
+    pub promotion_record_id: String,
+    #[serde(default)]
+    pub blockers: Vec<RollbackBlocker>,
+    #[serde(default)]
+    pub error_message: String,
 }
 
 // ---------------------------------------------------------- verification
@@ -703,4 +848,63 @@ pub struct PreviewDestroyResult {
     pub domain_ids: Vec<String>,
     #[serde(default)]
     pub error_message: String,
+}
+
+// ------------------------------------------------------ verification results
+
+/// Runtime identity outcome of a stable verification's health payload.
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityStatus {
+    Match,
+    Mismatch,
+    Missing,
+    Malformed,
+    Unverifiable,
+    Unchecked,
+}
+
+/// What `stable-verification` recorded.
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct StableVerificationResult {
+    pub deployment_record_id: String,
+    #[serde(default)]
+    pub promotion_record_id: String,
+    /// The lane's inventory id when the verification lets the host move it.
+    #[serde(default)]
+    pub inventory_record_id: String,
+    pub context: String,
+    pub instance: String,
+    pub verification_status: PassFail,
+    pub verified_at: String,
+    pub runtime_identity_status: IdentityStatus,
+    #[serde(default)]
+    pub runtime_identity_detail: String,
+    pub destination_health_status: ReleaseStatus,
+}
+
+/// The `generic_web_preview_verification` object.
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewVerification {
+    pub preview_id: String,
+    pub generation_id: String,
+    pub sequence: u32,
+    pub preview_state: crate::records::PreviewState,
+    pub generation_state: crate::records::PreviewGenerationState,
+    pub verification_status: PassFail,
+    pub verified_at: String,
+    pub checked_urls: Vec<String>,
+    #[serde(default)]
+    pub timeout_seconds: Option<u32>,
+    #[serde(default)]
+    pub failure_summary: String,
+}
+
+/// What `preview-verification` recorded.
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewVerificationResult {
+    pub generic_web_preview_verification: PreviewVerification,
 }

@@ -4,7 +4,11 @@
 //! and the network.
 
 mod hooks;
+mod probe;
+mod provider;
 mod records;
 
 pub use hooks::ProductHooks;
+pub use probe::HttpProbe;
+pub use provider::{ProviderCapability, host_error as provider_host_error};
 pub use records::StoreRecords;

@@ -135,6 +135,7 @@ async fn serve_dev(args: DevArgs) -> anyhow::Result<()> {
             jwks_url: None,
         },
         worker: true,
+        provider: crate::config::ProviderChoice::Simulated,
     };
     let state = super::serve::build_state(&config).await?;
     let policy = dev_policy(&state.registry())?;
@@ -205,7 +206,7 @@ fn banner(
         "{rule}\n  LAUNCHPLANE DEV INSTANCE: loopback only, not for production\n\
          \n  service     http://{bind}\n  issuer      {issuer}  (audience {DEV_AUDIENCE})\n  \
          registry    {registry}\n  database    {database}\n  \
-         provider    none configured: driver provider calls answer `unavailable`\n\
+         provider    simulated (in-process; lanes get a target on first use; nothing is deployed)\n\
          \n  product profile `demo` (driver generic-web):\n{profile}\n\
          \n  policy      {policy}: repository {repo}, workflow {wf}\n              every loaded action on products demo and launchplane\n\
          \n  token       TOKEN=$(cargo run -q -p launchplane -- dev token)\n  \

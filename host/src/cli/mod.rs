@@ -1,5 +1,6 @@
 //! The `launchplane` command line.
 
+mod call;
 mod dev;
 mod drivers;
 mod operators;
@@ -29,6 +30,8 @@ pub struct Cli {
 enum Command {
     /// Run the HTTP service.
     Serve(ServeArgs),
+    /// Call a driver action on a Launchplane service (tenant workflows).
+    Call(call::CallArgs),
     /// Inspect the driver registry.
     Drivers {
         #[command(subcommand)]
@@ -142,6 +145,7 @@ impl ServeArgs {
                 jwks_url: self.oidc_jwks_url.filter(|u| !u.trim().is_empty()),
             },
             worker: !self.no_worker,
+            provider: crate::config::ProviderChoice::FromEnv,
         })
     }
 }
@@ -150,6 +154,8 @@ impl ServeArgs {
 struct DriversArgs {
     #[command(flatten)]
     registry: RegistryArgs,
+    #[command(flatten)]
+    remote: drivers::RemoteArgs,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -165,12 +171,13 @@ pub fn run() -> anyhow::Result<()> {
     runtime.block_on(async move {
         match cli.command {
             Command::Serve(args) => serve::serve(args.into_config()?).await,
+            Command::Call(args) => call::run(args).await,
             Command::Drivers {
                 command: DriversCommand::List(args),
-            } => drivers::list(&args.registry, args.json).await,
+            } => drivers::list(&args.registry, &args.remote, args.json).await,
             Command::Drivers {
                 command: DriversCommand::Show { driver_id, args },
-            } => drivers::show(&args.registry, &driver_id, args.json).await,
+            } => drivers::show(&args.registry, &args.remote, &driver_id, args.json).await,
             Command::Dev(args) => dev::run(args).await,
             Command::Authz {
                 command:

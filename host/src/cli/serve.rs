@@ -8,12 +8,17 @@ use anyhow::Context as _;
 use crate::auth::operator::OperatorOr;
 use crate::auth::policy::bootstrap_policy_from_env;
 use crate::auth::{AuthzPolicy, OidcAuthenticator, OidcConfig, OidcVerifier};
+use crate::capabilities::{HttpProbe, ProviderCapability};
+use crate::config::ProviderChoice;
 use crate::config::{OidcSettings, ServeConfig};
 use crate::http::access::{bootstrap_policy, policy_record};
 use crate::http::{AppState, router};
 use crate::ops::{Worker, WorkerConfig};
+use crate::providers::simulated::SimulatedProvider;
+use crate::providers::{DeployProvider, provider_from_env};
 use crate::records::Store;
 use crate::registry::Registry;
+use crate::runtime::{ProbeAccess, ProviderAccess};
 use crate::runtime::{Runtime, RuntimeConfig};
 
 /// Loads everything, then serves until Ctrl-C / SIGTERM. Any refusal
@@ -71,9 +76,26 @@ pub async fn build_state(config: &ServeConfig) -> anyhow::Result<AppState> {
     {
         tracing::info!(%source, sha256 = %policy.sha256(), "bootstrap authorization policy written");
     }
+    let provider = match &config.provider {
+        ProviderChoice::FromEnv => provider_from_env(&store)?,
+        ProviderChoice::Simulated => Some(Arc::new(
+            SimulatedProvider::new(store.clone()).auto_targets(true),
+        ) as Arc<dyn DeployProvider>),
+    };
+    match &provider {
+        Some(p) => tracing::info!(provider = p.provider_id(), "runtime provider configured"),
+        None => tracing::warn!(
+            "no runtime provider (LAUNCHPLANE_PROVIDER unset): driver provider calls answer `unavailable`"
+        ),
+    }
     let authenticator = OperatorOr::new(store.clone(), oidc);
     let mut state = AppState::new(registry, store, Arc::new(authenticator));
     state.body_limit = config.body_limit;
+    state.services.provider =
+        provider.map(|p| Arc::new(ProviderCapability::new(p)) as Arc<dyn ProviderAccess>);
+    state.services.probe = Some(Arc::new(
+        HttpProbe::new().map_err(|e| anyhow::anyhow!("cannot build the health probe: {e:?}"))?,
+    ) as Arc<dyn ProbeAccess>);
     Ok(state)
 }
 

@@ -34,6 +34,7 @@ pub const CORE_ACTIONS: &[&str] = &[
     "preview.read",
     "operations.read",
     "driver.read",
+    "product_onboarding.apply",
 ];
 
 /// The active policy, parsed.
@@ -102,7 +103,7 @@ pub fn policy_record_id(updated_at: &str, sha256: &str) -> String {
 
 /// A policy record for `policy` from `source`, stamped now.
 pub fn policy_record(policy: &AuthzPolicy, source: &str) -> PolicyRecord {
-    let updated_at = crate::time::now_rfc3339();
+    let updated_at = crate::time::now_rfc3339_micros();
     let sha = policy.sha256();
     PolicyRecord {
         record_id: policy_record_id(&updated_at, &sha),

@@ -271,9 +271,22 @@ fn lane_of(
     let requested_context = field("context");
     match action.scope {
         Scope::Instance => {
-            let instance = field("instance")
-                .or_else(|| field("to_instance"))
-                .or_else(|| field("destination_instance"))
+            // The payload's lane field, or its schema default (a promotion's
+            // `to_instance` defaults to `prod`).
+            let schema_default = |name: &str| {
+                action
+                    .input_schema
+                    .pointer(&format!("/properties/{name}/default"))
+                    .and_then(Value::as_str)
+                    .map(str::trim)
+            };
+            let instance = ["instance", "to_instance", "destination_instance"]
+                .into_iter()
+                .find_map(|name| {
+                    field(name)
+                        .or_else(|| schema_default(name))
+                        .filter(|s| !s.is_empty())
+                })
                 .map(str::to_string)
                 .ok_or_else(|| {
                     ApiError::invalid_request(format!(

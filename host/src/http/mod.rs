@@ -6,6 +6,8 @@
 //! [`ApiError`] with the original's JSON shape.
 
 pub mod access;
+#[cfg(feature = "bench")]
+mod bench;
 mod catalogue;
 mod dispatch;
 pub mod envelope;
@@ -13,6 +15,7 @@ mod evidence;
 mod grants;
 mod health;
 pub mod mutation;
+mod onboarding;
 mod openapi;
 mod profiles;
 mod reads;
@@ -93,7 +96,7 @@ impl AppState {
 
 /// The service router.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/v1/health", get(health::health))
         .route("/v1/drivers", get(catalogue::list_drivers))
         .route("/v1/drivers/{driver_id}", get(catalogue::show_driver))
@@ -113,13 +116,20 @@ pub fn router(state: AppState) -> Router {
             "/v1/evidence/previews/destroyed",
             post(evidence::previews_destroyed),
         )
-        .route("/v1/authz-policies/github-actions/grants", post(grants::grants))
-        .route("/v1/authz-policies/github-actions/removals", post(grants::removals))
+        .route(
+            "/v1/authz-policies/github-actions/grants",
+            post(grants::grants),
+        )
+        .route(
+            "/v1/authz-policies/github-actions/removals",
+            post(grants::removals),
+        )
         .route(
             "/v1/product-profiles",
             get(profiles::list).post(profiles::write),
         )
         .route("/v1/product-profiles/{product}", get(profiles::show))
+        .route(onboarding::ROUTE, post(onboarding::apply))
         .route("/v1/deployments/{record_id}", get(reads::deployment))
         .route("/v1/promotions/{record_id}", get(reads::promotion))
         .route("/v1/inventory/{context}/{instance}", get(reads::inventory))
@@ -132,7 +142,13 @@ pub fn router(state: AppState) -> Router {
             "/v1/contexts/{context}/operations/recent",
             get(reads::recent_operations),
         )
-        .route("/v1/operations/{operation_id}", get(reads::operation))
+        .route("/v1/operations/{operation_id}", get(reads::operation));
+    #[cfg(feature = "bench")]
+    let router = router.route(
+        "/v1/bench/native/{driver_id}/{*action_path}",
+        post(bench::native),
+    );
+    router
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(no_route)
         .with_state(state)

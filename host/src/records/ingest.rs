@@ -116,7 +116,17 @@ impl Ingest<'_> {
                 .and_then(Value::as_str)
                 == Some("pending")
         };
-        let allow_transition = rewrite || existing.as_ref().is_some_and(|r| pending(&r.document));
+        // A driver may rewrite its own evidence (verification results, rollback
+        // annotations) but never turn one record into another: the lane and
+        // the artifact must stay the same.
+        let same_subject = |doc: &Value| {
+            ["/context", "/instance", "/from_instance", "/to_instance", "/artifact_identity/artifact_id"]
+                .iter()
+                .all(|pointer| doc.pointer(pointer) == document.pointer(pointer))
+        };
+        let allow_transition = existing
+            .as_ref()
+            .is_some_and(|r| pending(&r.document) || (rewrite && same_subject(&r.document)));
         let record = StoredRecord::new(kind, id, self.product, document).with_instance(instance);
         Ok(RecordWrite::Append {
             record,

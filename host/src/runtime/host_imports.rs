@@ -135,7 +135,9 @@ impl log::Host for InvocationState {
 
 impl clock::Host for InvocationState {
     async fn now(&mut self) -> wasmtime::Result<String> {
-        Ok(crate::time::now_rfc3339())
+        // Microseconds: drivers derive record ids from this timestamp, and
+        // two lifecycle steps within one second must not share an id.
+        Ok(crate::time::now_rfc3339_micros())
     }
 }
 

@@ -1,0 +1,225 @@
+//! The extension hooks generic-web calls, with their payloads and answers.
+//!
+//! An extension driver (one whose descriptor `extends("generic-web")`)
+//! implements any of these for its products with `Driver::hook`. A product
+//! whose driver does not implement a hook answers `{}`, which every hook
+//! below reads as "carry on unchanged". Payloads may gain fields in later
+//! versions: extensions should ignore fields they do not know. Answers are
+//! read leniently too.
+//!
+//! A hook that returns an error fails the action with that error, after the
+//! driver has recorded the failure in the record it was about to write
+//! (`runtime_source.failure_stage = "<hook> hook"` on deployments,
+//! `post_deploy_update.detail` on promotions, a failed generation on
+//! previews, a blocker on rollback plans).
+
+use std::collections::BTreeMap;
+
+use launchplane_sdk::host::HostExt;
+use launchplane_sdk::prelude::*;
+
+pub const PRE_DEPLOY: &str = "pre-deploy";
+pub const POST_DEPLOY: &str = "post-deploy";
+pub const PROMOTION_GATE: &str = "promotion-gate";
+pub const ROLLBACK_SELECT: &str = "rollback-select";
+pub const PREVIEW_ENV: &str = "preview-env";
+pub const VERIFY: &str = "verify";
+
+/// Every hook this driver calls, in lifecycle order of first use.
+pub const ALL: [&str; 6] = [
+    PRE_DEPLOY,
+    POST_DEPLOY,
+    PROMOTION_GATE,
+    ROLLBACK_SELECT,
+    PREVIEW_ENV,
+    VERIFY,
+];
+
+/// The health probe outcome handed to `post-deploy` and `verify`.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(default)]
+pub struct HealthFacts {
+    /// `pass`, `fail` or `skipped`.
+    pub status: String,
+    /// The URL that answered (empty when skipped).
+    pub url: String,
+    /// Every URL that was tried, in order.
+    pub urls: Vec<String>,
+    /// Runtime identity echo: `match`, `mismatch`, `missing`, `malformed`
+    /// or empty.
+    pub identity: String,
+    pub detail: String,
+}
+
+/// Payload of `pre-deploy`, `post-deploy` and `verify`: one lane deploy.
+///
+/// * `pre-deploy` runs after the runtime identity env is set on the lane and
+///   before the lane's image changes. Answer `{}`; an error stops the deploy
+///   before any image change (deployment recorded as failed).
+/// * `post-deploy` runs after the deploy and its health check passed.
+///   Answer `{}` when there was nothing to do, or
+///   `{"attempted": true, "detail": "..."}` to record the product's
+///   post-deploy step in `post_deploy_update`. An error records
+///   `post_deploy_update` as failed and fails the action.
+/// * `verify` runs last, after `post-deploy`. Answer `{}` or
+///   `{"verified": true}` to accept the deploy; `{"verified": false,
+///   "reason": "..."}` or an error rejects it: destination health is
+///   recorded as `fail`, so the host does not move the lane's inventory,
+///   and the action fails.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(default)]
+pub struct DeployHookPayload {
+    /// The hook point: `pre-deploy`, `post-deploy` or `verify`.
+    pub hook: String,
+    /// `stable_deploy`, `prod_promotion` or `prod_rollback`.
+    pub action: String,
+    pub product: String,
+    pub context: String,
+    pub instance: String,
+    /// The deployment record this deploy will be written as.
+    pub deployment_record_id: String,
+    pub artifact_id: String,
+    /// The immutable image reference the lane is pointed at.
+    pub image_reference: String,
+    pub source_git_ref: String,
+    /// Provider-neutral runtime target name of the lane.
+    pub target_name: String,
+    /// Absent for `pre-deploy`.
+    pub health: Option<HealthFacts>,
+}
+
+/// Answer of `post-deploy`.
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(default)]
+pub struct PostDeployAnswer {
+    pub attempted: bool,
+    pub detail: String,
+}
+
+/// Answer of `verify`.
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(default)]
+pub struct VerifyAnswer {
+    /// `false` rejects the deploy; absent or `true` accepts it.
+    pub verified: Option<bool>,
+    pub reason: String,
+}
+
+/// Payload of `promotion-gate`, called once the source lane's health is
+/// known and before anything changes on the destination lane.
+///
+/// Answer `{}` or `{"allowed": true}` to let the promotion proceed, or
+/// `{"allowed": false, "reason": "..."}` to block it: a blocked promotion
+/// is recorded (deploy `skipped`, the reason in `post_deploy_update.detail`)
+/// and the action fails with `precondition_failed` naming the reason.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(default)]
+pub struct PromotionGatePayload {
+    pub product: String,
+    /// The destination lane's context (the promotion's context).
+    pub context: String,
+    pub source_context: String,
+    pub from_instance: String,
+    pub to_instance: String,
+    pub artifact_id: String,
+    pub image_reference: String,
+    pub source_git_ref: String,
+    pub promotion_record_id: String,
+    pub deployment_record_id: String,
+    pub backup_record_id: String,
+    /// `pass`, `fail` or `skipped`.
+    pub source_health_status: String,
+}
+
+/// Answer of `promotion-gate`.
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(default)]
+pub struct PromotionGateAnswer {
+    pub allowed: Option<bool>,
+    pub reason: String,
+}
+
+/// One stored deployment a rollback could return to.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(default)]
+pub struct RollbackCandidate {
+    pub deployment_record_id: String,
+    pub artifact_id: String,
+    pub image_reference: String,
+    pub source_git_ref: String,
+    pub finished_at: String,
+}
+
+/// Payload of `rollback-select`, called while a rollback plan is built.
+///
+/// `selected` is the driver's choice (the request's
+/// `rollback_deployment_record_id`, else the newest earlier passing
+/// deployment of the lane that is not the current one), `candidates` every
+/// earlier passing deployment found, newest first.
+///
+/// Answer `{}` to keep the choice, or `{"deployment_record_id": "...",
+/// "reason": "..."}` to roll back to another stored deployment of the lane
+/// instead; the override is checked like any rollback target (same lane,
+/// deploy passed, health not failed, immutable image).
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(default)]
+pub struct RollbackSelectPayload {
+    pub product: String,
+    pub context: String,
+    pub instance: String,
+    /// `request` (named by the caller) or `previous_deployment`.
+    pub selection: String,
+    pub current_deployment_record_id: String,
+    pub current_artifact_id: String,
+    pub selected: Option<RollbackCandidate>,
+    pub candidates: Vec<RollbackCandidate>,
+}
+
+/// Answer of `rollback-select`.
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(default)]
+pub struct RollbackSelectAnswer {
+    pub deployment_record_id: String,
+    pub reason: String,
+}
+
+/// Payload of `preview-env`, called after readiness passed and before the
+/// preview application is created.
+///
+/// Answer `{}` or `{"env": {"KEY": "value", ...}}`: the keys are added to
+/// (or override) the preview's environment. An error fails the refresh
+/// before any provider change; the preview and a failed generation are
+/// recorded.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(default)]
+pub struct PreviewEnvPayload {
+    pub product: String,
+    pub context: String,
+    pub preview_slug: String,
+    pub anchor_pr_number: u64,
+    pub application_name: String,
+    pub preview_url: String,
+    /// `host[:port]` of the preview URL.
+    pub preview_host: String,
+    pub image_reference: String,
+    pub template_context: String,
+    pub template_instance: String,
+    /// The env keys the driver will set (values are not repeated here).
+    pub env_keys: Vec<String>,
+}
+
+/// Answer of `preview-env`.
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(default)]
+pub struct PreviewEnvAnswer {
+    pub env: BTreeMap<String, String>,
+}
+
+/// Calls a hook with a typed payload and a lenient typed answer.
+pub fn call<P: Serialize, R: serde::de::DeserializeOwned>(
+    ctx: &Ctx<'_>,
+    hook: &str,
+    payload: &P,
+) -> Result<R, DriverError> {
+    ctx.host().hook(hook, payload)
+}

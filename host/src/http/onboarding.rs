@@ -1,0 +1,258 @@
+//! `POST /v1/product-onboarding/apply` (reference §3.4 [L]): records which
+//! provider object serves each stable lane of a product.
+//!
+//! Body (unknown fields refused at every level):
+//!
+//! ```json
+//! {"schema_version": 1, "product": "demo", "mode": "dry_run" | "apply",
+//!  "provider_targets": [{"provider_id": "dokploy", "context": "demo", "instance": "testing",
+//!    "target_type": "application", "target_id": "app-1", "target_name": "demo-testing",
+//!    "domains": ["testing.demo.example"], "healthcheck_path": "/web/health",
+//!    "deploy_timeout_seconds": 600}]}
+//! ```
+//!
+//! The legacy `dokploy_targets` manifest is refused with a message. Every
+//! target must be a stable lane (`testing`/`prod`) of the product's profile,
+//! listed once; a stored target of another product is never overwritten
+//! (409 `provider_target_conflict`). Authorization: `product_onboarding.apply`
+//! on (`launchplane`, `launchplane`). `dry_run` writes nothing and returns the
+//! plan (not stored for idempotent replay); `apply` writes the created and
+//! changed `provider_target` records in one transaction. Records key:
+//! `provider_target_count`.
+
+use axum::extract::{OriginalUri, Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::mutation::{Accepted, Mutation};
+use super::{AppState, TraceId};
+use crate::error::ApiError;
+use crate::providers::ProviderError;
+use crate::providers::targets::{
+    ProviderTarget, ProviderTargetInput, ProviderTargets, check_unique,
+};
+use crate::registry::Idempotency;
+
+/// The authorization action.
+pub const ACTION: &str = "product_onboarding.apply";
+
+/// The route path.
+pub const ROUTE: &str = "/v1/product-onboarding/apply";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Mode {
+    DryRun,
+    Apply,
+}
+
+impl Mode {
+    fn as_str(&self) -> &'static str {
+        match self {
+            Mode::DryRun => "dry_run",
+            Mode::Apply => "apply",
+        }
+    }
+}
+
+fn default_schema_version() -> u64 {
+    1
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OnboardingRequest {
+    #[serde(default = "default_schema_version")]
+    schema_version: u64,
+    product: String,
+    mode: Mode,
+    provider_targets: Vec<ProviderTargetInput>,
+}
+
+fn invalid(message: impl std::fmt::Display) -> ApiError {
+    ApiError::invalid_request(format!("Request payload failed validation: {message}"))
+}
+
+fn provider_error(error: ProviderError) -> ApiError {
+    match error {
+        ProviderError::Invalid(m) => invalid(m),
+        ProviderError::Config(m) => ApiError::new(
+            StatusCode::CONFLICT,
+            "provider_target_conflict",
+            format!("A stored provider target is unusable: {m}"),
+        ),
+        other => ApiError::internal(other),
+    }
+}
+
+/// One planned target.
+struct Planned {
+    target: ProviderTarget,
+    action: &'static str,
+}
+
+pub async fn apply(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let trace_id = TraceId::new();
+    let (parts, body) = request.into_parts();
+    let route = uri.path().to_string();
+    let run = async {
+        let caller = state
+            .authenticator
+            .authenticate_caller(&parts.headers)
+            .await?;
+        let bytes = axum::body::to_bytes(body, state.body_limit)
+            .await
+            .map_err(|_| ApiError::payload_too_large(state.body_limit))?;
+        let map = super::envelope::parse_object(&bytes)?;
+        if map.contains_key("dokploy_targets") {
+            return Err(ApiError::invalid_request(
+                "Field `dokploy_targets` is no longer accepted: send `provider_targets` entries with \
+                 `provider_id: \"dokploy\"` instead.",
+            ));
+        }
+        let body = Value::Object(map);
+        let parsed: OnboardingRequest =
+            crate::records::models::from_value(&body, "").map_err(invalid)?;
+        if parsed.schema_version < 1 {
+            return Err(invalid("schema_version: must be ≥ 1"));
+        }
+        let product = parsed.product.trim().to_string();
+        if product.is_empty() {
+            return Err(invalid("product: must not be blank"));
+        }
+        if parsed.provider_targets.is_empty() {
+            return Err(invalid("provider_targets: at least one target is required"));
+        }
+        let now = crate::time::now_rfc3339();
+        let source = "service:product-onboarding";
+        let mut targets = Vec::with_capacity(parsed.provider_targets.len());
+        for (index, input) in parsed.provider_targets.into_iter().enumerate() {
+            let target = input
+                .into_target(&now, source)
+                .map_err(|e| invalid(format!("provider_targets[{index}]: {e}")))?;
+            targets.push(target);
+        }
+        check_unique(&targets).map_err(|e| invalid(format!("provider_targets: {e}")))?;
+
+        state
+            .authorize(
+                &trace_id,
+                &caller,
+                &route,
+                ACTION,
+                "launchplane",
+                "launchplane",
+                "",
+            )
+            .await?;
+
+        let profile = state.product_profile(&product).await?.ok_or_else(|| {
+            ApiError::not_found(format!(
+                "No Launchplane product profile for product `{product}`."
+            ))
+        })?;
+        for target in &targets {
+            let owned = profile
+                .lanes
+                .iter()
+                .any(|l| l.context == target.context && l.instance == target.instance);
+            if !owned {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "product_driver_mismatch",
+                    format!(
+                        "Product `{product}` has no lane {}/{}; provider targets may only be onboarded for the profile's lanes.",
+                        target.context, target.instance
+                    ),
+                ));
+            }
+        }
+
+        let store = ProviderTargets::new(state.store.clone());
+        let mut plan: Vec<Planned> = Vec::with_capacity(targets.len());
+        for target in targets {
+            let existing = store
+                .find(&target.provider_id, &target.lane())
+                .await
+                .map_err(provider_error)?;
+            let action = match &existing {
+                None => "created",
+                Some(owned) if owned.product != product => {
+                    return Err(ApiError::new(
+                        StatusCode::CONFLICT,
+                        "provider_target_conflict",
+                        format!(
+                            "Provider target {} already belongs to product `{}`; it is not overwritten.",
+                            target.record_id(),
+                            owned.product
+                        ),
+                    ));
+                }
+                Some(owned) if owned.target.same_target(&target) => "unchanged",
+                Some(_) => "updated",
+            };
+            plan.push(Planned { target, action });
+        }
+
+        let mutation = Mutation {
+            trace_id: &trace_id,
+            caller: &caller.identity,
+            method: "POST",
+            route_path: &route,
+            action: ACTION,
+            product: &product,
+            context: "launchplane",
+            instance: "",
+            body: &body,
+            headers: &parts.headers,
+            idempotency: Idempotency::Optional,
+        };
+        let mode = parsed.mode;
+        state
+            .run_mutation(mutation, || async {
+                let mut accepted = Accepted::new();
+                if mode == Mode::Apply {
+                    let changed: Vec<ProviderTarget> = plan
+                        .iter()
+                        .filter(|p| p.action != "unchanged")
+                        .map(|p| p.target.clone())
+                        .collect();
+                    if !changed.is_empty() {
+                        accepted.written = store
+                            .put(&product, &changed, trace_id.as_str())
+                            .await
+                            .map_err(provider_error)?;
+                    }
+                } else {
+                    // A plan describes the store at one moment: never replayed.
+                    accepted.store_for_replay = false;
+                }
+                let items: Vec<Value> = plan
+                    .iter()
+                    .map(|p| {
+                        let mut item = p.target.read_model();
+                        item["action"] = json!(p.action);
+                        item
+                    })
+                    .collect();
+                accepted = accepted.record("provider_target_count", plan.len());
+                accepted.result = Some(json!({
+                    "product": product,
+                    "mode": mode.as_str(),
+                    "applied": mode == Mode::Apply,
+                    "provider_target_count": plan.len(),
+                    "written_count": accepted.written.len(),
+                    "provider_targets": items,
+                }));
+                Ok(accepted)
+            })
+            .await
+    };
+    run.await.map_err(|e| e.with_trace(&trace_id))
+}

@@ -1,0 +1,341 @@
+//! Deployment providers behind one provider-neutral trait.
+//!
+//! [`DeployProvider`] is what the host (never a driver directly) calls to
+//! move a lane: resolve its target, read and rewrite its environment, point
+//! it at an image, deploy and wait, run one-off jobs, and manage preview
+//! applications. Two implementations:
+//!
+//! * [`dokploy::DokployProvider`] speaks Dokploy's HTTP API exactly as the
+//!   original did (reference §9);
+//! * [`simulated::SimulatedProvider`] keeps everything in memory, for the
+//!   quickstart and for driver tests.
+//!
+//! Targets are neutral `provider_target` records ([`targets`]), keyed by
+//! provider id and lane. Drivers reach a provider only through
+//! [`crate::capabilities::ProviderCapability`], which maps these calls to the
+//! WIT `provider` interface and never exposes environment values.
+//!
+//! # Configuration
+//!
+//! [`provider_from_env`] reads:
+//!
+//! | variable | meaning |
+//! | --- | --- |
+//! | `LAUNCHPLANE_PROVIDER` | `dokploy`, `simulated`, or unset/empty (no provider: driver provider calls answer `unavailable`) |
+//! | `LAUNCHPLANE_DOKPLOY_HOST` | Dokploy base URL (`https://dokploy.example.com`), required for `dokploy` |
+//! | `LAUNCHPLANE_DOKPLOY_TOKEN_FILE` | path of a file holding the Dokploy API key, required for `dokploy`; the key is never read from a request, an argument or the environment itself |
+//! | `LAUNCHPLANE_SIMULATED_AUTO_TARGETS` | `true`/`1`: the simulated provider creates a target for any lane on first use (dev instance); default off |
+
+pub mod dokploy;
+pub mod env_text;
+pub mod identity;
+pub mod redact;
+pub mod simulated;
+pub mod targets;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+pub use dokploy::{DokployConfig, DokployProvider};
+pub use identity::{IdentityStatus, RuntimeIdentity};
+pub use simulated::{SimFailure, SimOp, SimulatedProvider};
+pub use targets::{ProviderTarget, ProviderTargetInput, ProviderTargets, TargetType};
+
+use crate::records::Store;
+use crate::runtime::Lane;
+
+/// `LAUNCHPLANE_PROVIDER`.
+pub const PROVIDER_ENV: &str = "LAUNCHPLANE_PROVIDER";
+/// `LAUNCHPLANE_DOKPLOY_HOST`.
+pub const DOKPLOY_HOST_ENV: &str = "LAUNCHPLANE_DOKPLOY_HOST";
+/// `LAUNCHPLANE_DOKPLOY_TOKEN_FILE`.
+pub const DOKPLOY_TOKEN_FILE_ENV: &str = "LAUNCHPLANE_DOKPLOY_TOKEN_FILE";
+/// `LAUNCHPLANE_SIMULATED_AUTO_TARGETS`.
+pub const SIMULATED_AUTO_TARGETS_ENV: &str = "LAUNCHPLANE_SIMULATED_AUTO_TARGETS";
+
+/// Deploy timeout when neither the call nor the target sets one (§9).
+pub const DEFAULT_DEPLOY_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Why a provider call failed. Messages never contain credentials: provider
+/// answers are redacted and truncated before they are quoted
+/// ([`redact::provider_detail`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    /// The lane has no target, or the provider does not know the id.
+    #[error("{0}")]
+    NotFound(String),
+    /// The provider refused Launchplane's credentials.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The provider answered with an error, could not be reached, or did not
+    /// retain a change. `status` is the HTTP status when there was one.
+    #[error("{message}")]
+    Failed {
+        status: Option<u16>,
+        message: String,
+    },
+    /// The provider did not reach a final state in time.
+    #[error("{0}")]
+    Timeout(String),
+    /// The provider (or a target record) is not configured usably.
+    #[error("{0}")]
+    Config(String),
+    /// The caller asked for something the provider cannot express (a key
+    /// with `=`, a value with a line break, a non-stable lane, …).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl ProviderError {
+    pub fn failed(message: impl Into<String>) -> ProviderError {
+        ProviderError::Failed {
+            status: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// `pass` or `fail`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeployStatus {
+    Pass,
+    Fail,
+}
+
+impl DeployStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DeployStatus::Pass => "pass",
+            DeployStatus::Fail => "fail",
+        }
+    }
+}
+
+/// How a deploy (trigger + wait) ended. A timeout is an error
+/// ([`ProviderError::Timeout`]), not an outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeployOutcome {
+    pub status: DeployStatus,
+    /// `deployment=<id> status=<provider status>` (or the failure message).
+    pub detail: String,
+    pub started_at: String,
+    pub finished_at: String,
+    /// The provider's id of the deployment observed, when there was one.
+    pub deployment_id: String,
+}
+
+/// How a one-off job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobOutcome {
+    pub status: DeployStatus,
+    /// The process exit code, when the provider reports one (Dokploy does
+    /// not).
+    pub exit_code: Option<i32>,
+    pub detail: String,
+}
+
+/// A preview application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviewApp {
+    pub name: String,
+    pub domains: Vec<String>,
+    pub image_reference: String,
+    /// The provider's id of the application.
+    pub provider_app_id: String,
+}
+
+/// A deployment provider in provider-neutral words. Lanes are
+/// `(context, instance)` pairs with a `provider_target` record; previews are
+/// named applications created from the preview context's template lane (the
+/// product profile's `preview.template_instance`, default `testing`).
+#[async_trait]
+pub trait DeployProvider: Send + Sync {
+    /// `dokploy` or `simulated`: the `provider_id` of the targets it uses.
+    fn provider_id(&self) -> &'static str;
+
+    /// The lane's target; a lane without one is [`ProviderError::NotFound`]
+    /// naming the lane.
+    async fn resolve_target(&self, lane: &Lane) -> Result<ProviderTarget, ProviderError>;
+
+    /// Names of the environment keys set on the lane's target, in order.
+    async fn env_keys(&self, lane: &Lane) -> Result<Vec<String>, ProviderError>;
+
+    /// The lane's environment with values. Host-internal: never exposed to
+    /// drivers.
+    async fn read_env(&self, lane: &Lane) -> Result<BTreeMap<String, String>, ProviderError>;
+
+    /// Sets and unsets keys, preserving unrelated keys and their order;
+    /// verified by re-reading.
+    async fn update_env(
+        &self,
+        lane: &Lane,
+        set: &[(String, String)],
+        unset: &[String],
+    ) -> Result<(), ProviderError>;
+
+    /// Points the lane at an immutable image reference.
+    async fn set_image(&self, lane: &Lane, image_reference: &str) -> Result<(), ProviderError>;
+
+    /// Triggers a deploy and waits for its outcome. `None` uses the target's
+    /// `deploy_timeout_seconds`, else [`DEFAULT_DEPLOY_TIMEOUT`].
+    async fn deploy(
+        &self,
+        lane: &Lane,
+        timeout: Option<Duration>,
+    ) -> Result<DeployOutcome, ProviderError>;
+
+    /// Runs a one-off command on the lane's runtime and waits for it.
+    async fn run_job(
+        &self,
+        lane: &Lane,
+        command: &[String],
+        timeout: Option<Duration>,
+    ) -> Result<JobOutcome, ProviderError>;
+
+    /// Domains the provider routes to the lane's target.
+    async fn list_domains(&self, lane: &Lane) -> Result<Vec<String>, ProviderError>;
+
+    /// Preview applications whose name starts with `name_prefix` (literally;
+    /// pass `<prefix>-` to match the original's inventory).
+    async fn list_preview_apps(
+        &self,
+        context: &str,
+        name_prefix: &str,
+    ) -> Result<Vec<PreviewApp>, ProviderError>;
+
+    /// Creates (or refreshes) a preview application from the template lane
+    /// of the preview `context`, with `image_reference`, `domains` and
+    /// `env`, and deploys it.
+    async fn create_preview_app(
+        &self,
+        context: &str,
+        name: &str,
+        image_reference: &str,
+        domains: &[String],
+        env: &[(String, String)],
+    ) -> Result<PreviewApp, ProviderError>;
+
+    /// Deletes a preview application and its domains; an absent one is
+    /// already deleted.
+    async fn delete_preview_app(&self, context: &str, name: &str) -> Result<(), ProviderError>;
+}
+
+/// `LAUNCHPLANE_PROVIDER` → the configured provider, or `None` when unset.
+/// See the module docs for the variables.
+pub fn provider_from_env(store: &Store) -> Result<Option<Arc<dyn DeployProvider>>, ProviderError> {
+    provider_from_lookup(store, |name| std::env::var(name).ok())
+}
+
+/// [`provider_from_env`] over any variable lookup (tests pass a map).
+pub fn provider_from_lookup(
+    store: &Store,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Option<Arc<dyn DeployProvider>>, ProviderError> {
+    let kind = lookup(PROVIDER_ENV).unwrap_or_default();
+    match kind.trim() {
+        "" => Ok(None),
+        "dokploy" => {
+            let config = DokployConfig::from_lookup(&lookup)?;
+            Ok(Some(Arc::new(DokployProvider::new(config, store.clone())?)))
+        }
+        "simulated" => {
+            let auto = lookup(SIMULATED_AUTO_TARGETS_ENV)
+                .map(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+                .unwrap_or(false);
+            Ok(Some(Arc::new(
+                SimulatedProvider::new(store.clone()).auto_targets(auto),
+            )))
+        }
+        other => Err(ProviderError::Config(format!(
+            "{PROVIDER_ENV} must be `dokploy`, `simulated` or unset (got `{other}`)"
+        ))),
+    }
+}
+
+/// The timeout a deploy waits for: the call's, else the target's, else the
+/// default.
+pub fn effective_deploy_timeout(timeout: Option<Duration>, target: &ProviderTarget) -> Duration {
+    timeout
+        .filter(|t| !t.is_zero())
+        .or_else(|| {
+            target
+                .deploy_timeout_seconds
+                .filter(|s| *s > 0)
+                .map(|s| Duration::from_secs(u64::from(s)))
+        })
+        .unwrap_or(DEFAULT_DEPLOY_TIMEOUT)
+}
+
+/// A lane as `context/instance`, for messages.
+pub fn lane_label(lane: &Lane) -> String {
+    format!("{}/{}", lane.context, lane.instance)
+}
+
+/// A command as one POSIX shell line (each argument single-quoted when it
+/// needs to be).
+pub fn shell_join(command: &[String]) -> String {
+    command
+        .iter()
+        .map(|arg| {
+            let plain = !arg.is_empty()
+                && arg.chars().all(|c| {
+                    c.is_ascii_alphanumeric()
+                        || matches!(c, '-' | '_' | '.' | '/' | '=' | ':' | ',' | '@' | '+')
+                });
+            if plain {
+                arg.clone()
+            } else {
+                format!("'{}'", arg.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_quoted_for_the_shell() {
+        let command: Vec<String> = ["npx", "prisma", "migrate deploy", "it's", ""]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            shell_join(&command),
+            r"npx prisma 'migrate deploy' 'it'\''s' ''"
+        );
+    }
+
+    #[tokio::test]
+    async fn provider_selection_reads_the_documented_variables() {
+        let dir = tempfile::tempdir().expect("dir");
+        let url = format!("sqlite://{}", dir.path().join("p.sqlite").display());
+        let store = Store::open(&url).await.expect("store");
+        let none = provider_from_lookup(&store, |_| None).expect("unset");
+        assert!(none.is_none());
+        let simulated = provider_from_lookup(&store, |name| {
+            (name == PROVIDER_ENV).then(|| "simulated".to_string())
+        })
+        .expect("simulated")
+        .expect("some");
+        assert_eq!(simulated.provider_id(), "simulated");
+        let error = provider_from_lookup(&store, |name| {
+            (name == PROVIDER_ENV).then(|| "dokploy".to_string())
+        })
+        .err()
+        .expect("missing host");
+        let message = error.to_string();
+        assert!(message.contains(DOKPLOY_HOST_ENV), "{message}");
+        let error = provider_from_lookup(&store, |name| {
+            (name == PROVIDER_ENV).then(|| "heroku".to_string())
+        })
+        .err()
+        .expect("unknown");
+        assert!(matches!(error, ProviderError::Config(_)));
+    }
+}

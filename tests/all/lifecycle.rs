@@ -1,0 +1,370 @@
+//! The generic-web lifecycle end to end, on PostgreSQL, over HTTP with real
+//! tokens, against the fake Dokploy API: deploy to testing → promote to prod
+//! → roll back; a provider failure mid-promotion; a lane not on the
+//! profile; an idempotent replay that makes no second provider call.
+//!
+//! A small health server plays the deployed application: it answers on the
+//! lane's URL and echoes the runtime identity Dokploy holds in the app's
+//! env, so identity verification is exercised for real.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::routing::get;
+use launchplane::capabilities::{HttpProbe, ProviderCapability};
+use launchplane::providers::dokploy::DokployToken;
+use launchplane::providers::{
+    DokployConfig, DokployProvider, ProviderTargetInput, ProviderTargets, TargetType,
+};
+use launchplane::records::RecordQuery;
+use launchplane::runtime::{ProbeAccess, ProviderAccess};
+use launchplane_tests::fake_dokploy::{DeployScript, FakeDokploy};
+use launchplane_tests::{Service, TestDatabase, assert_rejected};
+use serde_json::{Value, json};
+
+const KEY: &str = "dokploy-lifecycle-key-0123456789";
+const IMAGE_1: &str = "ghcr.io/launchplane/demo@sha256:1111111111111111111111111111111111111111111111111111111111111111";
+const IMAGE_2: &str = "ghcr.io/launchplane/demo@sha256:2222222222222222222222222222222222222222222222222222222222222222";
+
+/// The "application": `/{instance}/healthz` echoes the identity JSON from
+/// the fake Dokploy app's env.
+async fn health_server(fake: Arc<FakeDokploy>) -> String {
+    async fn healthz(
+        State(fake): State<Arc<FakeDokploy>>,
+        Path(instance): Path<String>,
+    ) -> axum::Json<Value> {
+        let env = fake
+            .application(&format!("app-{instance}"))
+            .and_then(|app| app["env"].as_str().map(str::to_string))
+            .unwrap_or_default();
+        let identity = env
+            .lines()
+            .find_map(|line| line.strip_prefix("LAUNCHPLANE_RUNTIME_IDENTITY_JSON="))
+            .and_then(|json| serde_json::from_str::<Value>(json).ok());
+        axum::Json(json!({"status": "ok", "runtime_identity": identity}))
+    }
+    let app = axum::Router::new()
+        .route("/{instance}/healthz", get(healthz))
+        .with_state(fake);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    url
+}
+
+struct Lifecycle {
+    db: TestDatabase,
+    fake: Arc<FakeDokploy>,
+    service: Service,
+}
+
+async fn lifecycle() -> Lifecycle {
+    let db = TestDatabase::new("postgres").await;
+    let fake = Arc::new(FakeDokploy::start(KEY).await);
+    for instance in ["testing", "prod"] {
+        fake.add_application(
+            &format!("app-{instance}"),
+            json!({"name": format!("demo-{instance}"), "env": "KEEP_ME=1\nAPP_MODE=web", "dockerImage": "ghcr.io/launchplane/demo:old"}),
+        );
+    }
+    let health = health_server(fake.clone()).await;
+    let mut profile = launchplane_tests::demo_profile("generic-web");
+    profile["lanes"] = json!([
+        {"instance": "testing", "context": "demo", "base_url": format!("{health}/testing")},
+        {"instance": "prod", "context": "demo", "base_url": format!("{health}/prod")}
+    ]);
+    let config = DokployConfig::new(&fake.url(), DokployToken::new(KEY).expect("token"))
+        .expect("config")
+        .with_poll_interval(Duration::from_millis(20));
+    let provider = Arc::new(DokployProvider::new(config, db.store.clone()).expect("provider"));
+    let service = Service::start_configured(&db, |state| {
+        state.services.provider =
+            Some(Arc::new(ProviderCapability::new(provider)) as Arc<dyn ProviderAccess>);
+        state.services.probe =
+            Some(Arc::new(HttpProbe::new().expect("probe")) as Arc<dyn ProbeAccess>);
+    })
+    .await;
+    let (status, body) = service.post("/v1/product-profiles", &profile, None).await;
+    assert_eq!(status, 202, "{body}");
+    let targets: Vec<_> = ["testing", "prod"]
+        .iter()
+        .map(|instance| {
+            ProviderTargetInput {
+                provider_id: "dokploy".into(),
+                context: "demo".into(),
+                instance: instance.to_string(),
+                target_type: TargetType::Application,
+                target_id: format!("app-{instance}"),
+                target_name: format!("demo-{instance}"),
+                domains: vec![],
+                healthcheck_path: "/healthz".into(),
+                deploy_timeout_seconds: Some(30),
+            }
+            .into_target("2026-11-01T00:00:00Z", "tests")
+            .expect("target")
+        })
+        .collect();
+    ProviderTargets::new(db.store.clone())
+        .put("demo", &targets, "tests")
+        .await
+        .expect("targets");
+    Lifecycle { db, fake, service }
+}
+
+fn deploy(image: &str) -> Value {
+    json!({"product": "demo", "deploy": {"product": "demo", "instance": "testing", "artifact_id": image, "source_git_ref": "refs/heads/main"}})
+}
+
+fn promotion(image: &str) -> Value {
+    json!({"product": "demo", "promotion": {"product": "demo", "artifact_id": image, "source_git_ref": "refs/heads/main"}})
+}
+
+async fn inventory(l: &Lifecycle, instance: &str) -> Value {
+    let (status, body) = l
+        .service
+        .get(&format!("/v1/inventory/demo/{instance}"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["record"].clone()
+}
+
+fn image_of(l: &Lifecycle, instance: &str) -> String {
+    l.fake.application(&format!("app-{instance}")).expect("app")["dockerImage"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_promote_and_roll_back_through_dokploy() {
+    let l = lifecycle().await;
+
+    // Deploy IMAGE_1 to testing.
+    let (status, body) = l
+        .service
+        .post(
+            "/v1/drivers/generic-web/deploy",
+            &deploy(IMAGE_1),
+            Some("deploy-1"),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let deployment_id = body["records"]["deployment_record_id"]
+        .as_str()
+        .expect("deployment id")
+        .to_string();
+    assert_eq!(image_of(&l, "testing"), IMAGE_1);
+    let env = l.fake.application("app-testing").expect("app")["env"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        env.contains("KEEP_ME=1"),
+        "unrelated env keys are preserved: {env}"
+    );
+    assert!(
+        env.contains(&format!("LAUNCHPLANE_DEPLOYMENT_RECORD_ID={deployment_id}")),
+        "{env}"
+    );
+    assert!(
+        env.contains(&format!("LAUNCHPLANE_ARTIFACT_ID={IMAGE_1}")),
+        "{env}"
+    );
+    let paths: Vec<String> = l
+        .fake
+        .calls()
+        .iter()
+        .map(|c| format!("{} {}", c.method, c.path))
+        .collect();
+    for expected in [
+        "POST /api/application.saveEnvironment",
+        "POST /api/application.saveDockerProvider",
+        "POST /api/application.deploy",
+    ] {
+        assert!(
+            paths.iter().any(|p| p == expected),
+            "{expected} not in {paths:?}"
+        );
+    }
+    assert!(
+        l.fake.calls().iter().all(|c| c.authorized),
+        "every Dokploy call carried the configured x-api-key"
+    );
+    let testing = inventory(&l, "testing").await;
+    assert_eq!(testing["deployment_record_id"], deployment_id.as_str());
+    assert_eq!(testing["destination_health"]["status"], "pass", "{testing}");
+
+    // Promote to prod; replaying the same key makes no second provider call.
+    let (status, promoted) = l
+        .service
+        .post(
+            "/v1/drivers/generic-web/prod-promotion",
+            &promotion(IMAGE_1),
+            Some("promote-1"),
+        )
+        .await;
+    assert_eq!(status, 202, "{promoted}");
+    let promotion_id = promoted["records"]["promotion_record_id"]
+        .as_str()
+        .expect("promotion id")
+        .to_string();
+    assert_eq!(image_of(&l, "prod"), IMAGE_1);
+    let calls_after_promotion = l.fake.calls().len();
+    let (status, replay) = l
+        .service
+        .post(
+            "/v1/drivers/generic-web/prod-promotion",
+            &promotion(IMAGE_1),
+            Some("promote-1"),
+        )
+        .await;
+    assert_eq!(status, 202);
+    assert_eq!(replay["replayed"], true);
+    assert_eq!(replay["records"], promoted["records"]);
+    assert_eq!(
+        l.fake.calls().len(),
+        calls_after_promotion,
+        "a replay makes no provider call"
+    );
+    let prod = inventory(&l, "prod").await;
+    assert_eq!(prod["promotion_record_id"], promotion_id.as_str());
+    assert_eq!(prod["promoted_from_instance"], "testing");
+    let (_, record) = l
+        .service
+        .get(&format!("/v1/promotions/{promotion_id}"))
+        .await;
+    assert_eq!(
+        record["record"]["deployment_record_id"],
+        promoted["records"]["deployment_record_id"]
+    );
+
+    // A second release through both lanes.
+    let (status, body) = l
+        .service
+        .post("/v1/drivers/generic-web/deploy", &deploy(IMAGE_2), None)
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let (status, body) = l
+        .service
+        .post(
+            "/v1/drivers/generic-web/prod-promotion",
+            &promotion(IMAGE_2),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(image_of(&l, "prod"), IMAGE_2);
+
+    // Roll prod back: to the previous prod artifact.
+    let rollback = json!({"product": "demo", "rollback": {"product": "demo", "instance": "prod"}});
+    let (status, body) = l
+        .service
+        .post(
+            "/v1/drivers/generic-web/prod-rollback",
+            &rollback,
+            Some("rollback-1"),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(
+        image_of(&l, "prod"),
+        IMAGE_1,
+        "prod runs the previous artifact again: {body}"
+    );
+    let prod = inventory(&l, "prod").await;
+    assert_eq!(prod["artifact_identity"]["artifact_id"], IMAGE_1, "{prod}");
+    let promotions =
+        l.db.store
+            .list_records("promotion", &RecordQuery::default())
+            .await
+            .expect("promotions");
+    assert!(
+        promotions
+            .iter()
+            .any(|p| p.document["rollback"]["attempted"] == true),
+        "rollback evidence is on the promotion record"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_failure_mid_promotion_leaves_prod_untouched() {
+    let l = lifecycle().await;
+    let (status, body) = l
+        .service
+        .post("/v1/drivers/generic-web/deploy", &deploy(IMAGE_1), None)
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let (status, body) = l
+        .service
+        .post(
+            "/v1/drivers/generic-web/prod-promotion",
+            &promotion(IMAGE_1),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let prod_before = inventory(&l, "prod").await;
+    let (status, body) = l
+        .service
+        .post("/v1/drivers/generic-web/deploy", &deploy(IMAGE_2), None)
+        .await;
+    assert_eq!(status, 202, "{body}");
+
+    // The prod deploy ends in error.
+    l.fake.script(DeployScript::ends("error"));
+    let (status, failed) = l
+        .service
+        .post(
+            "/v1/drivers/generic-web/prod-promotion",
+            &promotion(IMAGE_2),
+            Some("promote-fail"),
+        )
+        .await;
+    assert!(status == 502 || status == 409, "{status}: {failed}");
+    assert!(
+        failed["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+    assert!(
+        !failed.to_string().contains(KEY),
+        "the provider key never reaches a response"
+    );
+    let promotions =
+        l.db.store
+            .list_records("promotion", &RecordQuery::default())
+            .await
+            .expect("promotions");
+    assert_eq!(
+        promotions[0].document["deploy"]["status"], "fail",
+        "a failed promotion record is written"
+    );
+    let prod_after = inventory(&l, "prod").await;
+    assert_eq!(
+        prod_after["deployment_record_id"], prod_before["deployment_record_id"],
+        "prod inventory unchanged"
+    );
+    assert_eq!(
+        prod_after["artifact_identity"],
+        prod_before["artifact_identity"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lane_not_on_the_profile_is_refused_before_any_provider_call() {
+    let l = lifecycle().await;
+    let mut staging = promotion(IMAGE_1);
+    staging["promotion"]["to_instance"] = json!("staging");
+    let (status, body) = l
+        .service
+        .post("/v1/drivers/generic-web/prod-promotion", &staging, None)
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(assert_rejected(&body), "product_driver_mismatch");
+    assert!(l.fake.calls().is_empty(), "no Dokploy call was made");
+}
