@@ -12,9 +12,12 @@ use serde_json::json;
 
 use crate::auth::AuthzPolicy;
 use crate::auth::dev_issuer::{self, DevIssuer, DevTokenRequest};
+use crate::capabilities::ProviderCapability;
 use crate::config::{OidcSettings, ServeConfig};
 use crate::http::access::{CORE_ACTIONS, bootstrap_policy};
+use crate::providers::SimulatedProvider;
 use crate::records::{RecordWrite, StoredRecord};
+use crate::runtime::{Lane, ProviderAccess};
 
 /// The audience dev tokens carry and the dev instance expects.
 pub const DEV_AUDIENCE: &str = "launchplane-dev";
@@ -118,10 +121,6 @@ async fn serve_dev(args: DevArgs) -> anyhow::Result<()> {
     let issuer_listener = tokio::net::TcpListener::bind(args.issuer_bind)
         .await
         .with_context(|| format!("cannot listen on {} for the dev issuer", args.issuer_bind))?;
-    tokio::spawn(async move {
-        let _ = axum::serve(issuer_listener, dev_issuer::router(issuer)).await;
-    });
-
     let database = args.state_dir.join("launchplane.sqlite");
     let config = ServeConfig {
         bind: args.bind,
@@ -137,10 +136,19 @@ async fn serve_dev(args: DevArgs) -> anyhow::Result<()> {
         worker: true,
         provider: crate::config::ProviderChoice::Simulated,
     };
-    let state = super::serve::build_state(&config).await?;
+    let mut state = super::serve::build_state(&config).await?;
+    // The dev provider is simulated; the issuer's loopback server also plays
+    // the deployed demo apps, echoing what was deployed to them.
+    let simulated = Arc::new(SimulatedProvider::new(state.store.clone()).auto_targets(true));
+    state.services.provider =
+        Some(Arc::new(ProviderCapability::new(simulated.clone())) as Arc<dyn ProviderAccess>);
+    let loopback = dev_issuer::router(issuer).merge(demo_apps(simulated));
+    tokio::spawn(async move {
+        let _ = axum::serve(issuer_listener, loopback).await;
+    });
     let policy = dev_policy(&state.registry())?;
     let wrote_policy = bootstrap_policy(&state.store, &policy, "launchplane-dev").await?;
-    let profile = demo_profile();
+    let profile = demo_profile(&issuer_url);
     if state
         .store
         .get_record("product_profile", "demo")
@@ -176,7 +184,9 @@ fn dev_policy(registry: &crate::registry::Registry) -> anyhow::Result<AuthzPolic
     Ok(AuthzPolicy::from_toml_str(&toml)?)
 }
 
-fn demo_profile() -> serde_json::Value {
+/// The demo product: its lanes' URLs are the simulated apps served next to
+/// the dev issuer, so health checks and identity verification really run.
+fn demo_profile(apps_base: &str) -> serde_json::Value {
     json!({
         "schema_version": 1,
         "product": "demo",
@@ -187,8 +197,8 @@ fn demo_profile() -> serde_json::Value {
         "runtime_port": 8080,
         "health_path": "/healthz",
         "lanes": [
-            {"instance": "testing", "context": "demo", "base_url": "http://testing.demo.localhost"},
-            {"instance": "prod", "context": "demo", "base_url": "http://demo.localhost"}
+            {"instance": "testing", "context": "demo", "base_url": format!("{apps_base}/apps/demo/testing")},
+            {"instance": "prod", "context": "demo", "base_url": format!("{apps_base}/apps/demo/prod")}
         ],
         "updated_at": crate::time::now_rfc3339(),
         "source": "launchplane-dev"
@@ -223,4 +233,41 @@ fn banner(
         repo = dev_issuer::DEFAULT_REPOSITORY,
         wf = dev_issuer::DEFAULT_WORKFLOW_REF,
     )
+}
+
+/// `GET /apps/{context}/{instance}/healthz`: a stand-in for the deployed
+/// application of a simulated lane. It answers once the lane has been
+/// deployed and echoes the runtime identity the host stamped into the
+/// lane's environment, as a real application is expected to.
+fn demo_apps(simulated: Arc<SimulatedProvider>) -> axum::Router {
+    use axum::extract::{Path, State};
+    use axum::http::StatusCode;
+    use axum::routing::get;
+
+    async fn healthz(
+        State(simulated): State<Arc<SimulatedProvider>>,
+        Path((context, instance)): Path<(String, String)>,
+    ) -> (StatusCode, axum::Json<serde_json::Value>) {
+        let lane = simulated.lane(&Lane { context, instance });
+        if lane.deploy_count == 0 {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(json!({"status": "not deployed"})),
+            );
+        }
+        let identity = lane
+            .env
+            .iter()
+            .find(|(key, _)| key == "LAUNCHPLANE_RUNTIME_IDENTITY_JSON")
+            .and_then(|(_, value)| serde_json::from_str::<serde_json::Value>(value).ok());
+        (
+            StatusCode::OK,
+            axum::Json(
+                json!({"status": "ok", "image": lane.deployed_image, "runtime_identity": identity}),
+            ),
+        )
+    }
+    axum::Router::new()
+        .route("/apps/{context}/{instance}/healthz", get(healthz))
+        .with_state(simulated)
 }
