@@ -451,11 +451,3 @@ fn release_status_spellings_reach_the_schema() {
         "{spellings}"
     );
 }
-
-#[test]
-fn descriptor_stays_provider_neutral() {
-    let text = serde_json::to_string(&driver().describe())
-        .expect("serialises")
-        .to_lowercase();
-    assert!(!text.contains("dokploy"), "the descriptor names a provider");
-}
