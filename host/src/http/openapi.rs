@@ -119,21 +119,191 @@ fn operation(driver: &DriverDescriptor, action: &ActionDescriptor) -> Value {
     op
 }
 
+/// The host's own routes: (method, path, operation id, authz action, summary).
+const CORE_ROUTES: &[(&str, &str, &str, &str, &str)] = &[
+    (
+        "get",
+        "/v1/health",
+        "health",
+        "",
+        "Liveness and storage backend",
+    ),
+    (
+        "get",
+        "/v1/drivers",
+        "drivers.list",
+        "driver.read",
+        "Loaded driver descriptors",
+    ),
+    (
+        "get",
+        "/v1/drivers/{driver_id}",
+        "drivers.show",
+        "driver.read",
+        "One driver descriptor",
+    ),
+    ("get", "/v1/openapi.json", "openapi", "", "This document"),
+    (
+        "post",
+        "/v1/evidence/deployments",
+        "evidence.deployments",
+        "deployment.write",
+        "Record deployment evidence",
+    ),
+    (
+        "post",
+        "/v1/evidence/promotions",
+        "evidence.promotions",
+        "promotion.write",
+        "Record promotion evidence",
+    ),
+    (
+        "post",
+        "/v1/evidence/backup-gates",
+        "evidence.backup_gates",
+        "backup_gate.write",
+        "Record backup gate evidence",
+    ),
+    (
+        "post",
+        "/v1/evidence/previews/generations",
+        "evidence.preview_generations",
+        "preview_generation.write",
+        "Record a preview generation",
+    ),
+    (
+        "post",
+        "/v1/evidence/previews/destroyed",
+        "evidence.previews_destroyed",
+        "preview_destroyed.write",
+        "Record a destroyed preview",
+    ),
+    (
+        "get",
+        "/v1/product-profiles",
+        "product_profiles.list",
+        "product_profile.read",
+        "Product profiles",
+    ),
+    (
+        "post",
+        "/v1/product-profiles",
+        "product_profiles.write",
+        "product_profile.write",
+        "Write a product profile",
+    ),
+    (
+        "get",
+        "/v1/product-profiles/{product}",
+        "product_profiles.show",
+        "product_profile.read",
+        "One product profile",
+    ),
+    (
+        "post",
+        "/v1/product-onboarding/apply",
+        "product_onboarding.apply",
+        "product_onboarding.apply",
+        "Write provider targets",
+    ),
+    (
+        "post",
+        "/v1/authz-policies/github-actions/grants",
+        "authz.grants",
+        "authz_policy_grant.write",
+        "Grant a GitHub Actions rule",
+    ),
+    (
+        "post",
+        "/v1/authz-policies/github-actions/removals",
+        "authz.removals",
+        "authz_policy_grant.write",
+        "Remove a GitHub Actions rule",
+    ),
+    (
+        "get",
+        "/v1/deployments/{record_id}",
+        "deployments.show",
+        "deployment.read",
+        "One deployment record",
+    ),
+    (
+        "get",
+        "/v1/promotions/{record_id}",
+        "promotions.show",
+        "promotion.read",
+        "One promotion record",
+    ),
+    (
+        "get",
+        "/v1/inventory/{context}/{instance}",
+        "inventory.show",
+        "inventory.read",
+        "A lane's inventory",
+    ),
+    (
+        "get",
+        "/v1/previews/{preview_id}",
+        "previews.show",
+        "preview.read",
+        "One preview",
+    ),
+    (
+        "get",
+        "/v1/previews/{preview_id}/history",
+        "previews.history",
+        "preview.read",
+        "A preview and its generations",
+    ),
+    (
+        "get",
+        "/v1/contexts/{context}/operations/recent",
+        "contexts.recent",
+        "operations.read",
+        "Recent activity of a context",
+    ),
+    (
+        "get",
+        "/v1/operations/{operation_id}",
+        "operations.show",
+        "",
+        "An async operation (authorized with its action)",
+    ),
+];
+
 fn core_paths() -> Map<String, Value> {
-    let ok = |description: &str| json!({"200": {"description": description}});
     let mut paths = Map::new();
-    paths.insert("/v1/health".into(), json!({"get": {"operationId": "health", "summary": "Liveness and storage backend", "responses": ok("Service is up")}}));
-    paths.insert("/v1/drivers".into(), json!({"get": {"operationId": "drivers.list", "summary": "Loaded driver descriptors", "responses": ok("Descriptors")}}));
-    paths.insert(
-        "/v1/drivers/{driver_id}".into(),
-        json!({"get": {
-            "operationId": "drivers.show",
-            "summary": "One driver descriptor",
-            "parameters": [{"name": "driver_id", "in": "path", "required": true, "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "Descriptor"}, "404": error_response("Unknown driver")}
-        }}),
-    );
-    paths.insert("/v1/openapi.json".into(), json!({"get": {"operationId": "openapi", "summary": "This document", "responses": ok("OpenAPI document")}}));
+    for (method, path, operation_id, authz, summary) in CORE_ROUTES {
+        let parameters: Vec<Value> = path
+            .split('/')
+            .filter_map(|segment| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        let mut op = json!({
+            "operationId": operation_id,
+            "summary": summary,
+            "responses": {
+                "200": {"description": "OK"},
+                "202": {"description": "Accepted"},
+                "400": error_response("Invalid request"),
+                "401": error_response("Missing or invalid bearer token"),
+                "403": error_response("Not authorized"),
+                "404": error_response("Not found"),
+            }
+        });
+        if !parameters.is_empty() {
+            op["parameters"] = Value::Array(parameters);
+        }
+        if !authz.is_empty() {
+            op["security"] = json!([{"bearer": []}]);
+            op["x-launchplane-authz-action"] = json!(authz);
+        }
+        if *method == "post" {
+            op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"type": "object"}}}});
+        }
+        let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
+        entry[*method] = op;
+    }
     paths
 }
 
