@@ -43,6 +43,7 @@
 extern crate self as launchplane_sdk;
 
 pub mod action;
+pub mod checks;
 pub mod context;
 pub mod descriptor;
 pub mod driver;
