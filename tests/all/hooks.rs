@@ -38,7 +38,8 @@ async fn service(db: &TestDatabase) -> Service {
         .expect("registry with the test extension");
     let provider = Arc::new(SimulatedProvider::new(db.store.clone()).auto_targets(true));
     let service = Service::start_on_registry(db, registry, |state| {
-        state.services.provider = Some(Arc::new(ProviderCapability::new(provider)) as Arc<dyn ProviderAccess>);
+        state.services.provider =
+            Some(Arc::new(ProviderCapability::new(provider)) as Arc<dyn ProviderAccess>);
     })
     .await;
     service.seed_profile("hook-ext").await;
@@ -53,31 +54,98 @@ async fn hooks_reach_the_extension_and_can_block_or_fail_the_action() {
     // generic-web routes serve a hook-ext product; pre-deploy and
     // post-deploy are not implemented by hook-ext, so they are no-ops, and
     // its `verify` hook passes.
-    let (status, body) = service.post("/v1/drivers/generic-web/deploy", &deploy(&image("app")), None).await;
+    let (status, body) = service
+        .post(
+            "/v1/drivers/generic-web/deploy",
+            &deploy(&image("app")),
+            None,
+        )
+        .await;
     assert_eq!(status, 202, "{body}");
 
     // hook-ext's promotion-gate blocks artifacts containing "blocked".
-    let (status, body) = service.post("/v1/drivers/generic-web/deploy", &deploy(&image("blocked")), None).await;
+    let (status, body) = service
+        .post(
+            "/v1/drivers/generic-web/deploy",
+            &deploy(&image("blocked")),
+            None,
+        )
+        .await;
     assert_eq!(status, 202, "{body}");
-    let (status, body) = service.post("/v1/drivers/generic-web/prod-promotion", &promotion(&image("blocked")), None).await;
+    let (status, body) = service
+        .post(
+            "/v1/drivers/generic-web/prod-promotion",
+            &promotion(&image("blocked")),
+            None,
+        )
+        .await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(assert_rejected(&body), "precondition_failed");
-    assert!(body["error"]["message"].as_str().unwrap_or_default().contains("hook-ext blocks"), "{body}");
-    let promotions = db.store.list_records("promotion", &RecordQuery::default()).await.expect("promotions");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("hook-ext blocks"),
+        "{body}"
+    );
+    let promotions = db
+        .store
+        .list_records("promotion", &RecordQuery::default())
+        .await
+        .expect("promotions");
     assert_eq!(promotions.len(), 1, "the blocked promotion is evidenced");
-    assert!(db.store.get_record("inventory", "demo-prod").await.expect("get").is_none(), "prod did not move");
+    assert!(
+        db.store
+            .get_record("inventory", "demo-prod")
+            .await
+            .expect("get")
+            .is_none(),
+        "prod did not move"
+    );
 
     // hook-ext's verify hook fails on request: the action fails with the
     // hook's error and the failed deployment is recorded.
-    let (status, body) = service.post("/v1/drivers/generic-web/deploy", &deploy(&image("verify-fail")), None).await;
+    let (status, body) = service
+        .post(
+            "/v1/drivers/generic-web/deploy",
+            &deploy(&image("verify-fail")),
+            None,
+        )
+        .await;
     assert_eq!(status, 409, "{body}");
-    assert!(body["error"]["message"].as_str().unwrap_or_default().contains("hook-ext verify failed"), "{body}");
-    let deployments = db.store.list_records("deployment", &RecordQuery::default()).await.expect("deployments");
-    assert_eq!(deployments[0].document["destination_health"]["status"], "fail", "{}", deployments[0].document);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("hook-ext verify failed"),
+        "{body}"
+    );
+    let deployments = db
+        .store
+        .list_records("deployment", &RecordQuery::default())
+        .await
+        .expect("deployments");
+    assert_eq!(
+        deployments[0].document["destination_health"]["status"], "fail",
+        "{}",
+        deployments[0].document
+    );
 
     // A passing promotion goes through the gate.
-    let (status, body) = service.post("/v1/drivers/generic-web/deploy", &deploy(&image("app")), None).await;
+    let (status, body) = service
+        .post(
+            "/v1/drivers/generic-web/deploy",
+            &deploy(&image("app")),
+            None,
+        )
+        .await;
     assert_eq!(status, 202, "{body}");
-    let (status, body) = service.post("/v1/drivers/generic-web/prod-promotion", &promotion(&image("app")), None).await;
+    let (status, body) = service
+        .post(
+            "/v1/drivers/generic-web/prod-promotion",
+            &promotion(&image("app")),
+            None,
+        )
+        .await;
     assert_eq!(status, 202, "{body}");
 }

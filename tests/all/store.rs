@@ -705,3 +705,39 @@ conformance!(
         let _unused: Option<Arc<()>> = None;
     }
 );
+
+conformance!(
+    concurrent_inserts_of_one_id_are_a_conflict_not_a_failure,
+    |db| async move {
+        let hosts = [db.store.clone(), db.second_host().await];
+        for round in 0..10 {
+            let id = format!("race-{round}");
+            let tasks: Vec<_> = (0..6)
+                .map(|i| {
+                    let store = hosts[i % 2].clone();
+                    let record =
+                        deployment(&id, "demo", "testing", if i == 0 { "pass" } else { "fail" });
+                    tokio::spawn(async move { store.write_records(&[append(record)], "t").await })
+                })
+                .collect();
+            let results = futures_results(tasks).await;
+            for result in &results {
+                assert!(
+                    result.is_ok() || matches!(result, Err(StoreError::Conflict { .. })),
+                    "round {round}: {result:?}"
+                );
+            }
+            assert!(
+                results.iter().any(|r| r.is_ok()),
+                "round {round}: one write lands"
+            );
+            assert!(
+                !db.store
+                    .record_history("deployment", &id)
+                    .await
+                    .expect("history")
+                    .is_empty()
+            );
+        }
+    }
+);

@@ -608,13 +608,24 @@ impl TestServer {
 impl Service {
     /// Starts a service on `db` whose state `configure` adjusts before it
     /// serves (provider, probe, limits).
-    pub async fn start_configured(db: &TestDatabase, configure: impl FnOnce(&mut AppState)) -> Service {
-        let registry = RegistryFile::new().product_drivers().load().await.expect("registry");
+    pub async fn start_configured(
+        db: &TestDatabase,
+        configure: impl FnOnce(&mut AppState),
+    ) -> Service {
+        let registry = RegistryFile::new()
+            .product_drivers()
+            .load()
+            .await
+            .expect("registry");
         Service::start_on_registry(db, registry, configure).await
     }
 
     /// Like [`Service::start_configured`] with a registry of the caller's.
-    pub async fn start_on_registry(db: &TestDatabase, registry: Registry, configure: impl FnOnce(&mut AppState)) -> Service {
+    pub async fn start_on_registry(
+        db: &TestDatabase,
+        registry: Registry,
+        configure: impl FnOnce(&mut AppState),
+    ) -> Service {
         let issuer = TestIssuer::start().await;
         let policy = launchplane::auth::AuthzPolicy::from_toml_str(DEMO_POLICY).expect("policy");
         launchplane::http::access::bootstrap_policy(&db.store, &policy, "tests")

@@ -8,6 +8,11 @@
 //!   guests, PostgreSQL up, the whole test suite).
 //! - `ci`: format check, lint, then `test`.
 //! - `dev`: build the drivers and run a loopback dev instance.
+//! - `bench [--quick]`: the benchmark (issue 8, docs/performance.md): builds
+//!   the components and the release binaries, runs `launchplane-bench`,
+//!   prints the table and writes `target/bench/summary.json`.
+//!   `bench --build-only` only compiles (and lints) the bench code; `ci`
+//!   runs it so the benchmark cannot rot.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -39,6 +44,19 @@ enum Task {
     Ci,
     /// Build the drivers and run `launchplane dev`.
     Dev {
+        #[arg(trailing_var_arg = true)]
+        args: Vec<String>,
+    },
+    /// Run the benchmark in release; print the table, write
+    /// target/bench/summary.json.
+    Bench {
+        /// Short phases: a smoke run of every figure, not numbers to record.
+        #[arg(long)]
+        quick: bool,
+        /// Only compile and lint the bench code (what CI runs).
+        #[arg(long)]
+        build_only: bool,
+        /// Extra arguments for the bench binary (e.g. `--only dispatch`).
         #[arg(trailing_var_arg = true)]
         args: Vec<String>,
     },
@@ -284,6 +302,7 @@ fn ci() -> Result<()> {
         .arg(root().join("target/guests-native"))
         .args(["--", "-D", "warnings"]);
     run(clippy_guests)?;
+    bench(false, true, &[])?;
     test(&[])
 }
 
@@ -296,6 +315,55 @@ fn dev(args: &[String]) -> Result<()> {
     run(serve)
 }
 
+/// The bench crate with the host's `bench` feature (the native no-op
+/// route). The feature is enabled only for this package's build, so no
+/// other binary gets the route.
+const BENCH_FEATURE: [&str; 4] = ["-p", "launchplane-bench", "--features", "launchplane/bench"];
+
+fn bench(quick: bool, build_only: bool, args: &[String]) -> Result<()> {
+    if build_only {
+        let mut clippy = cargo();
+        clippy
+            .arg("clippy")
+            .args(BENCH_FEATURE)
+            .args(["--all-targets", "--", "-D", "warnings"]);
+        run(clippy)?;
+        let mut build = cargo();
+        build.arg("build").args(BENCH_FEATURE);
+        return run(build);
+    }
+    build_drivers()?;
+    build_test_guests()?;
+    ensure_postgres()?;
+    // The production binary, without the feature: start-up and memory
+    // spawn it.
+    let mut host = cargo();
+    host.args([
+        "build",
+        "--release",
+        "-p",
+        "launchplane",
+        "--bin",
+        "launchplane",
+    ]);
+    run(host)?;
+    let mut build = cargo();
+    build.args(["build", "--release"]).args(BENCH_FEATURE);
+    run(build)?;
+    let mut bench = Command::new(root().join("target/release/launchplane-bench"));
+    if quick {
+        bench.arg("--quick");
+    }
+    bench.args(args);
+    let started = std::time::Instant::now();
+    run(bench)?;
+    eprintln!(
+        "xtask: the benchmark ran in {:.0} s (builds not included); summary.json and table.md are in target/bench (or --out)",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 fn main() -> Result<()> {
     match Cli::parse().command {
         Task::BuildDrivers => build_drivers(),
@@ -303,5 +371,10 @@ fn main() -> Result<()> {
         Task::Test { args } => test(&args),
         Task::Ci => ci(),
         Task::Dev { args } => dev(&args),
+        Task::Bench {
+            quick,
+            build_only,
+            args,
+        } => bench(quick, build_only, &args),
     }
 }

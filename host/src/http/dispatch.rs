@@ -248,14 +248,14 @@ fn caller_json(caller: &CallerIdentity) -> Value {
     })
 }
 
-fn mismatch(message: String) -> ApiError {
+pub(super) fn mismatch(message: String) -> ApiError {
     ApiError::new(StatusCode::FORBIDDEN, "product_driver_mismatch", message)
 }
 
 /// The lane an action addresses, from the product profile: instance-scoped
 /// actions name a lane the profile owns; preview- and context-scoped
 /// actions use the profile's preview context or a context it owns.
-fn lane_of(
+pub(super) fn lane_of(
     profile: &ProductProfile,
     action: &ActionDescriptor,
     envelope: &Envelope,

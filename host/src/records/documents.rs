@@ -157,8 +157,9 @@ impl Store {
         writes: &[RecordWrite],
         trace_id: &str,
     ) -> Result<Vec<String>, StoreError> {
+        let begin = self.write_transaction();
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(begin).await?;
             let mut written = Vec::with_capacity(writes.len());
             for write in writes {
                 let (record, replace, allow_transition) = match write {
@@ -209,7 +210,16 @@ impl Store {
                         .bind(&record.updated_at)
                         .bind(&text)
                         .execute(&mut *tx)
-                        .await?;
+                        .await
+                        .map_err(|e| match e {
+                            // Another writer inserted the same id between our
+                            // read and this insert: a conflict, not a failure.
+                            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict {
+                                kind: record.kind.clone(),
+                                record_id: record.record_id.clone(),
+                            },
+                            other => other.into(),
+                        })?;
                     }
                 }
                 sqlx::query("INSERT INTO lp_record_history (kind, record_id, recorded_at, trace_id, document) VALUES ($1, $2, $3, $4, $5)")

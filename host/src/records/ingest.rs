@@ -120,9 +120,15 @@ impl Ingest<'_> {
         // annotations) but never turn one record into another: the lane and
         // the artifact must stay the same.
         let same_subject = |doc: &Value| {
-            ["/context", "/instance", "/from_instance", "/to_instance", "/artifact_identity/artifact_id"]
-                .iter()
-                .all(|pointer| doc.pointer(pointer) == document.pointer(pointer))
+            [
+                "/context",
+                "/instance",
+                "/from_instance",
+                "/to_instance",
+                "/artifact_identity/artifact_id",
+            ]
+            .iter()
+            .all(|pointer| doc.pointer(pointer) == document.pointer(pointer))
         };
         let allow_transition = existing
             .as_ref()

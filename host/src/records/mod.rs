@@ -140,6 +140,18 @@ impl Store {
         }
     }
 
+    /// How a read-then-write transaction starts: SQLite must take its write
+    /// lock up front (`BEGIN IMMEDIATE`), or two writers that both read
+    /// first deadlock on the upgrade and one fails with `database is locked`
+    /// instead of waiting; PostgreSQL's row locks and unique constraints do
+    /// the ordering.
+    pub(crate) fn write_transaction(&self) -> &'static str {
+        match self {
+            Store::Postgres(_) => "BEGIN",
+            Store::Sqlite(_) => "BEGIN IMMEDIATE",
+        }
+    }
+
     /// A round trip to the database.
     pub async fn ping(&self) -> Result<(), StoreError> {
         on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|_| ())?);

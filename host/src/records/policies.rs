@@ -61,8 +61,9 @@ impl Store {
     ) -> Result<PolicyRecord, StoreError> {
         let revision = expected_revision + 1;
         let text = record.policy.to_string();
+        let begin = self.write_transaction();
         let result: Result<(), StoreError> = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(begin).await?;
             let current: Option<i64> =
                 sqlx::query_scalar("SELECT revision FROM lp_authz_policies WHERE status = 'active'")
                     .fetch_optional(&mut *tx)

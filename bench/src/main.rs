@@ -1,0 +1,293 @@
+//! `cargo xtask bench`: Launchplane's benchmark (issue 8).
+//!
+//! Every figure is measured in one run on this machine, and every target is
+//! a ratio of two figures measured side by side in that run:
+//!
+//! 1. dispatch overhead: a Wasm no-op driver action against a native no-op
+//!    handler behind the same layers, alternating (ABBA), at concurrency 1
+//!    and 16;
+//! 2. evidence ingest on PostgreSQL at concurrency 1, 16 and 64, and a
+//!    driver action that writes records (generic-web `deploy`);
+//! 3. start-up of the release binary, cold and warm;
+//! 4. memory of the release binary, idle and with 100 live instances;
+//! 5. isolation: a runaway loop against the p99 of other routes.
+//!
+//! The in-process service (1, 2, 5) runs on a 2-worker runtime of its own;
+//! the load generator runs on the main thread. Traffic goes only to
+//! 127.0.0.1. Results: `summary.json` and `table.md` in `--out`.
+
+mod load;
+mod report;
+mod scenarios;
+mod service;
+mod stops;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use clap::Parser;
+use serde_json::{Value, json};
+
+use report::Figure;
+use scenarios::{Ctx, Plan};
+
+#[derive(Debug, Parser)]
+#[command(name = "launchplane-bench")]
+struct Args {
+    /// Short phases: every figure, but not numbers to record.
+    #[arg(long)]
+    quick: bool,
+    /// Where `summary.json` and `table.md` go.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// The release `launchplane` binary (start-up and memory).
+    #[arg(long)]
+    bin: Option<PathBuf>,
+    /// Run only these sections (comma-separated: dispatch, ingest,
+    /// startup, memory, isolation); for working on the benchmark itself.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+}
+
+const SECTIONS: &[&str] = &["startup", "memory", "dispatch", "ingest", "isolation"];
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let stops = stops::Stops::install();
+    for section in &args.only {
+        anyhow::ensure!(
+            SECTIONS.contains(&section.as_str()),
+            "unknown section `{section}` (one of {SECTIONS:?})"
+        );
+    }
+    // The service side: two workers, as on the 2-core machine it is sized
+    // for. The load generator: the main thread.
+    let server = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("bench-service")
+        .enable_all()
+        .build()?;
+    let client = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let outcome = client.block_on(run(args, server.handle().clone(), stops));
+    drop(client);
+    server.shutdown_timeout(Duration::from_secs(5));
+    outcome
+}
+
+fn wanted(args: &Args, section: &str) -> bool {
+    args.only.is_empty() || args.only.iter().any(|s| s == section)
+}
+
+async fn run(
+    args: Args,
+    server: tokio::runtime::Handle,
+    stops: stops::Stops,
+) -> anyhow::Result<()> {
+    let root = launchplane_tests::root();
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| root.join("target/bench"));
+    let bin = args
+        .bin
+        .clone()
+        .unwrap_or_else(|| root.join("target/release/launchplane"));
+    anyhow::ensure!(
+        bin.is_file(),
+        "{} is missing: build it with `cargo build --release -p launchplane` (cargo xtask bench does)",
+        bin.display()
+    );
+    // Fail early, before anything is measured, when a component is missing.
+    for stem in ["generic_web", "odoo", "verireel", "bench_noop"] {
+        launchplane_tests::component(stem);
+    }
+    let plan = if args.quick {
+        Plan::quick()
+    } else {
+        Plan::full()
+    };
+    let work = tempfile::tempdir()?;
+    let issuer = server.spawn(launchplane_tests::TestIssuer::start()).await?;
+    let ctx = Ctx {
+        plan,
+        client: load::client()?,
+        server: server.clone(),
+        issuer_url: issuer.url.clone(),
+        tokens: service::tokens(&issuer, 64),
+        run_id: uuid::Uuid::new_v4().simple().to_string()[..8].to_string(),
+        bin,
+        work: work.path().to_path_buf(),
+        stops,
+    };
+    let load_at_start = loadavg();
+    eprintln!(
+        "bench: load average at start: {}",
+        load_at_start.as_deref().unwrap_or("?")
+    );
+    let started = Instant::now();
+    let mut figures: Vec<Figure> = Vec::new();
+    let mut timings = serde_json::Map::new();
+    let mut timed = |name: &str, since: Instant| {
+        let secs = since.elapsed().as_secs_f64();
+        eprintln!("bench: {name} took {secs:.1} s");
+        timings.insert(name.to_string(), json!((secs * 10.0).round() / 10.0));
+    };
+
+    // The spawned-binary measurements first, while nothing else runs.
+    let mut warm_cache: Option<PathBuf> = None;
+    if wanted(&args, "startup") {
+        eprintln!("bench: 3. start-up");
+        let t = Instant::now();
+        let (found, cache) = scenarios::startup(&ctx).await?;
+        figures.extend(found);
+        warm_cache = Some(cache);
+        timed("startup", t);
+    }
+    if wanted(&args, "memory") {
+        eprintln!("bench: 4. memory");
+        let t = Instant::now();
+        let cache = match &warm_cache {
+            Some(cache) => cache.clone(),
+            None => {
+                let cache = ctx.work.join("cache-memory");
+                std::fs::create_dir_all(&cache)?;
+                cache
+            }
+        };
+        figures.extend(scenarios::memory(&ctx, &cache).await?);
+        timed("memory", t);
+    }
+
+    if ["dispatch", "ingest", "isolation"]
+        .iter()
+        .any(|s| wanted(&args, s))
+    {
+        let t = Instant::now();
+        let oidc = issuer.oidc();
+        let service = server
+            .spawn(service::InProcess::start(oidc))
+            .await?
+            .context("starting the in-process service")?;
+        service::seed_profiles(
+            &ctx.client,
+            service.target,
+            &ctx.tokens[0],
+            &[("bench", "bench-noop"), ("demo", "generic-web")],
+        )
+        .await?;
+        timed("in-process setup", t);
+        if wanted(&args, "dispatch") {
+            eprintln!("bench: 1. dispatch overhead");
+            let t = Instant::now();
+            figures.extend(scenarios::dispatch(&ctx, &service).await?);
+            timed("dispatch", t);
+        }
+        if wanted(&args, "ingest") {
+            eprintln!("bench: 2. ingest");
+            let t = Instant::now();
+            figures.extend(scenarios::ingest(&ctx, &service).await?);
+            timed("ingest", t);
+        }
+        if wanted(&args, "isolation") {
+            eprintln!("bench: 5. isolation");
+            let t = Instant::now();
+            figures.extend(scenarios::isolation(&ctx, &service).await?);
+            timed("isolation", t);
+        }
+        // Drops the database on a thread of its own.
+        drop(service);
+    }
+
+    figures.sort_by_key(|f| f.section);
+    let total = started.elapsed();
+    let table = report::table(&figures);
+    let targets: Vec<&Figure> = figures.iter().filter(|f| f.target.is_some()).collect();
+    let met = targets
+        .iter()
+        .filter(|f| f.target.as_ref().is_some_and(|t| t.met))
+        .count();
+    let summary = json!({
+        "schema_version": 1,
+        "mode": if ctx.plan.quick { "quick" } else { "full" },
+        "sections": if args.only.is_empty() { json!(SECTIONS) } else { json!(args.only) },
+        "machine": machine(),
+        "load_average_at_start": load_at_start,
+        "commit": commit(&root),
+        "seconds": (total.as_secs_f64() * 10.0).round() / 10.0,
+        "section_seconds": Value::Object(timings),
+        "targets": {"total": targets.len(), "met": met},
+        "figures": figures,
+    });
+    std::fs::create_dir_all(&out)?;
+    std::fs::write(
+        out.join("summary.json"),
+        serde_json::to_string_pretty(&summary)? + "\n",
+    )?;
+    std::fs::write(out.join("table.md"), &table)?;
+    println!("{table}");
+    println!(
+        "{met} of {} targets met; {} figures in {:.0} s ({} mode). Wrote {}",
+        targets.len(),
+        figures.len(),
+        total.as_secs_f64(),
+        if ctx.plan.quick { "quick" } else { "full" },
+        out.join("summary.json").display()
+    );
+    drop(work);
+    Ok(())
+}
+
+/// Cores, memory and CPU model of this machine.
+fn machine() -> Value {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let mem_kib: Option<u64> = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok());
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|r| r.trim_start_matches([' ', '\t', ':']).to_string());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .ok();
+    json!({
+        "load_average_at_end": loadavg(),
+        "cores": std::thread::available_parallelism().map(|n| n.get()).ok(),
+        "memory_gib": mem_kib.map(|k| (k as f64 / 1024.0 / 1024.0 * 10.0).round() / 10.0),
+        "cpu": model,
+        "kernel": kernel,
+    })
+}
+
+/// `/proc/loadavg`: 1, 5 and 15 minute load averages (other work on the
+/// machine distorts every figure).
+fn loadavg() -> Option<String> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+}
+
+/// `git rev-parse HEAD` and whether the work tree differs from it (read
+/// only: no index refresh).
+fn commit(root: &Path) -> Value {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .arg("--no-optional-locks")
+            .args(args)
+            .current_dir(root)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let head = git(&["rev-parse", "HEAD"]);
+    let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).map(|s| !s.is_empty());
+    json!({"head": head, "uncommitted_changes": dirty})
+}
