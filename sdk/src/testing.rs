@@ -377,6 +377,41 @@ impl Host for FakeHost {
     }
 }
 
+/// Asserts that every action's input schema is an object that refuses
+/// unknown fields at every depth, as the host requires before it loads a
+/// driver: call it from a driver's own tests to fail early and locally.
+pub fn assert_input_schemas_closed(driver: &Driver) {
+    for action in driver.describe().actions {
+        let id = &action.action_id;
+        assert_eq!(action.input_schema["type"], Value::from("object"), "{id}");
+        assert_eq!(
+            action.input_schema["additionalProperties"],
+            Value::Bool(false),
+            "{id}"
+        );
+        assert_closed(&action.input_schema, id);
+    }
+}
+
+fn assert_closed(schema: &Value, path: &str) {
+    match schema {
+        Value::Object(map) => {
+            if map.contains_key("properties") {
+                assert_eq!(
+                    map.get("additionalProperties"),
+                    Some(&Value::Bool(false)),
+                    "{path}"
+                );
+            }
+            for (key, value) in map {
+                assert_closed(value, &format!("{path}/{key}"));
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| assert_closed(item, path)),
+        _ => {}
+    }
+}
+
 /// Runs a driver's actions and hooks natively.
 pub struct Harness {
     driver: Driver,
@@ -552,6 +587,24 @@ mod tests {
             .call("nope", "testing", json!({}))
             .expect_err("unknown action");
         assert!(matches!(error, DriverError::UnknownAction(_)));
+    }
+
+    #[derive(Deserialize, JsonSchema)]
+    struct Open {
+        #[allow(dead_code)]
+        anything: String,
+    }
+
+    #[test]
+    #[should_panic(expected = "open")]
+    fn an_input_schema_admitting_unknown_fields_is_caught() {
+        let driver = Driver::new("fake", "Fake").action(
+            Action::post("open", "open")
+                .authz("fake.open")
+                .envelope("open")
+                .handler(|_: &Ctx<'_>, _: Open| Ok(Reply::new(json!({})))),
+        );
+        assert_input_schemas_closed(&driver);
     }
 
     #[test]

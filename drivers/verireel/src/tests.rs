@@ -136,43 +136,9 @@ fn descriptor_identity() {
     assert_eq!(groups, ["runtime_environment", "managed_secrets"]);
 }
 
-/// Every object in a schema, including nested ones, refuses unknown fields.
-fn assert_closed(schema: &Value, path: &str) {
-    match schema {
-        Value::Object(map) => {
-            if map.contains_key("properties") {
-                assert_eq!(
-                    map.get("additionalProperties"),
-                    Some(&json!(false)),
-                    "{path}"
-                );
-            }
-            for (key, value) in map {
-                assert_closed(value, &format!("{path}/{key}"));
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|item| assert_closed(item, path)),
-        _ => {}
-    }
-}
-
 #[test]
 fn every_input_schema_refuses_unknown_fields() {
-    for action in driver().describe().actions {
-        assert_eq!(
-            action.input_schema["type"],
-            json!("object"),
-            "{}",
-            action.action_id
-        );
-        assert_eq!(
-            action.input_schema["additionalProperties"],
-            json!(false),
-            "{}",
-            action.action_id
-        );
-        assert_closed(&action.input_schema, &action.action_id);
-    }
+    launchplane_sdk::testing::assert_input_schemas_closed(&driver());
 }
 
 fn valid_request(action_id: &str) -> Value {
