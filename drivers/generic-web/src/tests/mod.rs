@@ -10,44 +10,12 @@ mod stable;
 mod verification;
 
 use launchplane_sdk::testing::Harness;
-use launchplane_sdk::{Execution, Idempotency, Method, Safety};
+use launchplane_sdk::{Idempotency, Safety};
 use serde_json::{Value, json};
 
 use super::driver;
 
-struct Row {
-    action_id: &'static str,
-    path: &'static str,
-    authz: &'static str,
-    safety: Safety,
-    writes: &'static [&'static str],
-    visible: bool,
-    envelope: &'static str,
-    idempotency: Idempotency,
-}
-
-#[allow(clippy::too_many_arguments)]
-const fn row(
-    action_id: &'static str,
-    path: &'static str,
-    authz: &'static str,
-    safety: Safety,
-    writes: &'static [&'static str],
-    visible: bool,
-    envelope: &'static str,
-    idempotency: Idempotency,
-) -> Row {
-    Row {
-        action_id,
-        path,
-        authz,
-        safety,
-        writes,
-        visible,
-        envelope,
-        idempotency,
-    }
-}
+use launchplane_sdk::testing::{ExpectedAction as Row, expected as row};
 
 /// Reference §5.2 (generic-web table) with the envelope keys of §3.6, except
 /// that `prod_rollback` also annotates the lane's promotion and
@@ -74,34 +42,7 @@ fn harness() -> Harness {
 
 #[test]
 fn descriptor_lists_exactly_the_registry_actions() {
-    let descriptor = driver().describe();
-    let ids: Vec<&str> = descriptor
-        .actions
-        .iter()
-        .map(|a| a.action_id.as_str())
-        .collect();
-    let expected: Vec<&str> = REGISTRY.iter().map(|r| r.action_id).collect();
-    assert_eq!(ids, expected);
-    for (action, row) in descriptor.actions.iter().zip(REGISTRY) {
-        let id = row.action_id;
-        assert_eq!(
-            action.route_path,
-            format!("/v1/drivers/generic-web/{}", row.path),
-            "{id}"
-        );
-        assert_eq!(action.method, Method::Post, "{id}");
-        assert_eq!(action.authz_action, row.authz, "{id}");
-        assert_eq!(action.safety, row.safety, "{id}");
-        assert_eq!(action.writes_records, row.writes, "{id}");
-        assert_eq!(action.operator_visible, row.visible, "{id}");
-        assert_eq!(action.envelope_key, row.envelope, "{id}");
-        assert_eq!(action.idempotency, row.idempotency, "{id}");
-        assert_eq!(action.execution, Execution::Sync, "{id}");
-        assert!(
-            !action.label.is_empty() && !action.description.is_empty(),
-            "{id}"
-        );
-    }
+    launchplane_sdk::testing::assert_catalogue(&driver(), REGISTRY, &[]);
 }
 
 #[test]
