@@ -17,6 +17,7 @@
 //! 127.0.0.1. Results: `summary.json` and `table.md` in `--out`.
 
 mod load;
+mod native;
 mod report;
 mod scenarios;
 mod service;
@@ -42,7 +43,8 @@ struct Args {
     /// Where `summary.json` and `table.md` go.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// The release `launchplane` binary (start-up and memory).
+    /// The `launchplane` binary (start-up and memory); by default the one
+    /// built beside this benchmark.
     #[arg(long)]
     bin: Option<PathBuf>,
     /// Run only these sections (comma-separated: dispatch, ingest,
@@ -95,10 +97,14 @@ async fn run(
     let bin = args
         .bin
         .clone()
-        .unwrap_or_else(|| root.join("target/release/launchplane"));
+        .or_else(|| {
+            let exe = std::env::current_exe().ok()?;
+            Some(exe.parent()?.join("launchplane"))
+        })
+        .unwrap_or_else(|| root.join("target/perf/launchplane"));
     anyhow::ensure!(
         bin.is_file(),
-        "{} is missing: build it with `cargo build --release -p launchplane` (cargo xtask bench does)",
+        "{} is missing: build it with `cargo build --profile perf -p launchplane` (cargo xtask bench does)",
         bin.display()
     );
     // Fail early, before anything is measured, when a component is missing.

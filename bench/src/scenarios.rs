@@ -184,12 +184,6 @@ pub async fn dispatch(ctx: &Ctx, service: &InProcess) -> anyhow::Result<Vec<Figu
             .await?;
         let status = response.status();
         let text = response.text().await.unwrap_or_default();
-        if status == StatusCode::NOT_FOUND && path == NATIVE_NOOP {
-            bail!(
-                "{path} is missing: the host was built without its `bench` feature; run `cargo xtask bench` \
-                 (or `cargo run --release -p launchplane-bench --features launchplane/bench`)"
-            );
-        }
         if status != StatusCode::ACCEPTED {
             bail!("{path} answered {status}: {text}");
         }

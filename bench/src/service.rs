@@ -12,7 +12,7 @@ use anyhow::{Context as _, bail};
 use launchplane::auth::AuthzPolicy;
 use launchplane::auth::operator::OperatorOr;
 use launchplane::capabilities::ProviderCapability;
-use launchplane::http::{AppState, router};
+use launchplane::http::AppState;
 use launchplane::providers::SimulatedProvider;
 use launchplane::runtime::{DriverLimits, ProviderAccess};
 use launchplane_tests::{AUDIENCE, RegistryFile, TestDatabase, TestIssuer, component};
@@ -133,7 +133,7 @@ impl InProcess {
             Some(Arc::new(ProviderCapability::new(provider)) as Arc<dyn ProviderAccess>);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let target = Target::loopback(listener.local_addr()?)?;
-        let app = router(state.clone());
+        let app = crate::native::router_with_native(state.clone());
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });

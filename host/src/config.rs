@@ -41,6 +41,8 @@ pub struct ServeConfig {
     /// Run the async operation worker in this process.
     pub worker: bool,
     pub provider: ProviderChoice,
+    /// Threads and priority of guest execution.
+    pub guests: crate::runtime::GuestPoolConfig,
 }
 
 /// Which runtime provider drivers reach.

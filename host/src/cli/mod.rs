@@ -117,6 +117,31 @@ pub struct ServeArgs {
     /// Do not run the async operation worker in this process.
     #[arg(long, env = "LAUNCHPLANE_NO_WORKER")]
     pub no_worker: bool,
+    #[command(flatten)]
+    pub guests: GuestArgs,
+}
+
+/// Where driver code runs: threads of its own, at a lower priority than
+/// the threads serving requests, so a runaway driver cannot slow the host.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct GuestArgs {
+    /// Threads executing driver code (0: one per core).
+    #[arg(long, env = "LAUNCHPLANE_GUEST_THREADS", default_value_t = 0)]
+    pub guest_threads: usize,
+    /// How much lower the driver threads' priority is, as a nice increment
+    /// (0..=19, Linux; 0 keeps the host's priority).
+    #[arg(long, env = "LAUNCHPLANE_GUEST_NICE", default_value_t = crate::runtime::DEFAULT_GUEST_NICE,
+        value_parser = clap::value_parser!(i32).range(0..=19))]
+    pub guest_nice: i32,
+}
+
+impl GuestArgs {
+    pub fn config(self) -> crate::runtime::GuestPoolConfig {
+        crate::runtime::GuestPoolConfig {
+            threads: self.guest_threads,
+            nice: self.guest_nice,
+        }
+    }
 }
 
 impl ServeArgs {
@@ -146,6 +171,7 @@ impl ServeArgs {
             },
             worker: !self.no_worker,
             provider: crate::config::ProviderChoice::FromEnv,
+            guests: self.guests.config(),
         })
     }
 }

@@ -66,6 +66,7 @@ pub async fn build_state(config: &ServeConfig) -> anyhow::Result<AppState> {
     let oidc = authenticator(&config.oidc)?;
     let runtime = Runtime::new(&RuntimeConfig {
         cache_dir: config.cache_dir.clone(),
+        guests: config.guests,
         ..Default::default()
     })
     .map_err(|e| anyhow::anyhow!("cannot start the component runtime: {e:#}"))?;

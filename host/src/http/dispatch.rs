@@ -5,6 +5,8 @@
 //! lane (404/403), authorization (403), payload schema (400), idempotency
 //! (409), and only then driver code.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::{OriginalUri, Request, State};
 use axum::http::{HeaderMap, Method as HttpMethod, StatusCode};
@@ -14,10 +16,12 @@ use serde_json::{Value, json};
 use super::envelope::{Envelope, parse_envelope, validate_payload};
 use super::mutation::{Accepted, Mutation};
 use super::{AppState, TraceId};
-use crate::auth::CallerIdentity;
+use crate::auth::{Caller, CallerIdentity};
 use crate::error::ApiError;
 use crate::records::models::product_profile::ProductProfile;
-use crate::registry::{ActionDescriptor, Execution, Method, RouteMatch, Scope};
+use crate::registry::{
+    ActionDescriptor, Execution, LoadedDriver, Method, RouteMatch, RouteTarget, Scope,
+};
 use crate::runtime::{self, DriverError, InvocationScope, InvokeError, Lane};
 
 pub async fn dispatch(
@@ -47,6 +51,63 @@ async fn handle(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    let admitted = admit(state, trace_id, method, path, headers, body).await?;
+    execute(state, trace_id, path, headers, admitted).await
+}
+
+/// A driver request that passed every check the host makes before driver
+/// code runs: route, authentication, envelope, product profile and lane,
+/// authorization and payload schema.
+pub struct Admitted {
+    pub target: RouteTarget,
+    pub driver: Arc<LoadedDriver>,
+    pub action: ActionDescriptor,
+    pub caller: Caller,
+    pub envelope: Envelope,
+    pub profile: ProductProfile,
+    pub context: String,
+    pub instance: String,
+    /// The request body as JSON, for the idempotency fingerprint and audit.
+    pub body: Value,
+    pub method: Method,
+}
+
+impl Admitted {
+    /// The idempotent, audited mutation this request is, for
+    /// [`AppState::run_mutation`].
+    pub fn mutation<'a>(
+        &'a self,
+        trace_id: &'a TraceId,
+        path: &'a str,
+        headers: &'a HeaderMap,
+    ) -> Mutation<'a> {
+        Mutation {
+            trace_id,
+            caller: &self.caller.identity,
+            method: self.method.as_str(),
+            route_path: path,
+            action: &self.action.authz_action,
+            product: &self.envelope.product,
+            context: &self.context,
+            instance: &self.instance,
+            body: &self.body,
+            headers,
+            idempotency: self.action.idempotency,
+        }
+    }
+}
+
+/// Runs the checks in the original's order and answers the first refusal.
+/// Public so that a stand-in for driver code (the benchmark's native no-op)
+/// is measured behind exactly the layers a driver route has.
+pub async fn admit(
+    state: &AppState,
+    trace_id: &TraceId,
+    method: &HttpMethod,
+    path: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Admitted, ApiError> {
     let registry = state.registry();
     let method = match *method {
         HttpMethod::GET => Method::Get,
@@ -127,7 +188,41 @@ async fn handle(
         validate_payload(validator, &action.envelope_key, &envelope.payload)?;
     }
 
-    let body_value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Ok(Admitted {
+        target,
+        driver,
+        action,
+        caller,
+        envelope,
+        profile,
+        context,
+        instance,
+        body,
+        method,
+    })
+}
+
+/// Driver code: the component (sync) or an operation for the worker (async).
+async fn execute(
+    state: &AppState,
+    trace_id: &TraceId,
+    path: &str,
+    headers: &HeaderMap,
+    admitted: Admitted,
+) -> Result<Response, ApiError> {
+    let mutation = admitted.mutation(trace_id, path, headers);
+    let Admitted {
+        target,
+        driver,
+        action,
+        caller,
+        envelope,
+        profile,
+        context,
+        instance,
+        ..
+    } = &admitted;
     let scope = InvocationScope {
         product: envelope.product.clone(),
         context: context.clone(),
@@ -161,19 +256,6 @@ async fn handle(
             .get("dry_run")
             .and_then(Value::as_bool)
             .unwrap_or(false),
-    };
-    let mutation = Mutation {
-        trace_id,
-        caller: &caller.identity,
-        method: method.as_str(),
-        route_path: path,
-        action: &action.authz_action,
-        product: &envelope.product,
-        context: &context,
-        instance: &instance,
-        body: &body_value,
-        headers,
-        idempotency: action.idempotency,
     };
     match action.execution {
         Execution::Sync => {
@@ -226,7 +308,7 @@ async fn handle(
             state
                 .run_mutation(mutation, || async {
                     let operation = state
-                        .enqueue_operation(&target, &action, &invocation, caller_json, lanes)
+                        .enqueue_operation(target, action, &invocation, caller_json, lanes)
                         .await?;
                     let poll_url = format!("/v1/operations/{}", operation.operation_id);
                     let mut accepted =
@@ -248,14 +330,14 @@ fn caller_json(caller: &CallerIdentity) -> Value {
     })
 }
 
-pub(super) fn mismatch(message: String) -> ApiError {
+fn mismatch(message: String) -> ApiError {
     ApiError::new(StatusCode::FORBIDDEN, "product_driver_mismatch", message)
 }
 
 /// The lane an action addresses, from the product profile: instance-scoped
 /// actions name a lane the profile owns; preview- and context-scoped
 /// actions use the profile's preview context or a context it owns.
-pub(super) fn lane_of(
+fn lane_of(
     profile: &ProductProfile,
     action: &ActionDescriptor,
     envelope: &Envelope,

@@ -6,10 +6,8 @@
 //! [`ApiError`] with the original's JSON shape.
 
 pub mod access;
-#[cfg(feature = "bench")]
-mod bench;
 mod catalogue;
-mod dispatch;
+pub mod dispatch;
 pub mod envelope;
 mod evidence;
 mod grants;
@@ -96,7 +94,7 @@ impl AppState {
 
 /// The service router.
 pub fn router(state: AppState) -> Router {
-    let router = Router::new()
+    Router::new()
         .route("/v1/health", get(health::health))
         .route("/v1/drivers", get(catalogue::list_drivers))
         .route("/v1/drivers/{driver_id}", get(catalogue::show_driver))
@@ -142,13 +140,7 @@ pub fn router(state: AppState) -> Router {
             "/v1/contexts/{context}/operations/recent",
             get(reads::recent_operations),
         )
-        .route("/v1/operations/{operation_id}", get(reads::operation));
-    #[cfg(feature = "bench")]
-    let router = router.route(
-        "/v1/bench/native/{driver_id}/{*action_path}",
-        post(bench::native),
-    );
-    router
+        .route("/v1/operations/{operation_id}", get(reads::operation))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(no_route)
         .with_state(state)

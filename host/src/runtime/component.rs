@@ -137,6 +137,9 @@ impl DriverComponent {
         .await
     }
 
+    /// Admits the invocation, then executes it on the guest pool: the
+    /// guest's CPU never runs on the worker that serves this request, and
+    /// its host calls come back to this runtime (see `guest_pool`).
     async fn run<R: Send + 'static>(
         &self,
         trace_id: &str,
@@ -145,7 +148,47 @@ impl DriverComponent {
         services: HostServices,
         call: GuestCall<R>,
     ) -> Result<Invoked<R>, InvokeError> {
-        let _permit = self.runtime.admit().await?;
+        let permit = self.runtime.admit().await?;
+        let host = tokio::runtime::Handle::try_current().ok();
+        let component = self.clone();
+        let trace_id = trace_id.to_string();
+        let span = tracing::Span::current();
+        let task = self
+            .runtime
+            .inner
+            .guests
+            .spawn(tracing::Instrument::instrument(
+                async move {
+                    let _permit = permit;
+                    component
+                        .execute(&trace_id, host, scope, invocation, services, call)
+                        .await
+                },
+                span,
+            ));
+        match task.await {
+            Ok(outcome) => outcome,
+            Err(error) if error.is_panic() => {
+                tracing::error!(driver_id = %self.driver_id, %error, "driver invocation panicked in the host");
+                Err(InvokeError::Trap {
+                    driver_id: self.driver_id.to_string(),
+                    message: "the host failed while running this invocation".to_string(),
+                })
+            }
+            Err(_) => Err(InvokeError::Closed),
+        }
+    }
+
+    /// One invocation in a fresh store, on the current (guest) thread.
+    async fn execute<R: Send + 'static>(
+        &self,
+        trace_id: &str,
+        host: Option<tokio::runtime::Handle>,
+        scope: Option<InvocationScope>,
+        invocation: Option<Invocation>,
+        services: HostServices,
+        call: GuestCall<R>,
+    ) -> Result<Invoked<R>, InvokeError> {
         let started = Instant::now();
         let mut state = InvocationState::new(
             self.driver_id.clone(),
@@ -155,6 +198,7 @@ impl DriverComponent {
         );
         state.scope = scope;
         state.invocation = invocation;
+        state.host = host;
         let mut store = Store::new(self.runtime.engine(), state);
         store.limiter(|state| &mut state.limiter);
         let deadline = self.limits.deadline();

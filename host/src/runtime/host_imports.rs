@@ -10,7 +10,10 @@ use std::future::Future;
 use std::time::Duration;
 
 use super::bindings::launchplane::driver::{clock, hooks, log, probe, provider, records, types};
+use tokio::runtime::Handle;
+
 use super::bindings::{DriverError, HostError};
+use super::guest_pool;
 use super::limits::DeadlineExceeded;
 use super::services::{InvocationScope, Lane};
 use super::state::InvocationState;
@@ -29,37 +32,48 @@ fn outcome<T>(result: &Result<T, HostError>) -> &'static str {
     }
 }
 
-/// The remaining wall-clock budget of an invocation.
-struct Budget {
+/// Where and for how long a host call may run: what is left of the
+/// invocation's budget, on the runtime that admitted it.
+struct HostCallSite {
     remaining: Duration,
     deadline_ms: u64,
+    host: Option<Handle>,
 }
 
-/// Runs a host-side future within the invocation's remaining budget; a call
-/// that outlives it ends the invocation.
-async fn within<T>(budget: Budget, future: impl Future<Output = T>) -> wasmtime::Result<T> {
-    tokio::time::timeout(budget.remaining, future)
-        .await
-        .map_err(|_| {
-            DeadlineExceeded {
-                deadline_ms: budget.deadline_ms,
+impl HostCallSite {
+    /// Runs a host-side future on the admitting runtime, not on the guest
+    /// thread (see `guest_pool`); a call that outlives the budget ends the
+    /// invocation, and is cancelled.
+    async fn run<T: Send + 'static>(
+        self,
+        future: impl Future<Output = T> + Send + 'static,
+    ) -> wasmtime::Result<T> {
+        let call = guest_pool::on_host(self.host.as_ref(), future);
+        match tokio::time::timeout(self.remaining, call).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(message)) => Err(wasmtime::Error::msg(message)),
+            Err(_) => Err(DeadlineExceeded {
+                deadline_ms: self.deadline_ms,
             }
-            .into()
-        })
+            .into()),
+        }
+    }
 }
 
 impl InvocationState {
-    /// What is left of the invocation's budget; none left ends it.
-    fn budget(&self) -> wasmtime::Result<Budget> {
+    /// What is left of the invocation's budget, and where host calls run;
+    /// no budget left ends the invocation.
+    fn call_site(&self) -> wasmtime::Result<HostCallSite> {
         let deadline = self.limits.deadline();
         let spent = self.started.elapsed();
         let deadline_ms = self.limits.deadline_ms;
         if spent >= deadline {
             return Err(DeadlineExceeded { deadline_ms }.into());
         }
-        Ok(Budget {
+        Ok(HostCallSite {
             remaining: deadline - spent,
             deadline_ms,
+            host: self.host.clone(),
         })
     }
 
@@ -150,7 +164,11 @@ impl records::Host for InvocationState {
         let Some(records) = self.services.records.clone() else {
             return Ok(Err(self.unavailable("records.get", "records")));
         };
-        let result = within(self.budget()?, records.get(&scope, &kind, &record_id)).await?;
+        let (k, id) = (kind.clone(), record_id.clone());
+        let result = self
+            .call_site()?
+            .run(async move { records.get(&scope, &k, &id).await })
+            .await?;
         self.note(
             "records.get",
             format!("{kind} {record_id}"),
@@ -172,7 +190,11 @@ impl records::Host for InvocationState {
         let Some(records) = self.services.records.clone() else {
             return Ok(Err(self.unavailable("records.list", "records")));
         };
-        let result = within(self.budget()?, records.list(&scope, &kind, &query)).await?;
+        let k = kind.clone();
+        let result = self
+            .call_site()?
+            .run(async move { records.list(&scope, &k, &query).await })
+            .await?;
         self.note("records.list", kind, outcome(&result));
         Ok(result)
     }
@@ -193,7 +215,11 @@ impl records::Host for InvocationState {
         let Some(records) = self.services.records.clone() else {
             return Ok(Err(self.unavailable("records.put", "records")));
         };
-        let result = within(self.budget()?, records.put(&scope, &kind, &document)).await?;
+        let k = kind.clone();
+        let result = self
+            .call_site()?
+            .run(async move { records.put(&scope, &k, &document).await })
+            .await?;
         self.note("records.put", kind, outcome(&result));
         Ok(result)
     }
@@ -210,12 +236,9 @@ macro_rules! lane_call {
         let Some($provider) = $self.services.provider.clone() else {
             return Ok(Err($self.unavailable($function, "provider")));
         };
-        let result = within($self.budget()?, $call).await?;
-        $self.note(
-            $function,
-            format!("{}/{}", $lane.context, $lane.instance),
-            outcome(&result),
-        );
+        let summary = format!("{}/{}", $lane.context, $lane.instance);
+        let result = $self.call_site()?.run(async move { $call.await }).await?;
+        $self.note($function, summary, outcome(&result));
         Ok(result)
     }};
 }
@@ -228,8 +251,9 @@ macro_rules! context_call {
         let Some($provider) = $self.services.provider.clone() else {
             return Ok(Err($self.unavailable($function, "provider")));
         };
-        let result = within($self.budget()?, $call).await?;
-        $self.note($function, $summary, outcome(&result));
+        let summary = $summary;
+        let result = $self.call_site()?.run(async move { $call.await }).await?;
+        $self.note($function, summary, outcome(&result));
         Ok(result)
     }};
 }
@@ -346,8 +370,12 @@ impl probe::Host for InvocationState {
         let Some(probe) = self.services.probe.clone() else {
             return Ok(Err(self.unavailable("probe.check", "probe")));
         };
-        let result = within(self.budget()?, probe.check(&check)).await?;
-        self.note("probe.check", check.urls.join(" "), outcome(&result));
+        let summary = check.urls.join(" ");
+        let result = self
+            .call_site()?
+            .run(async move { probe.check(&check).await })
+            .await?;
+        self.note("probe.check", summary, outcome(&result));
         Ok(result)
     }
 }
@@ -369,11 +397,10 @@ impl hooks::Host for InvocationState {
             // the documented no-op success.
             None => Ok("{}".to_string()),
             Some(router) => {
-                within(
-                    self.budget()?,
-                    router.call(&scope, &invocation, &hook, &payload),
-                )
-                .await?
+                let name = hook.clone();
+                self.call_site()?
+                    .run(async move { router.call(&scope, &invocation, &name, &payload).await })
+                    .await?
             }
         };
         let outcome = if result.is_ok() { "ok" } else { "error" };

@@ -12,6 +12,7 @@ mod bindings;
 mod cache;
 mod component;
 mod engine;
+mod guest_pool;
 mod host_imports;
 mod limits;
 mod services;
@@ -35,6 +36,7 @@ pub use bindings::{
 pub use cache::CompileSource;
 pub use component::{DriverComponent, Invoked};
 pub use engine::EngineConfig;
+pub use guest_pool::{DEFAULT_GUEST_NICE, GuestPoolConfig};
 pub use limits::DriverLimits;
 pub use services::{
     HookRouter, HostServices, InvocationScope, Lane, ProbeAccess, ProviderAccess, RecordAccess,
@@ -53,6 +55,8 @@ pub struct RuntimeConfig {
     pub engine: EngineConfig,
     /// Precompiled-artifact cache; `None` compiles on every load.
     pub cache_dir: Option<PathBuf>,
+    /// The threads guest code runs on (see `guest_pool`).
+    pub guests: GuestPoolConfig,
 }
 
 /// Why a component could not be made ready.
@@ -102,6 +106,8 @@ struct RuntimeInner {
     /// Admission for top-level invocations. Half the instance pool, so hook
     /// calls (one level deep) always find a slot.
     admission: Arc<Semaphore>,
+    /// Where guest code executes: apart from the request workers.
+    guests: guest_pool::GuestPool,
 }
 
 impl Runtime {
@@ -114,14 +120,22 @@ impl Runtime {
         })?;
         let cache = cache::ComponentCache::new(&engine, config.cache_dir.clone());
         let permits = (config.engine.max_instances / 2).max(1) as usize;
+        let guests = guest_pool::GuestPool::new(config.guests)
+            .map_err(|e| wasmtime::Error::msg(format!("cannot start the guest threads: {e}")))?;
         Ok(Runtime {
             inner: Arc::new(RuntimeInner {
                 engine,
                 linker,
                 cache,
                 admission: Arc::new(Semaphore::new(permits)),
+                guests,
             }),
         })
+    }
+
+    /// Worker threads that execute guest code.
+    pub fn guest_threads(&self) -> usize {
+        self.inner.guests.threads()
     }
 
     pub fn engine(&self) -> &Engine {

@@ -36,6 +36,9 @@ pub struct InvocationState {
     pub(crate) invocation: Option<Invocation>,
     pub(crate) services: HostServices,
     pub(crate) transcript: Vec<HostCall>,
+    /// The runtime that admitted the invocation: host calls run there, not
+    /// on the guest thread (see `guest_pool`). `None` runs them in place.
+    pub(crate) host: Option<tokio::runtime::Handle>,
 }
 
 impl InvocationState {
@@ -74,6 +77,7 @@ impl InvocationState {
             invocation: None,
             services,
             transcript: Vec::new(),
+            host: None,
         }
     }
 
