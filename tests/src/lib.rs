@@ -12,7 +12,7 @@ use launchplane::auth::{Authenticator, Closed};
 use launchplane::http::{AppState, router};
 use launchplane::records::Store;
 use launchplane::registry::{Registry, sha256_hex};
-use launchplane::runtime::{DriverLimits, Runtime, RuntimeConfig};
+use launchplane::runtime::{DriverLimits, GuestPoolConfig, Runtime, RuntimeConfig};
 
 /// The workspace root.
 pub fn root() -> PathBuf {
@@ -37,14 +37,25 @@ pub fn component(stem: &str) -> PathBuf {
 }
 
 /// One process-wide runtime with a shared precompiled-component cache, so
-/// each component is compiled once per test binary.
+/// each component is compiled once per test binary. The guest threads
+/// follow `LAUNCHPLANE_GUEST_THREADS` / `LAUNCHPLANE_GUEST_NICE` when set,
+/// as `launchplane serve` does (the benchmark uses this runtime too).
 pub fn runtime() -> Runtime {
     static RUNTIME: OnceLock<(Runtime, tempfile::TempDir)> = OnceLock::new();
     RUNTIME
         .get_or_init(|| {
             let cache = tempfile::tempdir().expect("cache dir");
+            let mut guests = GuestPoolConfig::default();
+            let setting = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+            if let Some(threads) = setting("LAUNCHPLANE_GUEST_THREADS") {
+                guests.threads = threads.trim().parse().expect("LAUNCHPLANE_GUEST_THREADS");
+            }
+            if let Some(nice) = setting("LAUNCHPLANE_GUEST_NICE") {
+                guests.nice = nice.trim().parse().expect("LAUNCHPLANE_GUEST_NICE");
+            }
             let runtime = Runtime::new(&RuntimeConfig {
                 cache_dir: Some(cache.path().to_path_buf()),
+                guests,
                 ..Default::default()
             })
             .expect("runtime");

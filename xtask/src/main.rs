@@ -321,12 +321,14 @@ fn dev(args: &[String]) -> Result<()> {
 /// The Cargo profile the benchmark is built with (see the root Cargo.toml).
 const BENCH_PROFILE: &str = "perf";
 
-const BENCH_BUILD: [&str; 6] = [
+const BENCH_BUILD: [&str; 8] = [
     "-p",
     "launchplane",
+    "-p",
+    "launchplane-bench",
     "--bin",
     "launchplane",
-    "-p",
+    "--bin",
     "launchplane-bench",
 ];
 

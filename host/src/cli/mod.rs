@@ -121,8 +121,9 @@ pub struct ServeArgs {
     pub guests: GuestArgs,
 }
 
-/// Where driver code runs: threads of its own, at a lower priority than
-/// the threads serving requests, so a runaway driver cannot slow the host.
+/// Where driver code runs: threads of its own, apart from the threads
+/// serving requests, so a runaway driver cannot hold a request worker;
+/// optionally at a lower scheduling priority.
 #[derive(Debug, Clone, Copy, Args)]
 pub struct GuestArgs {
     /// Threads executing driver code (0: one per core).

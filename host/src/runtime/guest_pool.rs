@@ -9,9 +9,17 @@
 //!
 //! - guests execute on a runtime of their own, so a spinning guest never
 //!   occupies a worker that serves requests;
-//! - on Linux its threads run at a lower scheduling priority (a higher nice
-//!   value), so when the cores are contended the kernel runs the host's
-//!   threads first and the guest gets what is left.
+//! - on Linux its threads can run at a lower scheduling priority (a higher
+//!   nice value, `--guest-nice`), so when the cores are contended the kernel
+//!   prefers the host's threads.
+//!
+//! The benchmark (docs/performance.md, section 5) measured the first to
+//! matter: with a runaway guest looping, `/v1/health` p99 went from 7.4×
+//! its idle p99 (guests on the request runtime) to 2.3–2.9×. Renicing the
+//! guest threads (+10, +19) did not move that further within the noise, and
+//! added about 0.25 ms to every invocation's latency at concurrency 1 (a
+//! niced thread waits longer to be scheduled when it is woken), so the
+//! default increment is 0.
 //!
 //! Host calls a guest makes (records, provider, probe, hooks) are sent back
 //! to the runtime that admitted the invocation (see `host_imports`): they
@@ -43,9 +51,11 @@ impl Default for GuestPoolConfig {
     }
 }
 
-/// Nice +10: under contention a guest thread gets roughly a tenth of the CPU
-/// share of a host thread, yet an idle host leaves it the whole machine.
-pub const DEFAULT_GUEST_NICE: i32 = 10;
+/// No renicing by default; see the module docs for the measurement. An
+/// operator who runs CPU-heavy drivers beside latency-sensitive traffic can
+/// raise it (+10 gives a guest thread about a tenth of a host thread's CPU
+/// share under contention).
+pub const DEFAULT_GUEST_NICE: i32 = 0;
 
 /// The guest runtime. Dropping it stops its threads without waiting for the
 /// guests on them (their deadlines bound them anyway).
