@@ -72,6 +72,38 @@ async fn an_infinite_loop_is_stopped_at_its_deadline() {
 }
 
 #[tokio::test]
+async fn a_guest_blocked_in_a_clock_wait_is_stopped_at_its_deadline() {
+    // No Wasm code runs during the wait, so no epoch check can fire; the
+    // host's own timer must stop it, not the end of the sleep.
+    let registry = probe(DriverLimits {
+        memory_mib: 16,
+        deadline_ms: 300,
+    })
+    .await;
+    let started = Instant::now();
+    let error = call(&registry, "sleep", json!({"ms": 30_000}))
+        .await
+        .expect_err("must be stopped");
+    assert!(
+        matches!(
+            error,
+            InvokeError::DeadlineExceeded {
+                deadline_ms: 300,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    // Far below the 30 s sleep (generously bounded; the benchmark times it).
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // A sleep within the deadline completes normally.
+    let ok = call(&registry, "sleep", json!({"ms": 10}))
+        .await
+        .expect("within the deadline");
+    assert!(ok.value.is_ok());
+}
+
+#[tokio::test]
 async fn allocation_past_the_memory_cap_is_stopped() {
     let registry = probe(DriverLimits {
         memory_mib: 16,

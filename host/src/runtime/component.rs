@@ -12,6 +12,10 @@ use super::services::{HostServices, InvocationScope};
 use super::state::{HostCall, InvocationState};
 use super::{InvokeError, Runtime};
 
+/// How long past its deadline a guest parked outside Wasm code (where no
+/// epoch check can stop it) may stay before it is dropped: two epoch ticks.
+const PARKED_GUEST_MARGIN: Duration = Duration::from_millis(20);
+
 /// A result of a guest call together with what the guest did on the way.
 #[derive(Debug)]
 pub struct Invoked<T> {
@@ -220,9 +224,12 @@ impl DriverComponent {
             call(&driver, &mut store).await
         };
         // The epoch callback covers guest execution; this covers a guest
-        // parked in a host call that itself ignores its budget.
-        let outcome = match tokio::time::timeout(deadline + Duration::from_millis(250), guest).await
-        {
+        // parked where no epoch check runs: a WASI clock or stream wait, or
+        // a host call that ignores its budget. The margin lets the epoch
+        // trap win when the guest is running; either way the answer is
+        // the same deadline error, and a host call still in flight is
+        // aborted with the guest (its transaction rolls back).
+        let outcome = match tokio::time::timeout(deadline + PARKED_GUEST_MARGIN, guest).await {
             Ok(result) => result,
             Err(_) => Err(DeadlineExceeded { deadline_ms }.into()),
         };

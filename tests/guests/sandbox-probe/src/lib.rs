@@ -1,4 +1,4 @@
-//! A driver that tests the sandbox: it spins, allocates, reads the
+//! A driver that tests the sandbox: it spins, sleeps, allocates, reads the
 //! environment, panics, and calls host imports out of scope on request.
 use launchplane_sdk::prelude::*;
 
@@ -10,6 +10,12 @@ pub struct Empty {}
 #[serde(deny_unknown_fields)]
 pub struct Allocate {
     pub mib: u32,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Sleep {
+    pub ms: u32,
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -31,6 +37,13 @@ fn spin(_ctx: &Ctx<'_>, _req: Empty) -> Result<Reply<Value>, DriverError> {
     loop {
         n = std::hint::black_box(n.wrapping_add(1));
     }
+}
+
+/// Blocks in a WASI clock wait, where no Wasm code runs and so no epoch
+/// check can fire.
+fn sleep(_ctx: &Ctx<'_>, req: Sleep) -> Result<Reply<Value>, DriverError> {
+    std::thread::sleep(std::time::Duration::from_millis(u64::from(req.ms)));
+    Ok(Reply::new(json!({"slept_ms": req.ms})))
 }
 
 fn allocate(_ctx: &Ctx<'_>, req: Allocate) -> Result<Reply<Value>, DriverError> {
@@ -82,6 +95,7 @@ pub fn driver() -> Driver {
     };
     Driver::new("sandbox-probe", "Sandbox probe")
         .action(action("spin", "spin").handler(spin))
+        .action(action("sleep", "sleep").handler(sleep))
         .action(action("allocate", "allocate").handler(allocate))
         .action(action("read_env", "read-env").handler(read_env))
         .action(action("panic", "panic").handler(panic))
