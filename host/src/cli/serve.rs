@@ -70,6 +70,11 @@ pub async fn build_state(config: &ServeConfig) -> anyhow::Result<AppState> {
         ..Default::default()
     })
     .map_err(|e| anyhow::anyhow!("cannot start the component runtime: {e:#}"))?;
+    tracing::info!(
+        guest_threads = runtime.guest_threads(),
+        guest_nice = config.guests.nice,
+        "driver runtime started"
+    );
     let registry = Registry::load(&config.registry, &runtime).await?;
     let store = Store::open(&config.database_url).await?;
     if let Some((policy, source)) = bootstrap_policy_from_env(|name| std::env::var(name).ok())?
