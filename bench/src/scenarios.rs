@@ -41,15 +41,15 @@ impl Plan {
     pub fn full() -> Plan {
         Plan {
             quick: false,
-            warmup: Duration::from_secs(2),
-            dispatch_phase: Duration::from_secs(5),
+            warmup: Duration::from_secs(1),
+            dispatch_phase: Duration::from_secs(3),
             dispatch_rounds: 4,
-            evidence_phase: Duration::from_secs(10),
-            deploy_phase: Duration::from_secs(10),
+            evidence_phase: Duration::from_secs(6),
+            deploy_phase: Duration::from_secs(6),
             cold_runs: 3,
             warm_runs: 7,
             hold_ms: 2_000,
-            isolation_phase: Duration::from_secs(8),
+            isolation_phase: Duration::from_secs(6),
             isolation_rounds: 2,
             max_requests: 500_000,
         }
@@ -849,6 +849,48 @@ async fn measure_memory(ctx: &Ctx, served: &Spawned) -> anyhow::Result<Vec<Figur
 const HEALTH_INTERVAL: Duration = Duration::from_millis(5);
 const NOOP_INTERVAL: Duration = Duration::from_millis(10);
 
+/// Rows of the isolation samples.
+const IDLE: usize = 0;
+const WASM_RUNAWAY: usize = 1;
+const NATIVE_SPIN: usize = 2;
+
+fn merge(into: &mut [Sample; 2], phase: [Sample; 2]) {
+    for (into, sample) in into.iter_mut().zip(phase) {
+        into.merge(sample);
+    }
+}
+
+/// A thread that keeps one core busy until stopped: the isolation
+/// section's control for what a spinning runaway costs without Wasm.
+struct NativeSpinner {
+    stop: Arc<AtomicBool>,
+}
+
+impl NativeSpinner {
+    fn start() -> anyhow::Result<NativeSpinner> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        std::thread::Builder::new()
+            .name("bench-native-spin".into())
+            .spawn(move || {
+                let mut n: u64 = 0;
+                while !flag.load(Ordering::Relaxed) {
+                    for _ in 0..10_000 {
+                        n = std::hint::black_box(n.wrapping_add(1));
+                    }
+                }
+            })
+            .context("cannot start the native spinning thread")?;
+        Ok(NativeSpinner { stop })
+    }
+}
+
+impl Drop for NativeSpinner {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
 pub async fn isolation(ctx: &Ctx, service: &InProcess) -> anyhow::Result<Vec<Figure>> {
     let concurrency = 2;
     let health = {
@@ -872,25 +914,27 @@ pub async fn isolation(ctx: &Ctx, service: &InProcess) -> anyhow::Result<Vec<Fig
         pace: Some(NOOP_INTERVAL),
         ..ctx.spec(concurrency, ctx.plan.isolation_phase)
     };
-    let mut idle = [Sample::default(), Sample::default()];
-    let mut loaded = [Sample::default(), Sample::default()];
+    // Both routes' paced load for one phase: [health, noop].
+    let other_routes = |phase: String| {
+        let (health, noop) = (health.clone(), noop(&phase));
+        async move {
+            let (h, n) = tokio::join!(
+                load::run(&ctx.client, health_spec, StatusCode::OK, health),
+                load::run(&ctx.client, noop_spec, StatusCode::ACCEPTED, noop),
+            );
+            [h, n]
+        }
+    };
+    // [idle, Wasm runaway, native spinning thread] x [health, noop].
+    let mut samples: [[Sample; 2]; 3] = Default::default();
     let mut requests: Vec<Duration> = Vec::new();
     let mut not_stopped: Vec<String> = Vec::new();
     let spin_url = service.target.url("/v1/drivers/bench-noop/spin");
     let spin_body = json!({"product": "bench", "spin": {"instance": "testing"}});
     ctx.stops.take();
     for round in 0..ctx.plan.isolation_rounds {
-        let (h, n) = tokio::join!(
-            load::run(&ctx.client, health_spec, StatusCode::OK, health.clone()),
-            load::run(
-                &ctx.client,
-                noop_spec,
-                StatusCode::ACCEPTED,
-                noop(&format!("idle{round}"))
-            ),
-        );
-        idle[0].merge(h);
-        idle[1].merge(n);
+        let phase = other_routes(format!("idle{round}")).await;
+        merge(&mut samples[IDLE], phase);
 
         // The runaway: one client invoking the infinite loop back to back.
         let stop = Arc::new(AtomicBool::new(false));
@@ -927,18 +971,9 @@ pub async fn isolation(ctx: &Ctx, service: &InProcess) -> anyhow::Result<Vec<Fig
             })
         };
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let (h, n) = tokio::join!(
-            load::run(&ctx.client, health_spec, StatusCode::OK, health.clone()),
-            load::run(
-                &ctx.client,
-                noop_spec,
-                StatusCode::ACCEPTED,
-                noop(&format!("runaway{round}"))
-            ),
-        );
+        let phase = other_routes(format!("runaway{round}")).await;
         stop.store(true, Ordering::Relaxed);
-        loaded[0].merge(h);
-        loaded[1].merge(n);
+        merge(&mut samples[WASM_RUNAWAY], phase);
         for (elapsed, text) in runaway.await? {
             if text.starts_with("500") && text.contains("exceeded its deadline") {
                 requests.push(elapsed);
@@ -946,6 +981,15 @@ pub async fn isolation(ctx: &Ctx, service: &InProcess) -> anyhow::Result<Vec<Fig
                 not_stopped.push(text);
             }
         }
+
+        // The control: the same core kept busy by a native thread of this
+        // process, outside the host and outside Wasm. What this costs the
+        // other routes is the machine's share, not the runtime's.
+        let spinner = NativeSpinner::start()?;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let phase = other_routes(format!("spin{round}")).await;
+        drop(spinner);
+        merge(&mut samples[NATIVE_SPIN], phase);
     }
     // As the host measured them: admission to trap.
     let stops: Vec<Duration> = ctx
@@ -1006,55 +1050,75 @@ pub async fn isolation(ctx: &Ctx, service: &InProcess) -> anyhow::Result<Vec<Fig
     .enumerate()
     {
         let rate = concurrency as f64 / interval.as_secs_f64();
-        let (quiet, busy) = (idle[i].percentile_us(99.0), loaded[i].percentile_us(99.0));
-        figures.push(
+        let [idle, runaway, spin] = [
+            &samples[IDLE][i],
+            &samples[WASM_RUNAWAY][i],
+            &samples[NATIVE_SPIN][i],
+        ];
+        let p99 = |s: &Sample| s.percentile_us(99.0);
+        let ratio = |busy: &Sample| {
+            if idle.errors + busy.errors == 0 {
+                p99(busy) / p99(idle)
+            } else {
+                f64::NAN
+            }
+        };
+        let detail = |s: &Sample| {
+            json!({
+                "requests": s.requests(),
+                "errors": s.errors,
+                "first_error": s.first_error,
+                "p50_us": s.percentile_us(50.0),
+                "p90_us": s.percentile_us(90.0),
+                "max_us": s.percentile_us(100.0),
+            })
+        };
+        let runaway_ratio = ratio(runaway);
+        figures.extend([
             Figure::new(
                 section,
                 format!("isolation.{name}.p99_idle"),
                 format!("{route} at {rate:.0} req/s offered, nothing else running: p99"),
-                quiet,
+                p99(idle),
                 "µs",
             )
-            .detail(json!({
-                "requests": idle[i].requests(),
-                "errors": idle[i].errors,
-                "p50_us": idle[i].percentile_us(50.0),
-                "p90_us": idle[i].percentile_us(90.0),
-                "max_us": idle[i].percentile_us(100.0),
-            })),
-        );
-        figures.push(
+            .detail(detail(idle)),
             Figure::new(
                 section,
                 format!("isolation.{name}.p99_runaway"),
                 format!("{route} at {rate:.0} req/s offered, while the runaway loops: p99"),
-                busy,
+                p99(runaway),
                 "µs",
             )
-            .detail(json!({
-                "requests": loaded[i].requests(),
-                "errors": loaded[i].errors,
-                "first_error": loaded[i].first_error,
-                "p50_us": loaded[i].percentile_us(50.0),
-                "p90_us": loaded[i].percentile_us(90.0),
-                "max_us": loaded[i].percentile_us(100.0),
-            })),
-        );
-        let ratio = if idle[i].errors + loaded[i].errors == 0 {
-            busy / quiet
-        } else {
-            f64::NAN
-        };
-        figures.push(
+            .detail(detail(runaway)),
             Figure::new(
                 section,
                 format!("isolation.{name}.p99_ratio"),
                 format!("{route}: p99 with the runaway over idle p99"),
-                ratio,
+                runaway_ratio,
                 "×",
             )
-            .target("runaway p99 / idle p99", ratio, Op::AtMost, 2.0),
-        );
+            .target("runaway p99 / idle p99", runaway_ratio, Op::AtMost, 2.0),
+            Figure::new(
+                section,
+                format!("isolation.{name}.p99_native_spin"),
+                format!(
+                    "control, {route} at {rate:.0} req/s offered, while a native thread of the benchmark process spins instead of the runaway: p99"
+                ),
+                p99(spin),
+                "µs",
+            )
+            .detail(detail(spin)),
+            Figure::new(
+                section,
+                format!("isolation.{name}.p99_ratio_native_spin"),
+                format!(
+                    "control, {route}: p99 with a native spinning thread over idle p99 (no target: what one busy core costs on this machine)"
+                ),
+                ratio(spin),
+                "×",
+            ),
+        ]);
     }
     Ok(figures)
 }

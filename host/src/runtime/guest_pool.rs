@@ -15,11 +15,13 @@
 //!
 //! The benchmark (docs/performance.md, section 5) measured the first to
 //! matter: with a runaway guest looping, `/v1/health` p99 went from 7.4×
-//! its idle p99 (guests on the request runtime) to 2.3–2.9×. Renicing the
-//! guest threads (+10, +19) did not move that further within the noise, and
-//! added about 0.25 ms to every invocation's latency at concurrency 1 (a
-//! niced thread waits longer to be scheduled when it is woken), so the
-//! default increment is 0.
+//! its idle p99 (guests on the request runtime) to 2.1–3.0×, about what a
+//! native thread spinning on one of the same two cores costs (2.2–2.3×).
+//! Renicing the guest threads (+10, +19), `SCHED_IDLE` and short EEVDF
+//! slices for the request threads did not move that further within the
+//! noise; renicing also added about 0.25 ms to every invocation's latency
+//! at concurrency 1 (a niced thread waits longer to be scheduled when it
+//! is woken), so the default increment is 0.
 //!
 //! Host calls a guest makes (records, provider, probe, hooks) are sent back
 //! to the runtime that admitted the invocation (see `host_imports`): they
