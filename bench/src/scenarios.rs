@@ -42,14 +42,14 @@ impl Plan {
         Plan {
             quick: false,
             warmup: Duration::from_secs(1),
-            dispatch_phase: Duration::from_secs(3),
+            dispatch_phase: Duration::from_millis(1_500),
             dispatch_rounds: 4,
-            evidence_phase: Duration::from_secs(6),
-            deploy_phase: Duration::from_secs(6),
+            evidence_phase: Duration::from_secs(4),
+            deploy_phase: Duration::from_secs(4),
             cold_runs: 3,
             warm_runs: 7,
             hold_ms: 2_000,
-            isolation_phase: Duration::from_secs(6),
+            isolation_phase: Duration::from_secs(4),
             isolation_rounds: 2,
             max_requests: 500_000,
         }
