@@ -55,8 +55,8 @@ struct Args {
     /// binary; with it the summary has the whole run's wall time.
     #[arg(long, hide = true)]
     build_seconds: Option<f64>,
-    /// Set by `cargo xtask bench` when that build started from no previous
-    /// `perf` build (a cold run).
+    /// Set by `cargo xtask bench` when `target/perf` held no benchmark
+    /// binary before its build (a cold run, as from a fresh clone).
     #[arg(long, hide = true)]
     build_cold: bool,
 }

@@ -15,8 +15,9 @@
 //!
 //! The benchmark (docs/performance.md, section 5) measured the first to
 //! matter: with a runaway guest looping, `/v1/health` p99 went from 7.4×
-//! its idle p99 (guests on the request runtime) to 2.1–3.0×, about what a
-//! native thread spinning on one of the same two cores costs (2.2–2.3×).
+//! its idle p99 (guests on the request runtime) to 1.4–3.0×, about what a
+//! native thread spinning on one of the same two cores costs in the same
+//! runs (the benchmark measures that control side by side).
 //! Renicing the guest threads (+10, +19), `SCHED_IDLE` and short EEVDF
 //! slices for the request threads did not move that further within the
 //! noise; renicing also added about 0.25 ms to every invocation's latency
