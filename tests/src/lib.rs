@@ -9,10 +9,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use launchplane::auth::{Authenticator, Closed};
+use launchplane::cli::GuestArgs;
 use launchplane::http::{AppState, router};
 use launchplane::records::Store;
 use launchplane::registry::{Registry, sha256_hex};
-use launchplane::runtime::{DriverLimits, GuestPoolConfig, Runtime, RuntimeConfig};
+use launchplane::runtime::{DriverLimits, Runtime, RuntimeConfig};
 
 /// The workspace root.
 pub fn root() -> PathBuf {
@@ -45,14 +46,7 @@ pub fn runtime() -> Runtime {
     RUNTIME
         .get_or_init(|| {
             let cache = tempfile::tempdir().expect("cache dir");
-            let mut guests = GuestPoolConfig::default();
-            let setting = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-            if let Some(threads) = setting("LAUNCHPLANE_GUEST_THREADS") {
-                guests.threads = threads.trim().parse().expect("LAUNCHPLANE_GUEST_THREADS");
-            }
-            if let Some(nice) = setting("LAUNCHPLANE_GUEST_NICE") {
-                guests.nice = nice.trim().parse().expect("LAUNCHPLANE_GUEST_NICE");
-            }
+            let guests = GuestArgs::from_env().expect("LAUNCHPLANE_GUEST_* settings");
             let runtime = Runtime::new(&RuntimeConfig {
                 cache_dir: Some(cache.path().to_path_buf()),
                 guests,

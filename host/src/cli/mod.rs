@@ -9,7 +9,7 @@ mod serve;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, FromArgMatches, Parser, Subcommand};
 
 pub use serve::build_state;
 
@@ -137,6 +137,16 @@ pub struct GuestArgs {
 }
 
 impl GuestArgs {
+    /// The guest settings from `LAUNCHPLANE_GUEST_THREADS` and
+    /// `LAUNCHPLANE_GUEST_NICE` alone, parsed and range-checked exactly as
+    /// `serve` does, for code that builds a runtime without a command line
+    /// (the test harness and the benchmark).
+    pub fn from_env() -> Result<crate::runtime::GuestPoolConfig, clap::Error> {
+        let command = Self::augment_args(clap::Command::new("launchplane").no_binary_name(true));
+        let matches = command.try_get_matches_from(std::iter::empty::<String>())?;
+        Ok(Self::from_arg_matches(&matches)?.config())
+    }
+
     pub fn config(self) -> crate::runtime::GuestPoolConfig {
         crate::runtime::GuestPoolConfig {
             threads: self.guest_threads,
