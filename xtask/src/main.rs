@@ -134,8 +134,42 @@ fn build_guest_workspace(manifest: &str) -> Result<()> {
             manifest,
             "--target-dir",
         ])
-        .arg(guest_target_dir());
+        .arg(guest_target_dir())
+        .env("CARGO_ENCODED_RUSTFLAGS", guest_rustflags());
     run(build)
+}
+
+/// Rust flags for the component builds: the caller's own, then path
+/// remapping so a component's bytes, and so its pinned digest, do not depend
+/// on where the repository is checked out or where Cargo keeps its sources.
+///
+/// Panic locations keep source paths in the binary even when it is stripped,
+/// and Cargo passes absolute paths for crates outside the guest workspace
+/// (the SDK, every registry dependency). Without this, `build-drivers` in a
+/// second clone rewrites `drivers/registry.toml` with different digests.
+fn guest_rustflags() -> String {
+    let mut flags: Vec<String> = match std::env::var("CARGO_ENCODED_RUSTFLAGS") {
+        Ok(encoded) if !encoded.is_empty() => encoded.split('\u{1f}').map(str::to_string).collect(),
+        _ => std::env::var("RUSTFLAGS")
+            .map(|plain| plain.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_default(),
+    };
+    flags.push(format!(
+        "--remap-path-prefix={}=/launchplane",
+        root().display()
+    ));
+    // When several prefixes match, rustc applies the last one given.
+    if let Some(home) = cargo_home() {
+        flags.push(format!("--remap-path-prefix={}=/cargo", home.display()));
+    }
+    flags.join("\u{1f}")
+}
+
+/// Where Cargo keeps registry and git sources: `CARGO_HOME`, else `~/.cargo`.
+fn cargo_home() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")))
 }
 
 fn component_path(stem: &str) -> PathBuf {
@@ -265,6 +299,18 @@ fn test(args: &[String]) -> Result<()> {
     run(host)
 }
 
+/// Whether `paths` match the last commit (no modified or untracked files);
+/// `None` when git cannot tell (not a checkout, no git).
+fn unchanged_since_commit(paths: &[&str]) -> Option<bool> {
+    let output = Command::new("git")
+        .args(["status", "--porcelain", "--"])
+        .args(paths)
+        .current_dir(root())
+        .output()
+        .ok()?;
+    output.status.success().then_some(output.stdout.is_empty())
+}
+
 fn ci() -> Result<()> {
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--check"]);
@@ -278,7 +324,17 @@ fn ci() -> Result<()> {
         "drivers/Cargo.toml",
     ]);
     run(fmt_guests)?;
+    let sources_committed = unchanged_since_commit(&["drivers", "sdk", "wit"]);
     build_drivers()?;
+    if sources_committed == Some(true)
+        && unchanged_since_commit(&["drivers/registry.toml"]) != Some(true)
+    {
+        bail!(
+            "building the committed driver sources gave components whose digests differ from the ones pinned in drivers/registry.toml \
+             (see `git diff drivers/registry.toml`): either the pins were not updated with the sources, or the toolchain differs from \
+             the one that produced them"
+        );
+    }
     build_test_guests()?;
     let mut clippy = cargo();
     clippy.args([
