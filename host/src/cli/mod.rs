@@ -132,7 +132,7 @@ pub struct GuestArgs {
     /// How much lower the driver threads' priority is, as a nice increment
     /// (0..=19, Linux; 0 keeps the host's priority).
     #[arg(long, env = "LAUNCHPLANE_GUEST_NICE", default_value_t = crate::runtime::DEFAULT_GUEST_NICE,
-        value_parser = clap::value_parser!(i32).range(0..=19))]
+        value_parser = clap::value_parser!(i32).range(0..=i64::from(crate::runtime::MAX_GUEST_NICE)))]
     pub guest_nice: i32,
 }
 

@@ -5,21 +5,27 @@
 //! such a guest holds one of its workers between ticks and competes for
 //! the cores with the host's own work (authentication, records, health),
 //! so every other route's tail latency rises with it. The guest pool keeps
-//! that work apart twice over:
+//! that work apart:
 //!
-//! - guests execute on a runtime of their own, so a spinning guest never
+//! - guests execute on threads of their own, so a spinning guest never
 //!   occupies a worker that serves requests;
-//! - on Linux its threads can run at a lower scheduling priority (a higher
-//!   nice value, `--guest-nice`), so when the cores are contended the kernel
-//!   prefers the host's threads.
+//! - each guest thread is a single-threaded executor, and an invocation
+//!   stays on the thread it was placed on. A work-stealing runtime wakes an
+//!   idle worker every time a task yields, so it can steal it; a runaway
+//!   yields on every epoch tick, which made the idle guest thread wake
+//!   100 times a second for nothing. On the benchmark's 2-vCPU machine
+//!   those wake-ups alone raised `/v1/health` p99 under a runaway from
+//!   about what a native spinning thread costs (1.06× that control, mean
+//!   of six runs) to 1.29× (docs/performance.md, section 5);
+//! - placement prefers the thread with the fewest long-running invocations,
+//!   then the fewest in flight, so a short invocation does not queue
+//!   behind a runaway while another thread is free of one;
+//! - on Linux the threads can run at a lower scheduling priority (a higher
+//!   nice value, `--guest-nice`), so when the cores are contended the
+//!   kernel prefers the host's threads.
 //!
-//! The benchmark (docs/performance.md, section 5) measured the first to
-//! matter: with a runaway guest looping, `/v1/health` p99 went from 7.4×
-//! its idle p99 (guests on the request runtime) to 1.4–3.0×, about what a
-//! native thread spinning on one of the same two cores costs in the same
-//! runs (the benchmark measures that control side by side).
 //! Renicing the guest threads (+10, +19), `SCHED_IDLE` and short EEVDF
-//! slices for the request threads did not move that further within the
+//! slices for the request threads did not move the benchmark within the
 //! noise; renicing also added about 0.25 ms to every invocation's latency
 //! at concurrency 1 (a niced thread waits longer to be scheduled when it
 //! is woken), so the default increment is 0.
@@ -30,8 +36,14 @@
 //! run at the guests' lower priority nor register their I/O with this pool.
 
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
-use tokio::runtime::{Builder, Handle, Runtime};
+use tokio::runtime::{Builder, Handle};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// How the guest pool is sized and scheduled.
@@ -60,11 +72,33 @@ impl Default for GuestPoolConfig {
 /// share under contention).
 pub const DEFAULT_GUEST_NICE: i32 = 0;
 
-/// The guest runtime. Dropping it stops its threads without waiting for the
+/// The largest nice increment: Linux's lowest priority is nice 19.
+pub const MAX_GUEST_NICE: i32 = 19;
+
+/// A single poll that takes this long marks its invocation as long-running.
+/// Guest code returns to the executor on every epoch tick (10 ms by
+/// default), so only a guest that computes through a tick polls this long.
+const LONG_POLL: Duration = Duration::from_millis(5);
+
+/// The guest threads. Dropping the pool stops them without waiting for the
 /// guests on them (their deadlines bound them anyway).
 pub(crate) struct GuestPool {
-    runtime: Option<Runtime>,
-    threads: usize,
+    workers: Vec<GuestWorker>,
+}
+
+/// One guest thread: a single-threaded executor and what is placed on it.
+struct GuestWorker {
+    handle: Handle,
+    load: Arc<WorkerLoad>,
+    /// Ends the thread's executor when sent or dropped.
+    stop: Option<oneshot::Sender<()>>,
+}
+
+/// What a placement decision reads, updated by the tasks themselves.
+#[derive(Default)]
+struct WorkerLoad {
+    in_flight: AtomicUsize,
+    long_running: AtomicUsize,
 }
 
 impl GuestPool {
@@ -73,60 +107,164 @@ impl GuestPool {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
-        if !(0..=19).contains(&config.nice) {
+        if !(0..=MAX_GUEST_NICE).contains(&config.nice) {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
-                format!("guest nice increment {} is outside 0..=19", config.nice),
+                format!(
+                    "guest nice increment {} is outside 0..={MAX_GUEST_NICE}",
+                    config.nice
+                ),
             ));
         }
-        let nice = config.nice;
-        let runtime = Builder::new_multi_thread()
-            .worker_threads(threads)
-            .thread_name("launchplane-guest")
-            // Time for deadlines and WASI clocks. I/O is enabled only so a
-            // path that reaches for it degrades instead of panicking; host
-            // I/O is sent back to the admitting runtime.
-            .enable_all()
-            .on_thread_start(move || lower_priority(nice))
-            .build()?;
-        Ok(GuestPool {
-            runtime: Some(runtime),
-            threads,
-        })
+        let workers = (0..threads)
+            .map(|_| GuestWorker::start(config.nice))
+            .collect::<std::io::Result<Vec<_>>>()?;
+        Ok(GuestPool { workers })
     }
 
     /// Worker threads in the pool.
     pub(crate) fn threads(&self) -> usize {
-        self.threads
+        self.workers.len()
     }
 
-    /// Runs `future` on the pool. The handle aborts the task when dropped,
-    /// so a request that goes away takes its guest with it, as it would
-    /// have on the request runtime.
+    /// Runs `future` on the least loaded guest thread, where it stays. The
+    /// handle aborts the task when dropped, so a request that goes away
+    /// takes its guest with it, as it would have on the request runtime.
     pub(crate) fn spawn<F>(&self, future: F) -> AbortOnDrop<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let handle = match &self.runtime {
-            Some(runtime) => runtime.spawn(future),
-            // Unreachable while `self` is alive; spawning on the caller's
-            // runtime keeps the invocation correct if it ever happens.
-            None => tokio::spawn(future),
-        };
-        AbortOnDrop(handle)
+        let worker = self.least_loaded();
+        let tracked = Tracked::new(future, worker.load.clone());
+        AbortOnDrop(worker.handle.spawn(tracked))
+    }
+
+    /// Fewest long-running invocations first, then fewest in flight; ties go
+    /// to the lowest index, so a lightly loaded service keeps its short
+    /// invocations on one warm thread.
+    fn least_loaded(&self) -> &GuestWorker {
+        let mut best = &self.workers[0];
+        let mut best_key = best.load.key();
+        for worker in &self.workers[1..] {
+            let key = worker.load.key();
+            if key < best_key {
+                (best, best_key) = (worker, key);
+            }
+        }
+        best
+    }
+}
+
+impl GuestWorker {
+    fn start(nice: i32) -> std::io::Result<GuestWorker> {
+        let (started, handle) = std::sync::mpsc::channel();
+        let (stop, stopped) = oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("launchplane-guest".into())
+            .spawn(move || {
+                lower_priority(nice);
+                let runtime = Builder::new_current_thread()
+                    // A task woken from another thread (a new invocation, a
+                    // host call's answer) waits in the remote queue, which
+                    // tokio checks only every 31st task by default: behind
+                    // a runaway that yields each tick, that is 310 ms.
+                    .global_queue_interval(1)
+                    // Timers and I/O, likewise, are polled every 61st task
+                    // by default; a guest waiting on a WASI clock beside a
+                    // runaway would wake up to 610 ms late.
+                    .event_interval(1)
+                    // Time for deadlines and WASI clocks. I/O is enabled only
+                    // so a path that reaches for it degrades instead of
+                    // panicking; host I/O is sent back to the admitting
+                    // runtime.
+                    .enable_all()
+                    .build();
+                let runtime = match runtime {
+                    Ok(runtime) => runtime,
+                    Err(error) => {
+                        let _ = started.send(Err(error));
+                        return;
+                    }
+                };
+                if started.send(Ok(runtime.handle().clone())).is_err() {
+                    return;
+                }
+                // Runs the placed tasks until the pool goes away; dropping
+                // the runtime then drops whatever is still placed here.
+                runtime.block_on(async {
+                    let _ = stopped.await;
+                });
+            })?;
+        let handle = handle
+            .recv()
+            .map_err(|_| std::io::Error::other("a guest thread ended while starting"))??;
+        Ok(GuestWorker {
+            handle,
+            load: Arc::default(),
+            stop: Some(stop),
+        })
     }
 }
 
 impl Drop for GuestPool {
     fn drop(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            // Dropping a runtime blocks, which is refused inside another
-            // runtime (and impossible inside itself); shut it down from a
-            // thread of its own instead.
-            let _ = std::thread::Builder::new()
-                .name("launchplane-guest-shutdown".into())
-                .spawn(move || runtime.shutdown_background());
+        for worker in &mut self.workers {
+            if let Some(stop) = worker.stop.take() {
+                let _ = stop.send(());
+            }
+        }
+    }
+}
+
+impl WorkerLoad {
+    fn key(&self) -> (usize, usize) {
+        (
+            self.long_running.load(Ordering::Relaxed),
+            self.in_flight.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// A placed task: counts itself in its worker's load from placement until
+/// it ends (completed, aborted or dropped with the pool), and as
+/// long-running once one of its polls takes `LONG_POLL`.
+struct Tracked<F> {
+    future: Pin<Box<F>>,
+    load: Arc<WorkerLoad>,
+    long_running: bool,
+}
+
+impl<F> Tracked<F> {
+    fn new(future: F, load: Arc<WorkerLoad>) -> Self {
+        load.in_flight.fetch_add(1, Ordering::Relaxed);
+        Tracked {
+            future: Box::pin(future),
+            load,
+            long_running: false,
+        }
+    }
+}
+
+impl<F: Future> Future for Tracked<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let started = Instant::now();
+        let outcome = self.future.as_mut().poll(cx);
+        if outcome.is_pending() && !self.long_running && started.elapsed() >= LONG_POLL {
+            self.long_running = true;
+            self.load.long_running.fetch_add(1, Ordering::Relaxed);
+        }
+        outcome
+    }
+}
+
+impl<F> Drop for Tracked<F> {
+    fn drop(&mut self) {
+        self.load.in_flight.fetch_sub(1, Ordering::Relaxed);
+        if self.long_running {
+            self.load.long_running.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
@@ -178,7 +316,11 @@ fn lower_priority(increment: i32) {
     let outcome = unsafe {
         *libc::__errno_location() = 0;
         let current = libc::getpriority(libc::PRIO_PROCESS, 0);
-        libc::setpriority(libc::PRIO_PROCESS, 0, (current + increment).min(19))
+        libc::setpriority(
+            libc::PRIO_PROCESS,
+            0,
+            (current + increment).min(MAX_GUEST_NICE),
+        )
     };
     if outcome != 0 {
         tracing::warn!(
@@ -194,6 +336,142 @@ fn lower_priority(_increment: i32) {}
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicBool;
+
+    fn pool(threads: usize) -> GuestPool {
+        GuestPool::new(GuestPoolConfig { threads, nice: 0 }).expect("pool")
+    }
+
+    /// Stands in for a runaway guest: each poll computes for `per_poll`,
+    /// then yields the way the epoch callback does (wake, then pending).
+    struct Spinner {
+        per_poll: Duration,
+        polls: Arc<AtomicUsize>,
+        stop: Arc<AtomicBool>,
+    }
+
+    impl Future for Spinner {
+        type Output = std::thread::ThreadId;
+
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+            if self.stop.load(Ordering::Relaxed) {
+                return Poll::Ready(std::thread::current().id());
+            }
+            let started = Instant::now();
+            while started.elapsed() < self.per_poll {
+                std::hint::spin_loop();
+            }
+            self.polls.fetch_add(1, Ordering::Relaxed);
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+
+    fn spinner(per_poll: Duration) -> (Spinner, Arc<AtomicUsize>, Arc<AtomicBool>) {
+        let (polls, stop) = (
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let spinner = Spinner {
+            per_poll,
+            polls: polls.clone(),
+            stop: stop.clone(),
+        };
+        (spinner, polls, stop)
+    }
+
+    async fn wait_until(what: &str, condition: impl Fn() -> bool) {
+        let waited = Instant::now();
+        while !condition() {
+            assert!(
+                waited.elapsed() < Duration::from_secs(10),
+                "timed out waiting for {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_short_invocation_is_placed_away_from_a_long_running_one() {
+        let pool = pool(2);
+        let (runaway, polls, stop) = spinner(LONG_POLL * 2);
+        let runaway = pool.spawn(runaway);
+        wait_until("the runaway to count as long-running", || {
+            polls.load(Ordering::Relaxed) >= 1 && pool.workers.iter().any(|w| w.load.key().0 == 1)
+        })
+        .await;
+        // One short invocation in flight on the free thread...
+        let (release, held) = oneshot::channel::<()>();
+        let first = pool.spawn(async move {
+            let _ = held.await;
+            std::thread::current().id()
+        });
+        wait_until("the first short invocation to be placed", || {
+            pool.workers.iter().map(|w| w.load.key().1).sum::<usize>() == 2
+        })
+        .await;
+        // ...and a second one still goes there: a thread with one short
+        // invocation is a better place than a thread with a runaway, though
+        // each has one in flight.
+        let second = pool
+            .spawn(async { std::thread::current().id() })
+            .await
+            .expect("second");
+        release.send(()).expect("first still waiting");
+        let first = first.await.expect("first");
+        stop.store(true, Ordering::Relaxed);
+        let runaway = runaway.await.expect("runaway");
+        assert_eq!(
+            first, second,
+            "both short invocations share the free thread"
+        );
+        assert_ne!(
+            first, runaway,
+            "no short invocation is placed behind the runaway"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_task_placed_beside_a_runaway_runs_at_its_next_yield() {
+        let pool = pool(1);
+        let (runaway, polls, stop) = spinner(Duration::from_millis(1));
+        let runaway = pool.spawn(runaway);
+        wait_until("the runaway to start", || {
+            polls.load(Ordering::Relaxed) >= 1
+        })
+        .await;
+        let placed_at = polls.load(Ordering::Relaxed);
+        let polls_seen = polls.clone();
+        let ran_at = pool
+            .spawn(async move { polls_seen.load(Ordering::Relaxed) })
+            .await
+            .expect("short task");
+        stop.store(true, Ordering::Relaxed);
+        runaway.await.expect("runaway");
+        // tokio's default would let the runaway run 31 polls first.
+        assert!(
+            ran_at - placed_at <= 2,
+            "the short task waited {} runaway polls",
+            ran_at - placed_at
+        );
+    }
+
+    #[tokio::test]
+    async fn finished_and_aborted_invocations_leave_the_load() {
+        let pool = pool(1);
+        pool.spawn(async {}).await.expect("joined");
+        let (runaway, polls, _stop) = spinner(LONG_POLL * 2);
+        let runaway = pool.spawn(runaway);
+        wait_until("the runaway to count as long-running", || {
+            polls.load(Ordering::Relaxed) >= 1 && pool.workers[0].load.key() == (1, 1)
+        })
+        .await;
+        drop(runaway);
+        wait_until("the aborted runaway to leave", || {
+            pool.workers[0].load.key() == (0, 0)
+        })
+        .await;
+    }
 
     #[tokio::test]
     async fn guests_run_on_the_pool_threads() {

@@ -36,7 +36,7 @@ pub use bindings::{
 pub use cache::CompileSource;
 pub use component::{DriverComponent, Invoked};
 pub use engine::EngineConfig;
-pub use guest_pool::{DEFAULT_GUEST_NICE, GuestPoolConfig};
+pub use guest_pool::{DEFAULT_GUEST_NICE, GuestPoolConfig, MAX_GUEST_NICE};
 pub use limits::DriverLimits;
 pub use services::{
     HookRouter, HostServices, InvocationScope, Lane, ProbeAccess, ProviderAccess, RecordAccess,
