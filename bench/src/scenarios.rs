@@ -49,8 +49,10 @@ impl Plan {
             cold_runs: 3,
             warm_runs: 7,
             hold_ms: 2_000,
-            isolation_phase: Duration::from_secs(4),
-            isolation_rounds: 2,
+            // Short phases, interleaved more often: drift on this shared
+            // machine then lands on idle, runaway and control alike.
+            isolation_phase: Duration::from_secs(2),
+            isolation_rounds: 4,
             max_requests: 500_000,
         }
     }
@@ -931,6 +933,8 @@ pub async fn isolation(ctx: &Ctx, service: &InProcess) -> anyhow::Result<Vec<Fig
     let mut not_stopped: Vec<String> = Vec::new();
     let spin_url = service.target.url("/v1/drivers/bench-noop/spin");
     let spin_body = json!({"product": "bench", "spin": {"instance": "testing"}});
+    let checkpoint = checkpoint(&service.db.url).await;
+    let settled = settle().await;
     ctx.stops.take();
     for round in 0..ctx.plan.isolation_rounds {
         let phase = other_routes(format!("idle{round}")).await;
@@ -1074,6 +1078,9 @@ pub async fn isolation(ctx: &Ctx, service: &InProcess) -> anyhow::Result<Vec<Fig
             })
         };
         let runaway_ratio = ratio(runaway);
+        let mut idle_detail = detail(idle);
+        idle_detail["postgres_checkpoint_before"] = json!(checkpoint);
+        idle_detail["settle_before"] = settled.clone();
         figures.extend([
             Figure::new(
                 section,
@@ -1082,7 +1089,7 @@ pub async fn isolation(ctx: &Ctx, service: &InProcess) -> anyhow::Result<Vec<Fig
                 p99(idle),
                 "µs",
             )
-            .detail(detail(idle)),
+            .detail(idle_detail),
             Figure::new(
                 section,
                 format!("isolation.{name}.p99_runaway"),
@@ -1118,7 +1125,81 @@ pub async fn isolation(ctx: &Ctx, service: &InProcess) -> anyhow::Result<Vec<Fig
                 ratio(spin),
                 "×",
             ),
+            Figure::new(
+                section,
+                format!("isolation.{name}.p99_runaway_over_native_spin"),
+                format!(
+                    "{route}: p99 with the runaway over p99 with the native spinning thread (no target: above 1 is what the Wasm runaway costs beyond one busy core)"
+                ),
+                p99(runaway) / p99(spin),
+                "×",
+            ),
         ]);
     }
     Ok(figures)
+}
+
+/// The machine's CPU time so far, as (busy, total) jiffies over all CPUs,
+/// from `/proc/stat`; `None` off Linux.
+fn cpu_jiffies() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()?
+        .strip_prefix("cpu ")?
+        .split_whitespace()
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest time is already
+    // counted in user and nice).
+    let total: u64 = fields.iter().take(8).sum();
+    let idle = fields.get(3)? + fields.get(4)?;
+    Some((total - idle, total))
+}
+
+/// Earlier sections leave work behind for a while (the server's and
+/// PostgreSQL's after ingest, the kernel reclaiming the memory section's
+/// child), and a burst of it inside a phase lands in that phase's p99.
+/// Waits until the whole machine has been mostly idle (under 10% busy over
+/// half a second) or 20 s have passed, and says which, for the record.
+async fn settle() -> Value {
+    const WINDOW: Duration = Duration::from_millis(500);
+    const QUIET: f64 = 0.10;
+    const LIMIT: Duration = Duration::from_secs(20);
+    let started = Instant::now();
+    let Some(mut last) = cpu_jiffies() else {
+        return json!({"skipped": "no /proc/stat"});
+    };
+    loop {
+        tokio::time::sleep(WINDOW).await;
+        let Some(now) = cpu_jiffies() else {
+            return json!({"skipped": "no /proc/stat"});
+        };
+        let busy = (now.0 - last.0) as f64 / (now.1 - last.1).max(1) as f64;
+        last = now;
+        if busy < QUIET || started.elapsed() >= LIMIT {
+            return json!({
+                "waited_s": started.elapsed().as_secs_f64(),
+                "busy_fraction_last_window": busy,
+                "quiet": busy < QUIET,
+            });
+        }
+    }
+}
+
+/// Flushes what earlier sections wrote (ingest writes thousands of rows) so
+/// a checkpoint does not land inside an isolation phase. Returns what
+/// happened, for the record; a failure (a role without the right to
+/// checkpoint) is reported, not fatal.
+async fn checkpoint(url: &str) -> String {
+    use sqlx::Connection as _;
+    let outcome = async {
+        let mut connection = sqlx::PgConnection::connect(url).await?;
+        sqlx::query("CHECKPOINT").execute(&mut connection).await?;
+        connection.close().await
+    };
+    match outcome.await {
+        Ok(()) => "done".to_string(),
+        Err(error) => format!("failed: {error}"),
+    }
 }
