@@ -75,15 +75,15 @@ pub const DEFAULT_GUEST_NICE: i32 = 0;
 /// The largest nice increment: Linux's lowest priority is nice 19.
 pub const MAX_GUEST_NICE: i32 = 19;
 
-/// A single poll that takes this long marks its invocation as long-running.
-/// Guest code returns to the executor on every epoch tick (10 ms by
-/// default), so only a guest that computes through a tick polls this long.
-const LONG_POLL: Duration = Duration::from_millis(5);
-
 /// The guest threads. Dropping the pool stops them without waiting for the
 /// guests on them (their deadlines bound them anyway).
 pub(crate) struct GuestPool {
     workers: Vec<GuestWorker>,
+    /// A single poll that takes this long marks its invocation as
+    /// long-running: half an epoch tick. Guest code returns to the executor
+    /// on every tick, so only a guest that computes through most of one
+    /// polls this long.
+    long_poll: Duration,
 }
 
 /// One guest thread: a single-threaded executor and what is placed on it.
@@ -102,7 +102,9 @@ struct WorkerLoad {
 }
 
 impl GuestPool {
-    pub(crate) fn new(config: GuestPoolConfig) -> std::io::Result<Self> {
+    /// Starts the guest threads; `epoch_tick` is the engine's (see
+    /// `engine`), which bounds how long guest code runs between yields.
+    pub(crate) fn new(config: GuestPoolConfig, epoch_tick: Duration) -> std::io::Result<Self> {
         let threads = match config.threads {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
@@ -119,7 +121,10 @@ impl GuestPool {
         let workers = (0..threads)
             .map(|_| GuestWorker::start(config.nice))
             .collect::<std::io::Result<Vec<_>>>()?;
-        Ok(GuestPool { workers })
+        Ok(GuestPool {
+            workers,
+            long_poll: epoch_tick / 2,
+        })
     }
 
     /// Worker threads in the pool.
@@ -136,7 +141,7 @@ impl GuestPool {
         F::Output: Send + 'static,
     {
         let worker = self.least_loaded();
-        let tracked = Tracked::new(future, worker.load.clone());
+        let tracked = Tracked::new(future, worker.load.clone(), self.long_poll);
         AbortOnDrop(worker.handle.spawn(tracked))
     }
 
@@ -228,19 +233,21 @@ impl WorkerLoad {
 
 /// A placed task: counts itself in its worker's load from placement until
 /// it ends (completed, aborted or dropped with the pool), and as
-/// long-running once one of its polls takes `LONG_POLL`.
+/// long-running once one of its polls takes `long_poll`.
 struct Tracked<F> {
     future: Pin<Box<F>>,
     load: Arc<WorkerLoad>,
+    long_poll: Duration,
     long_running: bool,
 }
 
 impl<F> Tracked<F> {
-    fn new(future: F, load: Arc<WorkerLoad>) -> Self {
+    fn new(future: F, load: Arc<WorkerLoad>, long_poll: Duration) -> Self {
         load.in_flight.fetch_add(1, Ordering::Relaxed);
         Tracked {
             future: Box::pin(future),
             load,
+            long_poll,
             long_running: false,
         }
     }
@@ -252,7 +259,7 @@ impl<F: Future> Future for Tracked<F> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let started = Instant::now();
         let outcome = self.future.as_mut().poll(cx);
-        if outcome.is_pending() && !self.long_running && started.elapsed() >= LONG_POLL {
+        if outcome.is_pending() && !self.long_running && started.elapsed() >= self.long_poll {
             self.long_running = true;
             self.load.long_running.fetch_add(1, Ordering::Relaxed);
         }
@@ -338,8 +345,10 @@ mod tests {
     use super::*;
     use std::sync::atomic::AtomicBool;
 
+    const TICK: Duration = Duration::from_millis(10);
+
     fn pool(threads: usize) -> GuestPool {
-        GuestPool::new(GuestPoolConfig { threads, nice: 0 }).expect("pool")
+        GuestPool::new(GuestPoolConfig { threads, nice: 0 }, TICK).expect("pool")
     }
 
     /// Stands in for a runaway guest: each poll computes for `per_poll`,
@@ -394,7 +403,7 @@ mod tests {
     #[tokio::test]
     async fn a_short_invocation_is_placed_away_from_a_long_running_one() {
         let pool = pool(2);
-        let (runaway, polls, stop) = spinner(LONG_POLL * 2);
+        let (runaway, polls, stop) = spinner(TICK);
         let runaway = pool.spawn(runaway);
         wait_until("the runaway to count as long-running", || {
             polls.load(Ordering::Relaxed) >= 1 && pool.workers.iter().any(|w| w.load.key().0 == 1)
@@ -460,7 +469,7 @@ mod tests {
     async fn finished_and_aborted_invocations_leave_the_load() {
         let pool = pool(1);
         pool.spawn(async {}).await.expect("joined");
-        let (runaway, polls, _stop) = spinner(LONG_POLL * 2);
+        let (runaway, polls, _stop) = spinner(TICK);
         let runaway = pool.spawn(runaway);
         wait_until("the runaway to count as long-running", || {
             polls.load(Ordering::Relaxed) >= 1 && pool.workers[0].load.key() == (1, 1)
@@ -475,11 +484,7 @@ mod tests {
 
     #[tokio::test]
     async fn guests_run_on_the_pool_threads() {
-        let pool = GuestPool::new(GuestPoolConfig {
-            threads: 1,
-            nice: 0,
-        })
-        .expect("pool");
+        let pool = pool(1);
         let name = pool
             .spawn(async { std::thread::current().name().map(str::to_string) })
             .await
@@ -493,10 +498,13 @@ mod tests {
     async fn guest_threads_run_at_a_lower_priority_than_the_host() {
         // SAFETY: reads the calling thread's nice value.
         let host = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
-        let pool = GuestPool::new(GuestPoolConfig {
-            threads: 1,
-            nice: 5,
-        })
+        let pool = GuestPool::new(
+            GuestPoolConfig {
+                threads: 1,
+                nice: 5,
+            },
+            TICK,
+        )
         .expect("pool");
         let guest = pool
             // SAFETY: as above, on the guest thread.
@@ -511,10 +519,13 @@ mod tests {
 
     #[test]
     fn a_nice_increment_outside_the_range_is_refused() {
-        let error = GuestPool::new(GuestPoolConfig {
-            threads: 1,
-            nice: 20,
-        })
+        let error = GuestPool::new(
+            GuestPoolConfig {
+                threads: 1,
+                nice: 20,
+            },
+            TICK,
+        )
         .err()
         .expect("refused");
         assert!(error.to_string().contains("0..=19"), "{error}");
@@ -522,11 +533,7 @@ mod tests {
 
     #[tokio::test]
     async fn dropping_the_handle_aborts_the_guest_task() {
-        let pool = GuestPool::new(GuestPoolConfig {
-            threads: 1,
-            nice: 0,
-        })
-        .expect("pool");
+        let pool = pool(1);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let handle = pool.spawn(async move {
             tokio::time::sleep(std::time::Duration::from_secs(60)).await;
@@ -540,11 +547,7 @@ mod tests {
 
     #[tokio::test]
     async fn host_calls_run_on_the_admitting_runtime() {
-        let pool = GuestPool::new(GuestPoolConfig {
-            threads: 1,
-            nice: 0,
-        })
-        .expect("pool");
+        let pool = pool(1);
         let host = Handle::current();
         let name = pool
             .spawn(async move {

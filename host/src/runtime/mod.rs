@@ -120,7 +120,7 @@ impl Runtime {
         })?;
         let cache = cache::ComponentCache::new(&engine, config.cache_dir.clone());
         let permits = (config.engine.max_instances / 2).max(1) as usize;
-        let guests = guest_pool::GuestPool::new(config.guests)
+        let guests = guest_pool::GuestPool::new(config.guests, config.engine.epoch_tick)
             .map_err(|e| wasmtime::Error::msg(format!("cannot start the guest threads: {e}")))?;
         Ok(Runtime {
             inner: Arc::new(RuntimeInner {
