@@ -13,6 +13,10 @@
 //!   prints the table and writes `target/bench/summary.json`.
 //!   `bench --build-only` only compiles (and lints) the bench code; `ci`
 //!   runs it so the benchmark cannot rot.
+//! - `dist [--target TRIPLE]`: the release asset the GitHub Action installs
+//!   (`target/dist/launchplane-<triple>.tar.gz` and its `.sha256`).
+
+mod dist;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -59,6 +63,13 @@ enum Task {
         /// Extra arguments for the bench binary (e.g. `--only dispatch`).
         #[arg(trailing_var_arg = true)]
         args: Vec<String>,
+    },
+    /// Build `launchplane` in release and package it as the release asset
+    /// the GitHub Action installs, in target/dist.
+    Dist {
+        /// Target triple (default: the host's).
+        #[arg(long)]
+        target: Option<String>,
     },
 }
 
@@ -471,5 +482,6 @@ fn main() -> Result<()> {
             build_only,
             args,
         } => bench(quick, build_only, &args),
+        Task::Dist { target } => dist::dist(target.as_deref()),
     }
 }
