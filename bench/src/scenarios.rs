@@ -1060,9 +1060,11 @@ pub async fn isolation(ctx: &Ctx, service: &InProcess) -> anyhow::Result<Vec<Fig
             &samples[NATIVE_SPIN][i],
         ];
         let p99 = |s: &Sample| s.percentile_us(99.0);
-        let ratio = |busy: &Sample| {
-            if idle.errors + busy.errors == 0 {
-                p99(busy) / p99(idle)
+        // p99 of `busy` over p99 of `base`; NaN when either phase had
+        // errors, so a failing phase can never look like a good ratio.
+        let ratio = |busy: &Sample, base: &Sample| {
+            if base.errors + busy.errors == 0 {
+                p99(busy) / p99(base)
             } else {
                 f64::NAN
             }
@@ -1077,7 +1079,7 @@ pub async fn isolation(ctx: &Ctx, service: &InProcess) -> anyhow::Result<Vec<Fig
                 "max_us": s.percentile_us(100.0),
             })
         };
-        let runaway_ratio = ratio(runaway);
+        let runaway_ratio = ratio(runaway, idle);
         let mut idle_detail = detail(idle);
         idle_detail["postgres_checkpoint_before"] = json!(checkpoint);
         idle_detail["settle_before"] = settled.clone();
@@ -1122,7 +1124,7 @@ pub async fn isolation(ctx: &Ctx, service: &InProcess) -> anyhow::Result<Vec<Fig
                 format!(
                     "control, {route}: p99 with a native spinning thread over idle p99 (no target: what one busy core costs on this machine)"
                 ),
-                ratio(spin),
+                ratio(spin, idle),
                 "×",
             ),
             Figure::new(
@@ -1131,7 +1133,7 @@ pub async fn isolation(ctx: &Ctx, service: &InProcess) -> anyhow::Result<Vec<Fig
                 format!(
                     "{route}: p99 with the runaway over p99 with the native spinning thread (no target: above 1 is what the Wasm runaway costs beyond one busy core)"
                 ),
-                p99(runaway) / p99(spin),
+                ratio(runaway, spin),
                 "×",
             ),
         ]);

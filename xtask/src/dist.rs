@@ -12,9 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use sha2::{Digest, Sha256};
 
-use super::{cargo, root, run};
+use super::{cargo, root, run, sha256_file};
 
 /// Builds `launchplane` in release for `target` (the host when `None`) and
 /// packages it into `target/dist`.
@@ -83,14 +82,9 @@ pub fn package(binary: &Path, triple: &str, out: &Path) -> Result<(PathBuf, Path
     }
     std::fs::remove_dir_all(&stage).with_context(|| format!("cannot clear {}", stage.display()))?;
 
-    let bytes =
-        std::fs::read(&asset).with_context(|| format!("cannot read {}", asset.display()))?;
     let checksum = out.join(format!("{name}.sha256"));
-    std::fs::write(
-        &checksum,
-        format!("{}  {name}\n", hex::encode(Sha256::digest(&bytes))),
-    )
-    .with_context(|| format!("cannot write {}", checksum.display()))?;
+    std::fs::write(&checksum, format!("{}  {name}\n", sha256_file(&asset)?))
+        .with_context(|| format!("cannot write {}", checksum.display()))?;
     Ok((asset, checksum))
 }
 
@@ -146,7 +140,7 @@ mod tests {
         );
         // The action compares the first field with the archive's sha256.
         let line = std::fs::read_to_string(&checksum).expect("checksum file");
-        let digest = hex::encode(Sha256::digest(std::fs::read(&asset).expect("asset")));
+        let digest = sha256_file(&asset).expect("asset digest");
         assert_eq!(
             line,
             format!("{digest}  launchplane-x86_64-unknown-linux-gnu.tar.gz\n")
