@@ -36,7 +36,7 @@ impl Target {
 /// A client that ignores proxy settings (every request stays on loopback)
 /// and bounds each request in time.
 pub fn client() -> anyhow::Result<Client> {
-    Ok(Client::builder()
+    Ok(launchplane::tls::client_builder()
         .no_proxy()
         .timeout(REQUEST_TIMEOUT)
         .pool_max_idle_per_host(256)

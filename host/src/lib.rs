@@ -19,3 +19,4 @@ pub mod records;
 pub mod registry;
 pub mod runtime;
 pub mod time;
+pub mod tls;

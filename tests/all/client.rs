@@ -70,7 +70,7 @@ impl Proxy {
             upstream,
             fake,
             seen: seen.clone(),
-            http: reqwest::Client::new(),
+            http: launchplane::tls::default_client(),
         };
         let app = axum::Router::new()
             .fallback(proxy_handler)

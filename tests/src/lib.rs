@@ -154,7 +154,7 @@ impl TestServer {
         TestServer {
             addr,
             state,
-            client: reqwest::Client::new(),
+            client: launchplane::tls::default_client(),
             _db: db,
         }
     }
@@ -604,7 +604,7 @@ impl TestServer {
         TestServer {
             addr,
             state,
-            client: reqwest::Client::new(),
+            client: launchplane::tls::default_client(),
             _db: tempfile::tempdir().expect("dir"),
         }
     }
@@ -653,7 +653,7 @@ impl Service {
         let server = TestServer {
             addr,
             state,
-            client: reqwest::Client::new(),
+            client: launchplane::tls::default_client(),
             _db: tempfile::tempdir().expect("dir"),
         };
         Service { server, issuer }

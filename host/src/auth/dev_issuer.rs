@@ -16,17 +16,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKeyComponents};
-use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use ring::rand::SystemRandom;
+use ring::rsa::{KeyPair, PublicKeyComponents};
+use ring::signature::RSA_PKCS1_SHA256;
+use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
 
 /// File name of the saved key inside the key folder.
 pub const KEY_FILE_NAME: &str = "dev-oidc-issuer-key.pem";
@@ -248,10 +249,19 @@ impl DevTokenRequest {
 }
 
 /// The development issuer: an issuer URL and an RSA-2048 signing key.
+///
+/// ring signs (constant-time, and the same library that verifies);
+/// ring cannot generate RSA keys, so the RustCrypto `rsa` crate makes
+/// them and encodes the public key.
 pub struct DevIssuer {
     issuer: String,
     kid: String,
     key_pair: KeyPair,
+    /// The same private key as PKCS#8 DER, for [`Self::private_key_pkcs8_pem`];
+    /// wiped when the issuer is dropped.
+    pkcs8_der: Zeroizing<Vec<u8>>,
+    /// X.509 SubjectPublicKeyInfo DER.
+    public_key_der: Vec<u8>,
     modulus: Vec<u8>,
     exponent: Vec<u8>,
 }
@@ -268,36 +278,44 @@ impl std::fmt::Debug for DevIssuer {
 impl DevIssuer {
     /// A new issuer with a freshly generated RSA-2048 key.
     pub fn generate(issuer: impl Into<String>) -> Result<Self, DevIssuerError> {
-        let key_pair =
-            KeyPair::generate(KeySize::Rsa2048).map_err(|_| DevIssuerError::KeyGeneration)?;
-        Ok(Self::from_key_pair(issuer.into(), key_pair))
+        let private = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 2048)
+            .map_err(|_| DevIssuerError::KeyGeneration)?;
+        let der = private
+            .to_pkcs8_der()
+            .map_err(|_| DevIssuerError::KeyGeneration)?;
+        Self::from_pkcs8_der(issuer, der.as_bytes())
     }
 
     /// An issuer from a PKCS#8 DER RSA private key.
     pub fn from_pkcs8_der(issuer: impl Into<String>, der: &[u8]) -> Result<Self, DevIssuerError> {
         let key_pair =
             KeyPair::from_pkcs8(der).map_err(|e| DevIssuerError::InvalidKey(e.to_string()))?;
-        Ok(Self::from_key_pair(issuer.into(), key_pair))
+        let components = PublicKeyComponents::<Vec<u8>>::from(key_pair.public());
+        let invalid = |e: &dyn std::fmt::Display| DevIssuerError::InvalidKey(e.to_string());
+        let public_key_der = rsa::RsaPublicKey::new(
+            rsa::BigUint::from_bytes_be(&components.n),
+            rsa::BigUint::from_bytes_be(&components.e),
+        )
+        .map_err(|e| invalid(&e))?
+        .to_public_key_der()
+        .map_err(|e| invalid(&e))?
+        .into_vec();
+        let kid = jwk_thumbprint(&components.n, &components.e);
+        Ok(DevIssuer {
+            issuer: issuer.into(),
+            kid,
+            key_pair,
+            pkcs8_der: Zeroizing::new(der.to_vec()),
+            public_key_der,
+            modulus: components.n,
+            exponent: components.e,
+        })
     }
 
     /// An issuer from a PKCS#8 PEM-encoded private key.
     pub fn from_pkcs8_pem(issuer: impl Into<String>, pem: &str) -> Result<Self, DevIssuerError> {
         let der = pem_decode("PRIVATE KEY", pem).map_err(DevIssuerError::InvalidKey)?;
         Self::from_pkcs8_der(issuer, &der)
-    }
-
-    fn from_key_pair(issuer: String, key_pair: KeyPair) -> Self {
-        let components = PublicKeyComponents::<Vec<u8>>::from(key_pair.public_key());
-        let modulus = components.n;
-        let exponent = components.e;
-        let kid = jwk_thumbprint(&modulus, &exponent);
-        DevIssuer {
-            issuer,
-            kid,
-            key_pair,
-            modulus,
-            exponent,
-        }
     }
 
     /// Loads `{dir}/dev-oidc-issuer-key.pem`, or generates a key and saves it
@@ -360,20 +378,12 @@ impl DevIssuer {
 
     /// The private key as PKCS#8 PEM. Secret: write it only to a 0600 file.
     pub fn private_key_pkcs8_pem(&self) -> Result<String, DevIssuerError> {
-        let der = self
-            .key_pair
-            .as_der()
-            .map_err(|_| DevIssuerError::InvalidKey("cannot encode the key".to_string()))?;
-        Ok(pem_encode("PRIVATE KEY", der.as_ref()))
+        Ok(pem_encode("PRIVATE KEY", &self.pkcs8_der))
     }
 
     /// The public key as X.509 SubjectPublicKeyInfo DER.
     pub fn public_key_der(&self) -> Vec<u8> {
-        self.key_pair
-            .public_key()
-            .as_der()
-            .map(|der| der.as_ref().to_vec())
-            .unwrap_or_default()
+        self.public_key_der.clone()
     }
 
     /// The public key as PEM (`-----BEGIN PUBLIC KEY-----`).
@@ -456,7 +466,7 @@ impl DevIssuer {
                 .map_err(|_| DevIssuerError::Signing)
         };
         let signing_input = format!("{}.{}", encode(header)?, encode(claims)?);
-        let mut signature = vec![0u8; self.key_pair.public_modulus_len()];
+        let mut signature = vec![0u8; self.key_pair.public().modulus_len()];
         self.key_pair
             .sign(
                 &RSA_PKCS1_SHA256,

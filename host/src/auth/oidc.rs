@@ -34,7 +34,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use axum::http::HeaderMap;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey};
 use reqwest::Url;
 use serde_json::{Map, Value, json};
 
@@ -590,7 +589,7 @@ struct VerifierInner {
 
 #[derive(Default)]
 struct KeyCache {
-    keys: HashMap<String, DecodingKey>,
+    keys: HashMap<String, RsaVerifyingKey>,
     fetched_at: Option<Instant>,
 }
 
@@ -620,7 +619,7 @@ impl OidcVerifier {
     /// nothing: keys are fetched on first use (or by [`Self::refresh_keys`]).
     pub fn new(config: OidcConfig) -> Result<Self, OidcConfigError> {
         config.validate()?;
-        let http = reqwest::Client::builder()
+        let http = crate::tls::client_builder()
             .timeout(config.http_timeout)
             .connect_timeout(config.http_timeout)
             .redirect(same_host_redirects())
@@ -674,14 +673,8 @@ impl OidcVerifier {
         }
         let key = self.key_for(&kid).await?;
         let signing_input = &token[..segments.header.len() + 1 + segments.payload.len()];
-        match jsonwebtoken::crypto::verify(
-            segments.signature,
-            signing_input.as_bytes(),
-            &key,
-            Algorithm::RS256,
-        ) {
-            Ok(true) => {}
-            Ok(false) | Err(_) => return Err(TokenError::BadSignature),
+        if !key.verifies_rs256(signing_input.as_bytes(), segments.signature) {
+            return Err(TokenError::BadSignature);
         }
         let claims = decode_json_object(segments.payload).ok_or(TokenError::Malformed(
             "payload is not a base64url JSON object",
@@ -749,7 +742,7 @@ impl OidcVerifier {
     }
 
     /// The key for `kid`, refetching the key set when the rules allow it.
-    async fn key_for(&self, kid: &str) -> Result<DecodingKey, TokenError> {
+    async fn key_for(&self, kid: &str) -> Result<RsaVerifyingKey, TokenError> {
         let (cached, stale) = self.lookup(kid);
         if let Some(key) = cached {
             if !stale {
@@ -790,7 +783,7 @@ impl OidcVerifier {
     }
 
     /// `(key, stale)`.
-    fn lookup(&self, kid: &str) -> (Option<DecodingKey>, bool) {
+    fn lookup(&self, kid: &str) -> (Option<RsaVerifyingKey>, bool) {
         let cache = read_lock(&self.inner.cache);
         let stale = cache
             .fetched_at
@@ -825,7 +818,7 @@ impl OidcVerifier {
     async fn fetch_keys(
         &self,
         state: &mut RefreshState,
-    ) -> Result<HashMap<String, DecodingKey>, String> {
+    ) -> Result<HashMap<String, RsaVerifyingKey>, String> {
         let config = &self.inner.config;
         let jwks_url = match (&config.jwks_url, &state.discovered_jwks_uri) {
             (Some(url), _) => url.clone(),
@@ -1019,12 +1012,12 @@ fn check_header(header: &Map<String, Value>) -> Result<String, TokenError> {
 /// absent or `RS256`, `key_ops` absent or containing `verify`, a non-empty
 /// `kid`, modulus ≥ 2048 bits. A `kid` listed twice is dropped (ambiguous).
 /// An empty result is an error.
-fn parse_jwks(doc: &Value) -> Result<HashMap<String, DecodingKey>, String> {
+fn parse_jwks(doc: &Value) -> Result<HashMap<String, RsaVerifyingKey>, String> {
     let keys = doc
         .get("keys")
         .and_then(Value::as_array)
         .ok_or_else(|| "no `keys` array".to_string())?;
-    let mut usable: HashMap<String, DecodingKey> = HashMap::new();
+    let mut usable: HashMap<String, RsaVerifyingKey> = HashMap::new();
     let mut seen: HashSet<String> = HashSet::new();
     let mut ambiguous: HashSet<String> = HashSet::new();
     for jwk in keys {
@@ -1057,7 +1050,7 @@ fn parse_jwks(doc: &Value) -> Result<HashMap<String, DecodingKey>, String> {
     Ok(usable)
 }
 
-fn usable_rsa_key(jwk: &Value) -> Option<DecodingKey> {
+fn usable_rsa_key(jwk: &Value) -> Option<RsaVerifyingKey> {
     let field = |name: &str| jwk.get(name);
     if field("kty").and_then(Value::as_str) != Some("RSA") {
         return None;
@@ -1089,7 +1082,41 @@ fn usable_rsa_key(jwk: &Value) -> Option<DecodingKey> {
     if bits < MIN_RSA_MODULUS_BITS || e.is_empty() || e.len() > 8 {
         return None;
     }
-    Some(DecodingKey::from_rsa_raw_components(n, e))
+    Some(RsaVerifyingKey {
+        modulus: n.to_vec(),
+        exponent: e.to_vec(),
+    })
+}
+
+/// An RSA public key from the issuer's key set, used only to check RS256
+/// (RSASSA-PKCS1-v1_5 with SHA-256) signatures.
+#[derive(Clone)]
+struct RsaVerifyingKey {
+    /// Big-endian, without leading zeros.
+    modulus: Vec<u8>,
+    /// Big-endian, without leading zeros.
+    exponent: Vec<u8>,
+}
+
+impl RsaVerifyingKey {
+    /// Whether `signature` (unpadded base64url) is this key's RS256
+    /// signature of `message`. ring refuses moduli under 2048 or over 8192
+    /// bits and exponents outside 3..2^33, whatever the key set said.
+    fn verifies_rs256(&self, message: &[u8], signature: &str) -> bool {
+        let Ok(signature) = URL_SAFE_NO_PAD.decode(signature) else {
+            return false;
+        };
+        ring::signature::RsaPublicKeyComponents {
+            n: &self.modulus,
+            e: &self.exponent,
+        }
+        .verify(
+            &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+            message,
+            &signature,
+        )
+        .is_ok()
+    }
 }
 
 fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {

@@ -214,8 +214,8 @@ fn b64(value: &Value) -> String {
 
 fn hs256(header: &Value, claims: &Value, secret: &[u8]) -> String {
     let input = format!("{}.{}", b64(header), b64(claims));
-    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret);
-    let tag = aws_lc_rs::hmac::sign(&key, input.as_bytes());
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret);
+    let tag = ring::hmac::sign(&key, input.as_bytes());
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
 }
 

@@ -73,7 +73,7 @@ impl HttpProbe {
                 attempt.stop()
             }
         });
-        let client = reqwest::Client::builder()
+        let client = crate::tls::client_builder()
             .redirect(policy)
             .user_agent(concat!("launchplane-probe/", env!("CARGO_PKG_VERSION")))
             .build()

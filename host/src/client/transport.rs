@@ -189,7 +189,7 @@ pub fn describe_transport(error: &reqwest::Error) -> String {
 }
 
 pub(crate) fn http_client() -> Result<reqwest::Client, ClientError> {
-    reqwest::Client::builder()
+    crate::tls::client_builder()
         .connect_timeout(Duration::from_secs(15))
         .user_agent(concat!("launchplane-call/", env!("CARGO_PKG_VERSION")))
         .build()

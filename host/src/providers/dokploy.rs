@@ -355,7 +355,7 @@ fn domain_host(domain: &str) -> String {
 
 impl DokployProvider {
     pub fn new(config: DokployConfig, store: Store) -> Result<DokployProvider, ProviderError> {
-        let client = reqwest::Client::builder()
+        let client = crate::tls::client_builder()
             .timeout(config.http_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .build()
