@@ -16,7 +16,7 @@ use std::sync::Once;
 
 /// Makes ring the process-wide rustls crypto provider. Idempotent; a
 /// provider some other code installed first is left in place.
-pub fn install_crypto_provider() {
+fn install_crypto_provider() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         // Err means a provider is already installed, which is all we need.
@@ -37,8 +37,9 @@ pub fn client_builder() -> reqwest::ClientBuilder {
 /// Only if the TLS backend cannot be initialised at all, as
 /// `reqwest::Client::new` does.
 pub fn default_client() -> reqwest::Client {
-    install_crypto_provider();
-    reqwest::Client::new()
+    client_builder()
+        .build()
+        .expect("the TLS backend initialises")
 }
 
 #[cfg(test)]
@@ -49,9 +50,11 @@ mod tests {
     fn clients_build_with_the_ring_provider_installed() {
         let client = client_builder().build();
         assert!(client.is_ok(), "{client:?}");
-        assert!(rustls::crypto::CryptoProvider::get_default().is_some());
-        // A second call neither panics nor replaces the provider.
-        install_crypto_provider();
+        let installed = rustls::crypto::CryptoProvider::get_default().expect("installed");
+        // Building more clients neither panics nor replaces the provider.
         let _ = default_client();
+        install_crypto_provider();
+        let after = rustls::crypto::CryptoProvider::get_default().expect("still installed");
+        assert!(std::sync::Arc::ptr_eq(installed, after));
     }
 }
