@@ -73,6 +73,7 @@ pub async fn build_state(config: &ServeConfig) -> anyhow::Result<AppState> {
     tracing::info!(
         guest_threads = runtime.guest_threads(),
         guest_nice = config.guests.nice,
+        guest_quarantine_cpus = %config.guests.quarantine,
         "driver runtime started"
     );
     let registry = Registry::load(&config.registry, &runtime).await?;

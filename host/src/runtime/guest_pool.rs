@@ -20,6 +20,8 @@
 //! - placement prefers the thread with the fewest long-running invocations,
 //!   then the fewest in flight, so a short invocation does not queue
 //!   behind a runaway while another thread is free of one;
+//! - while a thread runs a long-running invocation, it is confined to a
+//!   few cores and the host's threads keep the others (`cpu_partition`);
 //! - on Linux the threads can run at a lower scheduling priority (a higher
 //!   nice value, `--guest-nice`), so when the cores are contended the
 //!   kernel prefers the host's threads.
@@ -46,6 +48,8 @@ use tokio::runtime::{Builder, Handle};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use super::cpu_partition::{self, QuarantineCpus, Tid};
+
 /// How the guest pool is sized and scheduled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GuestPoolConfig {
@@ -55,6 +59,9 @@ pub struct GuestPoolConfig {
     /// a nice increment (0..=19; 0 keeps the host's priority). Linux only;
     /// elsewhere the value is ignored.
     pub nice: i32,
+    /// The cores long-running invocations are confined to (see
+    /// `cpu_partition`).
+    pub quarantine: QuarantineCpus,
 }
 
 impl Default for GuestPoolConfig {
@@ -62,6 +69,7 @@ impl Default for GuestPoolConfig {
         GuestPoolConfig {
             threads: 0,
             nice: DEFAULT_GUEST_NICE,
+            quarantine: QuarantineCpus::Auto,
         }
     }
 }
@@ -99,6 +107,8 @@ struct GuestWorker {
 struct WorkerLoad {
     in_flight: AtomicUsize,
     long_running: AtomicUsize,
+    /// The thread, when its long-running invocations are confined.
+    confine: Option<Tid>,
 }
 
 impl GuestPool {
@@ -118,8 +128,14 @@ impl GuestPool {
                 ),
             ));
         }
+        let confine = match config.quarantine {
+            QuarantineCpus::Off => false,
+            wanted => cpu_partition::configure(wanted)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?
+                .is_some(),
+        };
         let workers = (0..threads)
-            .map(|_| GuestWorker::start(config.nice))
+            .map(|_| GuestWorker::start(config.nice, confine))
             .collect::<std::io::Result<Vec<_>>>()?;
         Ok(GuestPool {
             workers,
@@ -162,13 +178,14 @@ impl GuestPool {
 }
 
 impl GuestWorker {
-    fn start(nice: i32) -> std::io::Result<GuestWorker> {
+    fn start(nice: i32, confine: bool) -> std::io::Result<GuestWorker> {
         let (started, handle) = std::sync::mpsc::channel();
         let (stop, stopped) = oneshot::channel::<()>();
         std::thread::Builder::new()
             .name("launchplane-guest".into())
             .spawn(move || {
                 lower_priority(nice);
+                let tid = cpu_partition::guest_thread_started();
                 let runtime = Builder::new_current_thread()
                     // A task woken from another thread (a new invocation, a
                     // host call's answer) waits in the remote queue, which
@@ -188,11 +205,13 @@ impl GuestWorker {
                 let runtime = match runtime {
                     Ok(runtime) => runtime,
                     Err(error) => {
+                        cpu_partition::guest_thread_stopped(tid);
                         let _ = started.send(Err(error));
                         return;
                     }
                 };
-                if started.send(Ok(runtime.handle().clone())).is_err() {
+                if started.send(Ok((runtime.handle().clone(), tid))).is_err() {
+                    cpu_partition::guest_thread_stopped(tid);
                     return;
                 }
                 // Runs the placed tasks until the pool goes away; dropping
@@ -200,13 +219,18 @@ impl GuestWorker {
                 runtime.block_on(async {
                     let _ = stopped.await;
                 });
+                drop(runtime);
+                cpu_partition::guest_thread_stopped(tid);
             })?;
-        let handle = handle
+        let (handle, tid) = handle
             .recv()
             .map_err(|_| std::io::Error::other("a guest thread ended while starting"))??;
         Ok(GuestWorker {
             handle,
-            load: Arc::default(),
+            load: Arc::new(WorkerLoad {
+                confine: confine.then_some(tid),
+                ..WorkerLoad::default()
+            }),
             stop: Some(stop),
         })
     }
@@ -262,6 +286,9 @@ impl<F: Future> Future for Tracked<F> {
         if outcome.is_pending() && !self.long_running && started.elapsed() >= self.long_poll {
             self.long_running = true;
             self.load.long_running.fetch_add(1, Ordering::Relaxed);
+            if let Some(tid) = self.load.confine {
+                cpu_partition::long_running_started(tid);
+            }
         }
         outcome
     }
@@ -272,6 +299,9 @@ impl<F> Drop for Tracked<F> {
         self.load.in_flight.fetch_sub(1, Ordering::Relaxed);
         if self.long_running {
             self.load.long_running.fetch_sub(1, Ordering::Relaxed);
+            if let Some(tid) = self.load.confine {
+                cpu_partition::long_running_ended(tid);
+            }
         }
     }
 }
@@ -348,7 +378,15 @@ mod tests {
     const TICK: Duration = Duration::from_millis(10);
 
     fn pool(threads: usize) -> GuestPool {
-        GuestPool::new(GuestPoolConfig { threads, nice: 0 }, TICK).expect("pool")
+        GuestPool::new(
+            GuestPoolConfig {
+                threads,
+                nice: 0,
+                quarantine: QuarantineCpus::Auto,
+            },
+            TICK,
+        )
+        .expect("pool")
     }
 
     /// Stands in for a runaway guest: each poll computes for `per_poll`,
@@ -440,6 +478,69 @@ mod tests {
         );
     }
 
+    /// Computes through each poll like a runaway and notes the cores its
+    /// thread may use at the end of each poll, until stopped.
+    struct CoreWatcher {
+        per_poll: Duration,
+        seen: Arc<std::sync::Mutex<Vec<Vec<usize>>>>,
+        stop: Arc<AtomicBool>,
+    }
+
+    impl Future for CoreWatcher {
+        type Output = ();
+
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if self.stop.load(Ordering::Relaxed) {
+                return Poll::Ready(());
+            }
+            let started = Instant::now();
+            while started.elapsed() < self.per_poll {
+                std::hint::spin_loop();
+            }
+            if let Ok(mut seen) = self.seen.lock() {
+                seen.push(cpu_partition::current_cores());
+            }
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+
+    #[tokio::test]
+    async fn a_long_running_invocation_runs_on_the_quarantine_cores_until_it_ends() {
+        let pool = pool(2);
+        let Some((rest, quarantine)) = cpu_partition::split_in_force() else {
+            // One core: nothing to confine to, and the pool says so.
+            assert!(pool.workers.iter().all(|w| w.load.confine.is_none()));
+            return;
+        };
+        assert!(pool.workers.iter().all(|w| w.load.confine.is_some()));
+        let (seen, stop) = (Arc::default(), Arc::new(AtomicBool::new(false)));
+        let watcher = pool.spawn(CoreWatcher {
+            per_poll: TICK,
+            seen: Arc::clone(&seen),
+            stop: Arc::clone(&stop),
+        });
+        let seen_enough = || seen.lock().map(|s| s.len() >= 3).unwrap_or(false);
+        wait_until("three polls of the long-running invocation", seen_enough).await;
+        stop.store(true, Ordering::Relaxed);
+        watcher.await.expect("watcher");
+        let seen = seen.lock().expect("seen").clone();
+        // The first poll marks it long-running; every later one runs
+        // confined, whatever other tests in this process are doing.
+        for cores in &seen[1..] {
+            assert_eq!(cores, &quarantine, "polls saw {seen:?}");
+        }
+        // Once it has ended its thread may leave the quarantine cores
+        // again: the remaining cores at least (all of them unless another
+        // test's runaway is confined right now).
+        let after = pool.spawn(async { cpu_partition::current_cores() });
+        let after = after.await.expect("after");
+        assert!(
+            rest.iter().all(|core| after.contains(core)),
+            "after the end the thread has {after:?}, not the host's {rest:?}"
+        );
+    }
+
     #[tokio::test]
     async fn a_task_placed_beside_a_runaway_runs_at_its_next_yield() {
         let pool = pool(1);
@@ -502,6 +603,7 @@ mod tests {
             GuestPoolConfig {
                 threads: 1,
                 nice: 5,
+                ..GuestPoolConfig::default()
             },
             TICK,
         )
@@ -523,6 +625,7 @@ mod tests {
             GuestPoolConfig {
                 threads: 1,
                 nice: 20,
+                ..GuestPoolConfig::default()
             },
             TICK,
         )

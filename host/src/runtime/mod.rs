@@ -11,6 +11,7 @@
 mod bindings;
 mod cache;
 mod component;
+pub mod cpu_partition;
 mod engine;
 mod guest_pool;
 mod host_imports;
@@ -35,6 +36,7 @@ pub use bindings::{
 };
 pub use cache::CompileSource;
 pub use component::{DriverComponent, Invoked};
+pub use cpu_partition::QuarantineCpus;
 pub use engine::EngineConfig;
 pub use guest_pool::{DEFAULT_GUEST_NICE, GuestPoolConfig, MAX_GUEST_NICE};
 pub use limits::DriverLimits;
