@@ -123,7 +123,8 @@ pub struct ServeArgs {
 
 /// Where driver code runs: threads of its own, apart from the threads
 /// serving requests, so a runaway driver cannot hold a request worker;
-/// optionally at a lower scheduling priority.
+/// optionally at a lower scheduling priority; and a long computation
+/// confined to a few cores of its own while it runs.
 #[derive(Debug, Clone, Copy, Args)]
 pub struct GuestArgs {
     /// Threads executing driver code (0: one per core).
@@ -144,15 +145,17 @@ pub struct GuestArgs {
 
 impl GuestArgs {
     /// The guest settings from `LAUNCHPLANE_GUEST_THREADS`,
-    /// `LAUNCHPLANE_GUEST_NICE` and `LAUNCHPLANE_GUEST_QUARANTINE_CPUS` alone, parsed and range-checked exactly as
-    /// `serve` does, for code that builds a runtime without a command line
-    /// (the test harness and the benchmark).
+    /// `LAUNCHPLANE_GUEST_NICE` and `LAUNCHPLANE_GUEST_QUARANTINE_CPUS`
+    /// alone, parsed and range-checked exactly as `serve` does, for code
+    /// that builds a runtime without a command line (the test harness and
+    /// the benchmark).
     pub fn from_env() -> Result<crate::runtime::GuestPoolConfig, clap::Error> {
         let command = Self::augment_args(clap::Command::new("launchplane").no_binary_name(true));
         let matches = command.try_get_matches_from(std::iter::empty::<String>())?;
         Ok(Self::from_arg_matches(&matches)?.config())
     }
 
+    /// The guest pool settings these arguments describe.
     pub fn config(self) -> crate::runtime::GuestPoolConfig {
         crate::runtime::GuestPoolConfig {
             threads: self.guest_threads,
