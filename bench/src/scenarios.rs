@@ -105,14 +105,14 @@ impl Ctx {
         }
     }
 
-    /// POSTs `body(seq)` to `path` with a token per client task and, with
-    /// `key`, an `Idempotency-Key` of `{key}-{seq}`.
+    /// POSTs `body(seq, worker)` to `path` with a token per client task
+    /// and, with `key`, an `Idempotency-Key` of `{key}-{seq}`.
     fn poster(
         &self,
         target: Target,
         path: &str,
         key: Option<String>,
-        body: impl Fn(u64) -> Value + Send + Sync + 'static,
+        body: impl Fn(u64, usize) -> Value + Send + Sync + 'static,
     ) -> MakeRequest {
         let url = target.url(path);
         let tokens = self.tokens.clone();
@@ -120,7 +120,7 @@ impl Ctx {
             let mut request = client
                 .post(&url)
                 .bearer_auth(&tokens[worker % tokens.len()])
-                .json(&body(seq));
+                .json(&body(seq, worker));
             if let Some(key) = &key {
                 request = request.header("Idempotency-Key", format!("{key}-{seq}"));
             }
@@ -203,7 +203,7 @@ pub async fn dispatch(ctx: &Ctx, service: &InProcess) -> anyhow::Result<Vec<Figu
                     "{}-dispatch-{}-c{concurrency}-{phase}",
                     ctx.run_id, variants[variant].0
                 )),
-                move |_| body.clone(),
+                move |_, _| body.clone(),
             )
         };
         for variant in 0..2 {
@@ -464,7 +464,7 @@ pub async fn ingest(ctx: &Ctx, service: &InProcess) -> anyhow::Result<Vec<Figure
                 service.target,
                 "/v1/evidence/deployments",
                 Some(prefix),
-                move |seq| deployment_evidence(&format!("deployment-{record_prefix}-{seq}")),
+                move |seq, _| deployment_evidence(&format!("deployment-{record_prefix}-{seq}")),
             ),
         )
         .await;
@@ -479,8 +479,10 @@ pub async fn ingest(ctx: &Ctx, service: &InProcess) -> anyhow::Result<Vec<Figure
     }
 
     // generic-web `deploy` on the simulated provider: the driver writes the
-    // deployment record through the host.
-    let concurrency = 16;
+    // deployment record through the host. A lane runs one mutation at a
+    // time (a second is refused with 409 `lane_busy`), so each client task
+    // deploys to a lane of its own.
+    let concurrency = crate::service::DEPLOY_LANES;
     let before = count_records(ctx, &service.db.store, "deployment").await?;
     let sample = load::run(
         &ctx.client,
@@ -490,9 +492,9 @@ pub async fn ingest(ctx: &Ctx, service: &InProcess) -> anyhow::Result<Vec<Figure
             service.target,
             "/v1/drivers/generic-web/deploy",
             Some(format!("{}-deploy", ctx.run_id)),
-            |seq| {
+            |seq, worker| {
                 json!({"product": "demo", "deploy": {
-                    "product": "demo", "instance": "testing",
+                    "product": "demo", "instance": crate::service::deploy_lane(worker),
                     "artifact_id": format!("ghcr.io/launchplane/demo@sha256:{seq:064x}"),
                     "source_git_ref": "refs/heads/main", "verify_health": false
                 }})
@@ -905,7 +907,7 @@ pub async fn isolation(ctx: &Ctx, service: &InProcess) -> anyhow::Result<Vec<Fig
             service.target,
             WASM_NOOP,
             Some(format!("{}-isolation-{phase}", ctx.run_id)),
-            |_| json!({"product": "bench", "noop": {"instance": "testing"}}),
+            |_, _| json!({"product": "bench", "noop": {"instance": "testing"}}),
         )
     };
     let health_spec = Spec {

@@ -42,9 +42,26 @@ pub const BENCH_DEADLINE_MS: u64 = 300;
 /// The `bench-noop` driver's memory cap, everywhere.
 pub const BENCH_MEMORY_MIB: u64 = 16;
 
-/// A product profile: `product` on `driver_id`, lanes testing and prod in
-/// context `product`.
+/// Lanes besides testing and prod, one per client task of the deploy
+/// figure (a lane runs one mutation at a time).
+pub const DEPLOY_LANES: usize = 16;
+
+/// The instance name of deploy lane `worker`.
+pub fn deploy_lane(worker: usize) -> String {
+    format!("deploy-{:02}", worker % DEPLOY_LANES)
+}
+
+/// A product profile: `product` on `driver_id`, lanes testing, prod and
+/// the deploy lanes in context `product`.
 pub fn profile(product: &str, driver_id: &str) -> Value {
+    let mut lanes = vec![
+        json!({"instance": "testing", "context": product, "base_url": format!("https://testing.{product}.example")}),
+        json!({"instance": "prod", "context": product, "base_url": format!("https://{product}.example")}),
+    ];
+    lanes.extend((0..DEPLOY_LANES).map(|worker| {
+        let instance = deploy_lane(worker);
+        json!({"instance": instance, "context": product, "base_url": format!("https://{instance}.{product}.example")})
+    }));
     json!({
         "schema_version": 1,
         "product": product,
@@ -54,10 +71,7 @@ pub fn profile(product: &str, driver_id: &str) -> Value {
         "image": {"repository": format!("ghcr.io/launchplane/{product}")},
         "runtime_port": 8080,
         "health_path": "/healthz",
-        "lanes": [
-            {"instance": "testing", "context": product, "base_url": format!("https://testing.{product}.example")},
-            {"instance": "prod", "context": product, "base_url": format!("https://{product}.example")}
-        ],
+        "lanes": lanes,
         "preview": {"enabled": false, "context": ""},
         "updated_at": "2026-11-01T00:00:00Z",
         "source": "bench"

@@ -1,7 +1,8 @@
 //! The generic-web lifecycle end to end, on PostgreSQL, over HTTP with real
 //! tokens, against the fake Dokploy API: deploy to testing → promote to prod
 //! → roll back; a provider failure mid-promotion; a lane not on the
-//! profile; an idempotent replay that makes no second provider call.
+//! profile; an idempotent replay that makes no second provider call; one
+//! mutation at a time per lane.
 //!
 //! A small health server plays the deployed application: it answers on the
 //! lane's URL and echoes the runtime identity Dokploy holds in the app's
@@ -367,4 +368,158 @@ async fn a_lane_not_on_the_profile_is_refused_before_any_provider_call() {
     assert_eq!(status, 403, "{body}");
     assert_eq!(assert_rejected(&body), "product_driver_mismatch");
     assert!(l.fake.calls().is_empty(), "no Dokploy call was made");
+}
+
+/// Waits until the fake Dokploy has seen `count` application deploys.
+async fn deploys_seen(l: &Lifecycle, count: usize) {
+    for _ in 0..1000 {
+        if l.fake.calls_to("/api/application.deploy").len() >= count {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("Dokploy never saw deploy number {count}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_mutation_on_a_busy_lane_is_refused_without_a_provider_call() {
+    let l = lifecycle().await;
+    // The first deploy stays in flight at Dokploy for about a second.
+    l.fake.script(DeployScript {
+        running_polls: 50,
+        ..Default::default()
+    });
+    let first_request = deploy(IMAGE_1);
+    let first = l.service.post(
+        "/v1/drivers/generic-web/deploy",
+        &first_request,
+        Some("lane-1"),
+    );
+    let second = async {
+        deploys_seen(&l, 1).await;
+        let busy = l
+            .service
+            .post(
+                "/v1/drivers/generic-web/deploy",
+                &deploy(IMAGE_2),
+                Some("lane-2"),
+            )
+            .await;
+        let lease =
+            l.db.store
+                .lane_lease("demo", "demo", "testing")
+                .await
+                .expect("read lease");
+        (busy, lease)
+    };
+    let ((status, body), ((busy_status, busy), lease)) = tokio::join!(first, second);
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(busy_status, 409, "{busy}");
+    assert_eq!(assert_rejected(&busy), "lane_busy");
+    assert_eq!(
+        busy["lane"],
+        json!({"product": "demo", "context": "demo", "instance": "testing"})
+    );
+    assert_eq!(busy["lease"]["action_id"], "stable_deploy", "{busy}");
+    assert_eq!(
+        busy["lease"]["trace_id"], body["trace_id"],
+        "the holder is named"
+    );
+    assert!(busy["lease"].get("owner").is_none(), "host ids stay inside");
+    let lease = lease.expect("the lane was leased while the first deploy ran");
+    assert_eq!(
+        lease.trace_id,
+        body["trace_id"].as_str().unwrap_or_default()
+    );
+    assert_eq!(
+        l.fake.calls_to("/api/application.deploy").len(),
+        1,
+        "the refused deploy made no provider call"
+    );
+    assert_eq!(image_of(&l, "testing"), IMAGE_1);
+
+    // The lease ended with the deploy: the same request, retried under its
+    // own key (a refusal is not stored for replay), now runs.
+    assert!(
+        l.db.store
+            .lane_lease("demo", "demo", "testing")
+            .await
+            .expect("read lease")
+            .is_none()
+    );
+    l.fake.script(DeployScript::default());
+    let (status, body) = l
+        .service
+        .post(
+            "/v1/drivers/generic-web/deploy",
+            &deploy(IMAGE_2),
+            Some("lane-2"),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(image_of(&l, "testing"), IMAGE_2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_that_hangs_up_does_not_free_the_lane_before_the_driver_finishes() {
+    let l = lifecycle().await;
+    l.fake.script(DeployScript {
+        running_polls: 50,
+        ..Default::default()
+    });
+    // A client that gives up after 300 ms, while Dokploy still deploys.
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .expect("client");
+    let gave_up = client
+        .post(l.service.server.url("/v1/drivers/generic-web/deploy"))
+        .bearer_auth(l.service.issuer.token())
+        .header("Idempotency-Key", "hang-up")
+        .json(&deploy(IMAGE_1))
+        .send()
+        .await;
+    assert!(gave_up.is_err(), "the client timed out: {gave_up:?}");
+    let held =
+        l.db.store
+            .lane_lease("demo", "demo", "testing")
+            .await
+            .expect("read lease");
+    assert!(
+        held.is_some(),
+        "the driver still runs, so the lane stays held"
+    );
+    let (status, body) = l
+        .service
+        .post(
+            "/v1/drivers/generic-web/deploy",
+            &deploy(IMAGE_2),
+            Some("impatient"),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(assert_rejected(&body), "lane_busy");
+
+    // The abandoned deploy finishes on its own and then frees the lane.
+    let mut freed = false;
+    for _ in 0..1000 {
+        if l.db
+            .store
+            .lane_lease("demo", "demo", "testing")
+            .await
+            .expect("read lease")
+            .is_none()
+        {
+            freed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(freed, "the lease ends when the driver does");
+    assert_eq!(
+        image_of(&l, "testing"),
+        IMAGE_1,
+        "the abandoned deploy completed"
+    );
+    assert_eq!(l.fake.calls_to("/api/application.deploy").len(), 1);
 }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use launchplane::records::{
-    IdempotencyKey, NewOperation, OperationStatus, RecordQuery, RecordWrite, Reservation, Store,
-    StoreError, StoredRecord, StoredResponse,
+    IdempotencyKey, NewLaneLease, NewOperation, OperationStatus, RecordQuery, RecordWrite,
+    Reservation, Store, StoreError, StoredRecord, StoredResponse,
 };
 use launchplane_tests::{TestDatabase, conformance};
 use serde_json::json;
@@ -667,6 +667,150 @@ conformance!(
                 results
                     .iter()
                     .all(|r| r.is_ok() || matches!(r, Err(StoreError::LaneBusy { .. })))
+            );
+        }
+    }
+);
+
+fn lane_lease(instance: &str, trace: &str) -> NewLaneLease {
+    NewLaneLease {
+        product: "demo".into(),
+        context: "demo".into(),
+        instance: instance.into(),
+        driver_id: "generic-web".into(),
+        action_id: "stable_deploy".into(),
+        trace_id: trace.into(),
+        owner: "host-a".into(),
+    }
+}
+
+conformance!(
+    lane_leases_exclude_each_other_and_operations,
+    |db| async move {
+        let store = &db.store;
+        let held = store
+            .acquire_lane(&lane_lease("testing", "req-1"), 60_000)
+            .await
+            .expect("a free lane is leased");
+        let refused = store
+            .acquire_lane(&lane_lease("testing", "req-2"), 60_000)
+            .await
+            .expect_err("one lease per lane");
+        assert!(
+            matches!(&refused, StoreError::LaneLeased { holder } if holder.trace_id == "req-1" && holder.lease_id == held.lease_id),
+            "{refused}"
+        );
+        store
+            .acquire_lane(&lane_lease("prod", "req-3"), 60_000)
+            .await
+            .expect("another lane is free");
+        // A durable operation cannot be queued behind a live lease...
+        let queued = store
+            .create_operation(&operation("op-1", "testing"))
+            .await
+            .expect_err("the lane is leased");
+        assert!(
+            matches!(&queued, StoreError::LaneLeased { holder } if holder.trace_id == "req-1"),
+            "{queued}"
+        );
+        assert!(
+            store.get_operation("op-1").await.expect("read").is_none(),
+            "the refused operation left no row"
+        );
+        assert_eq!(
+            store
+                .lane_lease("demo", "demo", "testing")
+                .await
+                .expect("read")
+                .map(|l| l.trace_id),
+            Some("req-1".to_string())
+        );
+        assert!(store.release_lane(&held).await.expect("release"));
+        assert!(
+            !store.release_lane(&held).await.expect("release again"),
+            "a lease ends once"
+        );
+        // ...and a lease cannot be taken beside a queued operation.
+        store
+            .create_operation(&operation("op-1", "testing"))
+            .await
+            .expect("the lane is free again");
+        let busy = store
+            .acquire_lane(&lane_lease("testing", "req-4"), 60_000)
+            .await
+            .expect_err("an operation holds the lane");
+        assert!(
+            matches!(&busy, StoreError::LaneBusy { operation_id, .. } if operation_id == "op-1"),
+            "{busy}"
+        );
+
+        // An expired lease (its host died) is taken over; the late release
+        // of the old one does not free the new holder's lane.
+        let stale = store
+            .acquire_lane(&lane_lease("staging", "req-5"), -1)
+            .await
+            .expect("lease");
+        assert!(
+            store
+                .lane_lease("demo", "demo", "staging")
+                .await
+                .expect("read")
+                .is_none(),
+            "an expired lease is not live"
+        );
+        let fresh = store
+            .acquire_lane(&lane_lease("staging", "req-6"), 60_000)
+            .await
+            .expect("an expired lease is taken over");
+        assert!(!store.release_lane(&stale).await.expect("late release"));
+        assert_eq!(
+            store
+                .lane_lease("demo", "demo", "staging")
+                .await
+                .expect("read")
+                .map(|l| l.lease_id),
+            Some(fresh.lease_id)
+        );
+    }
+);
+
+conformance!(
+    concurrent_lane_claims_admit_exactly_one_across_hosts,
+    |db| async move {
+        let hosts = [db.store.clone(), db.second_host().await];
+        for round in 0..20 {
+            // In-request leases and queued operations race for one lane
+            // from two "hosts".
+            let lane = format!("lane-{round}");
+            let tasks: Vec<_> = (0..8)
+                .map(|i| {
+                    let store = hosts[i % 2].clone();
+                    let (lane, op) = (lane.clone(), operation(&format!("op-{round}-{i}"), &lane));
+                    tokio::spawn(async move {
+                        if i % 4 < 2 {
+                            store
+                                .acquire_lane(&lane_lease(&lane, &format!("req-{i}")), 60_000)
+                                .await
+                                .map(|_| ())
+                        } else {
+                            store.create_operation(&op).await.map(|_| ())
+                        }
+                    })
+                })
+                .collect();
+            let results: Vec<_> = futures_results(tasks).await;
+            let won = results.iter().filter(|r| r.is_ok()).count();
+            assert_eq!(
+                won, 1,
+                "round {round}: exactly one mutation holds a lane: {results:?}"
+            );
+            assert!(
+                results.iter().all(|r| r.is_ok()
+                    || matches!(
+                        r,
+                        Err(StoreError::LaneBusy { .. } | StoreError::LaneLeased { .. })
+                    )),
+                "round {round}: {results:?}"
             );
         }
     }

@@ -421,6 +421,29 @@ fn retry_backoff_doubles_and_is_capped() {
 }
 
 #[test]
+fn only_answers_that_did_nothing_or_may_pass_are_retried() {
+    let code = |code: &str| json!({"status": "rejected", "error": {"code": code}});
+    assert!(transport::retryable_status(502, &Value::Null));
+    assert!(!transport::retryable_status(501, &code("not_implemented")));
+    assert!(transport::retryable_status(
+        409,
+        &code("idempotency_request_in_progress")
+    ));
+    assert!(transport::retryable_status(409, &code("lane_busy")));
+    for (status, error) in [
+        (409, "idempotency_key_reused"),
+        (409, "precondition_failed"),
+        (400, "invalid_request"),
+        (403, "authorization_denied"),
+    ] {
+        assert!(
+            !transport::retryable_status(status, &code(error)),
+            "{error}"
+        );
+    }
+}
+
+#[test]
 fn step_outputs_carry_records_and_cannot_inject_lines() {
     let response = json!({
         "status": "accepted", "trace_id": "launchplane_req_1",

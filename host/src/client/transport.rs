@@ -4,8 +4,9 @@
 //! Retry rule: transport failures and 5xx answers (except 501, which is
 //! deterministic) are retried for GETs, and for POSTs only when the request
 //! carries an `Idempotency-Key` (a replay is then harmless). A POST whose
-//! key is still being processed (409 `idempotency_request_in_progress`) is
-//! retried the same way. Nothing else is retried.
+//! key is still being processed (409 `idempotency_request_in_progress`) or
+//! whose lane is busy with another mutation (409 `lane_busy`: refused
+//! before anything ran) is retried the same way. Nothing else is retried.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -197,9 +198,13 @@ pub(crate) fn http_client() -> Result<reqwest::Client, ClientError> {
 }
 
 /// Whether an answer is worth another try.
-fn retryable_status(status: u16, body: &Value) -> bool {
+pub(crate) fn retryable_status(status: u16, body: &Value) -> bool {
     (status >= 500 && status != StatusCode::NOT_IMPLEMENTED.as_u16())
-        || (status == 409 && body["error"]["code"] == "idempotency_request_in_progress")
+        || (status == 409
+            && matches!(
+                body["error"]["code"].as_str(),
+                Some("idempotency_request_in_progress" | "lane_busy")
+            ))
 }
 
 /// Time left before `deadline`, or a timeout error.

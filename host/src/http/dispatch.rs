@@ -261,15 +261,30 @@ async fn execute(
         Execution::Sync => {
             state
                 .run_mutation(mutation, || async {
-                    let invoked = driver
-                        .component
-                        .handle(
-                            invocation,
-                            scope,
-                            state.host_services_for(trace_id.as_str()),
-                        )
+                    let services = state.host_services_for(trace_id.as_str());
+                    let invoked = if super::lanes::needs_lane(action) {
+                        let lease = state
+                            .lease_lane(&invocation, driver.component.limits().deadline_ms)
+                            .await?;
+                        // The guest runs on the guest pool whether or not
+                        // this request is still awaited (a client that
+                        // disconnects drops this future), so the lease is
+                        // released by a task that waits for the guest, not
+                        // by this one.
+                        let (component, releaser) = (driver.component.clone(), state.clone());
+                        tokio::spawn(async move {
+                            let invoked = component.handle(invocation, scope, services).await;
+                            releaser.release_lane(&lease).await;
+                            invoked
+                        })
                         .await
-                        .map_err(invoke_error)?;
+                        .map_err(|e| {
+                            ApiError::internal(format!("the invocation task failed: {e}"))
+                        })?
+                    } else {
+                        driver.component.handle(invocation, scope, services).await
+                    }
+                    .map_err(invoke_error)?;
                     let response = invoked
                         .value
                         .map_err(|e| driver_error(&target.driver_id, e))?;

@@ -12,6 +12,7 @@ pub mod envelope;
 mod evidence;
 mod grants;
 mod health;
+mod lanes;
 pub mod mutation;
 mod onboarding;
 mod openapi;

@@ -100,6 +100,7 @@ impl AppState {
                 )
                 .with_extra("operation", serde_json::to_value(active).unwrap_or(Value::Null)))
             }
+            Err(StoreError::LaneLeased { holder }) => Err(super::lanes::leased_error(&holder)),
             Err(error) => Err(ApiError::internal(error)),
         }
     }

@@ -23,6 +23,12 @@ const POSTGRES: &[Step] = &[
         include_str!("../../../migrations/postgres/0002_authz_policies.up.sql"),
         include_str!("../../../migrations/postgres/0002_authz_policies.down.sql"),
     ),
+    (
+        3,
+        "lane leases",
+        include_str!("../../../migrations/postgres/0003_lane_leases.up.sql"),
+        include_str!("../../../migrations/postgres/0003_lane_leases.down.sql"),
+    ),
 ];
 
 const SQLITE: &[Step] = &[
@@ -38,10 +44,16 @@ const SQLITE: &[Step] = &[
         include_str!("../../../migrations/sqlite/0002_authz_policies.up.sql"),
         include_str!("../../../migrations/sqlite/0002_authz_policies.down.sql"),
     ),
+    (
+        3,
+        "lane leases",
+        include_str!("../../../migrations/sqlite/0003_lane_leases.up.sql"),
+        include_str!("../../../migrations/sqlite/0003_lane_leases.down.sql"),
+    ),
 ];
 
 /// The newest schema revision this binary knows.
-pub const LATEST: i64 = 2;
+pub const LATEST: i64 = 3;
 
 fn migrator(steps: &'static [Step]) -> Migrator {
     let mut migrations = Vec::with_capacity(steps.len() * 2);

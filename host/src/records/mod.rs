@@ -3,14 +3,15 @@
 //! and pass the same conformance suite (`tests/all/store.rs`).
 //!
 //! Several hosts may share one PostgreSQL database: idempotency keys, lane
-//! reservations and operation claims are enforced by the database (unique
-//! constraints, conditional updates, `FOR UPDATE SKIP LOCKED`), never by
-//! process memory.
+//! reservations and leases, and operation claims are enforced by the
+//! database (unique constraints, conditional updates, per-lane advisory
+//! locks, `FOR UPDATE SKIP LOCKED`), never by process memory.
 
 mod audit;
 mod documents;
 mod idempotency;
 pub mod ingest;
+mod lane_leases;
 mod migrations;
 pub mod models;
 mod operations;
@@ -27,6 +28,7 @@ use sqlx::{PgPool, SqlitePool};
 pub use audit::AuditEvent;
 pub use documents::{RecordQuery, RecordWrite, StoredRecord};
 pub use idempotency::{IdempotencyKey, Reservation, StoredResponse, canonical_json, fingerprint};
+pub use lane_leases::{LaneLease, NewLaneLease};
 pub use migrations::LATEST as LATEST_SCHEMA;
 pub use operations::{NewOperation, Operation, OperationStatus};
 pub use operators::OperatorToken;
@@ -53,6 +55,11 @@ pub enum StoreError {
         instance: String,
         operation_id: String,
     },
+    #[error(
+        "lane {}/{}/{} is held by `{}` (trace {}) until {} ms",
+        holder.product, holder.context, holder.instance, holder.action_id, holder.trace_id, holder.expires_at
+    )]
+    LaneLeased { holder: Box<LaneLease> },
     #[error(
         "the authorization policy changed concurrently (expected revision {expected}, found {found})"
     )]

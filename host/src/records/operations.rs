@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::Row;
 
-use super::{Store, StoreError, on_pool, unix_millis};
+use super::{Store, StoreError, lane_leases, on_pool, unix_millis};
 
 /// Lifecycle status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -136,17 +136,35 @@ macro_rules! operation_from_row {
     }};
 }
 
+/// What `create_operation` found, decided inside its transaction.
+enum Enqueued {
+    Pending,
+    LaneBusy,
+    Leased(Box<super::LaneLease>),
+}
+
 fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
 impl Store {
     /// Creates a pending operation, reserving its lane. A lane that already
-    /// has an active operation refuses with [`StoreError::LaneBusy`].
+    /// has an active operation refuses with [`StoreError::LaneBusy`]; one
+    /// leased by an in-request mutation with [`StoreError::LaneLeased`].
     pub async fn create_operation(&self, new: &NewOperation) -> Result<Operation, StoreError> {
         let now = crate::time::now_rfc3339();
-        let inserted = on_pool!(self, pool => {
-            sqlx::query(
+        let begin = self.write_transaction();
+        let leased = format!(
+            "SELECT {} FROM lp_lane_leases WHERE product = $1 AND context = $2 AND instance = $3 \
+             AND expires_at > $4",
+            lane_leases::COLUMNS
+        );
+        // The lane's lock (PostgreSQL) or the write lock (SQLite) orders
+        // this against `acquire_lane`: neither can miss the other's row.
+        let enqueued: Enqueued = on_pool!(self, pool => {
+            let mut tx = pool.begin_with(begin).await?;
+            lane_leases::lock_lane!(self, tx, &new.product, &new.context, &new.instance);
+            let inserted = sqlx::query(
                 "INSERT INTO lp_operations (operation_id, product, context, instance, driver_id, action_id, status, phase, \
                  request, idempotency_key, trace_id, caller, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, 'pending', 'created', $7, $8, $9, $10, $11, $12)",
@@ -163,12 +181,31 @@ impl Store {
             .bind(new.caller.to_string())
             .bind(&now)
             .bind(&now)
-            .execute(pool)
-            .await
-            .map(|_| ())
+            .execute(&mut *tx)
+            .await;
+            match inserted {
+                Err(error) if is_unique_violation(&error) => Enqueued::LaneBusy,
+                Err(error) => return Err(error.into()),
+                Ok(_) => {
+                    let holder = sqlx::query(sqlx::AssertSqlSafe(leased))
+                        .bind(&new.product)
+                        .bind(&new.context)
+                        .bind(&new.instance)
+                        .bind(unix_millis())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    match holder {
+                        Some(row) => Enqueued::Leased(Box::new(lane_leases::lease_from_row!(row))),
+                        None => {
+                            tx.commit().await?;
+                            Enqueued::Pending
+                        }
+                    }
+                }
+            }
         });
-        match inserted {
-            Ok(_) => {
+        match enqueued {
+            Enqueued::Pending => {
                 self.get_operation(&new.operation_id)
                     .await?
                     .ok_or_else(|| StoreError::Corrupt {
@@ -176,7 +213,7 @@ impl Store {
                         reason: "vanished after insert".into(),
                     })
             }
-            Err(error) if is_unique_violation(&error) => {
+            Enqueued::LaneBusy => {
                 let active = self
                     .active_operation(&new.product, &new.context, &new.instance)
                     .await?;
@@ -187,7 +224,7 @@ impl Store {
                     operation_id: active.map(|o| o.operation_id).unwrap_or_default(),
                 })
             }
-            Err(error) => Err(error.into()),
+            Enqueued::Leased(holder) => Err(StoreError::LaneLeased { holder }),
         }
     }
 

@@ -4,7 +4,9 @@
 //! live instances), and a runaway loop (isolation).
 use launchplane_sdk::prelude::*;
 
-/// Every action is instance-scoped: the payload names the lane.
+/// Every action is instance-scoped (the payload names the lane) and
+/// read-only: none changes what runs on a lane, so none takes the lane
+/// lease an in-request mutation holds, and many run on one lane at once.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Lane {
@@ -62,18 +64,21 @@ pub fn driver() -> Driver {
     Driver::new("bench-noop", "Benchmark driver")
         .action(
             Action::post("noop", "noop")
+                .safety(Safety::Read)
                 .authz("bench_noop.execute")
                 .envelope("noop")
                 .handler(noop),
         )
         .action(
             Action::post("hold", "hold")
+                .safety(Safety::Read)
                 .authz("bench_hold.execute")
                 .envelope("hold")
                 .handler(hold),
         )
         .action(
             Action::post("spin", "spin")
+                .safety(Safety::Read)
                 .authz("bench_spin.execute")
                 .envelope("spin")
                 .handler(spin),

@@ -1,0 +1,116 @@
+//! One mutation at a time per product lane, for driver actions that run
+//! inside the request.
+//!
+//! Durable operations already reserve their lane when they are enqueued
+//! (`records/operations.rs`). An in-request action that changes what runs
+//! on a lane (safety `mutation` or `destructive`, scope `instance`: a
+//! deploy, a promotion, a rollback) leases the lane for as long as its
+//! driver code runs, so two such requests, or one and a queued operation,
+//! can never interleave their provider calls on one lane, whichever host
+//! serves them. A second caller is refused at once with 409 `lane_busy`
+//! naming the holder, and can retry once it finishes; record-only writes,
+//! reads and preview or context actions (many previews share a context)
+//! take no lease.
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use super::AppState;
+use crate::error::ApiError;
+use crate::records::{LaneLease, NewLaneLease, StoreError};
+use crate::registry::{ActionDescriptor, Safety, Scope};
+use crate::runtime::Invocation;
+
+/// Whether an in-request action must hold its lane while it runs.
+pub fn needs_lane(action: &ActionDescriptor) -> bool {
+    action.scope == Scope::Instance
+        && matches!(action.safety, Safety::Mutation | Safety::Destructive)
+}
+
+impl AppState {
+    /// Leases the invocation's lane for an in-request mutation, or says who
+    /// holds it. The lease outlives the longest the driver may run (its
+    /// deadline and the parked-guest margin) so that it never expires under
+    /// a live invocation; a host that dies frees it when it expires.
+    pub async fn lease_lane(
+        &self,
+        invocation: &Invocation,
+        deadline_ms: u64,
+    ) -> Result<LaneLease, ApiError> {
+        let new = NewLaneLease {
+            product: invocation.product.clone(),
+            context: invocation.context.clone(),
+            instance: invocation.instance.clone(),
+            driver_id: invocation.driver_id.clone(),
+            action_id: invocation.action_id.clone(),
+            trace_id: invocation.trace_id.clone(),
+            owner: self.host_id.clone(),
+        };
+        let ttl_ms = self.lease_ms.max(
+            i64::try_from(deadline_ms)
+                .unwrap_or(i64::MAX)
+                .saturating_add(60_000),
+        );
+        match self.store.acquire_lane(&new, ttl_ms).await {
+            Ok(lease) => Ok(lease),
+            Err(StoreError::LaneBusy { operation_id, .. }) => {
+                let active = self.store.get_operation(&operation_id).await.ok().flatten();
+                Err(lane_busy(
+                    &new.product,
+                    &new.context,
+                    &new.instance,
+                    format!("operation `{operation_id}`"),
+                )
+                .with_extra(
+                    "operation",
+                    serde_json::to_value(active).unwrap_or(Value::Null),
+                ))
+            }
+            Err(StoreError::LaneLeased { holder }) => Err(leased_error(&holder)),
+            Err(error) => Err(ApiError::internal(error)),
+        }
+    }
+
+    /// Ends a lease; a failure is logged (the lease expires on its own).
+    pub async fn release_lane(&self, lease: &LaneLease) {
+        match self.store.release_lane(lease).await {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!(
+                trace_id = %lease.trace_id, product = %lease.product, instance = %lease.instance,
+                "the lane lease had expired before its mutation finished"
+            ),
+            Err(error) => tracing::error!(
+                trace_id = %lease.trace_id, product = %lease.product, instance = %lease.instance,
+                %error, "could not release a lane lease; it frees itself when it expires"
+            ),
+        }
+    }
+}
+
+/// 409 for a lane held by another in-request mutation.
+pub fn leased_error(holder: &LaneLease) -> ApiError {
+    lane_busy(
+        &holder.product,
+        &holder.context,
+        &holder.instance,
+        format!(
+            "`{}` (trace `{}`, since {})",
+            holder.action_id, holder.trace_id, holder.acquired_at
+        ),
+    )
+    .with_extra("lease", serde_json::to_value(holder).unwrap_or(Value::Null))
+}
+
+fn lane_busy(product: &str, context: &str, instance: &str, holder: String) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "lane_busy",
+        format!(
+            "Lane {context}/{instance} of product `{product}` is busy with {holder}; retry when it finishes."
+        ),
+    )
+    .with_extra(
+        "lane",
+        json!({"product": product, "context": context, "instance": instance}),
+    )
+}

@@ -1,0 +1,1 @@
+DROP TABLE IF EXISTS lp_lane_leases;
