@@ -193,13 +193,12 @@ async fn run(
             .spawn(service::InProcess::start(oidc))
             .await?
             .context("starting the in-process service")?;
-        service::seed_profiles(
-            &ctx.client,
-            service.target,
-            &ctx.tokens[0],
-            &[("bench", "bench-noop"), ("demo", "generic-web")],
-        )
-        .await?;
+        let deploy_products: Vec<String> = (0..service::DEPLOY_PRODUCTS)
+            .map(service::deploy_product)
+            .collect();
+        let mut profiles = vec![("bench", "bench-noop"), ("demo", "generic-web")];
+        profiles.extend(deploy_products.iter().map(|p| (p.as_str(), "generic-web")));
+        service::seed_profiles(&ctx.client, service.target, &ctx.tokens[0], &profiles).await?;
         timed("in-process setup", t);
         if wanted(&args, "dispatch") {
             eprintln!("bench: 1. dispatch overhead");

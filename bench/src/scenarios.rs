@@ -481,8 +481,8 @@ pub async fn ingest(ctx: &Ctx, service: &InProcess) -> anyhow::Result<Vec<Figure
     // generic-web `deploy` on the simulated provider: the driver writes the
     // deployment record through the host. A lane runs one mutation at a
     // time (a second is refused with 409 `lane_busy`), so each client task
-    // deploys to a lane of its own.
-    let concurrency = crate::service::DEPLOY_LANES;
+    // deploys its own product's testing lane.
+    let concurrency = crate::service::DEPLOY_PRODUCTS;
     let before = count_records(ctx, &service.db.store, "deployment").await?;
     let sample = load::run(
         &ctx.client,
@@ -493,9 +493,10 @@ pub async fn ingest(ctx: &Ctx, service: &InProcess) -> anyhow::Result<Vec<Figure
             "/v1/drivers/generic-web/deploy",
             Some(format!("{}-deploy", ctx.run_id)),
             |seq, worker| {
-                json!({"product": "demo", "deploy": {
-                    "product": "demo", "instance": crate::service::deploy_lane(worker),
-                    "artifact_id": format!("ghcr.io/launchplane/demo@sha256:{seq:064x}"),
+                let product = crate::service::deploy_product(worker);
+                json!({"product": product, "deploy": {
+                    "product": product, "instance": "testing",
+                    "artifact_id": format!("ghcr.io/launchplane/{product}@sha256:{seq:064x}"),
                     "source_git_ref": "refs/heads/main", "verify_health": false
                 }})
             },
@@ -506,7 +507,7 @@ pub async fn ingest(ctx: &Ctx, service: &InProcess) -> anyhow::Result<Vec<Figure
     ingest_figures(
         &mut figures,
         "driver_deploy.c16",
-        "generic-web deploy (driver writes records, simulated provider), concurrency 16",
+        "generic-web deploy (driver writes records, simulated provider), 16 products' testing lanes, concurrency 16",
         &sample,
         written,
     );

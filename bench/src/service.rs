@@ -21,14 +21,15 @@ use serde_json::{Value, json};
 use crate::load::Target;
 
 /// The policy every benchmark service runs under: the dev issuer's default
-/// workflow may do what the benchmark asks, on products `demo` and `bench`.
+/// workflow may do what the benchmark asks, on products `demo`, `demo-NN`
+/// and `bench`.
 pub const BENCH_POLICY: &str = r#"
 schema_version = 1
 
 [[github_actions]]
 repository = "launchplane/demo"
 workflow_refs = ["launchplane/demo/.github/workflows/*@refs/heads/main"]
-products = ["demo", "bench"]
+products = ["demo", "demo-*", "bench"]
 actions = [
   "deployment.write", "product_profile.read", "product_profile.write", "deployment.read",
   "inventory.read", "driver.read", "generic_web_deploy.execute",
@@ -42,26 +43,19 @@ pub const BENCH_DEADLINE_MS: u64 = 300;
 /// The `bench-noop` driver's memory cap, everywhere.
 pub const BENCH_MEMORY_MIB: u64 = 16;
 
-/// Lanes besides testing and prod, one per client task of the deploy
-/// figure (a lane runs one mutation at a time).
-pub const DEPLOY_LANES: usize = 16;
+/// Products of the deploy figure, one per client task: a lane runs one
+/// mutation at a time, so sixteen concurrent deploys are sixteen products
+/// deploying to their testing lanes, as sixteen tenants' workflows would.
+pub const DEPLOY_PRODUCTS: usize = 16;
 
-/// The instance name of deploy lane `worker`.
-pub fn deploy_lane(worker: usize) -> String {
-    format!("deploy-{:02}", worker % DEPLOY_LANES)
+/// The product client task `worker` deploys.
+pub fn deploy_product(worker: usize) -> String {
+    format!("demo-{:02}", worker % DEPLOY_PRODUCTS)
 }
 
-/// A product profile: `product` on `driver_id`, lanes testing, prod and
-/// the deploy lanes in context `product`.
+/// A product profile: `product` on `driver_id`, lanes testing and prod in
+/// context `product`.
 pub fn profile(product: &str, driver_id: &str) -> Value {
-    let mut lanes = vec![
-        json!({"instance": "testing", "context": product, "base_url": format!("https://testing.{product}.example")}),
-        json!({"instance": "prod", "context": product, "base_url": format!("https://{product}.example")}),
-    ];
-    lanes.extend((0..DEPLOY_LANES).map(|worker| {
-        let instance = deploy_lane(worker);
-        json!({"instance": instance, "context": product, "base_url": format!("https://{instance}.{product}.example")})
-    }));
     json!({
         "schema_version": 1,
         "product": product,
@@ -71,7 +65,10 @@ pub fn profile(product: &str, driver_id: &str) -> Value {
         "image": {"repository": format!("ghcr.io/launchplane/{product}")},
         "runtime_port": 8080,
         "health_path": "/healthz",
-        "lanes": lanes,
+        "lanes": [
+            {"instance": "testing", "context": product, "base_url": format!("https://testing.{product}.example")},
+            {"instance": "prod", "context": product, "base_url": format!("https://{product}.example")}
+        ],
         "preview": {"enabled": false, "context": ""},
         "updated_at": "2026-11-01T00:00:00Z",
         "source": "bench"
