@@ -370,6 +370,24 @@ async fn a_lane_not_on_the_profile_is_refused_before_any_provider_call() {
     assert!(l.fake.calls().is_empty(), "no Dokploy call was made");
 }
 
+/// A lifecycle whose deploys stay in flight at Dokploy for about a second.
+async fn slow_lifecycle() -> Lifecycle {
+    let l = lifecycle().await;
+    l.fake.script(DeployScript {
+        running_polls: 50,
+        ..Default::default()
+    });
+    l
+}
+
+/// The live lease on demo's testing lane.
+async fn testing_lease(l: &Lifecycle) -> Option<launchplane::records::LaneLease> {
+    l.db.store
+        .lane_lease("demo", "demo", "testing")
+        .await
+        .expect("read lease")
+}
+
 /// Waits until the fake Dokploy has seen `count` application deploys.
 async fn deploys_seen(l: &Lifecycle, count: usize) {
     for _ in 0..1000 {
@@ -383,12 +401,8 @@ async fn deploys_seen(l: &Lifecycle, count: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_mutation_on_a_busy_lane_is_refused_without_a_provider_call() {
-    let l = lifecycle().await;
     // The first deploy stays in flight at Dokploy for about a second.
-    l.fake.script(DeployScript {
-        running_polls: 50,
-        ..Default::default()
-    });
+    let l = slow_lifecycle().await;
     let first_request = deploy(IMAGE_1);
     let first = l.service.post(
         "/v1/drivers/generic-web/deploy",
@@ -405,11 +419,7 @@ async fn a_second_mutation_on_a_busy_lane_is_refused_without_a_provider_call() {
                 Some("lane-2"),
             )
             .await;
-        let lease =
-            l.db.store
-                .lane_lease("demo", "demo", "testing")
-                .await
-                .expect("read lease");
+        let lease = testing_lease(&l).await;
         (busy, lease)
     };
     let ((status, body), ((busy_status, busy), lease)) = tokio::join!(first, second);
@@ -440,13 +450,7 @@ async fn a_second_mutation_on_a_busy_lane_is_refused_without_a_provider_call() {
 
     // The lease ended with the deploy: the same request, retried under its
     // own key (a refusal is not stored for replay), now runs.
-    assert!(
-        l.db.store
-            .lane_lease("demo", "demo", "testing")
-            .await
-            .expect("read lease")
-            .is_none()
-    );
+    assert!(testing_lease(&l).await.is_none());
     l.fake.script(DeployScript::default());
     let (status, body) = l
         .service
@@ -462,11 +466,7 @@ async fn a_second_mutation_on_a_busy_lane_is_refused_without_a_provider_call() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_caller_that_hangs_up_does_not_free_the_lane_before_the_driver_finishes() {
-    let l = lifecycle().await;
-    l.fake.script(DeployScript {
-        running_polls: 50,
-        ..Default::default()
-    });
+    let l = slow_lifecycle().await;
     // A client that gives up after 300 ms, while Dokploy still deploys.
     let client = reqwest::Client::builder()
         .timeout(Duration::from_millis(300))
@@ -480,11 +480,7 @@ async fn a_caller_that_hangs_up_does_not_free_the_lane_before_the_driver_finishe
         .send()
         .await;
     assert!(gave_up.is_err(), "the client timed out: {gave_up:?}");
-    let held =
-        l.db.store
-            .lane_lease("demo", "demo", "testing")
-            .await
-            .expect("read lease");
+    let held = testing_lease(&l).await;
     assert!(
         held.is_some(),
         "the driver still runs, so the lane stays held"
@@ -503,13 +499,7 @@ async fn a_caller_that_hangs_up_does_not_free_the_lane_before_the_driver_finishe
     // The abandoned deploy finishes on its own and then frees the lane.
     let mut freed = false;
     for _ in 0..1000 {
-        if l.db
-            .store
-            .lane_lease("demo", "demo", "testing")
-            .await
-            .expect("read lease")
-            .is_none()
-        {
+        if testing_lease(&l).await.is_none() {
             freed = true;
             break;
         }
