@@ -272,11 +272,15 @@ async fn execute(
                         // released by a task that waits for the guest, not
                         // by this one.
                         let (component, releaser) = (driver.component.clone(), state.clone());
-                        tokio::spawn(async move {
+                        let guest = async move {
                             let invoked = component.handle(invocation, scope, services).await;
                             releaser.release_lane(&lease).await;
                             invoked
-                        })
+                        };
+                        tokio::spawn(tracing::Instrument::instrument(
+                            guest,
+                            tracing::Span::current(),
+                        ))
                         .await
                         .map_err(|e| {
                             ApiError::internal(format!("the invocation task failed: {e}"))

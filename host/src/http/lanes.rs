@@ -4,10 +4,11 @@
 //! Durable operations already reserve their lane when they are enqueued
 //! (`records/operations.rs`). An in-request action that changes what runs
 //! on a lane (safety `mutation` or `destructive`, scope `instance`: a
-//! deploy, a promotion, a rollback) leases the lane for as long as its
-//! driver code runs, so two such requests, or one and a queued operation,
-//! can never interleave their provider calls on one lane, whichever host
-//! serves them. A second caller is refused at once with 409 `lane_busy`
+//! deploy, a promotion, a rollback; dry runs too, since the host cannot
+//! tell that driver code makes no provider call) leases the lane for as
+//! long as its driver code runs, so two such requests, or one and a queued
+//! operation, can never interleave their provider calls on one lane,
+//! whichever host serves them. A second caller is refused at once with 409 `lane_busy`
 //! naming the holder, and can retry once it finishes; record-only writes,
 //! reads and preview or context actions (many previews share a context)
 //! take no lease.
