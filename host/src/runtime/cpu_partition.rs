@@ -152,14 +152,7 @@ impl Registry {
 
     fn unregister<'a>(&mut self, tid: Tid, split: &'a Split) -> Vec<Pin<'a>> {
         match self.threads.remove(&tid) {
-            Some(role) if is_confined(&role) => {
-                self.confined -= 1;
-                if self.confined == 0 {
-                    self.everyone(&split.all)
-                } else {
-                    Vec::new()
-                }
-            }
+            Some(role) if is_confined(&role) => self.release(split).unwrap_or_default(),
             _ => Vec::new(),
         }
     }
@@ -196,16 +189,21 @@ impl Registry {
         if *long_running > 0 {
             return Vec::new();
         }
-        self.confined -= 1;
-        if self.confined == 0 {
-            self.everyone(&split.all)
-        } else {
-            vec![(tid, split.rest.as_slice())]
-        }
+        self.release(split)
+            .unwrap_or_else(|| vec![(tid, split.rest.as_slice())])
     }
 
-    fn everyone<'a>(&self, cores: &'a [usize]) -> Vec<Pin<'a>> {
-        self.threads.keys().map(|&tid| (tid, cores)).collect()
+    /// One confined thread is no longer: when it was the last, every
+    /// registered thread gets all the cores back (`Some`); otherwise the
+    /// confinement stays and the caller decides about that thread (`None`).
+    fn release<'a>(&mut self, split: &'a Split) -> Option<Vec<Pin<'a>>> {
+        self.confined -= 1;
+        (self.confined == 0).then(|| {
+            self.threads
+                .keys()
+                .map(|&tid| (tid, split.all.as_slice()))
+                .collect()
+        })
     }
 }
 
