@@ -55,21 +55,25 @@ impl AppState {
         match self.store.acquire_lane(&new, ttl_ms).await {
             Ok(lease) => Ok(lease),
             Err(StoreError::LaneBusy { operation_id, .. }) => {
-                let active = self.store.get_operation(&operation_id).await.ok().flatten();
+                let active = self.holding_operation(&operation_id).await;
                 Err(lane_busy(
                     &new.product,
                     &new.context,
                     &new.instance,
                     format!("operation `{operation_id}`"),
                 )
-                .with_extra(
-                    "operation",
-                    serde_json::to_value(active).unwrap_or(Value::Null),
-                ))
+                .with_extra("operation", active))
             }
             Err(StoreError::LaneLeased { holder }) => Err(leased_error(&holder)),
             Err(error) => Err(ApiError::internal(error)),
         }
+    }
+
+    /// The operation holding a lane, as a 409 shows it: `null` when it
+    /// cannot be read (it may have ended meanwhile).
+    pub(super) async fn holding_operation(&self, operation_id: &str) -> Value {
+        let active = self.store.get_operation(operation_id).await.ok().flatten();
+        serde_json::to_value(active).unwrap_or(Value::Null)
     }
 
     /// Ends a lease; a failure is logged (the lease expires on its own).

@@ -88,7 +88,7 @@ impl AppState {
         match self.store.create_operation(&new).await {
             Ok(operation) => Ok(operation),
             Err(StoreError::LaneBusy { operation_id, .. }) => {
-                let active = self.store.get_operation(&operation_id).await.ok().flatten();
+                let active = self.holding_operation(&operation_id).await;
                 Err(ApiError::new(
                     StatusCode::CONFLICT,
                     // `odoo_stable_bootstrap_operation_active`, as the original.
@@ -98,7 +98,7 @@ impl AppState {
                         new.context, new.instance, new.product
                     ),
                 )
-                .with_extra("operation", serde_json::to_value(active).unwrap_or(Value::Null)))
+                .with_extra("operation", active))
             }
             Err(StoreError::LaneLeased { holder }) => Err(super::lanes::leased_error(&holder)),
             Err(error) => Err(ApiError::internal(error)),

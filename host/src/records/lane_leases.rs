@@ -49,7 +49,12 @@ pub struct LaneLease {
     pub expires_at: i64,
 }
 
-pub(crate) const COLUMNS: &str = "lease_id, product, context, instance, driver_id, action_id, trace_id, owner, acquired_at, expires_at";
+/// The live lease on lane (`$1`, `$2`, `$3`) at unix millisecond `$4`, in
+/// the column order `lease_from_row!` reads. Under the lane's lock, after
+/// expired leases are deleted, it is also the lease an insert collided with.
+pub(crate) const LIVE_LEASE: &str = "SELECT lease_id, product, context, instance, driver_id, action_id, trace_id, \
+     owner, acquired_at, expires_at FROM lp_lane_leases \
+     WHERE product = $1 AND context = $2 AND instance = $3 AND expires_at > $4";
 
 macro_rules! lease_from_row {
     ($row:expr) => {{
@@ -126,9 +131,6 @@ impl Store {
         };
         let (product, context, instance) = (&lease.product, &lease.context, &lease.instance);
         let begin = self.write_transaction();
-        let select_holder = format!(
-            "SELECT {COLUMNS} FROM lp_lane_leases WHERE product = $1 AND context = $2 AND instance = $3"
-        );
         let acquired: Acquired = on_pool!(self, pool => {
             let mut tx = pool.begin_with(begin).await?;
             lock_lane!(self, tx, product, context, instance);
@@ -176,10 +178,11 @@ impl Store {
                     tx.commit().await?;
                     Acquired::Leased
                 } else {
-                    let row = sqlx::query(sqlx::AssertSqlSafe(select_holder))
+                    let row = sqlx::query(LIVE_LEASE)
                         .bind(product)
                         .bind(context)
                         .bind(instance)
+                        .bind(now)
                         .fetch_one(&mut *tx)
                         .await?;
                     Acquired::Leaseholder(lease_from_row!(row))
@@ -220,12 +223,8 @@ impl Store {
         context: &str,
         instance: &str,
     ) -> Result<Option<LaneLease>, StoreError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM lp_lane_leases WHERE product = $1 AND context = $2 AND instance = $3 \
-             AND expires_at > $4"
-        );
         on_pool!(self, pool => {
-            match sqlx::query(sqlx::AssertSqlSafe(sql))
+            match sqlx::query(LIVE_LEASE)
                 .bind(product)
                 .bind(context)
                 .bind(instance)

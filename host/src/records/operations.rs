@@ -154,11 +154,6 @@ impl Store {
     pub async fn create_operation(&self, new: &NewOperation) -> Result<Operation, StoreError> {
         let now = crate::time::now_rfc3339();
         let begin = self.write_transaction();
-        let leased = format!(
-            "SELECT {} FROM lp_lane_leases WHERE product = $1 AND context = $2 AND instance = $3 \
-             AND expires_at > $4",
-            lane_leases::COLUMNS
-        );
         // The lane's lock (PostgreSQL) or the write lock (SQLite) orders
         // this against `acquire_lane`: neither can miss the other's row.
         let enqueued: Enqueued = on_pool!(self, pool => {
@@ -187,7 +182,7 @@ impl Store {
                 Err(error) if is_unique_violation(&error) => Enqueued::LaneBusy,
                 Err(error) => return Err(error.into()),
                 Ok(_) => {
-                    let holder = sqlx::query(sqlx::AssertSqlSafe(leased))
+                    let holder = sqlx::query(lane_leases::LIVE_LEASE)
                         .bind(&new.product)
                         .bind(&new.context)
                         .bind(&new.instance)
