@@ -195,6 +195,18 @@ async fn async_actions_reserve_their_lane_and_run_as_operations() {
     assert_eq!(status, 200, "{polled}");
     assert_eq!(polled["operation"]["status"], "pending");
 
+    // The context's recent view names the operation holding the lane, and
+    // leaves its request and caller to the poll route.
+    let (status, recent) = service.get("/v1/contexts/demo/operations/recent").await;
+    assert_eq!(status, 200, "{recent}");
+    let active = &recent["active_operations"];
+    assert_eq!(active.as_array().map(Vec::len), Some(1), "{recent}");
+    assert_eq!(active[0]["operation_id"], operation_id.as_str());
+    assert_eq!(active[0]["instance"], "testing");
+    assert_eq!(active[0]["status"], "pending");
+    assert!(active[0].get("request").is_none() && active[0].get("caller").is_none());
+    assert_eq!(recent["lane_leases"], json!([]));
+
     // A worker runs it; the driver does not implement bootstrap yet, so the
     // operation fails with that reason, and the lane is free again.
     let worker = Worker::new(service.server.state.clone(), WorkerConfig::default());
@@ -202,6 +214,8 @@ async fn async_actions_reserve_their_lane_and_run_as_operations() {
     let (_, polled) = service.get(&format!("/v1/operations/{operation_id}")).await;
     assert_eq!(polled["operation"]["status"], "fail", "{polled}");
     assert_eq!(polled["operation"]["error_code"], "not_implemented");
+    let (_, recent) = service.get("/v1/contexts/demo/operations/recent").await;
+    assert_eq!(recent["active_operations"], json!([]), "{recent}");
     let (status, body) = service
         .post(
             "/v1/drivers/odoo/stable-bootstrap",

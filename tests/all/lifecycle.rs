@@ -485,6 +485,16 @@ async fn a_caller_that_hangs_up_does_not_free_the_lane_before_the_driver_finishe
         held.is_some(),
         "the driver still runs, so the lane stays held"
     );
+    // Operators see who holds the lane in the context's recent view.
+    let (status, recent) = l.service.get("/v1/contexts/demo/operations/recent").await;
+    assert_eq!(status, 200, "{recent}");
+    assert_eq!(recent["lane_leases"][0]["instance"], "testing", "{recent}");
+    assert_eq!(recent["lane_leases"][0]["action_id"], "stable_deploy");
+    assert!(
+        recent["lane_leases"][0].get("owner").is_none(),
+        "host ids stay inside"
+    );
+    assert_eq!(recent["active_operations"], json!([]));
     let (status, body) = l
         .service
         .post(
@@ -506,6 +516,8 @@ async fn a_caller_that_hangs_up_does_not_free_the_lane_before_the_driver_finishe
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(freed, "the lease ends when the driver does");
+    let (_, recent) = l.service.get("/v1/contexts/demo/operations/recent").await;
+    assert_eq!(recent["lane_leases"], json!([]), "{recent}");
     assert_eq!(
         image_of(&l, "testing"),
         IMAGE_1,

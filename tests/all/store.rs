@@ -775,6 +775,113 @@ conformance!(
 );
 
 conformance!(
+    a_context_lists_the_mutations_holding_its_lanes,
+    |db| async move {
+        let store = &db.store;
+        assert!(
+            store
+                .live_lane_leases("demo")
+                .await
+                .expect("list")
+                .is_empty()
+        );
+        assert!(
+            store
+                .active_operations_in("demo")
+                .await
+                .expect("list")
+                .is_empty()
+        );
+
+        let held = store
+            .acquire_lane(&lane_lease("testing", "req-1"), 60_000)
+            .await
+            .expect("lease");
+        store
+            .acquire_lane(&lane_lease("staging", "req-expired"), -1)
+            .await
+            .expect("lease");
+        let elsewhere = NewLaneLease {
+            context: "other".into(),
+            ..lane_lease("testing", "req-other")
+        };
+        store.acquire_lane(&elsewhere, 60_000).await.expect("lease");
+        store
+            .create_operation(&operation("op-1", "prod"))
+            .await
+            .expect("queue");
+        store
+            .create_operation(&NewOperation {
+                context: "other".into(),
+                ..operation("op-other", "prod")
+            })
+            .await
+            .expect("queue");
+
+        let leases = store.live_lane_leases("demo").await.expect("list");
+        assert_eq!(
+            leases
+                .iter()
+                .map(|l| l.trace_id.as_str())
+                .collect::<Vec<_>>(),
+            ["req-1"],
+            "live leases of this context only; the expired one is not live"
+        );
+        let active = store.active_operations_in("demo").await.expect("list");
+        assert_eq!(
+            active
+                .iter()
+                .map(|o| o.operation_id.as_str())
+                .collect::<Vec<_>>(),
+            ["op-1"]
+        );
+
+        // A released lease and a finished operation leave the lists.
+        assert!(store.release_lane(&held).await.expect("release"));
+        let claimed = store
+            .claim_operation("host-a", 60_000, 3)
+            .await
+            .expect("claim")
+            .expect("an operation was pending");
+        assert!(
+            store
+                .finish_operation(
+                    &claimed.operation_id,
+                    "host-a",
+                    OperationStatus::Pass,
+                    None,
+                    None
+                )
+                .await
+                .expect("finish")
+        );
+        let other = if claimed.context == "demo" {
+            "other"
+        } else {
+            "demo"
+        };
+        assert!(
+            store
+                .live_lane_leases("demo")
+                .await
+                .expect("list")
+                .is_empty()
+        );
+        assert!(
+            store
+                .active_operations_in(&claimed.context)
+                .await
+                .expect("list")
+                .is_empty()
+        );
+        assert_eq!(
+            store.active_operations_in(other).await.expect("list").len(),
+            1
+        );
+    }
+);
+
+conformance!(
     concurrent_lane_claims_admit_exactly_one_across_hosts,
     |db| async move {
         let hosts = [db.store.clone(), db.second_host().await];

@@ -1,5 +1,6 @@
 //! Read models (reference §3.2): records by id, lane inventory, preview
-//! history, recent activity per context, operations. Record-level reads
+//! history, recent activity per context (with the mutations holding its
+//! lanes now), operations. Record-level reads
 //! authorize against product `launchplane` and the stored record's context,
 //! as the original does.
 
@@ -10,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::{AppState, TraceId};
 use crate::error::ApiError;
-use crate::records::{RecordQuery, StoredRecord};
+use crate::records::{Operation, RecordQuery, StoredRecord};
 
 const LAUNCHPLANE: &str = "launchplane";
 
@@ -230,6 +231,16 @@ pub async fn recent_operations(
                     .map_err(ApiError::internal)
             }
         };
+        let lane_leases = state
+            .store
+            .live_lane_leases(&context)
+            .await
+            .map_err(ApiError::internal)?;
+        let active_operations = state
+            .store
+            .active_operations_in(&context)
+            .await
+            .map_err(ApiError::internal)?;
         Ok::<_, ApiError>(ok(
             &trace_id,
             json!({
@@ -239,10 +250,34 @@ pub async fn recent_operations(
                 "recent_deployments": recent("deployment").await?,
                 "recent_promotions": recent("promotion").await?,
                 "recent_previews": recent("preview").await?,
+                // Not in the original: which mutation holds which lane now,
+                // the holder a `lane_busy` 409 would name.
+                "lane_leases": lane_leases,
+                "active_operations": active_operations.iter().map(operation_summary).collect::<Vec<_>>(),
             }),
         ))
     };
     result.await.map_err(|e| e.with_trace(&trace_id))
+}
+
+/// An active operation as the context's recent view lists it: which action
+/// holds which lane, in what phase, since when. Its request and caller are
+/// left to `GET /v1/operations/{id}`, which authorizes with the operation's
+/// own action rather than `operations.read`.
+fn operation_summary(operation: &Operation) -> Value {
+    json!({
+        "operation_id": operation.operation_id,
+        "product": operation.product,
+        "context": operation.context,
+        "instance": operation.instance,
+        "driver_id": operation.driver_id,
+        "action_id": operation.action_id,
+        "status": operation.status,
+        "phase": operation.phase,
+        "trace_id": operation.trace_id,
+        "created_at": operation.created_at,
+        "started_at": operation.started_at,
+    })
 }
 
 /// `GET /v1/operations/{operation_id}`: authorized with the action that

@@ -49,12 +49,28 @@ pub struct LaneLease {
     pub expires_at: i64,
 }
 
-/// The live lease on lane (`$1`, `$2`, `$3`) at unix millisecond `$4`, in
-/// the column order `lease_from_row!` reads. Under the lane's lock, after
-/// expired leases are deleted, it is also the lease an insert collided with.
-pub(crate) const LIVE_LEASE: &str = "SELECT lease_id, product, context, instance, driver_id, action_id, trace_id, \
-     owner, acquired_at, expires_at FROM lp_lane_leases \
-     WHERE product = $1 AND context = $2 AND instance = $3 AND expires_at > $4";
+/// A lease's columns in the order `lease_from_row!` reads them.
+macro_rules! lease_columns {
+    () => {
+        "lease_id, product, context, instance, driver_id, action_id, trace_id, owner, acquired_at, expires_at"
+    };
+}
+
+/// The live lease on lane (`$1`, `$2`, `$3`) at unix millisecond `$4`.
+/// Under the lane's lock, after expired leases are deleted, it is also the
+/// lease an insert collided with.
+pub(crate) const LIVE_LEASE: &str = concat!(
+    "SELECT ",
+    lease_columns!(),
+    " FROM lp_lane_leases WHERE product = $1 AND context = $2 AND instance = $3 AND expires_at > $4"
+);
+
+/// The live leases of context `$1` at unix millisecond `$2`, oldest first.
+const LIVE_LEASES_IN_CONTEXT: &str = concat!(
+    "SELECT ",
+    lease_columns!(),
+    " FROM lp_lane_leases WHERE context = $1 AND expires_at > $2 ORDER BY acquired_at, lease_id"
+);
 
 macro_rules! lease_from_row {
     ($row:expr) => {{
@@ -214,6 +230,22 @@ impl Store {
                 .rows_affected()
         });
         Ok(deleted == 1)
+    }
+
+    /// The live leases in one context, oldest first: the in-request
+    /// mutations running there now (or whose host died less than a lease
+    /// ago).
+    pub async fn live_lane_leases(&self, context: &str) -> Result<Vec<LaneLease>, StoreError> {
+        on_pool!(self, pool => {
+            let rows = sqlx::query(LIVE_LEASES_IN_CONTEXT)
+                .bind(context)
+                .bind(unix_millis())
+                .fetch_all(pool)
+                .await?;
+            rows.into_iter()
+                .map(|row| -> Result<LaneLease, StoreError> { Ok(lease_from_row!(row)) })
+                .collect()
+        })
     }
 
     /// The live (unexpired) lease on a lane, if any.

@@ -252,6 +252,20 @@ impl Store {
         })
     }
 
+    /// The pending and running operations in one context, oldest first.
+    pub async fn active_operations_in(&self, context: &str) -> Result<Vec<Operation>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM lp_operations WHERE context = $1 AND status IN ('pending', 'running') \
+             ORDER BY created_at, operation_id"
+        );
+        on_pool!(self, pool => {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(context).fetch_all(pool).await?;
+            rows.into_iter()
+                .map(|row| -> Result<Operation, StoreError> { Ok(operation_from_row!(row)) })
+                .collect()
+        })
+    }
+
     /// Claims the oldest pending operation, or a running one whose lease
     /// expired, for `owner` until `lease_ms` from now. Operations whose
     /// lease expired on their last allowed attempt are failed instead.
