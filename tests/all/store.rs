@@ -774,24 +774,26 @@ conformance!(
     }
 );
 
+/// The trace ids of a context's live lane leases and the ids of its
+/// active operations.
+async fn lane_holders(store: &Store, context: &str) -> (Vec<String>, Vec<String>) {
+    let leases = store.live_lane_leases(context).await.expect("list leases");
+    let operations = store
+        .active_operations_in(context)
+        .await
+        .expect("list operations");
+    (
+        leases.into_iter().map(|l| l.trace_id).collect(),
+        operations.into_iter().map(|o| o.operation_id).collect(),
+    )
+}
+
 conformance!(
     a_context_lists_the_mutations_holding_its_lanes,
     |db| async move {
         let store = &db.store;
-        assert!(
-            store
-                .live_lane_leases("demo")
-                .await
-                .expect("list")
-                .is_empty()
-        );
-        assert!(
-            store
-                .active_operations_in("demo")
-                .await
-                .expect("list")
-                .is_empty()
-        );
+        let none = (Vec::<String>::new(), Vec::<String>::new());
+        assert_eq!(lane_holders(store, "demo").await, none);
 
         let held = store
             .acquire_lane(&lane_lease("testing", "req-1"), 60_000)
@@ -817,23 +819,10 @@ conformance!(
             })
             .await
             .expect("queue");
-
-        let leases = store.live_lane_leases("demo").await.expect("list");
         assert_eq!(
-            leases
-                .iter()
-                .map(|l| l.trace_id.as_str())
-                .collect::<Vec<_>>(),
-            ["req-1"],
-            "live leases of this context only; the expired one is not live"
-        );
-        let active = store.active_operations_in("demo").await.expect("list");
-        assert_eq!(
-            active
-                .iter()
-                .map(|o| o.operation_id.as_str())
-                .collect::<Vec<_>>(),
-            ["op-1"]
+            lane_holders(store, "demo").await,
+            (vec!["req-1".to_string()], vec!["op-1".to_string()]),
+            "this context's only; the expired lease is not live"
         );
 
         // A released lease and a finished operation leave the lists.
@@ -855,29 +844,14 @@ conformance!(
                 .await
                 .expect("finish")
         );
-        let other = if claimed.context == "demo" {
+        let unfinished = if claimed.context == "demo" {
             "other"
         } else {
             "demo"
         };
-        assert!(
-            store
-                .live_lane_leases("demo")
-                .await
-                .expect("list")
-                .is_empty()
-        );
-        assert!(
-            store
-                .active_operations_in(&claimed.context)
-                .await
-                .expect("list")
-                .is_empty()
-        );
-        assert_eq!(
-            store.active_operations_in(other).await.expect("list").len(),
-            1
-        );
+        assert!(lane_holders(store, "demo").await.0.is_empty());
+        assert!(lane_holders(store, &claimed.context).await.1.is_empty());
+        assert_eq!(lane_holders(store, unfinished).await.1.len(), 1);
     }
 );
 
