@@ -263,7 +263,9 @@ async fn run(
             .iter()
             .find(|f| f.id == "startup.cold")
             .map(|f| f.value / 1000.0);
-        if let (true, Some(cold_compile)) = (args.build_cold, cold_compile) {
+        if args.build_cold
+            && let Some(cold_compile) = cold_compile
+        {
             figures.push(
                 Figure::new(
                     "0 run",
