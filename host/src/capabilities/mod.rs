@@ -11,4 +11,4 @@ mod records;
 pub use hooks::ProductHooks;
 pub use probe::HttpProbe;
 pub use provider::{ProviderCapability, host_error as provider_host_error};
-pub use records::StoreRecords;
+pub use records::{StoreRecords, is_state_kind};

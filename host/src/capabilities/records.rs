@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::records::ingest::{Ingest, IngestError, InventoryRule};
+use crate::records::models::artifact::ArtifactIdentityManifest;
 use crate::records::models::backup_gate::BackupGateRecord;
 use crate::records::models::deployment::DeploymentRecord;
 use crate::records::models::inventory::EnvironmentInventory;
@@ -30,6 +31,20 @@ const STATE_KINDS: &[&str] = &[
     "odoo_instance_override",
     "generic_web_rollback_plan",
 ];
+
+/// Evidence that never changes once written: the same document again is a
+/// no-op, a different one under the same id a conflict. An artifact id
+/// names one image for good; other evidence may move from pending to final
+/// under its id (history kept).
+const IMMUTABLE_KINDS: &[&str] = &["artifact_manifest"];
+
+/// Whether records of `kind` are lane state replaced in place (rather than
+/// append-only evidence). A driver changes such a record by reading,
+/// merging and writing it back, which is why the host serializes the
+/// actions that write one (`http/lanes.rs`).
+pub fn is_state_kind(kind: &str) -> bool {
+    STATE_KINDS.contains(&kind)
+}
 
 /// The records capability over a [`Store`].
 #[derive(Debug, Clone)]
@@ -160,6 +175,12 @@ impl RecordAccess for StoreRecords {
         // Kinds the host has a model for are validated; their ids and key
         // columns come from the model.
         let (record_id, instance) = match kind {
+            // Keyed by the artifact id the product minted, never a
+            // generated one: deploys and promotions name it later.
+            "artifact_manifest" => {
+                let manifest: ArtifactIdentityManifest = typed(kind, &document)?;
+                (manifest.artifact_id, String::new())
+            }
             "inventory" => {
                 let inventory: EnvironmentInventory = typed(kind, &document)?;
                 (inventory.id(), inventory.instance.clone())
@@ -193,12 +214,12 @@ impl RecordAccess for StoreRecords {
         if record.context.is_empty() {
             record.context = scope.context.clone();
         }
-        let write = if STATE_KINDS.contains(&kind) {
+        let write = if is_state_kind(kind) {
             RecordWrite::Replace { record }
         } else {
             RecordWrite::Append {
                 record,
-                allow_transition: true,
+                allow_transition: !IMMUTABLE_KINDS.contains(&kind),
             }
         };
         self.store

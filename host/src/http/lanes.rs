@@ -2,21 +2,25 @@
 //! inside the request.
 //!
 //! Durable operations already reserve their lane when they are enqueued
-//! (`records/operations.rs`). An in-request action that changes what runs
-//! on a lane (safety `mutation` or `destructive`, scope `instance`: a
-//! deploy, a promotion, a rollback; dry runs too, since the host cannot
-//! tell that driver code makes no provider call) leases the lane for as
-//! long as its driver code runs, so two such requests, or one and a queued
-//! operation, can never interleave their provider calls on one lane,
-//! whichever host serves them. A second caller is refused at once with 409 `lane_busy`
-//! naming the holder, and can retry once it finishes; record-only writes,
-//! reads and preview or context actions (many previews share a context)
-//! take no lease.
+//! (`records/operations.rs`). An in-request action of scope `instance`
+//! leases the lane for as long as its driver code runs when it changes what
+//! runs on the lane (safety `mutation` or `destructive`: a deploy, a
+//! promotion, a rollback; dry runs too, since the host cannot tell that
+//! driver code makes no provider call) or when it declares a write of lane
+//! state replaced in place (inventory, an override record, a rollback
+//! plan): drivers change such a record by reading, merging and writing it
+//! back, and two of those interleaved lose one caller's change. So two such
+//! requests, or one and a queued operation, never interleave on one lane,
+//! whichever host serves them. A second caller is refused at once with 409
+//! `lane_busy` naming the holder, and can retry once it finishes;
+//! append-only evidence writes, reads and preview or context actions (many
+//! previews share a context) take no lease.
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::AppState;
+use crate::capabilities::is_state_kind;
 use crate::error::ApiError;
 use crate::records::{LaneLease, NewLaneLease, StoreError};
 use crate::registry::{ActionDescriptor, Safety, Scope};
@@ -25,7 +29,8 @@ use crate::runtime::Invocation;
 /// Whether an in-request action must hold its lane while it runs.
 pub fn needs_lane(action: &ActionDescriptor) -> bool {
     action.scope == Scope::Instance
-        && matches!(action.safety, Safety::Mutation | Safety::Destructive)
+        && (matches!(action.safety, Safety::Mutation | Safety::Destructive)
+            || action.writes_records.iter().any(|kind| is_state_kind(kind)))
 }
 
 impl AppState {

@@ -72,6 +72,10 @@ pub struct ArtifactIdentityManifest {
     #[serde(default)]
     pub build_flags: ArtifactBuildFlags,
     pub image: ArtifactImageReference,
+    /// Modules a target replacement installs besides the required ones (a
+    /// later addition of the original's manifest; absent in older ones).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub odoo_install_modules: Vec<String>,
 }
 
 impl ArtifactIdentityManifest {
@@ -113,6 +117,23 @@ mod tests {
             json!({"addon_skip_flags": [], "values": {}})
         );
         assert_eq!(manifest.image_reference(), "ghcr.io/acme/cm@sha256:aaaa");
+        assert!(value.get("odoo_install_modules").is_none());
+    }
+
+    #[test]
+    fn install_modules_are_kept_when_given() {
+        let value = insert(
+            artifact_manifest(),
+            "",
+            "odoo_install_modules",
+            json!(["sale", "stock"]),
+        );
+        let manifest: ArtifactIdentityManifest = parse(value);
+        assert_eq!(manifest.odoo_install_modules, ["sale", "stock"]);
+        assert_eq!(
+            round_trip(&manifest)["odoo_install_modules"],
+            json!(["sale", "stock"])
+        );
     }
 
     #[test]
