@@ -146,8 +146,17 @@ impl FakeHost {
     }
 }
 
-fn record_id(record: &Value) -> Option<&str> {
-    record.get("record_id").and_then(Value::as_str)
+/// The field the host keys a record kind by: artifact manifests by the
+/// artifact id the product minted, everything else here by `record_id`.
+fn key_field(kind: &str) -> &'static str {
+    match kind {
+        "artifact_manifest" => "artifact_id",
+        _ => "record_id",
+    }
+}
+
+fn record_key<'a>(kind: &str, record: &'a Value) -> Option<&'a str> {
+    record.get(key_field(kind)).and_then(Value::as_str)
 }
 
 impl Host for FakeHost {
@@ -161,11 +170,12 @@ impl Host for FakeHost {
 
     fn record_get(&self, kind: &str, id: &str) -> Result<Option<Value>, HostError> {
         self.note("record_get", &[kind, id])?;
-        Ok(self
-            .records
-            .borrow()
-            .get(kind)
-            .and_then(|rs| rs.iter().rev().find(|r| record_id(r) == Some(id)).cloned()))
+        Ok(self.records.borrow().get(kind).and_then(|rs| {
+            rs.iter()
+                .rev()
+                .find(|r| record_key(kind, r) == Some(id))
+                .cloned()
+        }))
     }
 
     fn record_list(&self, kind: &str, query: &RecordQuery) -> Result<Vec<Value>, HostError> {
@@ -202,13 +212,14 @@ impl Host for FakeHost {
         }
         let mut records = self.records.borrow_mut();
         let stored = records.entry(kind.to_string()).or_default();
-        let id = match record_id(record) {
+        let field = key_field(kind);
+        let id = match record_key(kind, record) {
             Some(id) => id.to_string(),
             None => format!("{kind}-{}", stored.len() + 1),
         };
         let mut record = record.clone();
         if let Value::Object(map) = &mut record {
-            map.insert("record_id".to_string(), Value::String(id.clone()));
+            map.insert(field.to_string(), Value::String(id.clone()));
         }
         stored.push(record);
         Ok(id)

@@ -225,3 +225,194 @@ async fn async_actions_reserve_their_lane_and_run_as_operations() {
         .await;
     assert_eq!(status, 202, "{body}");
 }
+
+fn odoo_manifest(digest: &str) -> Value {
+    json!({
+        "artifact_id": "artifact-demo-20261123-abc1234",
+        "source_commit": "abc1234def",
+        "enterprise_base_digest": "sha256:base",
+        "addon_sources": [{"repository": "github.com/launchplane/odoo-shared-addons", "ref": "def5678"}],
+        "image": {"repository": "ghcr.io/launchplane/demo-odoo", "digest": digest}
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn odoo_artifacts_and_overrides_are_records_written_by_the_driver() {
+    let db = TestDatabase::new("postgres").await;
+    let service = Service::start(&db).await;
+    service.seed_profile("odoo").await;
+    let publish = |manifest: Value| json!({"product": "demo", "publish": {"context": "demo", "instance": "testing", "manifest": manifest}});
+
+    let (status, body) = service
+        .post(
+            "/v1/drivers/odoo/artifact-publish",
+            &publish(odoo_manifest("sha256:one")),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(
+        body["records"]["artifact_id"],
+        "artifact-demo-20261123-abc1234"
+    );
+    assert_eq!(body["result"]["status"], "pass");
+    assert_eq!(body["result"]["image_digest"], "sha256:one");
+    let stored = db
+        .store
+        .get_record("artifact_manifest", "artifact-demo-20261123-abc1234")
+        .await
+        .expect("get")
+        .expect("the manifest is stored under its artifact id");
+    assert_eq!(
+        (stored.product.as_str(), stored.context.as_str()),
+        ("demo", "demo")
+    );
+    assert_eq!(stored.document["image"]["digest"], "sha256:one");
+
+    // The same manifest again changes nothing; another image under the same
+    // id is refused and the first one stays.
+    let (status, body) = service
+        .post(
+            "/v1/drivers/odoo/artifact-publish",
+            &publish(odoo_manifest("sha256:one")),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let (status, body) = service
+        .post(
+            "/v1/drivers/odoo/artifact-publish",
+            &publish(odoo_manifest("sha256:two")),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("already exists with different content"),
+        "{body}"
+    );
+    let stored = db
+        .store
+        .get_record("artifact_manifest", "artifact-demo-20261123-abc1234")
+        .await
+        .expect("get")
+        .expect("still stored");
+    assert_eq!(stored.document["image"]["digest"], "sha256:one");
+    // An artifact of another context is refused by the driver.
+    let mut other = odoo_manifest("sha256:one");
+    other["artifact_id"] = json!("artifact-cm-20261123-abc1234");
+    let (status, body) = service
+        .post("/v1/drivers/odoo/artifact-publish", &publish(other), None)
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("manifest.artifact_id"),
+        "{body}"
+    );
+
+    // Overrides: one record per lane, each route changing only its part.
+    let (status, body) = service
+        .post(
+            "/v1/drivers/odoo/config-parameter-override",
+            &json!({"product": "demo", "override": {"product": "demo", "context": "demo", "instance": "prod", "key": "web.base.url", "value": "https://demo.example"}}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(
+        body["result"],
+        json!({"context": "demo", "instance": "prod", "config_parameter_keys": ["web.base.url"]})
+    );
+    let (status, body) = service
+        .post(
+            "/v1/drivers/odoo/website-bootstrap-override",
+            &json!({"product": "demo", "override": {"product": "demo", "context": "demo", "instance": "prod", "website_bootstrap": {"tenant": "demo", "name": "Demo", "homepage_url": "/"}}}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["result"]["website_bootstrap"], true);
+    let record = db
+        .store
+        .get_record("odoo_instance_override", "demo-prod")
+        .await
+        .expect("get")
+        .expect("the lane's override record");
+    assert_eq!(record.instance, "prod");
+    assert_eq!(
+        record.document["config_parameters"],
+        json!([{"key": "web.base.url", "value": {"source": "literal", "value": "https://demo.example"}}])
+    );
+    assert_eq!(record.document["website_bootstrap"]["name"], "Demo");
+    assert_eq!(record.document["apply_on"], json!(["deploy", "promotion"]));
+
+    // An override write is a read-merge-write of lane state, so it holds
+    // the lane: while something else does (a deploy, another override
+    // write), it is refused with `lane_busy` and writes nothing. Appending
+    // a manifest takes no lease.
+    let lease = db
+        .store
+        .acquire_lane(
+            &launchplane::records::NewLaneLease {
+                product: "demo".into(),
+                context: "demo".into(),
+                instance: "prod".into(),
+                driver_id: "generic-web".into(),
+                action_id: "deploy".into(),
+                trace_id: "launchplane_req_deploy".into(),
+                owner: "another-host".into(),
+            },
+            60_000,
+        )
+        .await
+        .expect("lease");
+    let (status, body) = service
+        .post(
+            "/v1/drivers/odoo/config-parameter-override",
+            &json!({"product": "demo", "override": {"product": "demo", "context": "demo", "instance": "prod", "key": "web.base.url", "value": "https://other.example"}}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(assert_rejected(&body), "lane_busy");
+    let (status, body) = service
+        .post(
+            "/v1/drivers/odoo/artifact-publish",
+            &publish(odoo_manifest("sha256:one")),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    db.store.release_lane(&lease).await.expect("release");
+    let unchanged = db
+        .store
+        .get_record("odoo_instance_override", "demo-prod")
+        .await
+        .expect("get")
+        .expect("record");
+    assert_eq!(unchanged.document, record.document);
+
+    // A lane the profile does not have is refused before the driver.
+    let (status, body) = service
+        .post(
+            "/v1/drivers/odoo/config-parameter-override",
+            &json!({"product": "demo", "override": {"product": "demo", "context": "demo", "instance": "staging", "key": "web.base.url", "value": "https://x.example"}}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(assert_rejected(&body), "product_driver_mismatch");
+    assert!(
+        db.store
+            .get_record("odoo_instance_override", "demo-staging")
+            .await
+            .expect("get")
+            .is_none()
+    );
+}

@@ -3,15 +3,19 @@
 //! Each declaration mirrors one row of the original registry (route, authz
 //! action, safety, scope, record kinds, operator visibility) so the host can
 //! derive the same routes and grants. Handlers first repeat the request checks
-//! the original made before doing anything; the behaviour behind them is not
-//! built yet, and they say so instead of pretending to succeed.
+//! the original made before doing anything. Artifact publish and the two
+//! override writes are built; the actions that drive the provider (post-deploy,
+//! backup gate, promotion, rollback, bootstrap, replacement, previews) are
+//! not yet, and they say so (501) instead of pretending to succeed.
 
+use launchplane_sdk::host::HostExt;
 use launchplane_sdk::prelude::*;
 
 use crate::checks::{
     at_least, envelope_product, invalid, non_blank, normalized, optional_at_least,
 };
 use crate::models::*;
+use crate::overrides::{self, OverrideValue};
 
 /// Every action of the driver, in the order of the reference's registry table.
 pub fn all() -> Vec<Action> {
@@ -213,14 +217,33 @@ fn artifact_publish(
 ) -> Result<Reply<ArtifactPublishResult>, DriverError> {
     non_blank("context", &req.context)?;
     stable_instance(&req.instance)?;
-    let prefix = format!("artifact-{}-", normalized(&req.context));
+    let context = normalized(&req.context);
+    let prefix = format!("artifact-{context}-");
     if !req.manifest.artifact_id.starts_with(&prefix) {
         return Err(invalid(
             "manifest.artifact_id",
             format_args!("must start with `{prefix}`: the artifact belongs to another context"),
         ));
     }
-    not_built(ctx)
+    let manifest = &req.manifest;
+    non_blank("manifest.image.repository", &manifest.image.repository)?;
+    non_blank("manifest.image.digest", &manifest.image.digest)?;
+    // The store keys manifests by artifact id and keeps the first one: the
+    // same manifest again is a no-op, a different one under the same id is
+    // refused, so an id always names one image.
+    let artifact_id = ctx.host().put("artifact_manifest", manifest)?;
+    let result = ArtifactPublishResult {
+        status: PassFail::Pass,
+        context,
+        instance: normalized(&req.instance),
+        artifact_id: artifact_id.clone(),
+        image_repository: manifest.image.repository.clone(),
+        image_digest: manifest.image.digest.clone(),
+        source_commit: manifest.source_commit.clone(),
+        output_file: String::new(),
+        error_message: String::new(),
+    };
+    Ok(Reply::new(result).record("artifact_id", artifact_id))
 }
 
 fn post_deploy(
@@ -247,7 +270,20 @@ fn config_parameter_override(
         ));
     }
     non_blank("value", &req.value)?;
-    not_built(ctx)
+    let (context, instance) = (normalized(&req.context), normalized(&req.instance));
+    let mut record = overrides::load(ctx, &context, &instance)?;
+    record.set_config_parameter(
+        &req.key,
+        OverrideValue::Literal {
+            value: Some(Scalar::Text(req.value.trim().to_string())),
+        },
+    );
+    let record = overrides::save(ctx, record, &req.source_label)?;
+    Ok(Reply::new(ConfigParameterOverrideResult {
+        config_parameter_keys: record.config_parameter_keys(),
+        context,
+        instance,
+    }))
 }
 
 /// The override must say something beyond naming the tenant, and every URL
@@ -298,7 +334,15 @@ fn website_bootstrap_override(
     non_blank("context", &req.context)?;
     non_blank("instance", &req.instance)?;
     check_website_bootstrap(&req.website_bootstrap)?;
-    not_built(ctx)
+    let (context, instance) = (normalized(&req.context), normalized(&req.instance));
+    let mut record = overrides::load(ctx, &context, &instance)?;
+    record.website_bootstrap = Some(req.website_bootstrap);
+    let record = overrides::save(ctx, record, &req.source_label)?;
+    Ok(Reply::new(WebsiteBootstrapOverrideResult {
+        website_bootstrap: record.website_bootstrap.is_some(),
+        context,
+        instance,
+    }))
 }
 
 fn stable_bootstrap(

@@ -10,6 +10,7 @@ mod actions;
 mod catalogue;
 mod checks;
 pub mod models;
+pub mod overrides;
 
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,7 @@
 //! The descriptor must match the original registry row for row, and every
 //! handler must refuse what the original refused before doing anything.
 
-use launchplane_sdk::testing::Harness;
+use launchplane_sdk::testing::{FakeHost, Harness};
 use launchplane_sdk::{DriverError, Idempotency, Safety};
 use serde_json::{Value, json};
 
@@ -149,13 +149,20 @@ fn with(action_id: &str, patch: Value) -> Value {
     request
 }
 
+/// The actions whose behaviour is built; every other one answers 501.
+const BUILT: &[&str] = &[
+    "artifact_publish",
+    "config_parameter_override",
+    "website_bootstrap_override",
+];
+
 #[test]
 fn valid_requests_reach_the_unbuilt_behaviour() {
     let harness = harness();
-    for row in REGISTRY {
+    for row in REGISTRY.iter().filter(|r| !BUILT.contains(&r.action_id)) {
         let error = harness
             .call(row.action_id, "testing", valid_request(row.action_id))
-            .expect_err("nothing is built yet");
+            .expect_err("not built yet");
         assert!(
             matches!(error, DriverError::NotImplemented(_)),
             "{}: {error:?}",
@@ -393,4 +400,189 @@ fn unknown_fields_are_refused_at_every_level() {
         matches!(error, DriverError::InvalidRequest(ref m) if m.contains("platform")),
         "{error:?}"
     );
+}
+
+#[test]
+fn artifact_publish_stores_the_manifest_under_its_artifact_id() {
+    let harness = harness();
+    let mut with_modules = manifest();
+    with_modules["odoo_install_modules"] = json!(["sale"]);
+    let request = with("artifact_publish", json!({"manifest": with_modules}));
+    let reply = harness
+        .call("artifact_publish", "testing", request)
+        .expect("published");
+    assert_eq!(
+        reply.records,
+        [(
+            "artifact_id".to_string(),
+            "artifact-cm-20260503-abc1234".to_string()
+        )]
+    );
+    assert_eq!(
+        reply.result,
+        json!({
+            "status": "pass", "context": "cm", "instance": "testing",
+            "artifact_id": "artifact-cm-20260503-abc1234",
+            "image_repository": "ghcr.io/o/odoo-cm", "image_digest": "sha256:img",
+            "source_commit": "abc1234", "output_file": "", "error_message": ""
+        })
+    );
+    let stored = harness.host.records("artifact_manifest");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0]["artifact_id"], "artifact-cm-20260503-abc1234");
+    assert_eq!(stored[0]["image"]["digest"], "sha256:img");
+    assert_eq!(stored[0]["odoo_install_modules"], json!(["sale"]));
+    assert!(stored[0].get("record_id").is_none(), "{}", stored[0]);
+    assert_eq!(harness.host.ops(), ["record_put"]);
+}
+
+#[test]
+fn artifact_publish_needs_a_deployable_image() {
+    let harness = harness();
+    for (field, path) in [
+        ("repository", "manifest.image.repository"),
+        ("digest", "manifest.image.digest"),
+    ] {
+        let mut manifest = manifest();
+        manifest["image"][field] = json!(" ");
+        let error = harness
+            .call(
+                "artifact_publish",
+                "testing",
+                with("artifact_publish", json!({"manifest": manifest})),
+            )
+            .expect_err("refused");
+        assert!(
+            matches!(&error, DriverError::InvalidRequest(m) if m.starts_with(path)),
+            "{error:?}"
+        );
+    }
+    assert!(harness.host.records("artifact_manifest").is_empty());
+}
+
+fn stored_override(harness: &Harness) -> Value {
+    let records = harness.host.records("odoo_instance_override");
+    records.last().cloned().expect("an override record")
+}
+
+#[test]
+fn config_parameter_override_creates_the_lane_record() {
+    let harness = harness();
+    harness.host.set_now("2026-05-03T10:00:00Z");
+    let reply = harness
+        .call(
+            "config_parameter_override",
+            "testing",
+            valid_request("config_parameter_override"),
+        )
+        .expect("written");
+    assert_eq!(
+        reply.result,
+        json!({"context": "cm", "instance": "testing", "config_parameter_keys": ["web.base.url"]})
+    );
+    let record = stored_override(&harness);
+    assert_eq!(record["record_id"], "cm-testing");
+    assert_eq!(record["apply_on"], json!(["deploy", "promotion"]));
+    assert_eq!(
+        record["config_parameters"],
+        json!([{"key": "web.base.url", "value": {"source": "literal", "value": "https://cm.example.com"}}])
+    );
+    assert_eq!(record["updated_at"], "2026-05-03T10:00:00Z");
+    assert_eq!(record["source_label"], "launchplane-service");
+    assert_eq!(record["last_apply"]["status"], "skipped");
+}
+
+/// What an administrator put on the lane before the service touched it.
+fn administered_override() -> Value {
+    json!({
+        "schema_version": 1,
+        "record_id": "cm-testing",
+        "context": "cm",
+        "instance": "testing",
+        "apply_on": ["restore"],
+        "config_parameters": [
+            {"key": "mail.catchall.domain", "value": {"source": "literal", "value": "cm.example.com"}},
+            {"key": "web.base.url", "value": {"source": "literal", "value": "https://old.example.com"}}
+        ],
+        "addon_settings": [
+            {"addon": "shopify", "setting": "api_token", "value": {"source": "secret_binding", "secret_binding_id": "secret-cm-shopify"}}
+        ],
+        "website_bootstrap": null,
+        "last_apply": {"attempted": true, "status": "pass", "applied_at": "2026-05-01T00:00:00Z", "detail": "applied"},
+        "updated_at": "2026-05-01T00:00:00Z",
+        "source_label": "operator"
+    })
+}
+
+#[test]
+fn overrides_change_only_their_own_part_of_the_record() {
+    let harness = harness()
+        .with_host(FakeHost::new().with_record("odoo_instance_override", administered_override()));
+    let reply = harness
+        .call(
+            "config_parameter_override",
+            "Testing",
+            with(
+                "config_parameter_override",
+                json!({"instance": "Testing", "value": " https://cm.example.com "}),
+            ),
+        )
+        .expect("written");
+    assert_eq!(
+        reply.result["config_parameter_keys"],
+        json!(["mail.catchall.domain", "web.base.url"])
+    );
+    let record = stored_override(&harness);
+    let mut expected = administered_override();
+    expected["apply_on"] = json!(["restore", "deploy", "promotion"]);
+    expected["config_parameters"][1]["value"]["value"] = json!("https://cm.example.com");
+    expected["updated_at"] = json!("2026-01-01T00:00:00Z");
+    expected["source_label"] = json!("launchplane-service");
+    assert_eq!(record, expected);
+
+    let reply = harness
+        .call(
+            "website_bootstrap_override",
+            "testing",
+            with(
+                "website_bootstrap_override",
+                json!({"source_label": "cm-site-ci"}),
+            ),
+        )
+        .expect("written");
+    assert_eq!(
+        reply.result,
+        json!({"context": "cm", "instance": "testing", "website_bootstrap": true})
+    );
+    let record = stored_override(&harness);
+    assert_eq!(record["website_bootstrap"]["routes"][0]["url"], "/shop");
+    assert_eq!(
+        record["website_bootstrap"]["pages_source"],
+        json!({"home": 1})
+    );
+    assert_eq!(record["config_parameters"], expected["config_parameters"]);
+    assert_eq!(record["addon_settings"], expected["addon_settings"]);
+    assert_eq!(record["last_apply"], expected["last_apply"]);
+    assert_eq!(record["source_label"], "cm-site-ci");
+}
+
+#[test]
+fn a_stored_override_the_driver_cannot_read_is_not_rewritten() {
+    let mut unreadable = administered_override();
+    unreadable["future_field"] = json!(true);
+    let harness =
+        harness().with_host(FakeHost::new().with_record("odoo_instance_override", unreadable));
+    let error = harness
+        .call(
+            "config_parameter_override",
+            "testing",
+            valid_request("config_parameter_override"),
+        )
+        .expect_err("refused");
+    assert!(
+        matches!(&error, DriverError::PreconditionFailed(m) if m.contains("cm-testing") && m.contains("repair")),
+        "{error:?}"
+    );
+    assert_eq!(harness.host.records("odoo_instance_override").len(), 1);
+    assert_eq!(harness.host.ops(), ["record_get"]);
 }
