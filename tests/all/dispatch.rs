@@ -226,9 +226,11 @@ async fn async_actions_reserve_their_lane_and_run_as_operations() {
     assert_eq!(status, 202, "{body}");
 }
 
-fn odoo_manifest(digest: &str) -> Value {
+const ARTIFACT_ID: &str = "artifact-demo-20261123-abc1234";
+
+fn odoo_manifest(artifact_id: &str, digest: &str) -> Value {
     json!({
-        "artifact_id": "artifact-demo-20261123-abc1234",
+        "artifact_id": artifact_id,
         "source_commit": "abc1234def",
         "enterprise_base_digest": "sha256:base",
         "addon_sources": [{"repository": "github.com/launchplane/odoo-shared-addons", "ref": "def5678"}],
@@ -236,32 +238,58 @@ fn odoo_manifest(digest: &str) -> Value {
     })
 }
 
+/// The error message of a rejected answer ("" when there is none).
+fn message(body: &Value) -> &str {
+    body["error"]["message"].as_str().unwrap_or_default()
+}
+
+/// The Odoo routes the test calls, as product `demo`, and its store.
+struct OdooCalls<'a>(&'a Service, &'a TestDatabase);
+
+impl OdooCalls<'_> {
+    async fn publish(&self, artifact_id: &str, digest: &str) -> (u16, Value) {
+        let body = json!({"product": "demo", "publish": {
+            "context": "demo", "instance": "testing", "manifest": odoo_manifest(artifact_id, digest)
+        }});
+        self.0
+            .post("/v1/drivers/odoo/artifact-publish", &body, None)
+            .await
+    }
+
+    /// Sets `web.base.url` on a lane of context `demo`.
+    async fn base_url(&self, instance: &str, url: &str) -> (u16, Value) {
+        let body = json!({"product": "demo", "override": {
+            "product": "demo", "context": "demo", "instance": instance, "key": "web.base.url", "value": url
+        }});
+        self.0
+            .post("/v1/drivers/odoo/config-parameter-override", &body, None)
+            .await
+    }
+
+    async fn stored(
+        &self,
+        kind: &str,
+        record_id: &str,
+    ) -> Option<launchplane::records::StoredRecord> {
+        self.1.store.get_record(kind, record_id).await.expect("get")
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn odoo_artifacts_and_overrides_are_records_written_by_the_driver() {
     let db = TestDatabase::new("postgres").await;
     let service = Service::start(&db).await;
     service.seed_profile("odoo").await;
-    let publish = |manifest: Value| json!({"product": "demo", "publish": {"context": "demo", "instance": "testing", "manifest": manifest}});
+    let odoo = OdooCalls(&service, &db);
 
-    let (status, body) = service
-        .post(
-            "/v1/drivers/odoo/artifact-publish",
-            &publish(odoo_manifest("sha256:one")),
-            None,
-        )
-        .await;
+    let (status, body) = odoo.publish(ARTIFACT_ID, "sha256:one").await;
     assert_eq!(status, 202, "{body}");
-    assert_eq!(
-        body["records"]["artifact_id"],
-        "artifact-demo-20261123-abc1234"
-    );
+    assert_eq!(body["records"]["artifact_id"], ARTIFACT_ID);
     assert_eq!(body["result"]["status"], "pass");
     assert_eq!(body["result"]["image_digest"], "sha256:one");
-    let stored = db
-        .store
-        .get_record("artifact_manifest", "artifact-demo-20261123-abc1234")
+    let stored = odoo
+        .stored("artifact_manifest", ARTIFACT_ID)
         .await
-        .expect("get")
         .expect("the manifest is stored under its artifact id");
     assert_eq!(
         (stored.product.as_str(), stored.context.as_str()),
@@ -271,59 +299,28 @@ async fn odoo_artifacts_and_overrides_are_records_written_by_the_driver() {
 
     // The same manifest again changes nothing; another image under the same
     // id is refused and the first one stays.
-    let (status, body) = service
-        .post(
-            "/v1/drivers/odoo/artifact-publish",
-            &publish(odoo_manifest("sha256:one")),
-            None,
-        )
-        .await;
+    let (status, body) = odoo.publish(ARTIFACT_ID, "sha256:one").await;
     assert_eq!(status, 202, "{body}");
-    let (status, body) = service
-        .post(
-            "/v1/drivers/odoo/artifact-publish",
-            &publish(odoo_manifest("sha256:two")),
-            None,
-        )
-        .await;
+    let (status, body) = odoo.publish(ARTIFACT_ID, "sha256:two").await;
     assert_eq!(status, 400, "{body}");
     assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("already exists with different content"),
+        message(&body).contains("already exists with different content"),
         "{body}"
     );
-    let stored = db
-        .store
-        .get_record("artifact_manifest", "artifact-demo-20261123-abc1234")
+    let stored = odoo
+        .stored("artifact_manifest", ARTIFACT_ID)
         .await
-        .expect("get")
         .expect("still stored");
     assert_eq!(stored.document["image"]["digest"], "sha256:one");
     // An artifact of another context is refused by the driver.
-    let mut other = odoo_manifest("sha256:one");
-    other["artifact_id"] = json!("artifact-cm-20261123-abc1234");
-    let (status, body) = service
-        .post("/v1/drivers/odoo/artifact-publish", &publish(other), None)
+    let (status, body) = odoo
+        .publish("artifact-cm-20261123-abc1234", "sha256:one")
         .await;
     assert_eq!(status, 400, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .starts_with("manifest.artifact_id"),
-        "{body}"
-    );
+    assert!(message(&body).starts_with("manifest.artifact_id"), "{body}");
 
     // Overrides: one record per lane, each route changing only its part.
-    let (status, body) = service
-        .post(
-            "/v1/drivers/odoo/config-parameter-override",
-            &json!({"product": "demo", "override": {"product": "demo", "context": "demo", "instance": "prod", "key": "web.base.url", "value": "https://demo.example"}}),
-            None,
-        )
-        .await;
+    let (status, body) = odoo.base_url("prod", "https://demo.example").await;
     assert_eq!(status, 202, "{body}");
     assert_eq!(
         body["result"],
@@ -338,11 +335,9 @@ async fn odoo_artifacts_and_overrides_are_records_written_by_the_driver() {
         .await;
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["result"]["website_bootstrap"], true);
-    let record = db
-        .store
-        .get_record("odoo_instance_override", "demo-prod")
+    let record = odoo
+        .stored("odoo_instance_override", "demo-prod")
         .await
-        .expect("get")
         .expect("the lane's override record");
     assert_eq!(record.instance, "prod");
     assert_eq!(
@@ -372,47 +367,25 @@ async fn odoo_artifacts_and_overrides_are_records_written_by_the_driver() {
         )
         .await
         .expect("lease");
-    let (status, body) = service
-        .post(
-            "/v1/drivers/odoo/config-parameter-override",
-            &json!({"product": "demo", "override": {"product": "demo", "context": "demo", "instance": "prod", "key": "web.base.url", "value": "https://other.example"}}),
-            None,
-        )
-        .await;
+    let (status, body) = odoo.base_url("prod", "https://other.example").await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(assert_rejected(&body), "lane_busy");
-    let (status, body) = service
-        .post(
-            "/v1/drivers/odoo/artifact-publish",
-            &publish(odoo_manifest("sha256:one")),
-            None,
-        )
-        .await;
+    let (status, body) = odoo.publish(ARTIFACT_ID, "sha256:one").await;
     assert_eq!(status, 202, "{body}");
     db.store.release_lane(&lease).await.expect("release");
-    let unchanged = db
-        .store
-        .get_record("odoo_instance_override", "demo-prod")
+    let unchanged = odoo
+        .stored("odoo_instance_override", "demo-prod")
         .await
-        .expect("get")
         .expect("record");
     assert_eq!(unchanged.document, record.document);
 
     // A lane the profile does not have is refused before the driver.
-    let (status, body) = service
-        .post(
-            "/v1/drivers/odoo/config-parameter-override",
-            &json!({"product": "demo", "override": {"product": "demo", "context": "demo", "instance": "staging", "key": "web.base.url", "value": "https://x.example"}}),
-            None,
-        )
-        .await;
+    let (status, body) = odoo.base_url("staging", "https://x.example").await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(assert_rejected(&body), "product_driver_mismatch");
     assert!(
-        db.store
-            .get_record("odoo_instance_override", "demo-staging")
+        odoo.stored("odoo_instance_override", "demo-staging")
             .await
-            .expect("get")
             .is_none()
     );
 }

@@ -12,7 +12,7 @@
 use launchplane_sdk::host::HostExt;
 use launchplane_sdk::prelude::*;
 
-use crate::models::{OverrideStatus, Phase, Scalar, WebsiteBootstrap};
+use crate::models::{OverrideStatus, Phase, Scalar, WebsiteBootstrap, schema_version};
 
 /// The record kind, as declared in the actions' `writes_records`.
 pub const KIND: &str = "odoo_instance_override";
@@ -56,10 +56,6 @@ pub struct LastApply {
     pub applied_at: String,
     #[serde(default)]
     pub detail: String,
-}
-
-fn schema_version() -> u32 {
-    1
 }
 
 /// The stored record.
