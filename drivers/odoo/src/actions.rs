@@ -270,19 +270,16 @@ fn config_parameter_override(
         ));
     }
     non_blank("value", &req.value)?;
-    let (context, instance) = (normalized(&req.context), normalized(&req.instance));
-    let mut record = overrides::load(ctx, &context, &instance)?;
-    record.set_config_parameter(
-        &req.key,
-        OverrideValue::Literal {
-            value: Some(Scalar::Text(req.value.trim().to_string())),
-        },
-    );
-    let record = overrides::save(ctx, record, &req.source_label)?;
+    let value = OverrideValue::Literal {
+        value: Some(Scalar::Text(req.value.trim().to_string())),
+    };
+    let record = overrides::update(ctx, &req.context, &req.instance, &req.source_label, |r| {
+        r.set_config_parameter(&req.key, value)
+    })?;
     Ok(Reply::new(ConfigParameterOverrideResult {
         config_parameter_keys: record.config_parameter_keys(),
-        context,
-        instance,
+        context: record.context,
+        instance: record.instance,
     }))
 }
 
@@ -334,14 +331,13 @@ fn website_bootstrap_override(
     non_blank("context", &req.context)?;
     non_blank("instance", &req.instance)?;
     check_website_bootstrap(&req.website_bootstrap)?;
-    let (context, instance) = (normalized(&req.context), normalized(&req.instance));
-    let mut record = overrides::load(ctx, &context, &instance)?;
-    record.website_bootstrap = Some(req.website_bootstrap);
-    let record = overrides::save(ctx, record, &req.source_label)?;
+    let record = overrides::update(ctx, &req.context, &req.instance, &req.source_label, |r| {
+        r.website_bootstrap = Some(req.website_bootstrap)
+    })?;
     Ok(Reply::new(WebsiteBootstrapOverrideResult {
         website_bootstrap: record.website_bootstrap.is_some(),
-        context,
-        instance,
+        context: record.context,
+        instance: record.instance,
     }))
 }
 

@@ -12,6 +12,7 @@
 use launchplane_sdk::host::HostExt;
 use launchplane_sdk::prelude::*;
 
+use crate::checks::normalized;
 use crate::models::{OverrideStatus, Phase, Scalar, WebsiteBootstrap, schema_version};
 
 /// The record kind, as declared in the actions' `writes_records`.
@@ -133,10 +134,32 @@ impl InstanceOverrideRecord {
     }
 }
 
+/// The one way to change a lane's record: read it (or start an empty one),
+/// let `change` edit its part, then stamp and write it back. A changed
+/// override applies on deploys and promotions from now on, whatever phases
+/// it was limited to before. Contexts and instances are compared
+/// lower-cased, as the original normalised them.
+pub fn update(
+    ctx: &Ctx<'_>,
+    context: &str,
+    instance: &str,
+    source_label: &str,
+    change: impl FnOnce(&mut InstanceOverrideRecord),
+) -> Result<InstanceOverrideRecord, DriverError> {
+    let (context, instance) = (normalized(context), normalized(instance));
+    let mut record = load(ctx, &context, &instance)?;
+    change(&mut record);
+    record.apply_on_also(&[Phase::Deploy, Phase::Promotion]);
+    record.updated_at = ctx.host().now();
+    record.source_label = source_label.trim().to_string();
+    ctx.host().put(KIND, &record)?;
+    Ok(record)
+}
+
 /// The lane's record, or an empty one when it has none yet. A stored record
 /// this driver cannot read whole is the lane's problem, not the caller's: a
 /// 409 that names it, and nothing is written.
-pub fn load(
+fn load(
     ctx: &Ctx<'_>,
     context: &str,
     instance: &str,
@@ -152,18 +175,4 @@ pub fn load(
             other => other.into(),
         })?;
     Ok(stored.unwrap_or_else(|| InstanceOverrideRecord::empty(context, instance)))
-}
-
-/// Stamps and writes the record: a changed override applies on deploys and
-/// promotions from now on, whatever phases it was limited to before.
-pub fn save(
-    ctx: &Ctx<'_>,
-    mut record: InstanceOverrideRecord,
-    source_label: &str,
-) -> Result<InstanceOverrideRecord, DriverError> {
-    record.apply_on_also(&[Phase::Deploy, Phase::Promotion]);
-    record.updated_at = ctx.host().now();
-    record.source_label = source_label.trim().to_string();
-    ctx.host().put(KIND, &record)?;
-    Ok(record)
 }
