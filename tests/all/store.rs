@@ -282,6 +282,133 @@ conformance!(
     }
 );
 
+conformance!(
+    a_conditional_replace_loses_no_concurrent_change,
+    |db| async move {
+        let store = &db.store;
+        let state = |value: &str| {
+            StoredRecord::new(
+                "runtime_environment",
+                "env-1",
+                "demo",
+                json!({"context": "demo", "env": {"A": value}}),
+            )
+        };
+        let conditional =
+            |value: &str, expected: Option<serde_json::Value>| RecordWrite::ReplaceIf {
+                record: state(value),
+                expected,
+            };
+        let conflict = |result: Result<Vec<String>, StoreError>| {
+            assert!(
+                matches!(result, Err(StoreError::Conflict { .. })),
+                "expected a conflict, got {result:?}"
+            )
+        };
+        // "Did not exist" holds once.
+        store
+            .write_records(&[conditional("1", None)], "t")
+            .await
+            .expect("created");
+        conflict(store.write_records(&[conditional("2", None)], "t").await);
+        let one = state("1").document;
+        // A stale expectation is refused; the current one is accepted.
+        conflict(
+            store
+                .write_records(&[conditional("3", Some(state("0").document))], "t")
+                .await,
+        );
+        store
+            .write_records(&[conditional("2", Some(one.clone()))], "t")
+            .await
+            .expect("replaced");
+        let current = store
+            .get_record("runtime_environment", "env-1")
+            .await
+            .expect("get");
+        assert_eq!(current.expect("present").document, state("2").document);
+        // A record that vanished is not recreated by a writer that read it.
+        conflict(
+            store
+                .write_records(&[conditional("9", Some(json!({"other": true})))], "t")
+                .await,
+        );
+
+        // Many writers, two hosts, all having read "2": exactly one wins,
+        // every other gets a conflict, and the loser's batch (with an
+        // append beside the replace) leaves nothing behind.
+        let two = state("2").document;
+        let second = db.second_host().await;
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let store = if i % 2 == 0 {
+                store.clone()
+            } else {
+                second.clone()
+            };
+            let expected = two.clone();
+            tasks.push(tokio::spawn(async move {
+                let marker = StoredRecord::new(
+                    "secret_audit_event",
+                    &format!("event-{i}"),
+                    "x",
+                    json!({"i": i}),
+                );
+                store
+                    .write_records(
+                        &[
+                            append(marker),
+                            RecordWrite::ReplaceIf {
+                                record: StoredRecord::new(
+                                    "runtime_environment",
+                                    "env-1",
+                                    "demo",
+                                    json!({"context": "demo", "env": {"A": format!("w{i}")}}),
+                                ),
+                                expected: Some(expected),
+                            },
+                        ],
+                        "t",
+                    )
+                    .await
+            }));
+        }
+        let results = futures_results(tasks).await;
+        let winners: Vec<usize> = results
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.is_ok())
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(winners.len(), 1, "one writer wins: {results:?}");
+        for (i, result) in results.into_iter().enumerate() {
+            if !winners.contains(&i) {
+                conflict(result);
+            }
+        }
+        let events = store
+            .list_records(
+                "secret_audit_event",
+                &RecordQuery {
+                    limit: 100,
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("list");
+        assert_eq!(events.len(), 1, "losers' appends rolled back");
+        let current = store
+            .get_record("runtime_environment", "env-1")
+            .await
+            .expect("get")
+            .expect("present");
+        assert_eq!(
+            current.document["env"]["A"],
+            json!(format!("w{}", winners[0]))
+        );
+    }
+);
+
 conformance!(a_batch_commits_whole_or_not_at_all, |db| async move {
     let store = &db.store;
     store

@@ -35,6 +35,14 @@ pub enum RecordWrite {
     },
     /// Current state: replaced in place (history kept).
     Replace { record: StoredRecord },
+    /// Current state replaced only if it is still what the writer read:
+    /// `expected` is the document read (or `None` for "did not exist").
+    /// Anything else is a [`StoreError::Conflict`], so two read-change-write
+    /// cycles never silently lose one writer's change.
+    ReplaceIf {
+        record: StoredRecord,
+        expected: Option<Value>,
+    },
 }
 
 /// Filter for [`Store::list_records`].
@@ -162,10 +170,14 @@ impl Store {
             let mut tx = pool.begin_with(begin).await?;
             let mut written = Vec::with_capacity(writes.len());
             for write in writes {
-                let (record, replace, allow_transition) = match write {
-                    RecordWrite::Append { record, allow_transition } => (record, false, *allow_transition),
-                    RecordWrite::Replace { record } => (record, true, false),
+                let (record, replace, allow_transition, expected) = match write {
+                    RecordWrite::Append { record, allow_transition } => (record, false, *allow_transition, None),
+                    RecordWrite::Replace { record } => (record, true, false, None),
+                    RecordWrite::ReplaceIf { record, expected } => {
+                        (record, true, false, Some(expected.as_ref().map(Value::to_string)))
+                    }
                 };
+                let conflict = || StoreError::Conflict { kind: record.kind.clone(), record_id: record.record_id.clone() };
                 let text = record.document.to_string();
                 let existing: Option<String> =
                     sqlx::query_scalar("SELECT document FROM lp_records WHERE kind = $1 AND record_id = $2")
@@ -178,13 +190,20 @@ impl Store {
                         written.push(record.record_id.clone());
                         continue;
                     }
-                    Some(_) if !replace && !allow_transition => {
-                        return Err(StoreError::Conflict { kind: record.kind.clone(), record_id: record.record_id.clone() });
-                    }
-                    Some(_) => {
-                        sqlx::query(
+                    Some(_) if !replace && !allow_transition => return Err(conflict()),
+                    Some(_) if matches!(expected, Some(None)) => return Err(conflict()),
+                    Some(current) => {
+                        // The compare is repeated in the UPDATE itself: under
+                        // PostgreSQL's read committed a concurrent writer may
+                        // have replaced the row since the SELECT above.
+                        let guard = match &expected {
+                            Some(Some(expected)) if *expected != current => return Err(conflict()),
+                            Some(Some(expected)) => Some(expected.as_str()),
+                            _ => None,
+                        };
+                        let updated = sqlx::query(
                             "UPDATE lp_records SET product = $1, context = $2, instance = $3, updated_at = $4, document = $5 \
-                             WHERE kind = $6 AND record_id = $7",
+                             WHERE kind = $6 AND record_id = $7 AND ($8 IS NULL OR document = $8)",
                         )
                         .bind(&record.product)
                         .bind(&record.context)
@@ -193,9 +212,14 @@ impl Store {
                         .bind(&text)
                         .bind(&record.kind)
                         .bind(&record.record_id)
+                        .bind(guard)
                         .execute(&mut *tx)
                         .await?;
+                        if updated.rows_affected() != 1 {
+                            return Err(conflict());
+                        }
                     }
+                    None if matches!(expected, Some(Some(_))) => return Err(conflict()),
                     None => {
                         sqlx::query(
                             "INSERT INTO lp_records (kind, record_id, product, context, instance, recorded_at, updated_at, document) \
