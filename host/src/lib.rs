@@ -18,5 +18,6 @@ pub mod providers;
 pub mod records;
 pub mod registry;
 pub mod runtime;
+pub mod secrets;
 pub mod time;
 pub mod tls;

@@ -13,4 +13,5 @@ mod parity;
 mod providers;
 mod registry;
 mod sandbox;
+mod secrets;
 mod store;

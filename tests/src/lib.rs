@@ -468,6 +468,7 @@ actions = [
   "preview_readiness.evaluate", "odoo_stable_bootstrap.execute", "authz_policy_grant.write",
   "odoo_artifact_publish.write", "odoo_config_parameter_override.write",
   "odoo_website_bootstrap_override.write",
+  "product_config.plan", "product_config.apply", "secret.list", "secret.read",
 ]
 "#;
 

@@ -18,7 +18,9 @@ use crate::records::models::inventory::EnvironmentInventory;
 use crate::records::models::preview::{PreviewGenerationRecord, PreviewRecord};
 use crate::records::models::promotion::PromotionRecord;
 use crate::records::models::{Validate, parse_record};
-use crate::records::{RecordQuery as StoreQuery, RecordWrite, Store, StoreError, StoredRecord};
+use crate::records::{
+    RecordQuery as StoreQuery, RecordWrite, Store, StoreError, StoredRecord, is_host_only_kind,
+};
 use crate::runtime::records::RecordQuery;
 use crate::runtime::{HostError, InvocationScope, RecordAccess};
 
@@ -82,6 +84,16 @@ fn ingest_error(error: IngestError) -> HostError {
     }
 }
 
+/// Refuses the host's own kinds (secrets, runtime settings) to drivers.
+fn driver_kind(kind: &str) -> Result<(), HostError> {
+    if is_host_only_kind(kind) {
+        return Err(HostError::Denied(format!(
+            "`{kind}` records belong to the host; drivers cannot read or write them"
+        )));
+    }
+    Ok(())
+}
+
 fn typed<T: serde::de::DeserializeOwned + Validate>(
     kind: &str,
     document: &Value,
@@ -97,6 +109,7 @@ impl RecordAccess for StoreRecords {
         kind: &str,
         record_id: &str,
     ) -> Result<Option<String>, HostError> {
+        driver_kind(kind)?;
         let record = self
             .store
             .get_record(kind, record_id)
@@ -113,6 +126,7 @@ impl RecordAccess for StoreRecords {
         kind: &str,
         query: &RecordQuery,
     ) -> Result<Vec<String>, HostError> {
+        driver_kind(kind)?;
         let query = StoreQuery {
             product: Some(scope.product.clone()),
             context: query.context.clone(),
@@ -136,6 +150,7 @@ impl RecordAccess for StoreRecords {
         kind: &str,
         document: &str,
     ) -> Result<String, HostError> {
+        driver_kind(kind)?;
         let document: Value = serde_json::from_str(document)
             .map_err(|e| HostError::Invalid(format!("{kind} record is not JSON: {e}")))?;
         if !document.is_object() {

@@ -98,6 +98,15 @@ pub async fn build_state(config: &ServeConfig) -> anyhow::Result<AppState> {
     let authenticator = OperatorOr::new(store.clone(), oidc);
     let mut state = AppState::new(registry, store, Arc::new(authenticator));
     state.body_limit = config.body_limit;
+    state.master_key = crate::secrets::MasterKey::from_env().map(Arc::new);
+    if state.master_key.is_some() {
+        tracing::info!("managed secrets enabled");
+    } else {
+        tracing::warn!(
+            "{} is not set: managed secret values can be neither written nor read",
+            crate::secrets::MASTER_KEY_ENV
+        );
+    }
     state.services.provider =
         provider.map(|p| Arc::new(ProviderCapability::new(p)) as Arc<dyn ProviderAccess>);
     state.services.probe = Some(Arc::new(

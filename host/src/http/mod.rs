@@ -16,8 +16,10 @@ mod lanes;
 pub mod mutation;
 mod onboarding;
 mod openapi;
+mod product_config;
 mod profiles;
 mod reads;
+mod secrets;
 mod services;
 mod trace;
 
@@ -57,6 +59,10 @@ pub struct AppState {
     pub services: crate::runtime::HostServices,
     /// The active authorization policy, cached briefly.
     pub policy_cache: Arc<access::PolicyCache>,
+    /// The key managed secret values are encrypted with
+    /// (`LAUNCHPLANE_MASTER_ENCRYPTION_KEY`); without it secret values
+    /// can be neither written nor read.
+    pub master_key: Option<Arc<crate::secrets::MasterKey>>,
 }
 
 impl AppState {
@@ -71,7 +77,13 @@ impl AppState {
             idempotency_ttl_ms: 24 * 60 * 60 * 1000,
             services: crate::runtime::HostServices::default(),
             policy_cache: Arc::new(access::PolicyCache::new(std::time::Duration::from_secs(5))),
+            master_key: None,
         }
+    }
+
+    /// Managed secrets over this state's store and master key.
+    pub fn vault(&self) -> crate::secrets::Vault {
+        crate::secrets::Vault::new(self.store.clone(), self.master_key.clone())
     }
 
     /// The current registry. In-flight requests keep the one they started
@@ -129,6 +141,16 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/product-profiles/{product}", get(profiles::show))
         .route(onboarding::ROUTE, post(onboarding::apply))
+        .route(product_config::ROUTE, post(product_config::apply))
+        .route(
+            "/v1/contexts/{context}/secrets",
+            get(secrets::list_for_context),
+        )
+        .route(
+            "/v1/contexts/{context}/instances/{instance}/secrets",
+            get(secrets::list_for_instance),
+        )
+        .route("/v1/secrets/{secret_id}", get(secrets::show))
         .route("/v1/deployments/{record_id}", get(reads::deployment))
         .route("/v1/promotions/{record_id}", get(reads::promotion))
         .route("/v1/inventory/{context}/{instance}", get(reads::inventory))

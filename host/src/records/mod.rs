@@ -34,6 +34,24 @@ pub use operations::{NewOperation, Operation, OperationStatus};
 pub use operators::OperatorToken;
 pub use policies::PolicyRecord;
 
+/// Record kinds only the host touches: secret metadata, ciphertext,
+/// bindings and audit events, and runtime settings. A driver's records
+/// capability refuses them for reading and writing, and the registry
+/// refuses a descriptor that declares one in `writes_records`: drivers
+/// never learn a secret or a provider credential.
+pub const HOST_ONLY_KINDS: &[&str] = &[
+    crate::secrets::models::SECRET_KIND,
+    crate::secrets::models::VERSION_KIND,
+    crate::secrets::models::BINDING_KIND,
+    crate::secrets::models::AUDIT_KIND,
+    models::runtime_environment::KIND,
+];
+
+/// Whether records of `kind` are the host's alone ([`HOST_ONLY_KINDS`]).
+pub fn is_host_only_kind(kind: &str) -> bool {
+    HOST_ONLY_KINDS.contains(&kind)
+}
+
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

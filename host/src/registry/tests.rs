@@ -234,3 +234,21 @@ fn base_drivers_must_be_loaded_and_acyclic() {
             .contains("forms a cycle")
     );
 }
+
+#[test]
+fn a_driver_cannot_declare_host_only_record_kinds() {
+    for kind in [
+        "secret",
+        "secret_version",
+        "secret_binding",
+        "runtime_environment",
+    ] {
+        let mut d = descriptor("web");
+        d.actions[0].writes_records = vec![kind.to_string()];
+        let message = refused(&d);
+        assert!(
+            message.contains("writes_records") && message.contains("belong to the host"),
+            "{kind}: {message}"
+        );
+    }
+}

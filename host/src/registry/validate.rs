@@ -190,6 +190,13 @@ pub fn validate_descriptor(registry_id: &str, d: &DriverDescriptor) -> Result<()
                     format!("`{kind}` is not a record kind name"),
                 ));
             }
+            if crate::records::is_host_only_kind(kind) {
+                return Err(RegistryError::invalid(
+                    driver,
+                    at("writes_records"),
+                    format!("`{kind}` records belong to the host; a driver cannot write them"),
+                ));
+            }
         }
         check_schema(driver, &at("input_schema"), &a.input_schema)?;
         check_schema(driver, &at("output_schema"), &a.output_schema)?;

@@ -24,6 +24,7 @@ pub mod preview;
 pub mod product_profile;
 pub mod promotion;
 pub mod release_tuple;
+pub mod runtime_environment;
 
 use std::fmt;
 

@@ -1,0 +1,670 @@
+//! `POST /v1/product-config/apply` (reference §10.4): one request sets a
+//! target's plain runtime settings and its managed secrets.
+//!
+//! ```json
+//! {"schema_version": 1, "mode": "dry-run" | "apply", "product": "demo",
+//!  "context": "demo", "instance": "testing", "source_label": "deploy.yml",
+//!  "runtime_env": {"PUBLIC_URL": "https://testing.demo.example", "WORKERS": 2},
+//!  "secrets": [{"name": "API_TOKEN", "value": "…"}]}
+//! ```
+//!
+//! The target (`context`, `instance`) decides the scope of both the
+//! runtime environment record (`global` / `context` / `instance`) and the
+//! secrets (`global` / `context` / `context_instance`); a block or item
+//! that names another scope or target is refused. Secret-shaped keys
+//! (`API_KEY`, `DB_PASSWORD`) are refused as plain settings.
+//!
+//! Order: validation (400), authorization (`product_config.plan` for a
+//! dry run, `product_config.apply` otherwise, on (product, context)), the
+//! product's boundary (403), the master key when secrets are present
+//! (503 `secret_configuration_required`), then idempotency. `apply`
+//! commits the runtime record and every secret's records in one
+//! transaction, each replaced only if it is still what the plan read (a
+//! concurrent change answers 409 `record_conflict`, nothing written). A dry
+//! run writes nothing and is never replayed.
+//!
+//! Stricter than the original, without refusing a valid caller's request:
+//! secrets here are only of integration `runtime_environment` (a product's
+//! workflow cannot replace the provider credentials), contexts must belong
+//! to the product's profile, and a global target is the `launchplane`
+//! product's alone. Values appear nowhere in answers, errors, logs or
+//! idempotency records (its fingerprint holds a keyed digest instead).
+
+use std::collections::BTreeMap;
+
+use axum::extract::{OriginalUri, Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Map, Value, json};
+
+use super::mutation::{Accepted, Mutation};
+use super::secrets::secret_error;
+use super::{AppState, TraceId};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::records::models::runtime_environment::{
+    self, EnvironmentScope, RuntimeEnvironmentRecord, check_entry, scalar_text,
+};
+use crate::records::{RecordWrite, StoredRecord};
+use crate::registry::Idempotency;
+use crate::secrets::{PreparedWrite, SecretScope, SecretTarget, WriteContext};
+
+/// The route path.
+pub const ROUTE: &str = "/v1/product-config/apply";
+
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "schema_version",
+    "mode",
+    "product",
+    "context",
+    "instance",
+    "source_label",
+    "runtime_env",
+    "runtime_environment",
+    "secrets",
+];
+const TARGET_KEYS: &[&str] = &["scope", "context", "instance"];
+const SECRET_KEYS: &[&str] = &[
+    "name",
+    "binding_key",
+    "value",
+    "scope",
+    "integration",
+    "context",
+    "instance",
+    "description",
+];
+const INTEGRATION: &str = "runtime_environment";
+
+fn invalid(message: impl std::fmt::Display) -> ApiError {
+    ApiError::invalid_request(format!(
+        "Product config request failed validation: {message}"
+    ))
+}
+
+/// A string field of `map` (absent → `default`), named by `at` on error.
+/// The message never quotes the value.
+fn text(map: &Map<String, Value>, key: &str, default: &str, at: &str) -> Result<String, ApiError> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(default.to_string()),
+        Some(Value::String(s)) => Ok(s.trim().to_string()),
+        Some(_) => Err(invalid(format!("{at}{key}: must be a string"))),
+    }
+}
+
+fn refuse_unknown(map: &Map<String, Value>, allowed: &[&str], at: &str) -> Result<(), ApiError> {
+    match map.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(key) => Err(invalid(format!("{at}{key}: unknown field"))),
+        None => Ok(()),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    DryRun,
+    Apply,
+}
+
+impl Mode {
+    fn as_str(&self) -> &'static str {
+        match self {
+            Mode::DryRun => "dry-run",
+            Mode::Apply => "apply",
+        }
+    }
+
+    fn action(&self) -> &'static str {
+        match self {
+            Mode::DryRun => "product_config.plan",
+            Mode::Apply => "product_config.apply",
+        }
+    }
+}
+
+/// One secret item, validated. `value` never leaves this module except
+/// into the vault.
+struct SecretItem {
+    target: SecretTarget,
+    binding_key: String,
+    description: String,
+    value: String,
+}
+
+/// The request, validated.
+struct ProductConfig {
+    mode: Mode,
+    product: String,
+    context: String,
+    instance: String,
+    source_label: String,
+    env: BTreeMap<String, Value>,
+    secrets: Vec<SecretItem>,
+}
+
+impl ProductConfig {
+    fn parse(map: &Map<String, Value>) -> Result<ProductConfig, ApiError> {
+        refuse_unknown(map, TOP_LEVEL_KEYS, "")?;
+        match map.get("schema_version") {
+            None => {}
+            Some(v) if v.as_u64() == Some(1) => {}
+            Some(_) => return Err(invalid("schema_version: must be 1")),
+        }
+        let mode = match text(map, "mode", "", "")?.to_lowercase().as_str() {
+            "dry-run" => Mode::DryRun,
+            "apply" => Mode::Apply,
+            _ => return Err(invalid("mode: must be `dry-run` or `apply`")),
+        };
+        let product = text(map, "product", "", "")?;
+        if product.is_empty() {
+            return Err(invalid("product: must not be blank"));
+        }
+        let context = text(map, "context", "", "")?;
+        let instance = text(map, "instance", "", "")?;
+        if context.is_empty() && !instance.is_empty() {
+            return Err(invalid("instance: needs a context"));
+        }
+        let source_label = text(map, "source_label", "product-config-api", "")?;
+        let runtime = match map.get("runtime_env") {
+            Some(v) if !v.is_null() => Some(("runtime_env", v)),
+            _ => map
+                .get("runtime_environment")
+                .filter(|v| !v.is_null())
+                .map(|v| ("runtime_environment", v)),
+        };
+        let env = match runtime {
+            Some((key, block)) => runtime_block(block, key, &context, &instance)?,
+            None => BTreeMap::new(),
+        };
+        let secrets = match map.get("secrets") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| secret_item(item, &format!("secrets[{i}]."), &context, &instance))
+                .collect::<Result<Vec<_>, _>>()?,
+            Some(_) => return Err(invalid("secrets: must be a list")),
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, item) in secrets.iter().enumerate() {
+            if !seen.insert(item.target.secret_id()) {
+                return Err(invalid(format!(
+                    "secrets[{i}].name: `{}` is listed twice",
+                    item.target.name
+                )));
+            }
+            if env.contains_key(&item.binding_key) {
+                return Err(invalid(format!(
+                    "secrets[{i}].binding_key: `{}` is also a runtime setting",
+                    item.binding_key
+                )));
+            }
+        }
+        Ok(ProductConfig {
+            mode,
+            product,
+            context,
+            instance,
+            source_label,
+            env,
+            secrets,
+        })
+    }
+
+    fn env_scope(&self) -> EnvironmentScope {
+        EnvironmentScope::for_target(&self.context, &self.instance)
+    }
+
+    /// The body with each secret value replaced by a keyed digest: what the
+    /// idempotency record fingerprints.
+    fn fingerprint_body(body: &Map<String, Value>, digest: impl Fn(&str) -> String) -> Value {
+        let mut body = body.clone();
+        if let Some(Value::Array(items)) = body.get_mut("secrets") {
+            for item in items {
+                if let Some(Value::String(value)) = item.get_mut("value") {
+                    *value = format!("hmac-sha256:{}", digest(value));
+                }
+            }
+        }
+        Value::Object(body)
+    }
+}
+
+/// The runtime block: `{scope?, context?, instance?, env: {…}}` or a flat
+/// map whose keys other than scope/context/instance are settings.
+fn runtime_block(
+    block: &Value,
+    key: &str,
+    context: &str,
+    instance: &str,
+) -> Result<BTreeMap<String, Value>, ApiError> {
+    let Value::Object(block) = block else {
+        return Err(invalid(format!("{key}: must be an object")));
+    };
+    let at = format!("{key}.");
+    let expected = EnvironmentScope::for_target(context, instance);
+    let scope = text(block, "scope", expected.as_str(), &at)?;
+    if scope != expected.as_str() {
+        return Err(invalid(format!(
+            "{at}scope: the target implies `{}`",
+            expected.as_str()
+        )));
+    }
+    for (field, want) in [("context", context), ("instance", instance)] {
+        if text(block, field, want, &at)? != want {
+            return Err(invalid(format!(
+                "{at}{field}: must equal the top-level {field}"
+            )));
+        }
+    }
+    let (entries, entries_at) = match block.get("env") {
+        Some(Value::Object(env)) => {
+            refuse_unknown(block, &["scope", "context", "instance", "env"], &at)?;
+            (env.clone(), format!("{at}env"))
+        }
+        Some(_) => return Err(invalid(format!("{at}env: must be an object"))),
+        None => (
+            block
+                .iter()
+                .filter(|(k, _)| !TARGET_KEYS.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            key.to_string(),
+        ),
+    };
+    let mut env = BTreeMap::new();
+    for (name, value) in entries {
+        let name = name.trim().to_string();
+        check_entry(&name, &value).map_err(|e| invalid(e.within(&entries_at)))?;
+        env.insert(name, value);
+    }
+    Ok(env)
+}
+
+fn secret_item(
+    item: &Value,
+    at: &str,
+    context: &str,
+    instance: &str,
+) -> Result<SecretItem, ApiError> {
+    let Value::Object(item) = item else {
+        return Err(invalid(format!(
+            "{}: must be an object",
+            at.trim_end_matches('.')
+        )));
+    };
+    refuse_unknown(item, SECRET_KEYS, at)?;
+    let mut name = text(item, "name", "", at)?;
+    let mut binding_key = text(item, "binding_key", "", at)?;
+    if name.is_empty() {
+        name = binding_key.clone();
+    }
+    if binding_key.is_empty() {
+        binding_key = name.clone();
+    }
+    if name.is_empty() {
+        return Err(invalid(format!(
+            "{at}name: `name` or `binding_key` is required"
+        )));
+    }
+    if !binding_key
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err(invalid(format!(
+            "{at}binding_key: only letters, digits and `_` (an environment key)"
+        )));
+    }
+    let value = match item.get("value") {
+        Some(Value::String(v)) if !v.is_empty() => v.clone(),
+        _ => return Err(invalid(format!("{at}value: must be a non-empty string"))),
+    };
+    let expected = SecretScope::for_target(context, instance);
+    if text(item, "scope", expected.as_str(), at)? != expected.as_str() {
+        return Err(invalid(format!(
+            "{at}scope: the target implies `{}`",
+            expected.as_str()
+        )));
+    }
+    if text(item, "integration", INTEGRATION, at)? != INTEGRATION {
+        return Err(invalid(format!(
+            "{at}integration: only `{INTEGRATION}` secrets are set through product config"
+        )));
+    }
+    for (field, want) in [("context", context), ("instance", instance)] {
+        if text(item, field, want, at)? != want {
+            return Err(invalid(format!(
+                "{at}{field}: must equal the top-level {field}"
+            )));
+        }
+    }
+    let target = SecretTarget {
+        scope: expected,
+        integration: INTEGRATION.to_string(),
+        name,
+        context: context.to_string(),
+        instance: instance.to_string(),
+    };
+    target.check().map_err(|e| invalid(format!("{at}{e}")))?;
+    Ok(SecretItem {
+        target,
+        binding_key,
+        description: text(item, "description", "", at)?,
+        value,
+    })
+}
+
+/// `github-actions:<repository>:<workflow ref>` for workflows,
+/// `<kind>:<subject>` for anyone else.
+fn actor(caller: &Caller) -> String {
+    match &caller.github_actions {
+        Some(claims) => {
+            let workflow = if claims.workflow_ref.is_empty() {
+                claims.job_workflow_ref.clone().unwrap_or_default()
+            } else {
+                claims.workflow_ref.clone()
+            };
+            format!("github-actions:{}:{workflow}", claims.repository)
+        }
+        None => format!("{}:{}", caller.identity.kind, caller.identity.subject),
+    }
+}
+
+/// The runtime part of the plan.
+struct RuntimePlan {
+    action: &'static str,
+    changed: Vec<String>,
+    unchanged: Vec<String>,
+    merged: BTreeMap<String, Value>,
+    /// The stored record, as read (what the write must still find).
+    existing: Option<Value>,
+    stored: Option<RuntimeEnvironmentRecord>,
+}
+
+async fn plan_runtime(state: &AppState, config: &ProductConfig) -> Result<RuntimePlan, ApiError> {
+    let id = runtime_environment::record_id(config.env_scope(), &config.context, &config.instance);
+    let existing = state
+        .store
+        .get_record(runtime_environment::KIND, &id)
+        .await
+        .map_err(ApiError::internal)?;
+    let stored = match &existing {
+        Some(row) => Some(
+            serde_json::from_value::<RuntimeEnvironmentRecord>(row.document.clone())
+                .map_err(|e| ApiError::internal(format!("stored {id} is malformed: {e}")))?,
+        ),
+        None => None,
+    };
+    let mut merged = stored.as_ref().map(|r| r.env.clone()).unwrap_or_default();
+    let (mut changed, mut unchanged) = (Vec::new(), Vec::new());
+    for (key, value) in &config.env {
+        match merged.get(key) {
+            Some(current) if scalar_text(current) == scalar_text(value) => {
+                unchanged.push(key.clone())
+            }
+            _ => changed.push(key.clone()),
+        }
+        merged.insert(key.clone(), value.clone());
+    }
+    let action = match (&existing, config.env.is_empty(), changed.is_empty()) {
+        (_, true, _) => "skipped",
+        (None, false, _) => "created",
+        (Some(_), false, false) => "updated",
+        (Some(_), false, true) => "unchanged",
+    };
+    Ok(RuntimePlan {
+        action,
+        changed,
+        unchanged,
+        merged,
+        existing: existing.map(|r| r.document),
+        stored,
+    })
+}
+
+pub async fn apply(
+    State(state): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let trace_id = TraceId::new();
+    let (parts, body) = request.into_parts();
+    let route = uri.path().to_string();
+    let run = async {
+        let caller = state
+            .authenticator
+            .authenticate_caller(&parts.headers)
+            .await?;
+        let bytes = axum::body::to_bytes(body, state.body_limit)
+            .await
+            .map_err(|_| ApiError::payload_too_large(state.body_limit))?;
+        let map = super::envelope::parse_object(&bytes)?;
+        let config = ProductConfig::parse(&map)?;
+        let action = config.mode.action();
+        state
+            .authorize(
+                &trace_id,
+                &caller,
+                &route,
+                action,
+                &config.product,
+                &config.context,
+                &config.instance,
+            )
+            .await?;
+        check_boundary(&state, &config).await?;
+        let vault = state.vault();
+        if !config.secrets.is_empty() && !vault.is_configured() {
+            return Err(secret_error(crate::secrets::SecretError::NotConfigured));
+        }
+        let fingerprint =
+            ProductConfig::fingerprint_body(&map, |value| vault.digest(value).unwrap_or_default());
+        let mutation = Mutation {
+            trace_id: &trace_id,
+            caller: &caller.identity,
+            method: "POST",
+            route_path: &route,
+            action,
+            product: &config.product,
+            context: &config.context,
+            instance: &config.instance,
+            body: &fingerprint,
+            headers: &parts.headers,
+            idempotency: Idempotency::Optional,
+        };
+        let actor = actor(&caller);
+        state
+            .run_mutation(mutation, || execute(&state, &config, &actor, &trace_id))
+            .await
+    };
+    run.await.map_err(|e| e.with_trace(&trace_id))
+}
+
+/// Contexts must be the product's (a lane's or its preview context); a
+/// global target is the service's own.
+async fn check_boundary(state: &AppState, config: &ProductConfig) -> Result<(), ApiError> {
+    let outside = |message: String| {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "context_not_in_product_boundary",
+            message,
+        )
+    };
+    if config.context.is_empty() {
+        if config.product == "launchplane" {
+            return Ok(());
+        }
+        return Err(outside(format!(
+            "A global product config (no context) belongs to product `launchplane`, not `{}`.",
+            config.product
+        )));
+    }
+    let profile = state
+        .product_profile(&config.product)
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "No Launchplane product profile for product `{}`.",
+                config.product
+            ))
+        })?;
+    let owned = profile.lanes.iter().any(|lane| {
+        lane.context == config.context
+            && (config.instance.is_empty() || lane.instance == config.instance)
+    }) || (config.instance.is_empty()
+        && !profile.preview.context.is_empty()
+        && profile.preview.context == config.context);
+    if owned {
+        Ok(())
+    } else {
+        let target = if config.instance.is_empty() {
+            config.context.clone()
+        } else {
+            format!("{}/{}", config.context, config.instance)
+        };
+        Err(outside(format!(
+            "`{target}` is not a lane or context of product `{}`.",
+            config.product
+        )))
+    }
+}
+
+async fn execute(
+    state: &AppState,
+    config: &ProductConfig,
+    actor: &str,
+    trace_id: &TraceId,
+) -> Result<Accepted, ApiError> {
+    let runtime = plan_runtime(state, config).await?;
+    let vault = state.vault();
+    let mut prepared: Vec<(&SecretItem, PreparedWrite)> = Vec::with_capacity(config.secrets.len());
+    for item in &config.secrets {
+        let write = WriteContext {
+            actor,
+            source: &config.source_label,
+            description: &item.description,
+            binding_key: &item.binding_key,
+        };
+        let plan = vault
+            .prepare(&item.target, &item.value, &write)
+            .await
+            .map_err(secret_error)?;
+        prepared.push((item, plan));
+    }
+
+    let now = crate::time::now_rfc3339();
+    let source_label = if config.source_label.is_empty() {
+        "product-config-apply".to_string()
+    } else {
+        config.source_label.clone()
+    };
+    let record = RuntimeEnvironmentRecord {
+        schema_version: 1,
+        scope: config.env_scope(),
+        context: config.context.clone(),
+        instance: config.instance.clone(),
+        env: runtime.merged.clone(),
+        updated_at: now,
+        source_label,
+    };
+    let writes_runtime = matches!(runtime.action, "created" | "updated");
+    let mut accepted = Accepted::new();
+    if config.mode == Mode::Apply {
+        let mut writes = Vec::new();
+        if writes_runtime {
+            let document = serde_json::to_value(&record).map_err(ApiError::internal)?;
+            let mut row = StoredRecord::new(
+                runtime_environment::KIND,
+                &record.record_id(),
+                &config.product,
+                document,
+            );
+            row.context = config.context.clone();
+            row.instance = config.instance.clone();
+            writes.push(RecordWrite::ReplaceIf {
+                record: row,
+                expected: runtime.existing.clone(),
+            });
+        }
+        for (_, plan) in &prepared {
+            writes.extend(plan.writes.iter().cloned());
+        }
+        if !writes.is_empty() {
+            accepted.written = state
+                .store
+                .write_records(&writes, trace_id.as_str())
+                .await
+                .map_err(|e| secret_error(e.into()))?;
+        }
+    } else {
+        // A plan describes the store at one moment: never replayed.
+        accepted.store_for_replay = false;
+    }
+
+    let secret_items: Vec<Value> = prepared
+        .iter()
+        .map(|(item, plan)| {
+            json!({
+                "action": plan.action.as_str(),
+                "scope": item.target.scope,
+                "integration": item.target.integration,
+                "name": item.target.name,
+                "binding_key": item.binding_key,
+                "context": item.target.context,
+                "instance": item.target.instance,
+                "secret_id": plan.secret_id,
+            })
+        })
+        .collect();
+    let secret_changes = prepared
+        .iter()
+        .filter(|(_, p)| p.action != crate::secrets::SecretAction::Unchanged)
+        .count();
+    let mut runtime_result = json!({
+        "action": runtime.action,
+        "scope": config.env_scope(),
+        "context": config.context,
+        "instance": config.instance,
+        "keys": config.env.keys().collect::<Vec<_>>(),
+        "changed_keys": runtime.changed,
+        "unchanged_keys": runtime.unchanged,
+        "env_value_count_after": runtime.merged.len(),
+    });
+    let shown = if writes_runtime {
+        Some(&record)
+    } else {
+        runtime.stored.as_ref()
+    };
+    if let Some(shown) = shown {
+        runtime_result["record"] = json!({
+            "scope": shown.scope,
+            "context": shown.context,
+            "instance": shown.instance,
+            "updated_at": shown.updated_at,
+            "source_label": shown.source_label,
+            "env_keys": shown.keys(),
+            "env_value_count": shown.env.len(),
+        });
+    }
+    accepted = accepted
+        .record(
+            "runtime_environment_record_count",
+            usize::from(config.mode == Mode::Apply && writes_runtime),
+        )
+        .record("secret_binding_count", prepared.len());
+    accepted.result = Some(json!({
+        "status": "ok",
+        "mode": config.mode.as_str(),
+        "product": config.product,
+        "context": config.context,
+        "instance": config.instance,
+        "actor": actor,
+        "source_label": config.source_label,
+        "runtime_environment": runtime_result,
+        "secrets": secret_items,
+        "summary": {
+            "runtime_changed_key_count": runtime.changed.len(),
+            "secret_change_count": secret_changes,
+        },
+    }));
+    Ok(accepted)
+}

@@ -1,0 +1,532 @@
+//! Secret records over the record store: planning and writing values,
+//! resolving them for a target, and the metadata read model.
+//!
+//! Key columns: a `secret` row's product column holds its integration (so
+//! one integration's secrets are one indexed query); its versions,
+//! bindings and audit events hold their secret id there (so one secret's
+//! history is one indexed query). Secrets have no product of their own.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use zeroize::Zeroizing;
+
+use super::SecretError;
+use super::cipher::{CIPHER_ALG, KEY_ID, MasterKey};
+use super::models::{
+    AUDIT_KIND, BINDING_KIND, SECRET_KIND, SecretAuditEvent, SecretBinding, SecretRecord,
+    SecretScope, SecretStatus, SecretVersion, VERSION_KIND, binding_id, event_id, secret_id,
+    version_id,
+};
+use crate::records::{RecordQuery, RecordWrite, Store, StoredRecord};
+
+/// Which secret: the lookup key of a secret record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretTarget {
+    pub scope: SecretScope,
+    pub integration: String,
+    pub name: String,
+    pub context: String,
+    pub instance: String,
+}
+
+impl SecretTarget {
+    /// The record id this target is stored under.
+    pub fn secret_id(&self) -> String {
+        secret_id(&self.integration, &self.name, &self.context, &self.instance)
+    }
+
+    /// The reference's scope rules: a context for `context` and
+    /// `context_instance`, an instance only for `context_instance`.
+    pub fn check(&self) -> Result<(), String> {
+        if self.integration.trim().is_empty() {
+            return Err("integration: must not be blank".into());
+        }
+        if self.name.trim().is_empty() {
+            return Err("name: must not be blank".into());
+        }
+        match self.scope {
+            SecretScope::Global if !self.context.is_empty() || !self.instance.is_empty() => {
+                Err("scope: a global secret has no context or instance".into())
+            }
+            SecretScope::Context | SecretScope::ContextInstance if self.context.is_empty() => Err(
+                format!("context: required for scope `{}`", self.scope.as_str()),
+            ),
+            SecretScope::ContextInstance if self.instance.is_empty() => {
+                Err("instance: required for scope `context_instance`".into())
+            }
+            SecretScope::Context if !self.instance.is_empty() => {
+                Err("instance: only a `context_instance` secret has one".into())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What writing a value does (or would do) to a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretAction {
+    /// No record yet.
+    Created,
+    /// The current version holds a different value.
+    Rotated,
+    /// The current version already holds this value.
+    Unchanged,
+}
+
+impl SecretAction {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SecretAction::Created => "created",
+            SecretAction::Rotated => "rotated",
+            SecretAction::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// A planned secret write: what it does, and the record writes that do it
+/// (empty for an unchanged value with an unchanged binding). The caller
+/// commits them, with any others of the same request, in one batch.
+#[derive(Debug, Clone)]
+pub struct PreparedWrite {
+    pub secret_id: String,
+    pub action: SecretAction,
+    /// The version that will be current (new for created/rotated).
+    pub version_id: String,
+    pub writes: Vec<RecordWrite>,
+}
+
+/// Who writes and why, stamped on records and audit events.
+#[derive(Debug, Clone)]
+pub struct WriteContext<'a> {
+    pub actor: &'a str,
+    /// Recorded in the audit event's metadata (`product-config-api`, ...).
+    pub source: &'a str,
+    pub description: &'a str,
+    pub binding_key: &'a str,
+}
+
+/// Secret storage over a [`Store`], with the master key if one is set.
+#[derive(Debug, Clone)]
+pub struct Vault {
+    store: Store,
+    key: Option<Arc<MasterKey>>,
+}
+
+impl Vault {
+    pub fn new(store: Store, key: Option<Arc<MasterKey>>) -> Vault {
+        Vault { store, key }
+    }
+
+    /// Whether secret values can be read or written here.
+    pub fn is_configured(&self) -> bool {
+        self.key.is_some()
+    }
+
+    fn key(&self) -> Result<&MasterKey, SecretError> {
+        self.key.as_deref().ok_or(SecretError::NotConfigured)
+    }
+
+    /// A keyed digest of a value, for idempotency fingerprints.
+    pub fn digest(&self, value: &str) -> Result<String, SecretError> {
+        Ok(self.key()?.digest(value))
+    }
+
+    async fn record(&self, secret_id: &str) -> Result<Option<(SecretRecord, Value)>, SecretError> {
+        let Some(stored) = self.store.get_record(SECRET_KIND, secret_id).await? else {
+            return Ok(None);
+        };
+        let record = decode(&stored, secret_id)?;
+        Ok(Some((record, stored.document)))
+    }
+
+    async fn current_value(&self, record: &SecretRecord) -> Result<Zeroizing<String>, SecretError> {
+        let stored = self
+            .store
+            .get_record(VERSION_KIND, &record.current_version_id)
+            .await?
+            .ok_or_else(|| SecretError::Corrupt {
+                secret_id: record.secret_id.clone(),
+                reason: format!("current version `{}` is missing", record.current_version_id),
+            })?;
+        let version: SecretVersion = decode(&stored, &record.secret_id)?;
+        let plaintext =
+            self.key()?
+                .decrypt(&version.ciphertext)
+                .map_err(|_| SecretError::Undecryptable {
+                    secret_id: record.secret_id.clone(),
+                })?;
+        let text = String::from_utf8(plaintext.to_vec()).map_err(|_| SecretError::Corrupt {
+            secret_id: record.secret_id.clone(),
+            reason: "the stored value is not UTF-8".into(),
+        })?;
+        Ok(Zeroizing::new(text))
+    }
+
+    /// Plans writing `value` to `target`: compares it with the current
+    /// version (decrypting it) and prepares the record writes. Nothing is
+    /// written. The secret record is replaced only if it is still the one
+    /// read here, so a concurrent rotation makes the commit a conflict
+    /// rather than a lost version.
+    pub async fn prepare(
+        &self,
+        target: &SecretTarget,
+        value: &str,
+        write: &WriteContext<'_>,
+    ) -> Result<PreparedWrite, SecretError> {
+        target.check().map_err(SecretError::Invalid)?;
+        if value.is_empty() {
+            return Err(SecretError::Invalid("value: must not be empty".into()));
+        }
+        if write.binding_key.trim().is_empty() {
+            return Err(SecretError::Invalid(
+                "binding_key: must not be blank".into(),
+            ));
+        }
+        let key = self.key()?;
+        let id = target.secret_id();
+        let now = crate::time::now_rfc3339_micros();
+        let existing = self.record(&id).await?;
+        let action = match &existing {
+            None => SecretAction::Created,
+            Some((record, _)) if *self.current_value(record).await? == *value => {
+                SecretAction::Unchanged
+            }
+            Some(_) => SecretAction::Rotated,
+        };
+
+        // One configured binding per secret: this one. Another key's
+        // binding is disabled (kept for history); this one is written
+        // unless it is already configured.
+        let wanted = binding_id(&id, write.binding_key);
+        let mut writes = Vec::new();
+        let mut binding_created_at = now.clone();
+        let mut binding_current = false;
+        for stored in self
+            .store
+            .list_records(BINDING_KIND, &by_product(&id))
+            .await?
+        {
+            let binding: SecretBinding = decode(&stored, &id)?;
+            if binding.binding_id == wanted {
+                binding_created_at = binding.created_at.clone();
+                binding_current = binding.status == SecretStatus::Configured;
+            } else if binding.status == SecretStatus::Configured {
+                let disabled = SecretBinding {
+                    status: SecretStatus::Disabled,
+                    updated_at: now.clone(),
+                    ..binding
+                };
+                writes.push(RecordWrite::Replace {
+                    record: keyed(BINDING_KIND, &disabled.binding_id, &id, target, &disabled)?,
+                });
+            }
+        }
+        if !binding_current {
+            let binding = SecretBinding {
+                schema_version: 1,
+                binding_id: wanted,
+                secret_id: id.clone(),
+                integration: target.integration.clone(),
+                binding_type: "env".into(),
+                binding_key: write.binding_key.to_string(),
+                context: target.context.clone(),
+                instance: target.instance.clone(),
+                status: SecretStatus::Configured,
+                created_at: binding_created_at,
+                updated_at: now.clone(),
+            };
+            writes.push(RecordWrite::Replace {
+                record: keyed(BINDING_KIND, &binding.binding_id, &id, target, &binding)?,
+            });
+        }
+
+        if action == SecretAction::Unchanged {
+            let version_id = existing
+                .as_ref()
+                .map(|(r, _)| r.current_version_id.clone())
+                .unwrap_or_default();
+            return Ok(PreparedWrite {
+                secret_id: id,
+                action,
+                version_id,
+                writes,
+            });
+        }
+
+        let version = SecretVersion {
+            schema_version: 1,
+            version_id: version_id(&id),
+            secret_id: id.clone(),
+            created_at: now.clone(),
+            created_by: write.actor.to_string(),
+            cipher_alg: CIPHER_ALG.into(),
+            key_id: KEY_ID.into(),
+            ciphertext: key.encrypt(value.as_bytes()),
+        };
+        let (previous, expected) = match existing {
+            Some((record, document)) => (Some(record), Some(document)),
+            None => (None, None),
+        };
+        let record = SecretRecord {
+            schema_version: 1,
+            secret_id: id.clone(),
+            scope: target.scope,
+            integration: target.integration.clone(),
+            name: target.name.clone(),
+            context: target.context.clone(),
+            instance: target.instance.clone(),
+            description: if write.description.is_empty() {
+                previous
+                    .as_ref()
+                    .map(|p| p.description.clone())
+                    .unwrap_or_default()
+            } else {
+                write.description.to_string()
+            },
+            policy: "write_only".into(),
+            status: SecretStatus::Configured,
+            current_version_id: version.version_id.clone(),
+            created_at: previous
+                .as_ref()
+                .map(|p| p.created_at.clone())
+                .unwrap_or_else(|| now.clone()),
+            updated_at: now.clone(),
+            last_validated_at: previous
+                .as_ref()
+                .map(|p| p.last_validated_at.clone())
+                .unwrap_or_default(),
+            updated_by: write.actor.to_string(),
+        };
+        let event_type = action.as_str();
+        let event = SecretAuditEvent {
+            schema_version: 1,
+            event_id: event_id(&id, event_type),
+            secret_id: id.clone(),
+            event_type: event_type.into(),
+            recorded_at: now,
+            actor: write.actor.to_string(),
+            detail: format!("secret value {event_type}"),
+            metadata: BTreeMap::from([
+                ("source".to_string(), write.source.to_string()),
+                ("binding_key".to_string(), write.binding_key.to_string()),
+            ]),
+        };
+        let mut secret_row = keyed(SECRET_KIND, &id, &target.integration, target, &record)?;
+        if let Some(previous) = &previous {
+            secret_row.recorded_at = previous.created_at.clone();
+        }
+        writes.push(RecordWrite::Append {
+            record: keyed(VERSION_KIND, &version.version_id, &id, target, &version)?,
+            allow_transition: false,
+        });
+        writes.push(RecordWrite::ReplaceIf {
+            record: secret_row,
+            expected,
+        });
+        writes.push(RecordWrite::Append {
+            record: keyed(AUDIT_KIND, &event.event_id, &id, target, &event)?,
+            allow_transition: false,
+        });
+        Ok(PreparedWrite {
+            secret_id: id,
+            action,
+            version_id: version.version_id,
+            writes,
+        })
+    }
+
+    /// The values of `integration`'s configured, bound secrets that apply
+    /// to (`context`, `instance`), keyed by binding key. Broader scopes are
+    /// applied first (global, then context, then instance; within a scope
+    /// by update time, then id), so the narrowest, newest value wins.
+    pub async fn resolve(
+        &self,
+        integration: &str,
+        context: &str,
+        instance: &str,
+    ) -> Result<BTreeMap<String, Zeroizing<String>>, SecretError> {
+        let mut candidates: Vec<SecretRecord> = Vec::new();
+        for stored in self
+            .store
+            .list_records(SECRET_KIND, &by_product(integration))
+            .await?
+        {
+            let record: SecretRecord = decode(&stored, &stored.record_id)?;
+            if record.integration == integration
+                && record.status == SecretStatus::Configured
+                && record
+                    .scope
+                    .applies(&record.context, &record.instance, context, instance)
+            {
+                candidates.push(record);
+            }
+        }
+        candidates.sort_by(|a, b| {
+            (a.scope, &a.updated_at, &a.secret_id).cmp(&(b.scope, &b.updated_at, &b.secret_id))
+        });
+        let mut values = BTreeMap::new();
+        for record in candidates {
+            let Some(binding) = self.configured_binding(&record.secret_id).await? else {
+                continue;
+            };
+            let value = self.current_value(&record).await?;
+            values.insert(binding.binding_key, value);
+        }
+        Ok(values)
+    }
+
+    async fn configured_binding(
+        &self,
+        secret_id: &str,
+    ) -> Result<Option<SecretBinding>, SecretError> {
+        let bindings = self
+            .store
+            .list_records(BINDING_KIND, &by_product(secret_id))
+            .await?;
+        for stored in bindings {
+            let binding: SecretBinding = decode(&stored, secret_id)?;
+            if binding.status == SecretStatus::Configured {
+                return Ok(Some(binding));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The metadata read model of one secret (reference §10.1): never a
+    /// value or ciphertext.
+    pub async fn status(&self, secret_id: &str) -> Result<Option<Value>, SecretError> {
+        match self.record(secret_id).await? {
+            Some((record, _)) => Ok(Some(self.read_model(&record).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The secrets that apply to (`context`, `instance`), newest first (by
+    /// update time, then id). An instance without a context lists nothing.
+    pub async fn list(&self, context: &str, instance: &str) -> Result<Vec<Value>, SecretError> {
+        if context.is_empty() && !instance.is_empty() {
+            return Ok(Vec::new());
+        }
+        let query = RecordQuery {
+            limit: 1000,
+            ..Default::default()
+        };
+        let mut records = Vec::new();
+        for stored in self.store.list_records(SECRET_KIND, &query).await? {
+            let record: SecretRecord = decode(&stored, &stored.record_id)?;
+            if record
+                .scope
+                .applies(&record.context, &record.instance, context, instance)
+            {
+                records.push(record);
+            }
+        }
+        records.sort_by(|a, b| (&b.updated_at, &b.secret_id).cmp(&(&a.updated_at, &a.secret_id)));
+        let mut out = Vec::with_capacity(records.len());
+        for record in &records {
+            out.push(self.read_model(record).await?);
+        }
+        Ok(out)
+    }
+
+    async fn read_model(&self, record: &SecretRecord) -> Result<Value, SecretError> {
+        let id = &record.secret_id;
+        let versions = self
+            .store
+            .list_records(VERSION_KIND, &by_product(id))
+            .await?;
+        let current_version_created_at = versions
+            .iter()
+            .find(|v| v.record_id == record.current_version_id)
+            .and_then(|v| v.document.get("created_at").cloned())
+            .unwrap_or(Value::String(String::new()));
+        let binding = self.configured_binding(id).await?.map(|b| {
+            json!({
+                "binding_id": b.binding_id,
+                "binding_type": b.binding_type,
+                "binding_key": b.binding_key,
+                "status": b.status,
+                "context": b.context,
+                "instance": b.instance,
+                "updated_at": b.updated_at,
+            })
+        });
+        let mut events = Vec::new();
+        for stored in self
+            .store
+            .list_records(AUDIT_KIND, &by_product(id))
+            .await?
+            .into_iter()
+            .take(5)
+        {
+            let event: SecretAuditEvent = decode(&stored, id)?;
+            events.push(json!({
+                "event_id": event.event_id,
+                "event_type": event.event_type,
+                "recorded_at": event.recorded_at,
+                "actor": event.actor,
+                "detail": event.detail,
+                "metadata": event.metadata,
+            }));
+        }
+        Ok(json!({
+            "secret_id": id,
+            "scope": record.scope,
+            "integration": record.integration,
+            "name": record.name,
+            "context": record.context,
+            "instance": record.instance,
+            "policy": record.policy,
+            "status": record.status,
+            "description": record.description,
+            "created_at": record.created_at,
+            "updated_at": record.updated_at,
+            "updated_by": record.updated_by,
+            "last_validated_at": record.last_validated_at,
+            "current_version_id": record.current_version_id,
+            "version_count": versions.len(),
+            "current_version_created_at": current_version_created_at,
+            "binding": binding,
+            "recent_audit_events": events,
+        }))
+    }
+}
+
+fn by_product(product: &str) -> RecordQuery {
+    RecordQuery {
+        product: Some(product.to_string()),
+        limit: 1000,
+        ..Default::default()
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(
+    stored: &StoredRecord,
+    secret_id: &str,
+) -> Result<T, SecretError> {
+    serde_json::from_value(stored.document.clone()).map_err(|e| SecretError::Corrupt {
+        secret_id: secret_id.to_string(),
+        reason: format!("{} `{}`: {e}", stored.kind, stored.record_id),
+    })
+}
+
+/// A row of `kind` whose product column is `product_key` and whose lane
+/// columns are the secret's.
+fn keyed<T: serde::Serialize>(
+    kind: &str,
+    record_id: &str,
+    product_key: &str,
+    target: &SecretTarget,
+    document: &T,
+) -> Result<StoredRecord, SecretError> {
+    let document = serde_json::to_value(document).map_err(|e| SecretError::Corrupt {
+        secret_id: target.secret_id(),
+        reason: e.to_string(),
+    })?;
+    let mut record = StoredRecord::new(kind, record_id, product_key, document);
+    record.context = target.context.clone();
+    record.instance = target.instance.clone();
+    Ok(record)
+}

@@ -1,0 +1,321 @@
+//! Managed secrets and runtime settings over HTTP on PostgreSQL:
+//! `POST /v1/product-config/apply`, the secret metadata reads, resolution,
+//! and the rule that no value is ever answered, stored in clear or shown
+//! to a driver.
+
+use std::sync::Arc;
+
+use launchplane::capabilities::StoreRecords;
+use launchplane::records::Store;
+use launchplane::runtime::{HostError, RecordAccess};
+use launchplane::secrets::MasterKey;
+use launchplane_tests::{Service, TestDatabase, demo_scope};
+use serde_json::{Value, json};
+
+const ROUTE: &str = "/v1/product-config/apply";
+const FIRST: &str = "first-value-7f3a9c";
+const SECOND: &str = "second-value-b81d2e";
+const SECRET_ID: &str = "secret-runtime-environment-api-token-demo-testing";
+
+async fn service(db: &TestDatabase, master_key: bool) -> Service {
+    let service = Service::start_configured(db, |state| {
+        state.master_key = master_key
+            .then(|| MasterKey::from_text("tests master key").map(Arc::new))
+            .flatten();
+    })
+    .await;
+    service.seed_profile("generic-web").await;
+    service
+}
+
+fn config(mode: &str, secret_value: &str) -> Value {
+    json!({
+        "schema_version": 1,
+        "mode": mode,
+        "product": "demo",
+        "context": "demo",
+        "instance": "testing",
+        "source_label": "tests",
+        "runtime_env": {"PUBLIC_URL": "https://testing.demo.example", "WORKERS": 2},
+        "secrets": [{"name": "API_TOKEN", "value": secret_value, "description": "upstream API"}]
+    })
+}
+
+/// Every text the database holds for the service, for "no value in clear".
+async fn everything_stored(store: &Store) -> String {
+    let Store::Postgres(pool) = store else {
+        panic!("PostgreSQL test")
+    };
+    let mut all = String::new();
+    for query in [
+        "SELECT document FROM lp_records",
+        "SELECT document FROM lp_record_history",
+        "SELECT request_fingerprint || coalesce(response_body, '') FROM lp_idempotency",
+        "SELECT caller_claims || detail || record_ids FROM lp_audit_events",
+    ] {
+        let rows: Vec<String> = sqlx::query_scalar(query)
+            .fetch_all(pool)
+            .await
+            .expect("read back");
+        all.push_str(&rows.join("\n"));
+    }
+    all
+}
+
+fn assert_no_value(text: &str, context: &str) {
+    for value in [FIRST, SECOND] {
+        assert!(!text.contains(value), "{context} holds a secret value");
+    }
+}
+
+#[tokio::test]
+async fn product_config_plans_applies_rotates_and_never_shows_a_value() {
+    let db = TestDatabase::new("postgres").await;
+    let service = service(&db, true).await;
+
+    // A dry run plans and writes nothing.
+    let (status, body) = service.post(ROUTE, &config("dry-run", FIRST), None).await;
+    assert_eq!(status, 202, "{body}");
+    let result = &body["result"];
+    assert_eq!(result["mode"], "dry-run");
+    assert_eq!(result["runtime_environment"]["action"], "created");
+    assert_eq!(
+        result["runtime_environment"]["changed_keys"],
+        json!(["PUBLIC_URL", "WORKERS"])
+    );
+    assert_eq!(result["secrets"][0]["action"], "created");
+    assert_eq!(result["secrets"][0]["secret_id"], SECRET_ID);
+    assert_eq!(
+        result["actor"],
+        "github-actions:launchplane/demo:launchplane/demo/.github/workflows/deploy.yml@refs/heads/main"
+    );
+    let (_, listed) = service
+        .get("/v1/contexts/demo/instances/testing/secrets")
+        .await;
+    assert_eq!(listed["secrets"], json!([]), "a dry run writes nothing");
+
+    // Apply writes the runtime record and the secret in one go.
+    let (status, body) = service.post(ROUTE, &config("apply", FIRST), None).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["records"]["runtime_environment_record_count"], "1");
+    assert_eq!(body["records"]["secret_binding_count"], "1");
+    assert_eq!(body["result"]["summary"]["secret_change_count"], 1);
+    assert_eq!(
+        body["result"]["runtime_environment"]["record"]["env_keys"],
+        json!(["PUBLIC_URL", "WORKERS"])
+    );
+
+    let (status, shown) = service.get(&format!("/v1/secrets/{SECRET_ID}")).await;
+    assert_eq!(status, 200, "{shown}");
+    let secret = &shown["secret"];
+    assert_eq!(secret["scope"], "context_instance");
+    assert_eq!(secret["integration"], "runtime_environment");
+    assert_eq!(secret["policy"], "write_only");
+    assert_eq!(secret["status"], "configured");
+    assert_eq!(secret["description"], "upstream API");
+    assert_eq!(secret["version_count"], 1);
+    assert_eq!(secret["binding"]["binding_key"], "API_TOKEN");
+    assert_eq!(secret["recent_audit_events"][0]["event_type"], "created");
+    assert_eq!(
+        secret["recent_audit_events"][0]["metadata"],
+        json!({"binding_key": "API_TOKEN", "source": "tests"})
+    );
+    assert!(secret.get("ciphertext").is_none());
+
+    // The same request again changes nothing.
+    let (_, body) = service.post(ROUTE, &config("apply", FIRST), None).await;
+    assert_eq!(body["result"]["runtime_environment"]["action"], "unchanged");
+    assert_eq!(body["result"]["secrets"][0]["action"], "unchanged");
+    assert_eq!(body["records"]["runtime_environment_record_count"], "0");
+
+    // A new value rotates: a second version, the newest event first.
+    let (_, body) = service.post(ROUTE, &config("apply", SECOND), None).await;
+    assert_eq!(body["result"]["secrets"][0]["action"], "rotated");
+    let (_, listed) = service
+        .get("/v1/contexts/demo/instances/testing/secrets")
+        .await;
+    assert_eq!(listed["instance"], "testing");
+    let secrets = listed["secrets"].as_array().expect("list");
+    assert_eq!(secrets.len(), 1, "{listed}");
+    assert_eq!(secrets[0]["version_count"], 2);
+    let events: Vec<&str> = secrets[0]["recent_audit_events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["event_type"].as_str())
+        .collect();
+    assert_eq!(events, ["rotated", "created"]);
+    // An instance secret does not apply to the context as a whole.
+    let (_, context_list) = service.get("/v1/contexts/demo/secrets").await;
+    assert_eq!(context_list["secrets"], json!([]));
+
+    // Resolution decrypts the current version for the lane only.
+    let vault = service.server.state.vault();
+    let values = vault
+        .resolve("runtime_environment", "demo", "testing")
+        .await
+        .expect("resolve");
+    assert_eq!(values.get("API_TOKEN").map(|v| v.as_str()), Some(SECOND));
+    let prod = vault
+        .resolve("runtime_environment", "demo", "prod")
+        .await
+        .expect("resolve");
+    assert!(prod.is_empty());
+
+    // A driver never reaches the host's kinds, even for its own product.
+    let records = StoreRecords::new(db.store.clone(), "t");
+    for kind in ["secret", "secret_version", "runtime_environment"] {
+        let denied = records.get(&demo_scope(&[]), kind, SECRET_ID).await;
+        assert!(matches!(denied, Err(HostError::Denied(_))), "{kind}");
+    }
+
+    assert_no_value(&everything_stored(&db.store).await, "the database");
+    let stored = everything_stored(&db.store).await;
+    assert!(stored.contains("\"cipher_alg\":\"fernet-v1\""));
+}
+
+#[tokio::test]
+async fn product_config_refusals_name_the_rule_and_write_nothing() {
+    let db = TestDatabase::new("postgres").await;
+    let service = service(&db, true).await;
+    let refused = |body: &Value| body["error"]["code"].as_str().unwrap_or("").to_string();
+
+    let mut secret_shaped = config("apply", FIRST);
+    secret_shaped["runtime_env"]["DB_PASSWORD"] = json!(SECOND);
+    let (status, body) = service.post(ROUTE, &secret_shaped, None).await;
+    assert_eq!((status, refused(&body).as_str()), (400, "invalid_request"));
+    let message = body["error"]["message"].as_str().unwrap_or("");
+    assert!(
+        message.contains("runtime_env.DB_PASSWORD") && message.contains("managed secret"),
+        "{message}"
+    );
+
+    let mut other_integration = config("apply", FIRST);
+    other_integration["secrets"][0]["integration"] = json!("dokploy");
+    let (status, body) = service.post(ROUTE, &other_integration, None).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("secrets[0].integration")
+    );
+
+    let mut wrong_scope = config("apply", FIRST);
+    wrong_scope["secrets"][0]["scope"] = json!("global");
+    let (status, body) = service.post(ROUTE, &wrong_scope, None).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("secrets[0].scope")
+    );
+
+    let mut numeric = config("apply", FIRST);
+    numeric["secrets"][0]["value"] = json!(12345);
+    let (status, body) = service.post(ROUTE, &numeric, None).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        !body.to_string().contains("12345"),
+        "values are never echoed"
+    );
+
+    let mut unknown = config("apply", FIRST);
+    unknown["secrets"][0]["valeu"] = json!("typo");
+    let (status, body) = service.post(ROUTE, &unknown, None).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("secrets[0].valeu")
+    );
+
+    let mut outside = config("apply", FIRST);
+    outside["context"] = json!("elsewhere");
+    outside["secrets"][0]["context"] = json!("elsewhere");
+    let (status, body) = service.post(ROUTE, &outside, None).await;
+    assert_eq!(
+        (status, refused(&body).as_str()),
+        (403, "context_not_in_product_boundary")
+    );
+
+    let global = json!({"mode": "apply", "product": "demo", "runtime_env": {"REGION": "eu"}});
+    let (status, body) = service.post(ROUTE, &global, None).await;
+    assert_eq!(
+        (status, refused(&body).as_str()),
+        (403, "context_not_in_product_boundary")
+    );
+
+    let (status, body) = service
+        .post(ROUTE, &json!({"mode": "plan", "product": "demo"}), None)
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("mode")
+    );
+
+    let (_, listed) = service
+        .get("/v1/contexts/demo/instances/testing/secrets")
+        .await;
+    assert_eq!(listed["secrets"], json!([]), "nothing was written");
+    assert_no_value(&everything_stored(&db.store).await, "the database");
+}
+
+#[tokio::test]
+async fn idempotent_replays_compare_values_without_storing_them() {
+    let db = TestDatabase::new("postgres").await;
+    let service = service(&db, true).await;
+    let (status, first) = service
+        .post(ROUTE, &config("apply", FIRST), Some("config-1"))
+        .await;
+    assert_eq!(status, 202, "{first}");
+    let (status, replay) = service
+        .post(ROUTE, &config("apply", FIRST), Some("config-1"))
+        .await;
+    assert_eq!(status, 202, "{replay}");
+    assert_eq!(replay["replayed"], true);
+    assert_eq!(replay["result"], first["result"]);
+    // Same key, another value: a different request.
+    let (status, body) = service
+        .post(ROUTE, &config("apply", SECOND), Some("config-1"))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("idempotency_key_reused"))
+    );
+    assert_no_value(
+        &everything_stored(&db.store).await,
+        "the idempotency records",
+    );
+}
+
+#[tokio::test]
+async fn without_a_master_key_secrets_fail_closed_and_settings_still_apply() {
+    let db = TestDatabase::new("postgres").await;
+    let service = service(&db, false).await;
+    let (status, body) = service.post(ROUTE, &config("dry-run", FIRST), None).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (503, Some("secret_configuration_required")),
+        "{body}"
+    );
+    let plain = json!({"mode": "apply", "product": "demo", "context": "demo",
+                       "runtime_env": {"env": {"REGION": "eu"}}});
+    let (status, body) = service.post(ROUTE, &plain, None).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["result"]["runtime_environment"]["scope"], "context");
+    assert_eq!(body["records"]["runtime_environment_record_count"], "1");
+    let stored = db
+        .store
+        .get_record("runtime_environment", "runtime-environment:context:demo")
+        .await
+        .expect("get")
+        .expect("written");
+    assert_eq!(stored.document["env"], json!({"REGION": "eu"}));
+    assert_eq!(stored.document["source_label"], "product-config-api");
+}
