@@ -3,7 +3,7 @@
 //! and the rule that no value is ever answered, stored in clear or shown
 //! to a driver.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use launchplane::capabilities::StoreRecords;
 use launchplane::records::Store;
@@ -16,6 +16,41 @@ const ROUTE: &str = "/v1/product-config/apply";
 const FIRST: &str = "first-value-7f3a9c";
 const SECOND: &str = "second-value-b81d2e";
 const SECRET_ID: &str = "secret-runtime-environment-api-token-demo-testing";
+
+/// Everything the service logs while a test runs (the test's runtime is
+/// single-threaded, so the thread-local subscriber sees the server too).
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut buffer) = self.0.lock() {
+            buffer.extend_from_slice(bytes);
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
+    type Writer = Logs;
+
+    fn make_writer(&'a self) -> Logs {
+        self.clone()
+    }
+}
+
+impl Logs {
+    fn text(&self) -> String {
+        self.0
+            .lock()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+}
 
 async fn service(db: &TestDatabase, master_key: bool) -> Service {
     let service = Service::start_configured(db, |state| {
@@ -70,6 +105,13 @@ fn assert_no_value(text: &str, context: &str) {
 
 #[tokio::test]
 async fn product_config_plans_applies_rotates_and_never_shows_a_value() {
+    let logs = Logs::default();
+    let _logging = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(logs.clone())
+            .finish(),
+    );
     let db = TestDatabase::new("postgres").await;
     let service = service(&db, true).await;
 
@@ -169,9 +211,16 @@ async fn product_config_plans_applies_rotates_and_never_shows_a_value() {
         assert!(matches!(denied, Err(HostError::Denied(_))), "{kind}");
     }
 
-    assert_no_value(&everything_stored(&db.store).await, "the database");
     let stored = everything_stored(&db.store).await;
+    assert_no_value(&stored, "the database");
     assert!(stored.contains("\"cipher_alg\":\"fernet-v1\""));
+    let logged = logs.text();
+    assert!(
+        logged.contains("sqlx::query") && logged.contains("INSERT INTO lp_records"),
+        "the capture sees the service's store at work: {} bytes",
+        logged.len()
+    );
+    assert_no_value(&logged, "the service's logs");
 }
 
 #[tokio::test]
