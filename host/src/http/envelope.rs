@@ -17,6 +17,22 @@ pub struct Envelope {
     pub payload: Value,
 }
 
+/// The front of every JSON `POST` route: authenticate the caller, then
+/// read the body (at most the state's body limit) as a JSON object. The
+/// caller is known before the body is read, so an anonymous request costs
+/// no body read.
+pub async fn authenticated_object(
+    state: &super::AppState,
+    headers: &axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> Result<(crate::auth::Caller, Map<String, Value>), ApiError> {
+    let caller = state.authenticator.authenticate_caller(headers).await?;
+    let bytes = axum::body::to_bytes(body, state.body_limit)
+        .await
+        .map_err(|_| ApiError::payload_too_large(state.body_limit))?;
+    Ok((caller, parse_object(&bytes)?))
+}
+
 /// Parses a request body as a JSON object; the message names the problem.
 pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {

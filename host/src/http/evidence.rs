@@ -53,11 +53,7 @@ async fn begin(
     headers: &HeaderMap,
     body: axum::body::Body,
 ) -> Result<(Caller, Value), ApiError> {
-    let caller = state.authenticator.authenticate_caller(headers).await?;
-    let bytes = axum::body::to_bytes(body, state.body_limit)
-        .await
-        .map_err(|_| ApiError::payload_too_large(state.body_limit))?;
-    let map = super::envelope::parse_object(&bytes)?;
+    let (caller, map) = super::envelope::authenticated_object(state, headers, body).await?;
     Ok((caller, Value::Object(map)))
 }
 

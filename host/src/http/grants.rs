@@ -190,14 +190,9 @@ async fn handle(
     let route = uri.path().to_string();
     let (parts, body) = request.into_parts();
     let run = async {
-        let caller = state
-            .authenticator
-            .authenticate_caller(&parts.headers)
-            .await?;
-        let bytes = axum::body::to_bytes(body, state.body_limit)
-            .await
-            .map_err(|_| ApiError::payload_too_large(state.body_limit))?;
-        let body = Value::Object(super::envelope::parse_object(&bytes)?);
+        let (caller, body) =
+            super::envelope::authenticated_object(&state, &parts.headers, body).await?;
+        let body = Value::Object(body);
         let request = parse(&body, change)?;
         state
             .authorize(

@@ -430,14 +430,8 @@ pub async fn apply(
     let (parts, body) = request.into_parts();
     let route = uri.path().to_string();
     let run = async {
-        let caller = state
-            .authenticator
-            .authenticate_caller(&parts.headers)
-            .await?;
-        let bytes = axum::body::to_bytes(body, state.body_limit)
-            .await
-            .map_err(|_| ApiError::payload_too_large(state.body_limit))?;
-        let map = super::envelope::parse_object(&bytes)?;
+        let (caller, map) =
+            super::envelope::authenticated_object(&state, &parts.headers, body).await?;
         let config = ProductConfig::parse(&map)?;
         let action = config.mode.action();
         state
