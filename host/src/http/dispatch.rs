@@ -156,15 +156,7 @@ pub async fn admit(
         )));
     }
 
-    let profile = state
-        .product_profile(&envelope.product)
-        .await?
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "No Launchplane product profile for product `{}`.",
-                envelope.product
-            ))
-        })?;
+    let profile = state.require_product_profile(&envelope.product).await?;
     if !registry.compatible(&profile.driver_id, &target.driver_id) {
         return Err(mismatch(format!(
             "Product `{}` uses driver `{}`, which cannot call {} routes.",

@@ -146,11 +146,7 @@ pub async fn apply(
             )
             .await?;
 
-        let profile = state.product_profile(&product).await?.ok_or_else(|| {
-            ApiError::not_found(format!(
-                "No Launchplane product profile for product `{product}`."
-            ))
-        })?;
+        let profile = state.require_product_profile(&product).await?;
         for target in &targets {
             let owned = profile
                 .lanes

@@ -344,7 +344,8 @@ fn secret_item(
         context: context.to_string(),
         instance: instance.to_string(),
     };
-    target.check().map_err(|e| invalid(format!("{at}{e}")))?;
+    // The scope comes from the target and the name is non-blank, so the
+    // vault's own `SecretTarget::check` holds for every item built here.
     Ok(SecretItem {
         target,
         binding_key,
@@ -492,15 +493,7 @@ async fn check_boundary(state: &AppState, config: &ProductConfig) -> Result<(), 
             config.product
         )));
     }
-    let profile = state
-        .product_profile(&config.product)
-        .await?
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "No Launchplane product profile for product `{}`.",
-                config.product
-            ))
-        })?;
+    let profile = state.require_product_profile(&config.product).await?;
     let owned = profile.lanes.iter().any(|lane| {
         lane.context == config.context
             && (config.instance.is_empty() || lane.instance == config.instance)

@@ -32,6 +32,16 @@ impl AppState {
             })
     }
 
+    /// The stored profile of `product`; 404 naming the product when there
+    /// is none (every route that acts for a product needs its profile).
+    pub async fn require_product_profile(&self, product: &str) -> Result<ProductProfile, ApiError> {
+        self.product_profile(product).await?.ok_or_else(|| {
+            ApiError::not_found(format!(
+                "No Launchplane product profile for product `{product}`."
+            ))
+        })
+    }
+
     /// Host capabilities for a driver invocation.
     pub fn host_services(&self) -> HostServices {
         self.host_services_for("")

@@ -7,6 +7,8 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+use crate::records::models::default_schema_version;
+
 /// Record kinds in the store. Host-only: no driver reads or writes them
 /// (`records::HOST_ONLY_KINDS`).
 pub const SECRET_KIND: &str = "secret";
@@ -73,7 +75,7 @@ pub enum SecretStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecretRecord {
-    #[serde(default = "schema_version")]
+    #[serde(default = "default_schema_version")]
     pub schema_version: u32,
     pub secret_id: String,
     pub scope: SecretScope,
@@ -102,7 +104,7 @@ pub struct SecretRecord {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecretVersion {
-    #[serde(default = "schema_version")]
+    #[serde(default = "default_schema_version")]
     pub schema_version: u32,
     pub version_id: String,
     pub secret_id: String,
@@ -119,7 +121,7 @@ pub struct SecretVersion {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecretBinding {
-    #[serde(default = "schema_version")]
+    #[serde(default = "default_schema_version")]
     pub schema_version: u32,
     pub binding_id: String,
     pub secret_id: String,
@@ -140,7 +142,7 @@ pub struct SecretBinding {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecretAuditEvent {
-    #[serde(default = "schema_version")]
+    #[serde(default = "default_schema_version")]
     pub schema_version: u32,
     pub event_id: String,
     pub secret_id: String,
@@ -153,10 +155,6 @@ pub struct SecretAuditEvent {
     pub detail: String,
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
-}
-
-fn schema_version() -> u32 {
-    1
 }
 
 fn write_only() -> String {
