@@ -14,14 +14,14 @@ use std::time::Duration;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use launchplane::capabilities::{HttpProbe, ProviderCapability};
-use launchplane::providers::dokploy::DokployToken;
 use launchplane::providers::{
     DokployConfig, DokployProvider, ProviderTargetInput, ProviderTargets, TargetType,
 };
 use launchplane::records::RecordQuery;
 use launchplane::runtime::{ProbeAccess, ProviderAccess};
+use launchplane::secrets::{MasterKey, Vault};
 use launchplane_tests::fake_dokploy::{DeployScript, FakeDokploy};
-use launchplane_tests::{Service, TestDatabase, assert_rejected};
+use launchplane_tests::{Service, TestDatabase, assert_rejected, put_secret};
 use serde_json::{Value, json};
 
 const KEY: &str = "dokploy-lifecycle-key-0123456789";
@@ -79,11 +79,16 @@ async fn lifecycle() -> Lifecycle {
         {"instance": "testing", "context": "demo", "base_url": format!("{health}/testing")},
         {"instance": "prod", "context": "demo", "base_url": format!("{health}/prod")}
     ]);
-    let config = DokployConfig::new(&fake.url(), DokployToken::new(KEY).expect("token"))
-        .expect("config")
-        .with_poll_interval(Duration::from_millis(20));
+    // As in service: the credentials are the global `dokploy` managed
+    // secrets, read by the provider on each call.
+    let master_key = MasterKey::from_text("lifecycle master key").map(Arc::new);
+    let vault = Vault::new(db.store.clone(), master_key.clone());
+    put_secret(&vault, "dokploy", "DOKPLOY_HOST", "", &fake.url()).await;
+    put_secret(&vault, "dokploy", "DOKPLOY_TOKEN", "", KEY).await;
+    let config = DokployConfig::managed(vault).with_poll_interval(Duration::from_millis(20));
     let provider = Arc::new(DokployProvider::new(config, db.store.clone()).expect("provider"));
     let service = Service::start_configured(&db, |state| {
+        state.master_key = master_key;
         state.services.provider =
             Some(Arc::new(ProviderCapability::new(provider)) as Arc<dyn ProviderAccess>);
         state.services.probe =

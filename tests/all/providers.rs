@@ -18,8 +18,11 @@ use launchplane::providers::{
 use launchplane::records::{RecordQuery, RecordWrite, Store, StoredRecord};
 use launchplane::runtime::probe::HealthCheck;
 use launchplane::runtime::{HostError, Lane, ProbeAccess, ProviderAccess};
+use launchplane::secrets::{MasterKey, SecretAction, Vault};
 use launchplane_tests::fake_dokploy::{DeployScript, FakeDokploy};
-use launchplane_tests::{DEMO_POLICY, Service, TestDatabase, assert_rejected, demo_profile};
+use launchplane_tests::{
+    DEMO_POLICY, Service, TestDatabase, assert_rejected, demo_profile, put_secret,
+};
 use serde_json::{Value, json};
 
 const KEY: &str = "dokploy-test-key-0123456789";
@@ -484,6 +487,88 @@ async fn dokploy_bad_key_is_a_clear_error_without_the_key() {
         matches!(&host, HostError::ProviderFailed(m) if !m.contains(wrong)),
         "{host:?}"
     );
+}
+
+#[tokio::test]
+async fn dokploy_credentials_are_the_global_managed_secrets_read_on_every_call() {
+    let s = setup().await;
+    let key = MasterKey::from_text("providers master key").map(Arc::new);
+    let vault = Vault::new(s.db.store.clone(), key);
+    let provider = DokployProvider::new(
+        DokployConfig::managed(vault.clone())
+            .with_poll_interval(Duration::from_millis(10))
+            .with_http_timeout(Duration::from_secs(5)),
+        s.db.store.clone(),
+    )
+    .expect("provider");
+
+    // Nothing configured: the call fails closed, names both keys, and
+    // never reaches Dokploy.
+    let error = provider.env_keys(&lane("testing")).await.expect_err("none");
+    let ProviderError::Config(message) = &error else {
+        panic!("expected a configuration error: {error:?}");
+    };
+    assert!(
+        message.starts_with("Missing DOKPLOY_HOST or DOKPLOY_TOKEN"),
+        "{message}"
+    );
+    assert!(s.fake.calls().is_empty());
+
+    // A URL alone is not enough; nor is a token scoped to a context (only
+    // global `dokploy` secrets count).
+    put_secret(&vault, "dokploy", "DOKPLOY_HOST", "", &s.fake.url()).await;
+    put_secret(&vault, "dokploy", "DOKPLOY_TOKEN", "demo", KEY).await;
+    let error = provider
+        .env_keys(&lane("testing"))
+        .await
+        .expect_err("no token");
+    assert!(
+        error
+            .to_string()
+            .starts_with("Missing DOKPLOY_HOST or DOKPLOY_TOKEN")
+    );
+    assert!(s.fake.calls().is_empty());
+
+    assert_eq!(
+        put_secret(&vault, "dokploy", "DOKPLOY_TOKEN", "", KEY).await,
+        SecretAction::Created
+    );
+    let keys = provider.env_keys(&lane("testing")).await.expect("keys");
+    assert_eq!(keys.first().map(String::as_str), Some("Z_FIRST"));
+    assert!(s.fake.calls().iter().all(|c| c.authorized));
+
+    // A rotation applies to the next call, without a new provider: a key
+    // Dokploy does not know is refused, and the message quotes neither.
+    let wrong = "rotated-wrong-key-5c2e91";
+    assert_eq!(
+        put_secret(&vault, "dokploy", "DOKPLOY_TOKEN", "", wrong).await,
+        SecretAction::Rotated
+    );
+    let error = provider
+        .env_keys(&lane("testing"))
+        .await
+        .expect_err("refused");
+    assert!(matches!(error, ProviderError::Unauthorized(_)), "{error:?}");
+    assert!(!error.to_string().contains(wrong) && !error.to_string().contains(KEY));
+    put_secret(&vault, "dokploy", "DOKPLOY_TOKEN", "", KEY).await;
+    provider
+        .env_keys(&lane("testing"))
+        .await
+        .expect("rotated back");
+
+    // A master key that cannot decrypt the stored token fails closed too.
+    let other = MasterKey::from_text("another master key").map(Arc::new);
+    let stranger = DokployProvider::new(
+        DokployConfig::managed(Vault::new(s.db.store.clone(), other)),
+        s.db.store.clone(),
+    )
+    .expect("provider");
+    let error = stranger
+        .env_keys(&lane("testing"))
+        .await
+        .expect_err("undecryptable");
+    assert!(matches!(error, ProviderError::Config(_)), "{error:?}");
+    assert!(error.to_string().contains("could not decrypt"), "{error}");
 }
 
 #[tokio::test]

@@ -266,6 +266,37 @@ pub fn demo_scope(writes: &[&str]) -> launchplane::runtime::InvocationScope {
     }
 }
 
+/// Writes a secret as `launchplane secrets put` does (source `cli`), with
+/// the binding key equal to the name: global with an empty `context`,
+/// else scoped to that context.
+pub async fn put_secret(
+    vault: &launchplane::secrets::Vault,
+    integration: &str,
+    name: &str,
+    context: &str,
+    value: &str,
+) -> launchplane::secrets::SecretAction {
+    use launchplane::secrets::{SecretScope, SecretTarget, WriteContext};
+    let target = SecretTarget {
+        scope: SecretScope::for_target(context, ""),
+        integration: integration.to_string(),
+        name: name.to_string(),
+        context: context.to_string(),
+        instance: String::new(),
+    };
+    let write = WriteContext {
+        actor: "tests",
+        source: "cli",
+        description: "",
+        binding_key: name,
+    };
+    vault
+        .write(&target, value, &write, "tests")
+        .await
+        .expect("secret written")
+        .action
+}
+
 /// A fresh, migrated database of one backend, dropped (PostgreSQL) or
 /// deleted (SQLite) when the value goes away.
 pub struct TestDatabase {

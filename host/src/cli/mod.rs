@@ -4,6 +4,7 @@ mod call;
 mod dev;
 mod drivers;
 mod operators;
+mod secrets;
 mod serve;
 
 use std::net::SocketAddr;
@@ -49,6 +50,11 @@ enum Command {
     Operators {
         #[command(subcommand)]
         command: operators::OperatorsCommand,
+    },
+    /// Managed secrets: write values, list and show metadata.
+    Secrets {
+        #[command(subcommand)]
+        command: secrets::SecretsCommand,
     },
     /// Apply database migrations (also done at `serve` start).
     Migrate {
@@ -242,6 +248,7 @@ pub fn run() -> anyhow::Result<()> {
                 serve::import_policy(&policy_file, &url).await
             }
             Command::Operators { command } => operators::run(command).await,
+            Command::Secrets { command } => secrets::run(command).await,
             Command::Migrate { database_url } => {
                 let url = required(database_url, "--database-url", "LAUNCHPLANE_DATABASE_URL")?;
                 crate::records::Store::open(&url).await?;

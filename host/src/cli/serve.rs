@@ -14,6 +14,7 @@ use crate::config::{OidcSettings, ServeConfig};
 use crate::http::access::{bootstrap_policy, policy_record};
 use crate::http::{AppState, router};
 use crate::ops::{Worker, WorkerConfig};
+use crate::providers::dokploy::DokployCredentials;
 use crate::providers::simulated::SimulatedProvider;
 use crate::providers::{DeployProvider, provider_from_env};
 use crate::records::Store;
@@ -83,8 +84,18 @@ pub async fn build_state(config: &ServeConfig) -> anyhow::Result<AppState> {
     {
         tracing::info!(%source, sha256 = %policy.sha256(), "bootstrap authorization policy written");
     }
+    let master_key = crate::secrets::MasterKey::from_env().map(Arc::new);
+    if master_key.is_some() {
+        tracing::info!("managed secrets enabled");
+    } else {
+        tracing::warn!(
+            "{} is not set: managed secret values can be neither written nor read",
+            crate::secrets::MASTER_KEY_ENV
+        );
+    }
+    let vault = crate::secrets::Vault::new(store.clone(), master_key.clone());
     let provider = match &config.provider {
-        ProviderChoice::FromEnv => provider_from_env(&store)?,
+        ProviderChoice::FromEnv => provider_from_env(&store, &vault)?,
         ProviderChoice::Simulated => Some(Arc::new(
             SimulatedProvider::new(store.clone()).auto_targets(true),
         ) as Arc<dyn DeployProvider>),
@@ -95,18 +106,21 @@ pub async fn build_state(config: &ServeConfig) -> anyhow::Result<AppState> {
             "no runtime provider (LAUNCHPLANE_PROVIDER unset): driver provider calls answer `unavailable`"
         ),
     }
+    if provider
+        .as_ref()
+        .is_some_and(|p| p.provider_id() == crate::providers::dokploy::PROVIDER_ID)
+    {
+        // Not a refusal: the secrets can be written after start, and each
+        // call reads them afresh. The message names keys, never values.
+        match DokployCredentials::ManagedSecrets(vault).endpoint().await {
+            Ok(endpoint) => tracing::info!(host = endpoint.host(), "Dokploy credentials found"),
+            Err(e) => tracing::warn!(error = %e, "Dokploy calls will fail until this is fixed"),
+        }
+    }
     let authenticator = OperatorOr::new(store.clone(), oidc);
     let mut state = AppState::new(registry, store, Arc::new(authenticator));
     state.body_limit = config.body_limit;
-    state.master_key = crate::secrets::MasterKey::from_env().map(Arc::new);
-    if state.master_key.is_some() {
-        tracing::info!("managed secrets enabled");
-    } else {
-        tracing::warn!(
-            "{} is not set: managed secret values can be neither written nor read",
-            crate::secrets::MASTER_KEY_ENV
-        );
-    }
+    state.master_key = master_key;
     state.services.provider =
         provider.map(|p| Arc::new(ProviderCapability::new(p)) as Arc<dyn ProviderAccess>);
     state.services.probe = Some(Arc::new(

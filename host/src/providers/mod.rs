@@ -22,9 +22,13 @@
 //! | variable | meaning |
 //! | --- | --- |
 //! | `LAUNCHPLANE_PROVIDER` | `dokploy`, `simulated`, or unset/empty (no provider: driver provider calls answer `unavailable`) |
-//! | `LAUNCHPLANE_DOKPLOY_HOST` | Dokploy base URL (`https://dokploy.example.com`), required for `dokploy` |
-//! | `LAUNCHPLANE_DOKPLOY_TOKEN_FILE` | path of a file holding the Dokploy API key, required for `dokploy`; the key is never read from a request, an argument or the environment itself |
 //! | `LAUNCHPLANE_SIMULATED_AUTO_TARGETS` | `true`/`1`: the simulated provider creates a target for any lane on first use (dev instance); default off |
+//!
+//! Dokploy's URL and API key are not configuration: they are the global
+//! `dokploy` managed secrets `DOKPLOY_HOST` and `DOKPLOY_TOKEN`
+//! ([`dokploy::credentials`]), so `dokploy` needs the master key
+//! (`LAUNCHPLANE_MASTER_ENCRYPTION_KEY`). Variables that look like Dokploy
+//! credentials are ignored, with a warning at start.
 
 pub mod dokploy;
 pub mod env_text;
@@ -46,13 +50,19 @@ pub use targets::{ProviderTarget, ProviderTargetInput, ProviderTargets, TargetTy
 
 use crate::records::Store;
 use crate::runtime::Lane;
+use crate::secrets::{MASTER_KEY_ENV, Vault};
 
 /// `LAUNCHPLANE_PROVIDER`.
 pub const PROVIDER_ENV: &str = "LAUNCHPLANE_PROVIDER";
-/// `LAUNCHPLANE_DOKPLOY_HOST`.
-pub const DOKPLOY_HOST_ENV: &str = "LAUNCHPLANE_DOKPLOY_HOST";
-/// `LAUNCHPLANE_DOKPLOY_TOKEN_FILE`.
-pub const DOKPLOY_TOKEN_FILE_ENV: &str = "LAUNCHPLANE_DOKPLOY_TOKEN_FILE";
+/// Variables that once carried, or look like they carry, Dokploy
+/// credentials. None is read; each set one is named in a warning at start.
+pub const IGNORED_DOKPLOY_ENV: [&str; 5] = [
+    "LAUNCHPLANE_DOKPLOY_HOST",
+    "LAUNCHPLANE_DOKPLOY_TOKEN_FILE",
+    "DOKPLOY_HOST",
+    "DOKPLOY_TOKEN",
+    "DOKPLOY_API_KEY",
+];
 /// `LAUNCHPLANE_SIMULATED_AUTO_TARGETS`.
 pub const SIMULATED_AUTO_TARGETS_ENV: &str = "LAUNCHPLANE_SIMULATED_AUTO_TARGETS";
 
@@ -224,21 +234,41 @@ pub trait DeployProvider: Send + Sync {
 }
 
 /// `LAUNCHPLANE_PROVIDER` → the configured provider, or `None` when unset.
-/// See the module docs for the variables.
-pub fn provider_from_env(store: &Store) -> Result<Option<Arc<dyn DeployProvider>>, ProviderError> {
-    provider_from_lookup(store, |name| std::env::var(name).ok())
+/// See the module docs for the variables; `vault` holds the Dokploy
+/// credentials.
+pub fn provider_from_env(
+    store: &Store,
+    vault: &Vault,
+) -> Result<Option<Arc<dyn DeployProvider>>, ProviderError> {
+    provider_from_lookup(store, vault, |name| std::env::var(name).ok())
 }
 
 /// [`provider_from_env`] over any variable lookup (tests pass a map).
 pub fn provider_from_lookup(
     store: &Store,
+    vault: &Vault,
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<Option<Arc<dyn DeployProvider>>, ProviderError> {
     let kind = lookup(PROVIDER_ENV).unwrap_or_default();
     match kind.trim() {
         "" => Ok(None),
         "dokploy" => {
-            let config = DokployConfig::from_lookup(&lookup)?;
+            for name in IGNORED_DOKPLOY_ENV {
+                if lookup(name).is_some_and(|v| !v.trim().is_empty()) {
+                    tracing::warn!(
+                        variable = name,
+                        "ignored: Dokploy credentials come only from the global `dokploy` \
+                         managed secrets DOKPLOY_HOST and DOKPLOY_TOKEN"
+                    );
+                }
+            }
+            if !vault.is_configured() {
+                return Err(ProviderError::Config(format!(
+                    "{PROVIDER_ENV}=dokploy reads the Dokploy URL and API key from managed \
+                     secrets, which need {MASTER_KEY_ENV}"
+                )));
+            }
+            let config = DokployConfig::managed(vault.clone());
             Ok(Some(Arc::new(DokployProvider::new(config, store.clone())?)))
         }
         "simulated" => {
@@ -316,22 +346,33 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let url = format!("sqlite://{}", dir.path().join("p.sqlite").display());
         let store = Store::open(&url).await.expect("store");
-        let none = provider_from_lookup(&store, |_| None).expect("unset");
+        let keyless = Vault::new(store.clone(), None);
+        let none = provider_from_lookup(&store, &keyless, |_| None).expect("unset");
         assert!(none.is_none());
-        let simulated = provider_from_lookup(&store, |name| {
+        let simulated = provider_from_lookup(&store, &keyless, |name| {
             (name == PROVIDER_ENV).then(|| "simulated".to_string())
         })
         .expect("simulated")
         .expect("some");
         assert_eq!(simulated.provider_id(), "simulated");
-        let error = provider_from_lookup(&store, |name| {
-            (name == PROVIDER_ENV).then(|| "dokploy".to_string())
+        // Dokploy credentials are managed secrets: without the master key
+        // there is no way to read them, whatever the environment says.
+        let error = provider_from_lookup(&store, &keyless, |name| match name {
+            PROVIDER_ENV => Some("dokploy".to_string()),
+            _ => Some("https://dokploy.example".to_string()),
         })
         .err()
-        .expect("missing host");
+        .expect("no master key");
         let message = error.to_string();
-        assert!(message.contains(DOKPLOY_HOST_ENV), "{message}");
-        let error = provider_from_lookup(&store, |name| {
+        assert!(message.contains(MASTER_KEY_ENV), "{message}");
+        let key = crate::secrets::MasterKey::from_text("k").map(Arc::new);
+        let dokploy = provider_from_lookup(&store, &Vault::new(store.clone(), key), |name| {
+            (name == PROVIDER_ENV).then(|| "dokploy".to_string())
+        })
+        .expect("dokploy")
+        .expect("some");
+        assert_eq!(dokploy.provider_id(), "dokploy");
+        let error = provider_from_lookup(&store, &keyless, |name| {
             (name == PROVIDER_ENV).then(|| "heroku".to_string())
         })
         .err()

@@ -337,6 +337,24 @@ impl Vault {
         })
     }
 
+    /// [`Vault::prepare`] and commit, alone in one transaction: for writers
+    /// that have no other records to commit with it (the command line). A
+    /// concurrent write to the same secret makes this a
+    /// [`crate::records::StoreError::Conflict`], never a lost version.
+    pub async fn write(
+        &self,
+        target: &SecretTarget,
+        value: &str,
+        write: &WriteContext<'_>,
+        trace_id: &str,
+    ) -> Result<PreparedWrite, SecretError> {
+        let prepared = self.prepare(target, value, write).await?;
+        if !prepared.writes.is_empty() {
+            self.store.write_records(&prepared.writes, trace_id).await?;
+        }
+        Ok(prepared)
+    }
+
     /// The values of `integration`'s configured, bound secrets that apply
     /// to (`context`, `instance`), keyed by binding key. Broader scopes are
     /// applied first (global, then context, then instance; within a scope
@@ -409,6 +427,25 @@ impl Vault {
         if context.is_empty() && !instance.is_empty() {
             return Ok(Vec::new());
         }
+        self.list_where(|record| {
+            record
+                .scope
+                .applies(&record.context, &record.instance, context, instance)
+        })
+        .await
+    }
+
+    /// Every secret, or only `integration`'s, newest first: the operator's
+    /// inventory (`launchplane secrets list`).
+    pub async fn list_all(&self, integration: Option<&str>) -> Result<Vec<Value>, SecretError> {
+        self.list_where(|record| integration.is_none_or(|i| record.integration == i))
+            .await
+    }
+
+    async fn list_where(
+        &self,
+        keep: impl Fn(&SecretRecord) -> bool,
+    ) -> Result<Vec<Value>, SecretError> {
         let query = RecordQuery {
             limit: 1000,
             ..Default::default()
@@ -416,10 +453,7 @@ impl Vault {
         let mut records = Vec::new();
         for stored in self.store.list_records(SECRET_KIND, &query).await? {
             let record: SecretRecord = decode(&stored, &stored.record_id)?;
-            if record
-                .scope
-                .applies(&record.context, &record.instance, context, instance)
-            {
+            if keep(&record) {
                 records.push(record);
             }
         }

@@ -9,7 +9,9 @@
 //! the API key itself) and cut to 2,000 characters; a transport error
 //! becomes `Dokploy API <METHOD> <path> request failed: <reason>`. An empty
 //! body reads as `{}`, a non-JSON body as `{"raw": text}`. Redirects are
-//! never followed (the API key must not travel to another host).
+//! never followed (the API key must not travel to another host). The URL
+//! and key come from [`credentials`]: in service, the global `dokploy`
+//! managed secrets, read on every call.
 //!
 //! | operation | calls |
 //! | --- | --- |
@@ -29,9 +31,10 @@
 //! keeps the wait going until the timeout ("Timed out waiting for Dokploy
 //! deployment status.").
 
+pub mod credentials;
+
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -43,11 +46,14 @@ use super::env_text::{self, EnvEntries};
 use super::redact::provider_detail;
 use super::targets::{ProviderTarget, ProviderTargets, TargetType, preview_template};
 use super::{
-    DOKPLOY_HOST_ENV, DOKPLOY_TOKEN_FILE_ENV, DeployOutcome, DeployProvider, DeployStatus,
-    JobOutcome, PreviewApp, ProviderError, effective_deploy_timeout, lane_label, shell_join,
+    DeployOutcome, DeployProvider, DeployStatus, JobOutcome, PreviewApp, ProviderError,
+    effective_deploy_timeout, lane_label, shell_join,
 };
 use crate::records::Store;
 use crate::runtime::Lane;
+use crate::secrets::Vault;
+
+pub use credentials::{DokployCredentials, DokployEndpoint, DokployToken};
 
 /// The provider id of Dokploy targets.
 pub const PROVIDER_ID: &str = "dokploy";
@@ -86,126 +92,36 @@ pub const JOB_SCHEDULE_NAME: &str = "launchplane-job";
 /// The env key holding a compose target's image.
 pub const COMPOSE_IMAGE_ENV_KEY: &str = "DOCKER_IMAGE_REFERENCE";
 
-/// The Dokploy API key. `Debug` and `Display` never print it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct DokployToken(String);
-
-impl DokployToken {
-    pub fn new(token: &str) -> Result<DokployToken, ProviderError> {
-        let token = token.trim();
-        if token.is_empty() {
-            return Err(ProviderError::Config(format!(
-                "the Dokploy API key is empty; put it in the file named by {DOKPLOY_TOKEN_FILE_ENV}"
-            )));
-        }
-        if token.contains(|c: char| c.is_control()) {
-            return Err(ProviderError::Config(format!(
-                "the Dokploy API key in the file named by {DOKPLOY_TOKEN_FILE_ENV} contains control characters"
-            )));
-        }
-        Ok(DokployToken(token.to_string()))
-    }
-
-    fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for DokployToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("DokployToken([redacted])")
-    }
-}
-
-/// How to reach Dokploy.
-#[derive(Clone)]
+/// How to reach Dokploy: where the endpoint comes from, and the timings.
+#[derive(Clone, Debug)]
 pub struct DokployConfig {
-    /// Base URL, e.g. `https://dokploy.example.com`.
-    pub host: String,
-    pub token: DokployToken,
+    pub credentials: DokployCredentials,
     /// Deployment status poll period (3 s in production).
     pub poll_interval: Duration,
     /// Per-request timeout (60 s).
     pub http_timeout: Duration,
 }
 
-impl fmt::Debug for DokployConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DokployConfig")
-            .field("host", &self.host)
-            .field("token", &"[redacted]")
-            .field("poll_interval", &self.poll_interval)
-            .field("http_timeout", &self.http_timeout)
-            .finish()
-    }
-}
-
 impl DokployConfig {
-    /// A config with the production poll interval and HTTP timeout.
+    /// A fixed endpoint with the production poll interval and HTTP timeout.
     pub fn new(host: &str, token: DokployToken) -> Result<DokployConfig, ProviderError> {
-        let host = host.trim().trim_end_matches('/').to_string();
-        if host.is_empty() {
-            return Err(ProviderError::Config(format!(
-                "{DOKPLOY_HOST_ENV} is required when LAUNCHPLANE_PROVIDER=dokploy (the Dokploy base URL)"
-            )));
-        }
-        let parsed = reqwest::Url::parse(&host).map_err(|_| {
-            ProviderError::Config(format!(
-                "{DOKPLOY_HOST_ENV} must be an http(s) URL such as https://dokploy.example.com"
-            ))
-        })?;
-        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-            return Err(ProviderError::Config(format!(
-                "{DOKPLOY_HOST_ENV} must be an http(s) URL such as https://dokploy.example.com"
-            )));
-        }
-        Ok(DokployConfig {
-            host,
-            token,
+        Ok(DokployConfig::with_credentials(DokployCredentials::Fixed(
+            DokployEndpoint::new(host, token)?,
+        )))
+    }
+
+    /// The service's configuration: the endpoint from the global `dokploy`
+    /// managed secrets, read on every call ([`credentials`]).
+    pub fn managed(vault: Vault) -> DokployConfig {
+        DokployConfig::with_credentials(DokployCredentials::ManagedSecrets(vault))
+    }
+
+    fn with_credentials(credentials: DokployCredentials) -> DokployConfig {
+        DokployConfig {
+            credentials,
             poll_interval: DEFAULT_POLL_INTERVAL,
             http_timeout: DEFAULT_HTTP_TIMEOUT,
-        })
-    }
-
-    /// Reads the API key from `path`.
-    pub fn from_token_file(host: &str, path: &Path) -> Result<DokployConfig, ProviderError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ProviderError::Config(format!(
-                "cannot read the Dokploy API key from {} (named by {DOKPLOY_TOKEN_FILE_ENV}): {}",
-                path.display(),
-                e.kind()
-            ))
-        })?;
-        DokployConfig::new(host, DokployToken::new(&text)?)
-    }
-
-    /// From `LAUNCHPLANE_DOKPLOY_HOST` and `LAUNCHPLANE_DOKPLOY_TOKEN_FILE`.
-    pub fn from_env() -> Result<DokployConfig, ProviderError> {
-        DokployConfig::from_lookup(&|name: &str| std::env::var(name).ok())
-    }
-
-    /// [`DokployConfig::from_env`] over any variable lookup.
-    pub fn from_lookup(
-        lookup: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<DokployConfig, ProviderError> {
-        let host = lookup(DOKPLOY_HOST_ENV).unwrap_or_default();
-        let file = lookup(DOKPLOY_TOKEN_FILE_ENV).unwrap_or_default();
-        if host.trim().is_empty() || file.trim().is_empty() {
-            let missing: Vec<&str> = [
-                (DOKPLOY_HOST_ENV, host.trim().is_empty()),
-                (DOKPLOY_TOKEN_FILE_ENV, file.trim().is_empty()),
-            ]
-            .iter()
-            .filter(|(_, missing)| *missing)
-            .map(|(name, _)| *name)
-            .collect();
-            return Err(ProviderError::Config(format!(
-                "LAUNCHPLANE_PROVIDER=dokploy needs {DOKPLOY_HOST_ENV} (the Dokploy base URL) and \
-                 {DOKPLOY_TOKEN_FILE_ENV} (a file holding the API key); missing: {}",
-                missing.join(", ")
-            )));
         }
-        DokployConfig::from_token_file(&host, Path::new(file.trim()))
     }
 
     pub fn with_poll_interval(mut self, interval: Duration) -> Self {
@@ -373,8 +289,10 @@ impl DokployProvider {
         &self.config
     }
 
-    fn detail(&self, text: &str) -> String {
-        provider_detail(text, &[self.config.token.expose()])
+    /// Provider text fit to quote: redacted, with the API key itself
+    /// removed as well.
+    fn detail(endpoint: &DokployEndpoint, text: &str) -> String {
+        provider_detail(text, &[endpoint.token().expose()])
     }
 
     /// One API call (see the module docs for the shape of answers and
@@ -387,8 +305,9 @@ impl DokployProvider {
         body: Option<&Value>,
         timeout: Option<Duration>,
     ) -> Result<Value, ProviderError> {
-        let url = format!("{}{}", self.config.host, path);
-        let mut key = HeaderValue::from_str(self.config.token.expose()).map_err(|_| {
+        let endpoint = self.config.credentials.endpoint().await?;
+        let url = format!("{}{}", endpoint.host(), path);
+        let mut key = HeaderValue::from_str(endpoint.token().expose()).map_err(|_| {
             ProviderError::Config("the Dokploy API key is not a valid header value".into())
         })?;
         key.set_sensitive(true);
@@ -407,18 +326,22 @@ impl DokployProvider {
         }
         let response = match request.send().await {
             Ok(response) => response,
-            Err(error) => return Err(self.transport_error(&method, path, &error, timeout)),
+            Err(error) => {
+                return Err(self.transport_error(&endpoint, &method, path, &error, timeout));
+            }
         };
         let status = response.status().as_u16();
         let bytes = match response.bytes().await {
             Ok(bytes) => bytes,
-            Err(error) => return Err(self.transport_error(&method, path, &error, timeout)),
+            Err(error) => {
+                return Err(self.transport_error(&endpoint, &method, path, &error, timeout));
+            }
         };
         let raw = String::from_utf8_lossy(&bytes);
         if status >= 400 {
             let message = format!(
                 "Dokploy API {method} {path} failed ({status}): {}",
-                self.detail(&raw)
+                Self::detail(&endpoint, &raw)
             );
             return Err(match status {
                 401 | 403 => ProviderError::Unauthorized(message),
@@ -437,6 +360,7 @@ impl DokployProvider {
 
     fn transport_error(
         &self,
+        endpoint: &DokployEndpoint,
         method: &Method,
         path: &str,
         error: &reqwest::Error,
@@ -463,7 +387,7 @@ impl DokployProvider {
         }
         ProviderError::failed(format!(
             "Dokploy API {method} {path} request failed: {}",
-            self.detail(&reason)
+            Self::detail(endpoint, &reason)
         ))
     }
 
@@ -1517,33 +1441,6 @@ mod tests {
         assert!(latest_deployment(&[]).is_none());
         let ties = vec![json!({"id": "first"}), json!({"id": "first"})];
         assert!(std::ptr::eq(latest_deployment(&ties).unwrap(), &ties[0]));
-    }
-
-    #[test]
-    fn config_never_prints_the_token_and_names_the_variables() {
-        let config = DokployConfig::new(
-            "https://dokploy.example/",
-            DokployToken::new("secret-token-value").expect("token"),
-        )
-        .expect("config");
-        assert_eq!(config.host, "https://dokploy.example");
-        let debug = format!("{config:?}");
-        assert!(!debug.contains("secret-token-value"), "{debug}");
-        let error = DokployConfig::from_lookup(&|_| None).expect_err("missing");
-        let message = error.to_string();
-        assert!(message.contains(DOKPLOY_HOST_ENV) && message.contains(DOKPLOY_TOKEN_FILE_ENV));
-        let error =
-            DokployConfig::new("ftp://x", DokployToken::new("t").expect("t")).expect_err("scheme");
-        assert!(error.to_string().contains(DOKPLOY_HOST_ENV));
-        let dir = tempfile::tempdir().expect("dir");
-        let file = dir.path().join("token");
-        std::fs::write(&file, "  file-token\n").expect("write");
-        let config =
-            DokployConfig::from_token_file("http://127.0.0.1:1", &file).expect("from file");
-        assert_eq!(config.token.expose(), "file-token");
-        std::fs::write(&file, "\n").expect("write");
-        let error = DokployConfig::from_token_file("http://127.0.0.1:1", &file).expect_err("empty");
-        assert!(error.to_string().contains(DOKPLOY_TOKEN_FILE_ENV));
     }
 
     #[test]
