@@ -185,6 +185,15 @@ impl Host for ComponentHost {
         wit::provider::delete_preview_app(context, name).map_err(host_error)
     }
 
+    fn settings(
+        &self,
+        context: &str,
+        instance: &str,
+        keys: &[String],
+    ) -> Result<Vec<(String, String)>, HostError> {
+        wit::settings::resolve(context, instance, keys).map_err(host_error)
+    }
+
     fn health_check(&self, check: &HealthCheck) -> Result<HealthResult, HostError> {
         let check = wit::probe::HealthCheck {
             urls: check.urls.clone(),

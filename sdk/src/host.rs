@@ -144,6 +144,17 @@ pub trait Host {
     ) -> Result<PreviewApp, HostError>;
     fn delete_preview_app(&self, context: &str, name: &str) -> Result<(), HostError>;
 
+    /// A lane's runtime settings: the values of `keys` set in its runtime
+    /// environment records (global, then context, then instance; the
+    /// narrowest wins), in the order asked, unset keys left out. Never a
+    /// secret: asking for a secret-shaped key (a `_`-separated part that is
+    /// `PASSWORD`, `TOKEN`, `SECRET` or `KEY`) is refused.
+    fn settings(
+        &self,
+        context: &str,
+        instance: &str,
+        keys: &[String],
+    ) -> Result<Vec<(String, String)>, HostError>;
     fn health_check(&self, check: &HealthCheck) -> Result<HealthResult, HostError>;
 
     /// Calls a named extension hook on the product's driver. Payload and

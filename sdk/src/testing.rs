@@ -37,6 +37,7 @@ pub struct FakeHost {
     hooks: RefCell<BTreeMap<String, Result<String, DriverError>>>,
     failures: RefCell<BTreeMap<String, HostError>>,
     health: RefCell<BTreeMap<String, HealthResult>>,
+    settings: RefCell<BTreeMap<(String, String), BTreeMap<String, String>>>,
     allowed_writes: RefCell<Vec<String>>,
     calls: RefCell<Vec<HostCall>>,
     logs: RefCell<Vec<(LogLevel, String)>>,
@@ -74,6 +75,17 @@ impl FakeHost {
     /// Scripts the health result for a URL (others pass).
     pub fn with_health(self, url: &str, result: HealthResult) -> Self {
         self.health.borrow_mut().insert(url.to_string(), result);
+        self
+    }
+
+    /// Sets a lane's runtime setting (what the host would resolve from the
+    /// runtime environment records).
+    pub fn with_setting(self, context: &str, instance: &str, key: &str, value: &str) -> Self {
+        self.settings
+            .borrow_mut()
+            .entry((context.to_string(), instance.to_string()))
+            .or_default()
+            .insert(key.to_string(), value.to_string());
         self
     }
 
@@ -355,6 +367,34 @@ impl Host for FakeHost {
                 "no preview app named `{name}`"
             ))),
         }
+    }
+
+    fn settings(
+        &self,
+        context: &str,
+        instance: &str,
+        keys: &[String],
+    ) -> Result<Vec<(String, String)>, HostError> {
+        self.note("settings", &[context, instance, &keys.join(",")])?;
+        // As the host does: secrets are never given to drivers.
+        if let Some(key) = keys.iter().find(|k| {
+            k.to_ascii_uppercase()
+                .split('_')
+                .any(|part| matches!(part, "PASSWORD" | "TOKEN" | "SECRET" | "KEY"))
+        }) {
+            return Err(HostError::Invalid(format!(
+                "`{key}` is secret-shaped: secrets are never given to drivers"
+            )));
+        }
+        let settings = self.settings.borrow();
+        let lane = settings.get(&(context.to_string(), instance.to_string()));
+        Ok(keys
+            .iter()
+            .filter_map(|key| {
+                lane.and_then(|l| l.get(key))
+                    .map(|value| (key.clone(), value.clone()))
+            })
+            .collect())
     }
 
     fn health_check(&self, check: &HealthCheck) -> Result<HealthResult, HostError> {

@@ -3,6 +3,7 @@
 //! and the rule that no value is ever answered, stored in clear or shown
 //! to a driver.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use launchplane::capabilities::StoreRecords;
@@ -17,14 +18,65 @@ const FIRST: &str = "first-value-7f3a9c";
 const SECOND: &str = "second-value-b81d2e";
 const SECRET_ID: &str = "secret-runtime-environment-api-token-demo-testing";
 
-/// Everything the service logs while a test runs (the test's runtime is
-/// single-threaded, so the thread-local subscriber sees the server too).
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
+/// Everything the process logs while a capture is open: the service under
+/// test, and whatever other tests running beside it log (a superset, which
+/// is what "no value in the logs" needs).
+///
+/// One process-wide subscriber, installed once, keeps events only while a
+/// capture is open. A thread-local default subscriber lost every service
+/// event after the first request in most runs with other tests running
+/// beside it (the cause was not pinned down; tracing caches per callsite
+/// whether anyone listens), which this sanity check caught.
+struct Capturing(Arc<Mutex<Vec<u8>>>);
 
-impl std::io::Write for Logs {
+static CAPTURE: Mutex<Option<Arc<Mutex<Vec<u8>>>>> = Mutex::new(None);
+static CAPTURING: AtomicBool = AtomicBool::new(false);
+
+impl Capturing {
+    fn start() -> Capturing {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        use tracing_subscriber::{Layer as _, filter::filter_fn};
+        static INSTALL: std::sync::Once = std::sync::Once::new();
+        INSTALL.call_once(|| {
+            let layer = tracing_subscriber::fmt::layer()
+                .with_writer(|| CaptureWriter)
+                .with_filter(filter_fn(|_| CAPTURING.load(Ordering::Relaxed)));
+            tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
+                .expect("the only global subscriber of the test binary");
+        });
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        if let Ok(mut capture) = CAPTURE.lock() {
+            *capture = Some(buffer.clone());
+        }
+        CAPTURING.store(true, Ordering::Relaxed);
+        Capturing(buffer)
+    }
+
+    fn text(&self) -> String {
+        self.0
+            .lock()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Capturing {
+    fn drop(&mut self) {
+        CAPTURING.store(false, Ordering::Relaxed);
+        if let Ok(mut capture) = CAPTURE.lock() {
+            *capture = None;
+        }
+    }
+}
+
+/// Appends to the open capture, if any.
+struct CaptureWriter;
+
+impl std::io::Write for CaptureWriter {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        if let Ok(mut buffer) = self.0.lock() {
+        if let Ok(capture) = CAPTURE.lock()
+            && let Some(Ok(mut buffer)) = capture.as_ref().map(|b| b.lock())
+        {
             buffer.extend_from_slice(bytes);
         }
         Ok(bytes.len())
@@ -32,23 +84,6 @@ impl std::io::Write for Logs {
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
-    type Writer = Logs;
-
-    fn make_writer(&'a self) -> Logs {
-        self.clone()
-    }
-}
-
-impl Logs {
-    fn text(&self) -> String {
-        self.0
-            .lock()
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default()
     }
 }
 
@@ -105,13 +140,7 @@ fn assert_no_value(text: &str, context: &str) {
 
 #[tokio::test]
 async fn product_config_plans_applies_rotates_and_never_shows_a_value() {
-    let logs = Logs::default();
-    let _logging = tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(logs.clone())
-            .finish(),
-    );
+    let logs = Capturing::start();
     let db = TestDatabase::new("postgres").await;
     let service = service(&db, true).await;
 
@@ -367,4 +396,69 @@ async fn without_a_master_key_secrets_fail_closed_and_settings_still_apply() {
         .expect("written");
     assert_eq!(stored.document["env"], json!({"REGION": "eu"}));
     assert_eq!(stored.document["source_label"], "product-config-api");
+}
+
+#[tokio::test]
+async fn drivers_read_lane_settings_but_never_a_secret() {
+    let db = TestDatabase::new("postgres").await;
+    let service = Service::start_configured(&db, |state| {
+        state.master_key = MasterKey::from_text("tests master key").map(Arc::new);
+    })
+    .await;
+    service.seed_profile("odoo").await;
+    let apply = |instance: &str, env: Value, secrets: Value| {
+        json!({"mode": "apply", "product": "demo", "context": "demo", "instance": instance,
+               "runtime_env": env, "secrets": secrets})
+    };
+    for body in [
+        apply(
+            "",
+            json!({"ODOO_VERSION": "18.0", "ODOO_BASE_RUNTIME_IMAGE": "ghcr.io/o/odoo-base:18"}),
+            json!([]),
+        ),
+        // The narrower record wins; a managed secret bound to a build key
+        // stays with the host.
+        apply(
+            "prod",
+            json!({"ODOO_VERSION": "19.0", "ODOO_PYTHON_SYNC_SKIP_ADDONS": ""}),
+            json!([{"name": "ODOO_ADDON_REPOSITORIES", "value": FIRST}]),
+        ),
+    ] {
+        let (status, answer) = service.post(ROUTE, &body, None).await;
+        assert_eq!(status, 202, "{answer}");
+    }
+
+    let route = "/v1/drivers/odoo/artifact-publish-inputs";
+    let request = json!({"product": "demo", "inputs": {"context": "demo", "instance": "prod"}});
+    let (status, body) = service.post(route, &request, None).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(
+        body["result"],
+        json!({
+            "context": "demo",
+            "instance": "prod",
+            "environment": {
+                "ODOO_BASE_RUNTIME_IMAGE": "ghcr.io/o/odoo-base:18",
+                "ODOO_VERSION": "19.0"
+            }
+        }),
+        "{body}"
+    );
+    assert!(!body.to_string().contains(FIRST));
+
+    let request = json!({"product": "demo", "inputs": {"context": "demo", "instance": "testing"}});
+    let (_, body) = service.post(route, &request, None).await;
+    assert_eq!(
+        body["result"]["environment"]["ODOO_VERSION"], "18.0",
+        "{body}"
+    );
+
+    // Another context's settings are refused before the driver runs.
+    let request = json!({"product": "demo", "inputs": {"context": "opw", "instance": "prod"}});
+    let (status, body) = service.post(route, &request, None).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("product_driver_mismatch")),
+        "{body}"
+    );
 }

@@ -497,7 +497,7 @@ actions = [
   "generic_web_deploy.execute", "generic_web_prod_promotion.execute", "generic_web_prod_rollback.execute",
   "generic_web_prod_rollback.plan", "preview_refresh.execute", "preview_destroy.execute", "preview_inventory.read",
   "preview_readiness.evaluate", "odoo_stable_bootstrap.execute", "authz_policy_grant.write",
-  "odoo_artifact_publish.write", "odoo_config_parameter_override.write",
+  "odoo_artifact_publish.write", "odoo_artifact_publish_inputs.read", "odoo_config_parameter_override.write",
   "odoo_website_bootstrap_override.write",
   "product_config.plan", "product_config.apply", "secret.list", "secret.read",
 ]

@@ -3,8 +3,8 @@
 //! Each declaration mirrors one row of the original registry (route, authz
 //! action, safety, scope, record kinds, operator visibility) so the host can
 //! derive the same routes and grants. Handlers first repeat the request checks
-//! the original made before doing anything. Artifact publish and the two
-//! override writes are built; the actions that drive the provider (post-deploy,
+//! the original made before doing anything. Artifact publish, its inputs
+//! (from the lane's runtime settings) and the two override writes are built; the actions that drive the provider (post-deploy,
 //! backup gate, promotion, rollback, bootstrap, replacement, previews) are
 //! not yet, and they say so (501) instead of pretending to succeed.
 
@@ -202,13 +202,47 @@ fn health_needs_wait(verify_health: bool, wait: bool) -> Result<(), DriverError>
     Ok(())
 }
 
+/// The build-scoped settings product CI needs to build an Odoo image
+/// (reference §11.3), in the original's order.
+pub const PUBLISH_INPUT_KEYS: [&str; 7] = [
+    "ODOO_VERSION",
+    "ODOO_BASE_RUNTIME_IMAGE",
+    "ODOO_BASE_DEVTOOLS_IMAGE",
+    "ODOO_ADDON_REPOSITORIES",
+    "OPENUPGRADE_ADDON_REPOSITORY",
+    "OPENUPGRADELIB_INSTALL_SPEC",
+    "ODOO_PYTHON_SYNC_SKIP_ADDONS",
+];
+
 fn artifact_publish_inputs(
     ctx: &Ctx<'_>,
     req: ArtifactPublishInputsRequest,
 ) -> Result<Reply<ArtifactPublishInputsResult>, DriverError> {
     non_blank("context", &req.context)?;
     stable_instance(&req.instance)?;
-    not_built(ctx)
+    let context = normalized(&req.context);
+    let instance = normalized(&req.instance);
+    // The caller was authorized for the lane's context; another context's
+    // settings are not theirs to read.
+    let lane_context = &ctx.invocation().context;
+    if context != *lane_context {
+        return Err(invalid(
+            "context",
+            format_args!("must be the lane's context `{lane_context}`"),
+        ));
+    }
+    let keys: Vec<String> = PUBLISH_INPUT_KEYS.iter().map(|k| k.to_string()).collect();
+    let environment = ctx
+        .host()
+        .settings(&context, &instance, &keys)?
+        .into_iter()
+        .filter(|(_, value)| !value.trim().is_empty())
+        .collect();
+    Ok(Reply::new(ArtifactPublishInputsResult {
+        context,
+        instance,
+        environment,
+    }))
 }
 
 fn artifact_publish(

@@ -151,6 +151,7 @@ fn with(action_id: &str, patch: Value) -> Value {
 
 /// The actions whose behaviour is built; every other one answers 501.
 const BUILT: &[&str] = &[
+    "artifact_publish_inputs",
     "artifact_publish",
     "config_parameter_override",
     "website_bootstrap_override",
@@ -174,6 +175,62 @@ fn valid_requests_reach_the_unbuilt_behaviour() {
             row.action_id
         );
     }
+}
+
+#[test]
+fn publish_inputs_are_the_lanes_non_empty_build_settings() {
+    let host = FakeHost::new()
+        .with_setting("cm", "prod", "ODOO_VERSION", "18.0")
+        .with_setting(
+            "cm",
+            "prod",
+            "ODOO_BASE_RUNTIME_IMAGE",
+            "ghcr.io/o/odoo-base:18",
+        )
+        .with_setting("cm", "prod", "ODOO_ADDON_REPOSITORIES", " ")
+        .with_setting("cm", "prod", "ODOO_DB_NAME", "cm")
+        .with_setting("cm", "testing", "ODOO_VERSION", "19.0");
+    let harness = harness().with_host(host);
+    let reply = harness
+        .call(
+            "artifact_publish_inputs",
+            "prod",
+            json!({"context": " CM ", "instance": "Prod"}),
+        )
+        .expect("inputs");
+    assert_eq!(
+        reply.result,
+        json!({
+            "context": "cm",
+            "instance": "prod",
+            "environment": {
+                "ODOO_BASE_RUNTIME_IMAGE": "ghcr.io/o/odoo-base:18",
+                "ODOO_VERSION": "18.0"
+            }
+        })
+    );
+    // Exactly the seven build keys are asked for, of the named lane.
+    let calls = harness.host.calls();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].op, "settings");
+    assert_eq!(calls[0].args[..2], ["cm".to_string(), "prod".to_string()]);
+    assert_eq!(
+        calls[0].args[2],
+        crate::actions::PUBLISH_INPUT_KEYS.join(",")
+    );
+
+    // Another context's settings are not the caller's to read.
+    let error = harness
+        .call(
+            "artifact_publish_inputs",
+            "prod",
+            json!({"context": "opw", "instance": "prod"}),
+        )
+        .expect_err("other context");
+    assert!(
+        matches!(error, DriverError::InvalidRequest(ref m) if m.starts_with("context")),
+        "{error:?}"
+    );
 }
 
 #[test]

@@ -7,8 +7,10 @@ mod hooks;
 mod probe;
 mod provider;
 mod records;
+mod settings;
 
 pub use hooks::ProductHooks;
 pub use probe::HttpProbe;
 pub use provider::{ProviderCapability, host_error as provider_host_error};
 pub use records::{StoreRecords, is_state_kind};
+pub use settings::StoreSettings;

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::AppState;
-use crate::capabilities::{ProductHooks, StoreRecords};
+use crate::capabilities::{ProductHooks, StoreRecords, StoreSettings};
 use crate::error::ApiError;
 use crate::records::models::product_profile::ProductProfile;
 use crate::records::{NewOperation, Operation, StoreError};
@@ -53,6 +53,7 @@ impl AppState {
             self.store.clone(),
             trace_id,
         )));
+        services.settings = Some(std::sync::Arc::new(StoreSettings::new(self.store.clone())));
         // Hooks reach the product's extension driver with the same
         // capabilities (minus hooks: no recursion).
         services.hooks = Some(std::sync::Arc::new(ProductHooks::new(

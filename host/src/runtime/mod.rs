@@ -42,6 +42,7 @@ pub use guest_pool::{DEFAULT_GUEST_NICE, GuestPoolConfig, MAX_GUEST_NICE};
 pub use limits::DriverLimits;
 pub use services::{
     HookRouter, HostServices, InvocationScope, Lane, ProbeAccess, ProviderAccess, RecordAccess,
+    SettingsAccess,
 };
 pub use state::HostCall;
 

@@ -107,6 +107,17 @@ pub trait ProviderAccess: Send + Sync {
     async fn delete_preview_app(&self, context: &str, name: &str) -> Result<(), HostError>;
 }
 
+/// Runtime settings of a lane (plain values, never secrets).
+#[async_trait]
+pub trait SettingsAccess: Send + Sync {
+    /// The values of `keys` set for `lane`, in the order asked.
+    async fn resolve(
+        &self,
+        lane: &Lane,
+        keys: &[String],
+    ) -> Result<Vec<(String, String)>, HostError>;
+}
+
 /// HTTP health probes.
 #[async_trait]
 pub trait ProbeAccess: Send + Sync {
@@ -132,5 +143,6 @@ pub struct HostServices {
     pub records: Option<Arc<dyn RecordAccess>>,
     pub provider: Option<Arc<dyn ProviderAccess>>,
     pub probe: Option<Arc<dyn ProbeAccess>>,
+    pub settings: Option<Arc<dyn SettingsAccess>>,
     pub hooks: Option<Arc<dyn HookRouter>>,
 }

@@ -1,0 +1,179 @@
+//! `settings` for drivers: a lane's runtime settings from the runtime
+//! environment records (reference §6.11), merged global, then context,
+//! then instance, so the narrowest record wins.
+//!
+//! Only those records: the managed `runtime_environment` secrets the
+//! original overlays on top are left out on purpose, because whatever this
+//! returns is handed to driver code. The records themselves never hold a
+//! secret-shaped key (`RuntimeEnvironmentRecord::validate`), and the
+//! runtime refuses to ask for one.
+
+use async_trait::async_trait;
+
+use crate::records::Store;
+use crate::records::models::runtime_environment::{
+    EnvironmentScope, KIND, RuntimeEnvironmentRecord, record_id, scalar_text,
+};
+use crate::runtime::{HostError, Lane, SettingsAccess};
+
+/// The settings capability over a [`Store`].
+#[derive(Debug, Clone)]
+pub struct StoreSettings {
+    store: Store,
+}
+
+impl StoreSettings {
+    pub fn new(store: Store) -> Self {
+        StoreSettings { store }
+    }
+
+    /// The records that apply to `lane`, broadest first.
+    async fn records(&self, lane: &Lane) -> Result<Vec<RuntimeEnvironmentRecord>, HostError> {
+        let mut records = Vec::with_capacity(3);
+        for scope in [
+            EnvironmentScope::Global,
+            EnvironmentScope::Context,
+            EnvironmentScope::Instance,
+        ] {
+            let id = record_id(scope, &lane.context, &lane.instance);
+            let stored = self.store.get_record(KIND, &id).await.map_err(|e| {
+                tracing::error!(error = %e, "settings capability failed");
+                HostError::Unavailable("the record store failed; see service logs".to_string())
+            })?;
+            let Some(stored) = stored else { continue };
+            let record: RuntimeEnvironmentRecord = serde_json::from_value(stored.document)
+                .map_err(|e| {
+                    tracing::error!(record_id = %id, error = %e, "stored runtime environment is malformed");
+                    HostError::Unavailable(format!(
+                        "stored runtime environment `{id}` is malformed; see service logs"
+                    ))
+                })?;
+            records.push(record);
+        }
+        Ok(records)
+    }
+}
+
+#[async_trait]
+impl SettingsAccess for StoreSettings {
+    async fn resolve(
+        &self,
+        lane: &Lane,
+        keys: &[String],
+    ) -> Result<Vec<(String, String)>, HostError> {
+        let records = self.records(lane).await?;
+        Ok(keys
+            .iter()
+            .filter_map(|key| {
+                records
+                    .iter()
+                    .rev()
+                    .find_map(|record| record.env.get(key))
+                    .map(|value| (key.clone(), scalar_text(value)))
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::{RecordWrite, StoredRecord};
+    use serde_json::json;
+
+    async fn put(
+        store: &Store,
+        scope: EnvironmentScope,
+        context: &str,
+        instance: &str,
+        env: serde_json::Value,
+    ) {
+        let record = RuntimeEnvironmentRecord {
+            schema_version: 1,
+            scope,
+            context: context.into(),
+            instance: instance.into(),
+            env: serde_json::from_value(env).expect("env"),
+            updated_at: "2026-11-24T00:00:00Z".into(),
+            source_label: "tests".into(),
+        };
+        let mut row = StoredRecord::new(
+            KIND,
+            &record.record_id(),
+            "launchplane",
+            serde_json::to_value(&record).expect("json"),
+        );
+        row.context = context.into();
+        row.instance = instance.into();
+        store
+            .write_records(&[RecordWrite::Replace { record: row }], "tests")
+            .await
+            .expect("write");
+    }
+
+    #[tokio::test]
+    async fn the_narrowest_record_wins_and_only_asked_keys_come_back() {
+        let dir = tempfile::tempdir().expect("dir");
+        let url = format!("sqlite://{}", dir.path().join("s.sqlite").display());
+        let store = Store::open(&url).await.expect("store");
+        let settings = StoreSettings::new(store.clone());
+        let lane = Lane {
+            context: "opw".into(),
+            instance: "prod".into(),
+        };
+        let keys: Vec<String> = ["ODOO_VERSION", "ODOO_DB_NAME", "WORKERS", "DEBUG", "ABSENT"]
+            .iter()
+            .map(|k| k.to_string())
+            .collect();
+        assert!(
+            settings
+                .resolve(&lane, &keys)
+                .await
+                .expect("empty")
+                .is_empty()
+        );
+
+        put(
+            &store,
+            EnvironmentScope::Global,
+            "",
+            "",
+            json!({"ODOO_VERSION": "18.0", "WORKERS": 2, "OTHER": "x"}),
+        )
+        .await;
+        put(
+            &store,
+            EnvironmentScope::Context,
+            "opw",
+            "",
+            json!({"ODOO_DB_NAME": "opw", "DEBUG": false}),
+        )
+        .await;
+        put(
+            &store,
+            EnvironmentScope::Instance,
+            "opw",
+            "prod",
+            json!({"ODOO_DB_NAME": "opw_prod"}),
+        )
+        .await;
+        put(
+            &store,
+            EnvironmentScope::Instance,
+            "opw",
+            "testing",
+            json!({"WORKERS": 9}),
+        )
+        .await;
+        let resolved = settings.resolve(&lane, &keys).await.expect("resolved");
+        assert_eq!(
+            resolved,
+            vec![
+                ("ODOO_VERSION".to_string(), "18.0".to_string()),
+                ("ODOO_DB_NAME".to_string(), "opw_prod".to_string()),
+                ("WORKERS".to_string(), "2".to_string()),
+                ("DEBUG".to_string(), "false".to_string()),
+            ]
+        );
+    }
+}
