@@ -409,6 +409,90 @@ conformance!(
     }
 );
 
+conformance!(
+    a_conditional_delete_removes_only_what_was_read,
+    |db| async move {
+        let store = &db.store;
+        let state = |value: &str| {
+            StoredRecord::new(
+                "runtime_environment",
+                "env-1",
+                "demo",
+                json!({"context": "demo", "env": {"A": value}}),
+            )
+        };
+        let delete = |expected: serde_json::Value| RecordWrite::DeleteIf {
+            kind: "runtime_environment".into(),
+            record_id: "env-1".into(),
+            expected,
+        };
+        let conflict = |result: Result<Vec<String>, StoreError>| {
+            assert!(
+                matches!(result, Err(StoreError::Conflict { .. })),
+                "expected a conflict, got {result:?}"
+            )
+        };
+        let present = || async {
+            store
+                .get_record("runtime_environment", "env-1")
+                .await
+                .expect("get")
+                .is_some()
+        };
+        store
+            .write_records(&[RecordWrite::Replace { record: state("1") }], "t")
+            .await
+            .expect("seed");
+        // A stale read deletes nothing, and neither does its batch's append.
+        let marker = StoredRecord::new("secret_audit_event", "event-d", "x", json!({"d": 1}));
+        conflict(
+            store
+                .write_records(&[append(marker.clone()), delete(state("0").document)], "t")
+                .await,
+        );
+        assert!(present().await);
+        let events = RecordQuery {
+            limit: 10,
+            ..Default::default()
+        };
+        assert!(
+            store
+                .list_records("secret_audit_event", &events)
+                .await
+                .expect("list")
+                .is_empty()
+        );
+        // The document as read goes, with its batch; a second delete conflicts.
+        store
+            .write_records(&[append(marker), delete(state("1").document)], "t")
+            .await
+            .expect("deleted");
+        assert!(!present().await);
+        assert_eq!(
+            store
+                .list_records("secret_audit_event", &events)
+                .await
+                .expect("list")
+                .len(),
+            1
+        );
+        conflict(
+            store
+                .write_records(&[delete(state("1").document)], "t")
+                .await,
+        );
+        // History stays.
+        assert_eq!(
+            store
+                .record_history("runtime_environment", "env-1")
+                .await
+                .expect("history")
+                .len(),
+            1
+        );
+    }
+);
+
 conformance!(a_batch_commits_whole_or_not_at_all, |db| async move {
     let store = &db.store;
     store

@@ -11,9 +11,7 @@
 use async_trait::async_trait;
 
 use crate::records::Store;
-use crate::records::models::runtime_environment::{
-    EnvironmentScope, KIND, RuntimeEnvironmentRecord, record_id, scalar_text,
-};
+use crate::records::models::runtime_environment::scalar_text;
 use crate::runtime::{HostError, Lane, SettingsAccess};
 
 /// The settings capability over a [`Store`].
@@ -26,32 +24,6 @@ impl StoreSettings {
     pub fn new(store: Store) -> Self {
         StoreSettings { store }
     }
-
-    /// The records that apply to `lane`, broadest first.
-    async fn records(&self, lane: &Lane) -> Result<Vec<RuntimeEnvironmentRecord>, HostError> {
-        let mut records = Vec::with_capacity(3);
-        for scope in [
-            EnvironmentScope::Global,
-            EnvironmentScope::Context,
-            EnvironmentScope::Instance,
-        ] {
-            let id = record_id(scope, &lane.context, &lane.instance);
-            let stored = self.store.get_record(KIND, &id).await.map_err(|e| {
-                tracing::error!(error = %e, "settings capability failed");
-                HostError::Unavailable("the record store failed; see service logs".to_string())
-            })?;
-            let Some(stored) = stored else { continue };
-            let record: RuntimeEnvironmentRecord = serde_json::from_value(stored.document)
-                .map_err(|e| {
-                    tracing::error!(record_id = %id, error = %e, "stored runtime environment is malformed");
-                    HostError::Unavailable(format!(
-                        "stored runtime environment `{id}` is malformed; see service logs"
-                    ))
-                })?;
-            records.push(record);
-        }
-        Ok(records)
-    }
 }
 
 #[async_trait]
@@ -61,7 +33,14 @@ impl SettingsAccess for StoreSettings {
         lane: &Lane,
         keys: &[String],
     ) -> Result<Vec<(String, String)>, HostError> {
-        let records = self.records(lane).await?;
+        let records = self
+            .store
+            .lane_runtime_environments(&lane.context, &lane.instance)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "settings capability failed");
+                HostError::Unavailable("the record store failed; see service logs".to_string())
+            })?;
         Ok(keys
             .iter()
             .filter_map(|key| {
@@ -78,7 +57,8 @@ impl SettingsAccess for StoreSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::records::{RecordWrite, StoredRecord};
+    use crate::records::RecordWrite;
+    use crate::records::models::runtime_environment::{EnvironmentScope, RuntimeEnvironmentRecord};
     use serde_json::json;
 
     async fn put(
@@ -97,14 +77,7 @@ mod tests {
             updated_at: "2026-11-24T00:00:00Z".into(),
             source_label: "tests".into(),
         };
-        let mut row = StoredRecord::new(
-            KIND,
-            &record.record_id(),
-            "launchplane",
-            serde_json::to_value(&record).expect("json"),
-        );
-        row.context = context.into();
-        row.instance = instance.into();
+        let row = crate::records::runtime_environment_row(&record, "launchplane");
         store
             .write_records(&[RecordWrite::Replace { record: row }], "tests")
             .await

@@ -3,6 +3,7 @@
 mod call;
 mod dev;
 mod drivers;
+mod environments;
 mod operators;
 mod secrets;
 mod serve;
@@ -50,6 +51,11 @@ enum Command {
     Operators {
         #[command(subcommand)]
         command: operators::OperatorsCommand,
+    },
+    /// Runtime environment records: plain per-lane settings.
+    Environments {
+        #[command(subcommand)]
+        command: environments::EnvironmentsCommand,
     },
     /// Managed secrets: write values, list and show metadata.
     Secrets {
@@ -249,6 +255,7 @@ pub fn run() -> anyhow::Result<()> {
             }
             Command::Operators { command } => operators::run(command).await,
             Command::Secrets { command } => secrets::run(command).await,
+            Command::Environments { command } => environments::run(command).await,
             Command::Migrate { database_url } => {
                 let url = required(database_url, "--database-url", "LAUNCHPLANE_DATABASE_URL")?;
                 crate::records::Store::open(&url).await?;

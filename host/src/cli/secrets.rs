@@ -47,10 +47,24 @@ pub enum SecretsCommand {
     },
 }
 
+/// `--database-url` (or `LAUNCHPLANE_DATABASE_URL`) of the commands that
+/// work on the record store directly.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
     #[arg(long, env = "LAUNCHPLANE_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
+}
+
+impl DatabaseArgs {
+    /// Opens (and migrates) the store.
+    pub async fn open(self) -> anyhow::Result<Store> {
+        let url = required(
+            self.database_url,
+            "--database-url",
+            "LAUNCHPLANE_DATABASE_URL",
+        )?;
+        Ok(Store::open(&url).await?)
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -110,12 +124,7 @@ pub async fn run(command: SecretsCommand) -> anyhow::Result<()> {
 }
 
 async fn vault(database: DatabaseArgs, key: Option<Arc<MasterKey>>) -> anyhow::Result<Vault> {
-    let url = required(
-        database.database_url,
-        "--database-url",
-        "LAUNCHPLANE_DATABASE_URL",
-    )?;
-    Ok(Vault::new(Store::open(&url).await?, key))
+    Ok(Vault::new(database.open().await?, key))
 }
 
 /// Writes the value `args` name, encrypted under `key` (the service's

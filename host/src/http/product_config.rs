@@ -43,9 +43,9 @@ use super::{AppState, TraceId};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::records::models::runtime_environment::{
-    self, EnvironmentScope, RuntimeEnvironmentRecord, check_entry, scalar_text,
+    self, EnvironmentScope, RuntimeEnvironmentRecord, check_entry,
 };
-use crate::records::{RecordWrite, StoredRecord};
+use crate::records::{StoredEnvironment, runtime_environment_write};
 use crate::registry::Idempotency;
 use crate::secrets::{PreparedWrite, SecretScope, SecretTarget, WriteContext};
 
@@ -377,36 +377,18 @@ struct RuntimePlan {
     unchanged: Vec<String>,
     merged: BTreeMap<String, Value>,
     /// The stored record, as read (what the write must still find).
-    existing: Option<Value>,
-    stored: Option<RuntimeEnvironmentRecord>,
+    existing: Option<StoredEnvironment>,
 }
 
 async fn plan_runtime(state: &AppState, config: &ProductConfig) -> Result<RuntimePlan, ApiError> {
-    let id = runtime_environment::record_id(config.env_scope(), &config.context, &config.instance);
     let existing = state
         .store
-        .get_record(runtime_environment::KIND, &id)
+        .runtime_environment(config.env_scope(), &config.context, &config.instance)
         .await
         .map_err(ApiError::internal)?;
-    let stored = match &existing {
-        Some(row) => Some(
-            serde_json::from_value::<RuntimeEnvironmentRecord>(row.document.clone())
-                .map_err(|e| ApiError::internal(format!("stored {id} is malformed: {e}")))?,
-        ),
-        None => None,
-    };
-    let mut merged = stored.as_ref().map(|r| r.env.clone()).unwrap_or_default();
-    let (mut changed, mut unchanged) = (Vec::new(), Vec::new());
-    for (key, value) in &config.env {
-        match merged.get(key) {
-            Some(current) if scalar_text(current) == scalar_text(value) => {
-                unchanged.push(key.clone())
-            }
-            _ => changed.push(key.clone()),
-        }
-        merged.insert(key.clone(), value.clone());
-    }
-    let action = match (&existing, config.env.is_empty(), changed.is_empty()) {
+    let merge =
+        runtime_environment::merge_env(existing.as_ref().map(|e| &e.record.env), &config.env);
+    let action = match (&existing, config.env.is_empty(), merge.changed.is_empty()) {
         (_, true, _) => "skipped",
         (None, false, _) => "created",
         (Some(_), false, false) => "updated",
@@ -414,11 +396,10 @@ async fn plan_runtime(state: &AppState, config: &ProductConfig) -> Result<Runtim
     };
     Ok(RuntimePlan {
         action,
-        changed,
-        unchanged,
-        merged,
-        existing: existing.map(|r| r.document),
-        stored,
+        changed: merge.changed,
+        unchanged: merge.unchanged,
+        merged: merge.merged,
+        existing,
     })
 }
 
@@ -558,19 +539,11 @@ async fn execute(
     if config.mode == Mode::Apply {
         let mut writes = Vec::new();
         if writes_runtime {
-            let document = serde_json::to_value(&record).map_err(ApiError::internal)?;
-            let mut row = StoredRecord::new(
-                runtime_environment::KIND,
-                &record.record_id(),
+            writes.push(runtime_environment_write(
+                runtime.existing.as_ref(),
+                &record,
                 &config.product,
-                document,
-            );
-            row.context = config.context.clone();
-            row.instance = config.instance.clone();
-            writes.push(RecordWrite::ReplaceIf {
-                record: row,
-                expected: runtime.existing.clone(),
-            });
+            ));
         }
         for (_, plan) in &prepared {
             writes.extend(plan.writes.iter().cloned());
@@ -619,7 +592,7 @@ async fn execute(
     let shown = if writes_runtime {
         Some(&record)
     } else {
-        runtime.stored.as_ref()
+        runtime.existing.as_ref().map(|e| &e.record)
     };
     if let Some(shown) = shown {
         runtime_result["record"] = json!({

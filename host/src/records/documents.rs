@@ -43,6 +43,15 @@ pub enum RecordWrite {
         record: StoredRecord,
         expected: Option<Value>,
     },
+    /// Current state removed, only if it is still `expected` (the document
+    /// the writer read); otherwise, or when it is already gone, a
+    /// [`StoreError::Conflict`]. The history rows stay; callers that need
+    /// an audit trail write their own event in the same batch.
+    DeleteIf {
+        kind: String,
+        record_id: String,
+        expected: Value,
+    },
 }
 
 /// Filter for [`Store::list_records`].
@@ -175,6 +184,21 @@ impl Store {
                     RecordWrite::Replace { record } => (record, true, false, None),
                     RecordWrite::ReplaceIf { record, expected } => {
                         (record, true, false, Some(expected.as_ref().map(Value::to_string)))
+                    }
+                    RecordWrite::DeleteIf { kind, record_id, expected } => {
+                        let deleted = sqlx::query(
+                            "DELETE FROM lp_records WHERE kind = $1 AND record_id = $2 AND document = $3",
+                        )
+                        .bind(kind)
+                        .bind(record_id)
+                        .bind(expected.to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                        if deleted.rows_affected() != 1 {
+                            return Err(StoreError::Conflict { kind: kind.clone(), record_id: record_id.clone() });
+                        }
+                        written.push(record_id.clone());
+                        continue;
                     }
                 };
                 let conflict = || StoreError::Conflict { kind: record.kind.clone(), record_id: record.record_id.clone() };

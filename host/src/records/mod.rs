@@ -17,6 +17,7 @@ pub mod models;
 mod operations;
 mod operators;
 mod policies;
+mod runtime_environments;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -33,6 +34,10 @@ pub use migrations::LATEST as LATEST_SCHEMA;
 pub use operations::{NewOperation, Operation, OperationStatus};
 pub use operators::OperatorToken;
 pub use policies::PolicyRecord;
+pub use runtime_environments::{
+    StoredEnvironment, row as runtime_environment_row,
+    write_after_read as runtime_environment_write,
+};
 
 /// Record kinds only the host touches: secret metadata, ciphertext,
 /// bindings and audit events, and runtime settings. A driver's records
@@ -45,6 +50,7 @@ pub const HOST_ONLY_KINDS: &[&str] = &[
     crate::secrets::models::BINDING_KIND,
     crate::secrets::models::AUDIT_KIND,
     models::runtime_environment::KIND,
+    models::runtime_environment::DELETE_EVENT_KIND,
 ];
 
 /// Whether records of `kind` are the host's alone ([`HOST_ONLY_KINDS`]).

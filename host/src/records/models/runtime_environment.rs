@@ -124,6 +124,98 @@ impl RuntimeEnvironmentRecord {
 
 impl_validate!(RuntimeEnvironmentRecord);
 
+/// What setting some keys on top of a record's env does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvMerge {
+    pub merged: BTreeMap<String, Value>,
+    /// Keys new or whose text differs.
+    pub changed: Vec<String>,
+    /// Keys already holding the same text.
+    pub unchanged: Vec<String>,
+}
+
+/// Sets `updates` on top of `current` (no record: nothing). Values compare
+/// as the text a process would see, so `2` and `"2"` are the same.
+pub fn merge_env(
+    current: Option<&BTreeMap<String, Value>>,
+    updates: &BTreeMap<String, Value>,
+) -> EnvMerge {
+    let mut merged = current.cloned().unwrap_or_default();
+    let (mut changed, mut unchanged) = (Vec::new(), Vec::new());
+    for (key, value) in updates {
+        match merged.get(key) {
+            Some(old) if scalar_text(old) == scalar_text(value) => unchanged.push(key.clone()),
+            _ => changed.push(key.clone()),
+        }
+        merged.insert(key.clone(), value.clone());
+    }
+    EnvMerge {
+        merged,
+        changed,
+        unchanged,
+    }
+}
+
+/// The record kind of [`RuntimeEnvironmentDeleteEvent`] (host-only).
+pub const DELETE_EVENT_KIND: &str = "runtime_environment_delete_event";
+
+/// What a deleted runtime environment record held (key names and a count,
+/// never values), who deleted it and why (reference §6.11).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeEnvironmentDeleteEvent {
+    #[serde(default = "default_schema_version")]
+    pub schema_version: u32,
+    pub event_id: String,
+    /// Always `deleted`.
+    pub event_type: String,
+    pub recorded_at: String,
+    pub actor: String,
+    pub scope: EnvironmentScope,
+    #[serde(default)]
+    pub context: String,
+    #[serde(default)]
+    pub instance: String,
+    pub source_label: String,
+    pub env_keys: Vec<String>,
+    /// `env_keys.len()`.
+    pub env_value_count: usize,
+    #[serde(default)]
+    pub detail: String,
+}
+
+impl RuntimeEnvironmentDeleteEvent {
+    /// The event for deleting `record`, stamped now.
+    pub fn for_record(
+        record: &RuntimeEnvironmentRecord,
+        actor: &str,
+        source_label: &str,
+        detail: &str,
+    ) -> RuntimeEnvironmentDeleteEvent {
+        let recorded_at = crate::time::now_rfc3339_micros();
+        let env_keys = record.keys();
+        let unique = uuid::Uuid::new_v4().simple().to_string();
+        RuntimeEnvironmentDeleteEvent {
+            schema_version: 1,
+            event_id: format!(
+                "{}-deleted-{}",
+                record.record_id().replace(':', "-"),
+                &unique[..12]
+            ),
+            event_type: "deleted".to_string(),
+            recorded_at,
+            actor: actor.to_string(),
+            scope: record.scope,
+            context: record.context.clone(),
+            instance: record.instance.clone(),
+            source_label: source_label.to_string(),
+            env_value_count: env_keys.len(),
+            env_keys,
+            detail: detail.to_string(),
+        }
+    }
+}
+
 /// One `env` entry: a non-blank, non-secret-shaped key with a scalar value.
 pub fn check_entry(key: &str, value: &Value) -> Result<(), ValidationError> {
     if key.trim().is_empty() {
