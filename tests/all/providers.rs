@@ -9,12 +9,17 @@ use std::time::{Duration, Instant};
 
 use launchplane::capabilities::{HttpProbe, ProviderCapability, provider_host_error};
 use launchplane::providers::dokploy::DokployToken;
+use launchplane::providers::live_env;
 use launchplane::providers::targets::PROVIDER_TARGET_KIND;
 use launchplane::providers::{
     DeployProvider, DeployStatus, DokployConfig, DokployProvider, ProviderError, ProviderTarget,
     ProviderTargetInput, ProviderTargets, RuntimeIdentity, SimFailure, SimOp, SimulatedProvider,
     TargetType,
 };
+use launchplane::records::models::runtime_environment::{
+    EnvironmentScope, RuntimeEnvironmentRecord,
+};
+use launchplane::records::runtime_environment_write;
 use launchplane::records::{RecordQuery, RecordWrite, Store, StoredRecord};
 use launchplane::runtime::probe::HealthCheck;
 use launchplane::runtime::{HostError, Lane, ProbeAccess, ProviderAccess};
@@ -569,6 +574,76 @@ async fn dokploy_credentials_are_the_global_managed_secrets_read_on_every_call()
         .expect_err("undecryptable");
     assert!(matches!(error, ProviderError::Config(_)), "{error:?}");
     assert!(error.to_string().contains("could not decrypt"), "{error}");
+}
+
+#[tokio::test]
+async fn a_lane_environment_is_pushed_to_its_dokploy_application_by_key() {
+    let s = setup().await;
+    let vault = Vault::new(
+        s.db.store.clone(),
+        MasterKey::from_text("live env master key").map(Arc::new),
+    );
+    let record = RuntimeEnvironmentRecord {
+        schema_version: 1,
+        scope: EnvironmentScope::Context,
+        context: "demo".into(),
+        instance: String::new(),
+        env: [
+            ("APP_MODE".to_string(), json!("web")),
+            ("Z_FIRST".to_string(), json!(1)),
+        ]
+        .into_iter()
+        .collect(),
+        updated_at: "2026-11-24T00:00:00Z".into(),
+        source_label: "tests".into(),
+    };
+    s.db.store
+        .write_records(&[runtime_environment_write(None, &record, "demo")], "t")
+        .await
+        .expect("record");
+    put_secret(
+        &vault,
+        "runtime_environment",
+        "API_TOKEN",
+        "demo",
+        "api-token-71c0",
+    )
+    .await;
+
+    let testing = lane("testing");
+    let plan = live_env::plan(&s.db.store, &vault, &s.provider, &testing)
+        .await
+        .expect("plan");
+    let summary = plan.summary();
+    assert_eq!(summary["keys_to_set"], json!(["API_TOKEN", "APP_MODE"]));
+    assert_eq!(summary["unchanged_keys"], json!(["Z_FIRST"]));
+    assert_eq!(summary["unmanaged_keys"], json!(["DATABASE_URL", "OLD"]));
+    assert!(!summary.to_string().contains("api-token-71c0"));
+    assert!(
+        s.fake
+            .calls_to("/api/application.saveEnvironment")
+            .is_empty()
+    );
+
+    live_env::apply(&s.provider, &plan).await.expect("applied");
+    let saves = s.fake.calls_to("/api/application.saveEnvironment");
+    assert_eq!(saves.len(), 1);
+    let env = s.fake.application("app-testing").expect("app")["env"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(
+        env,
+        "Z_FIRST=1\nDATABASE_URL=postgres://u:p@db/x\nAPP_MODE=web\nOLD=x\nAPI_TOKEN=api-token-71c0"
+    );
+    let again = live_env::plan(&s.db.store, &vault, &s.provider, &testing)
+        .await
+        .expect("plan");
+    assert!(again.keys_to_set().is_empty());
+    live_env::apply(&s.provider, &again)
+        .await
+        .expect("nothing to do");
+    assert_eq!(s.fake.calls_to("/api/application.saveEnvironment").len(), 1);
 }
 
 #[tokio::test]

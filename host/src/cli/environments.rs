@@ -10,17 +10,21 @@
 //! write (they belong in managed secrets), so no value here is a secret.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
 use super::secrets::DatabaseArgs;
+use crate::providers::{DeployProvider, live_env, provider_from_env};
 use crate::records::models::runtime_environment::{
     DELETE_EVENT_KIND, EnvironmentScope, RuntimeEnvironmentDeleteEvent, RuntimeEnvironmentRecord,
     check_entry, merge_env, scalar_text,
 };
 use crate::records::{RecordWrite, Store, StoredRecord, runtime_environment_write};
+use crate::runtime::Lane;
+use crate::secrets::{MasterKey, Vault};
 
 /// The product column of the operator's own writes.
 const OPERATOR_PRODUCT: &str = "launchplane";
@@ -62,6 +66,21 @@ pub enum EnvironmentsCommand {
         target: TargetArgs,
         #[arg(required = true, value_name = "KEY")]
         keys: Vec<String>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Push a lane's resolved environment (records, then its
+    /// `runtime_environment` secrets) to its provider target: sets keys
+    /// that are missing or differ, removes nothing, deploys nothing. A dry
+    /// run (key names only) unless `--apply`. Uses `LAUNCHPLANE_PROVIDER`
+    /// and, for secrets, `LAUNCHPLANE_MASTER_ENCRYPTION_KEY`.
+    ApplyLiveTarget {
+        #[arg(long)]
+        context: String,
+        #[arg(long)]
+        instance: String,
+        #[arg(long)]
+        apply: bool,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -127,6 +146,22 @@ pub async fn run(command: EnvironmentsCommand) -> anyhow::Result<()> {
             keys,
             database,
         } => unset(&database.open().await?, &target, &keys).await?,
+        EnvironmentsCommand::ApplyLiveTarget {
+            context,
+            instance,
+            apply,
+            database,
+        } => {
+            let store = database.open().await?;
+            let vault = Vault::new(store.clone(), MasterKey::from_env().map(Arc::new));
+            let provider = provider_from_env(&store, &vault)?
+                .context("LAUNCHPLANE_PROVIDER is not set: there is no target to apply to")?;
+            let lane = Lane {
+                context: context.trim().to_string(),
+                instance: instance.trim().to_string(),
+            };
+            apply_live_target(&store, &vault, provider.as_ref(), &lane, apply).await?
+        }
         EnvironmentsCommand::DeleteRecord {
             target,
             apply,
@@ -269,6 +304,24 @@ async fn unset(store: &Store, target: &TargetArgs, keys: &[String]) -> anyhow::R
         "missing_keys": missing,
         "env_value_count": record.env.len(),
     }))
+}
+
+async fn apply_live_target(
+    store: &Store,
+    vault: &Vault,
+    provider: &dyn DeployProvider,
+    lane: &Lane,
+    apply: bool,
+) -> anyhow::Result<Value> {
+    let plan = live_env::plan(store, vault, provider, lane).await?;
+    if apply {
+        live_env::apply(provider, &plan).await?;
+    }
+    let mut output = plan.summary();
+    output["status"] = json!("ok");
+    output["mode"] = json!(if apply { "apply" } else { "dry-run" });
+    output["deployed"] = json!(false);
+    Ok(output)
 }
 
 /// How `delete-record` runs.
@@ -485,5 +538,96 @@ mod tests {
             delete_record(&store, &lane("opw", ""), &dry).await.is_err(),
             "gone"
         );
+    }
+
+    #[tokio::test]
+    async fn a_lane_environment_goes_to_its_target_with_secrets_but_shows_keys_only() {
+        use crate::providers::SimulatedProvider;
+        let dir = tempfile::tempdir().expect("dir");
+        let url = format!("sqlite://{}", dir.path().join("l.sqlite").display());
+        let store = Store::open(&url).await.expect("store");
+        let key = MasterKey::from_text("live env key").map(Arc::new);
+        let vault = Vault::new(store.clone(), key);
+        let provider = SimulatedProvider::new(store.clone()).auto_targets(true);
+        let prod = Lane {
+            context: "opw".into(),
+            instance: "prod".into(),
+        };
+        provider
+            .update_env(
+                &prod,
+                &[
+                    ("KEEP".into(), "mine".into()),
+                    ("WORKERS".into(), "1".into()),
+                ],
+                &[],
+            )
+            .await
+            .expect("seed target");
+        put(
+            &store,
+            &lane("opw", ""),
+            &strings(&["WORKERS=4", "REGION=eu"]),
+            "ops",
+        )
+        .await
+        .expect("records");
+        let target = crate::secrets::SecretTarget {
+            scope: crate::secrets::SecretScope::ContextInstance,
+            integration: "runtime_environment".into(),
+            name: "API_TOKEN".into(),
+            context: "opw".into(),
+            instance: "prod".into(),
+        };
+        let write = crate::secrets::WriteContext {
+            actor: "ops",
+            source: "cli",
+            description: "",
+            binding_key: "API_TOKEN",
+        };
+        vault
+            .write(&target, "token-value-93ab", &write, "t")
+            .await
+            .expect("secret");
+
+        let dry = apply_live_target(&store, &vault, &provider, &prod, false)
+            .await
+            .expect("plan");
+        assert_eq!(
+            dry["keys_to_set"],
+            json!(["API_TOKEN", "REGION", "WORKERS"])
+        );
+        assert_eq!(dry["unmanaged_keys"], json!(["KEEP"]));
+        assert_eq!(dry["secret_keys"], json!(["API_TOKEN"]));
+        assert_eq!(provider.read_env(&prod).await.expect("env")["WORKERS"], "1");
+
+        let applied = apply_live_target(&store, &vault, &provider, &prod, true)
+            .await
+            .expect("apply");
+        for shown in [&dry, &applied] {
+            let text = shown.to_string();
+            assert!(
+                !text.contains("token-value-93ab") && !text.contains("\"eu\""),
+                "{text}"
+            );
+        }
+        let env = provider.read_env(&prod).await.expect("env");
+        assert_eq!(env["API_TOKEN"], "token-value-93ab");
+        assert_eq!(
+            (env["WORKERS"].as_str(), env["KEEP"].as_str()),
+            ("4", "mine")
+        );
+
+        let again = apply_live_target(&store, &vault, &provider, &prod, false)
+            .await
+            .expect("plan");
+        assert_eq!(again["change_count"], 0);
+
+        // A secret the service cannot decrypt fails closed, naming no value.
+        let stranger = Vault::new(store.clone(), MasterKey::from_text("other").map(Arc::new));
+        let error = apply_live_target(&store, &stranger, &provider, &prod, true)
+            .await
+            .expect_err("undecryptable");
+        assert!(error.to_string().contains("could not decrypt"), "{error}");
     }
 }

@@ -33,6 +33,7 @@
 pub mod dokploy;
 pub mod env_text;
 pub mod identity;
+pub mod live_env;
 pub mod redact;
 pub mod simulated;
 pub mod targets;
