@@ -1854,3 +1854,121 @@ async fn onboarding_needs_its_grant() {
     assert_eq!(status, 403, "{response}");
     assert_eq!(assert_rejected(&response), "authorization_denied");
 }
+
+// ---------------------------------------------------------------------------
+// Live target runtime over HTTP
+// ---------------------------------------------------------------------------
+
+const LIVE_TARGET: &str = "/v1/live-target-runtime/apply";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lane_environment_is_applied_over_http_by_key_and_never_deployed() {
+    let db = TestDatabase::new("postgres").await;
+    let fake = FakeDokploy::start(KEY).await;
+    fake.add_application(
+        "app-testing",
+        json!({"name": "demo-testing", "env": "KEEP=me", "dockerImage": "ghcr.io/launchplane/demo:old"}),
+    );
+    let master_key = MasterKey::from_text("live target master key").map(Arc::new);
+    let vault = Vault::new(db.store.clone(), master_key.clone());
+    put_secret(&vault, "dokploy", "DOKPLOY_HOST", "", &fake.url()).await;
+    put_secret(&vault, "dokploy", "DOKPLOY_TOKEN", "", KEY).await;
+    let provider = DokployProvider::new(
+        DokployConfig::managed(vault.clone()).with_poll_interval(Duration::from_millis(10)),
+        db.store.clone(),
+    )
+    .expect("provider");
+    let service = Service::start_configured(&db, |state| {
+        state.master_key = master_key;
+        state.set_provider(Arc::new(provider));
+    })
+    .await;
+    service.seed_profile("generic-web").await;
+    ProviderTargets::new(db.store.clone())
+        .put(
+            "demo",
+            &[target(
+                "dokploy",
+                "demo",
+                "testing",
+                TargetType::Application,
+                "app-testing",
+                &[],
+            )],
+            "tests",
+        )
+        .await
+        .expect("target");
+    let config = json!({"mode": "apply", "product": "demo", "context": "demo", "instance": "testing",
+                        "runtime_env": {"APP_MODE": "web"},
+                        "secrets": [{"name": "API_TOKEN", "value": "live-api-token-5d1e"}]});
+    let (status, body) = service
+        .post("/v1/product-config/apply", &config, None)
+        .await;
+    assert_eq!(status, 202, "{body}");
+
+    let request = |mode: &str| json!({"schema_version": 1, "mode": mode, "product": "demo", "context": "demo", "instance": "testing"});
+    let (status, body) = service.post(LIVE_TARGET, &request("dry-run"), None).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(
+        body["result"]["keys_to_set"],
+        json!(["API_TOKEN", "APP_MODE"])
+    );
+    assert_eq!(body["result"]["unmanaged_keys"], json!(["KEEP"]));
+    assert!(fake.calls_to("/api/application.saveEnvironment").is_empty());
+
+    let (status, body) = service
+        .post(LIVE_TARGET, &request("apply"), Some("live-1"))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["result"]["deployed"], false);
+    assert_eq!(body["result"]["change_count"], 2, "{body}");
+    assert!(!body.to_string().contains("live-api-token-5d1e"));
+    assert_eq!(
+        fake.application("app-testing").expect("app")["env"],
+        "KEEP=me\nAPI_TOKEN=live-api-token-5d1e\nAPP_MODE=web"
+    );
+    assert!(
+        fake.calls_to("/api/application.deploy").is_empty(),
+        "no deploy"
+    );
+    // The same key replays the stored answer without a provider call.
+    let (status, replay) = service
+        .post(LIVE_TARGET, &request("apply"), Some("live-1"))
+        .await;
+    assert_eq!(status, 202, "{replay}");
+    assert_eq!(fake.calls_to("/api/application.saveEnvironment").len(), 1);
+
+    // A lane outside the product, and a malformed mode, are refused.
+    let mut outside = request("apply");
+    outside["instance"] = json!("staging");
+    let (status, body) = service.post(LIVE_TARGET, &outside, None).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("context_not_in_product_boundary")),
+        "{body}"
+    );
+    let (status, body) = service.post(LIVE_TARGET, &request("plan"), None).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("mode")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_target_runtime_needs_a_provider() {
+    let db = TestDatabase::new("postgres").await;
+    let service = Service::start(&db).await;
+    service.seed_profile("generic-web").await;
+    let request =
+        json!({"mode": "dry-run", "product": "demo", "context": "demo", "instance": "testing"});
+    let (status, body) = service.post(LIVE_TARGET, &request, None).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (503, Some("provider_unavailable")),
+        "{body}"
+    );
+}

@@ -150,6 +150,10 @@ async fn product_config_plans_applies_rotates_and_never_shows_a_value() {
     let result = &body["result"];
     assert_eq!(result["mode"], "dry-run");
     assert_eq!(result["runtime_environment"]["action"], "created");
+    assert!(
+        result.get("next_actions").is_none(),
+        "a plan changes no target"
+    );
     assert_eq!(
         result["runtime_environment"]["changed_keys"],
         json!(["PUBLIC_URL", "WORKERS"])
@@ -198,6 +202,10 @@ async fn product_config_plans_applies_rotates_and_never_shows_a_value() {
     assert_eq!(body["result"]["runtime_environment"]["action"], "unchanged");
     assert_eq!(body["result"]["secrets"][0]["action"], "unchanged");
     assert_eq!(body["records"]["runtime_environment_record_count"], "0");
+    assert!(
+        body["result"].get("next_actions").is_none(),
+        "nothing changed"
+    );
 
     // A new value rotates: a second version, the newest event first.
     let (_, body) = service.post(ROUTE, &config("apply", SECOND), None).await;

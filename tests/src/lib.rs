@@ -500,6 +500,7 @@ actions = [
   "odoo_artifact_publish.write", "odoo_artifact_publish_inputs.read", "odoo_config_parameter_override.write",
   "odoo_website_bootstrap_override.write",
   "product_config.plan", "product_config.apply", "secret.list", "secret.read",
+  "live_target_runtime.plan", "live_target_runtime.apply",
 ]
 "#;
 

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use crate::auth::operator::OperatorOr;
 use crate::auth::policy::bootstrap_policy_from_env;
 use crate::auth::{AuthzPolicy, OidcAuthenticator, OidcConfig, OidcVerifier};
-use crate::capabilities::{HttpProbe, ProviderCapability};
+use crate::capabilities::HttpProbe;
 use crate::config::ProviderChoice;
 use crate::config::{OidcSettings, ServeConfig};
 use crate::http::access::{bootstrap_policy, policy_record};
@@ -19,7 +19,7 @@ use crate::providers::simulated::SimulatedProvider;
 use crate::providers::{DeployProvider, provider_from_env};
 use crate::records::Store;
 use crate::registry::Registry;
-use crate::runtime::{ProbeAccess, ProviderAccess};
+use crate::runtime::ProbeAccess;
 use crate::runtime::{Runtime, RuntimeConfig};
 
 /// Loads everything, then serves until Ctrl-C / SIGTERM. Any refusal
@@ -121,8 +121,9 @@ pub async fn build_state(config: &ServeConfig) -> anyhow::Result<AppState> {
     let mut state = AppState::new(registry, store, Arc::new(authenticator));
     state.body_limit = config.body_limit;
     state.master_key = master_key;
-    state.services.provider =
-        provider.map(|p| Arc::new(ProviderCapability::new(p)) as Arc<dyn ProviderAccess>);
+    if let Some(provider) = provider {
+        state.set_provider(provider);
+    }
     state.services.probe = Some(Arc::new(
         HttpProbe::new().map_err(|e| anyhow::anyhow!("cannot build the health probe: {e:?}"))?,
     ) as Arc<dyn ProbeAccess>);

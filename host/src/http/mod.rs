@@ -13,6 +13,7 @@ mod evidence;
 mod grants;
 mod health;
 mod lanes;
+mod live_target;
 pub mod mutation;
 mod onboarding;
 mod openapi;
@@ -63,6 +64,10 @@ pub struct AppState {
     /// (`LAUNCHPLANE_MASTER_ENCRYPTION_KEY`); without it secret values
     /// can be neither written nor read.
     pub master_key: Option<Arc<crate::secrets::MasterKey>>,
+    /// The runtime provider itself, for host routes that act on a lane's
+    /// target (drivers reach it through `services.provider`). Set both
+    /// with [`AppState::set_provider`].
+    pub deploy_provider: Option<Arc<dyn crate::providers::DeployProvider>>,
 }
 
 impl AppState {
@@ -78,7 +83,17 @@ impl AppState {
             services: crate::runtime::HostServices::default(),
             policy_cache: Arc::new(access::PolicyCache::new(std::time::Duration::from_secs(5))),
             master_key: None,
+            deploy_provider: None,
         }
+    }
+
+    /// Wires the runtime provider: for drivers (as the provider
+    /// capability) and for the host's own lane routes.
+    pub fn set_provider(&mut self, provider: Arc<dyn crate::providers::DeployProvider>) {
+        self.services.provider = Some(Arc::new(crate::capabilities::ProviderCapability::new(
+            provider.clone(),
+        )) as Arc<dyn crate::runtime::ProviderAccess>);
+        self.deploy_provider = Some(provider);
     }
 
     /// Managed secrets over this state's store and master key.
@@ -142,6 +157,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/product-profiles/{product}", get(profiles::show))
         .route(onboarding::ROUTE, post(onboarding::apply))
         .route(product_config::ROUTE, post(product_config::apply))
+        .route(live_target::ROUTE, post(live_target::apply))
         .route(
             "/v1/contexts/{context}/secrets",
             get(secrets::list_for_context),

@@ -214,6 +214,13 @@ const CORE_ROUTES: &[(&str, &str, &str, &str, &str)] = &[
         "Plan (mode dry-run, action product_config.plan) or apply runtime settings and managed secrets",
     ),
     (
+        "post",
+        "/v1/live-target-runtime/apply",
+        "live_target_runtime.apply",
+        "live_target_runtime.apply",
+        "Plan (mode dry-run, action live_target_runtime.plan) or push a lane's resolved runtime environment to its provider target (key names only; no deploy)",
+    ),
+    (
         "get",
         "/v1/contexts/{context}/secrets",
         "secrets.list_context",

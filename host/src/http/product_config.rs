@@ -29,6 +29,10 @@
 //! to the product's profile, and a global target is the `launchplane`
 //! product's alone. Values appear nowhere in answers, errors, logs or
 //! idempotency records (its fingerprint holds a keyed digest instead).
+//!
+//! An apply that changed something answers `next_actions`: one
+//! `live_target_runtime_apply` per affected lane, because records change
+//! here and running apps only through `POST /v1/live-target-runtime/apply`.
 
 use std::collections::BTreeMap;
 
@@ -626,5 +630,40 @@ async fn execute(
             "secret_change_count": secret_changes,
         },
     }));
+    let changed = writes_runtime || secret_changes > 0;
+    if config.mode == Mode::Apply && changed {
+        let lanes = next_lanes(state, config).await?;
+        if let Some(result) = accepted.result.as_mut() {
+            result["next_actions"] = Value::Array(lanes);
+        }
+    }
     Ok(accepted)
+}
+
+/// The lanes whose running apps do not see this change until their
+/// targets are rewritten (`POST /v1/live-target-runtime/apply`): the
+/// target lane, or every product lane in the target context. Records
+/// change here; live targets only through that route.
+async fn next_lanes(state: &AppState, config: &ProductConfig) -> Result<Vec<Value>, ApiError> {
+    if config.context.is_empty() {
+        return Ok(Vec::new());
+    }
+    let profile = state.require_product_profile(&config.product).await?;
+    Ok(profile
+        .lanes
+        .iter()
+        .filter(|lane| {
+            lane.context == config.context
+                && (config.instance.is_empty() || lane.instance == config.instance)
+        })
+        .map(|lane| {
+            json!({
+                "action": "live_target_runtime_apply",
+                "route": super::live_target::ROUTE,
+                "product": config.product,
+                "context": lane.context,
+                "instance": lane.instance,
+            })
+        })
+        .collect())
 }
