@@ -39,6 +39,17 @@ pub enum SecretsCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Bind a secret to another environment key: the old binding is
+    /// disabled, the new one configured, and a `relabelled` event kept.
+    Relabel {
+        secret_id: String,
+        #[arg(long)]
+        binding_key: String,
+        #[arg(long, default_value = "launchplane-cli")]
+        actor: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Show one secret's metadata, binding and recent audit events.
     Show {
         secret_id: String,
@@ -108,6 +119,20 @@ pub async fn run(command: SecretsCommand) -> anyhow::Result<()> {
             let vault = vault(database, None).await?;
             Value::Array(vault.list_all(integration.as_deref()).await?)
         }
+        SecretsCommand::Relabel {
+            secret_id,
+            binding_key,
+            actor,
+            database,
+        } => {
+            relabel(
+                &vault(database, None).await?,
+                &secret_id,
+                &binding_key,
+                &actor,
+            )
+            .await?
+        }
         SecretsCommand::Show {
             secret_id,
             database,
@@ -167,6 +192,43 @@ async fn put(args: PutArgs, key: Option<MasterKey>) -> anyhow::Result<Value> {
         "secret_id": written.secret_id,
         "action": written.action.as_str(),
         "version_id": written.version_id,
+    }))
+}
+
+async fn relabel(
+    vault: &Vault,
+    secret_id: &str,
+    binding_key: &str,
+    actor: &str,
+) -> anyhow::Result<Value> {
+    let binding_key = binding_key.trim();
+    check_binding_key(binding_key)?;
+    let status = vault
+        .status(secret_id)
+        .await?
+        .with_context(|| format!("no secret `{secret_id}`"))?;
+    // The host reads `dokploy` secrets by these two keys only.
+    if status["integration"] == dokploy::INTEGRATION
+        && ![dokploy::HOST_KEY, dokploy::TOKEN_KEY].contains(&binding_key)
+    {
+        anyhow::bail!(
+            "`{}` secrets are bound to {} or {} (got `{binding_key}`)",
+            dokploy::INTEGRATION,
+            dokploy::HOST_KEY,
+            dokploy::TOKEN_KEY
+        );
+    }
+    let trace_id = format!("cli-{}", uuid::Uuid::new_v4());
+    let done = vault
+        .relabel(secret_id, binding_key, actor.trim(), &trace_id)
+        .await?;
+    Ok(json!({
+        "status": "ok",
+        "secret_id": done.secret_id,
+        "action": done.action,
+        "old_binding_key": done.old_binding_key,
+        "binding_key": done.binding_key,
+        "binding_id": done.binding_id,
     }))
 }
 

@@ -29,6 +29,7 @@ pub fn secret_error(error: SecretError) -> ApiError {
         SecretError::Invalid(message) => {
             ApiError::invalid_request(format!("Request payload failed validation: {message}"))
         }
+        SecretError::NotFound { .. } => ApiError::not_found(error.to_string()),
         SecretError::Store(crate::records::StoreError::Conflict { kind, record_id }) => {
             ApiError::new(
                 StatusCode::CONFLICT,

@@ -17,7 +17,7 @@ pub mod vault;
 
 pub use cipher::{MASTER_KEY_ENV, MasterKey};
 pub use models::{SecretScope, is_secret_shaped};
-pub use vault::{PreparedWrite, SecretAction, SecretTarget, Vault, WriteContext};
+pub use vault::{PreparedWrite, Relabelled, SecretAction, SecretTarget, Vault, WriteContext};
 
 use crate::records::StoreError;
 
@@ -28,6 +28,8 @@ pub enum SecretError {
     NotConfigured,
     #[error("{0}")]
     Invalid(String),
+    #[error("no secret `{secret_id}`")]
+    NotFound { secret_id: String },
     #[error("could not decrypt secret `{secret_id}` with the configured master key")]
     Undecryptable { secret_id: String },
     #[error("stored secret `{secret_id}` is malformed: {reason}")]

@@ -97,6 +97,18 @@ pub struct PreparedWrite {
     pub writes: Vec<RecordWrite>,
 }
 
+/// What [`Vault::relabel`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relabelled {
+    pub secret_id: String,
+    /// `relabelled` or `unchanged`.
+    pub action: &'static str,
+    /// Empty when the secret had no configured binding.
+    pub old_binding_key: String,
+    pub binding_key: String,
+    pub binding_id: String,
+}
+
 /// Who writes and why, stamped on records and audit events.
 #[derive(Debug, Clone)]
 pub struct WriteContext<'a> {
@@ -353,6 +365,141 @@ impl Vault {
             self.store.write_records(&prepared.writes, trace_id).await?;
         }
         Ok(prepared)
+    }
+
+    /// Moves a secret's configured binding to `binding_key` (reference
+    /// §10.1): the old binding is disabled (kept for history), the new one
+    /// configured under its recomputed id, and a `relabelled` event names
+    /// both; the key it already has is `unchanged` and writes nothing. The
+    /// value is not touched (no master key needed). Every binding row is
+    /// replaced only if it is still what was read, so two concurrent
+    /// relabels cannot both leave a configured binding.
+    pub async fn relabel(
+        &self,
+        secret_id: &str,
+        binding_key: &str,
+        actor: &str,
+        trace_id: &str,
+    ) -> Result<Relabelled, SecretError> {
+        let binding_key = binding_key.trim();
+        if binding_key.is_empty() {
+            return Err(SecretError::Invalid(
+                "binding_key: must not be blank".into(),
+            ));
+        }
+        let (record, _) = self
+            .record(secret_id)
+            .await?
+            .ok_or_else(|| SecretError::NotFound {
+                secret_id: secret_id.to_string(),
+            })?;
+        let target = SecretTarget {
+            scope: record.scope,
+            integration: record.integration.clone(),
+            name: record.name.clone(),
+            context: record.context.clone(),
+            instance: record.instance.clone(),
+        };
+        let wanted = binding_id(secret_id, binding_key);
+        let mut bindings = Vec::new();
+        for stored in self
+            .store
+            .list_records(BINDING_KIND, &by_product(secret_id))
+            .await?
+        {
+            let binding: SecretBinding = decode(&stored, secret_id)?;
+            bindings.push((binding, stored.document));
+        }
+        let old = bindings
+            .iter()
+            .find(|(b, _)| b.status == SecretStatus::Configured)
+            .map(|(b, _)| b.clone());
+        if old.as_ref().is_some_and(|b| b.binding_id == wanted) {
+            return Ok(Relabelled {
+                secret_id: secret_id.to_string(),
+                action: "unchanged",
+                old_binding_key: binding_key.to_string(),
+                binding_key: binding_key.to_string(),
+                binding_id: wanted,
+            });
+        }
+        let now = crate::time::now_rfc3339_micros();
+        let mut writes = Vec::new();
+        let mut created_at = now.clone();
+        for (binding, document) in &bindings {
+            if binding.binding_id == wanted {
+                created_at = binding.created_at.clone();
+            } else if binding.status == SecretStatus::Configured {
+                let disabled = SecretBinding {
+                    status: SecretStatus::Disabled,
+                    updated_at: now.clone(),
+                    ..binding.clone()
+                };
+                writes.push(RecordWrite::ReplaceIf {
+                    record: keyed(
+                        BINDING_KIND,
+                        &disabled.binding_id,
+                        secret_id,
+                        &target,
+                        &disabled,
+                    )?,
+                    expected: Some(document.clone()),
+                });
+            }
+        }
+        let configured = SecretBinding {
+            schema_version: 1,
+            binding_id: wanted.clone(),
+            secret_id: secret_id.to_string(),
+            integration: record.integration.clone(),
+            binding_type: "env".into(),
+            binding_key: binding_key.to_string(),
+            context: record.context.clone(),
+            instance: record.instance.clone(),
+            status: SecretStatus::Configured,
+            created_at,
+            updated_at: now.clone(),
+        };
+        let expected = bindings
+            .iter()
+            .find(|(b, _)| b.binding_id == wanted)
+            .map(|(_, document)| document.clone());
+        writes.push(RecordWrite::ReplaceIf {
+            record: keyed(BINDING_KIND, &wanted, secret_id, &target, &configured)?,
+            expected,
+        });
+        let old_binding_key = old
+            .as_ref()
+            .map(|b| b.binding_key.clone())
+            .unwrap_or_default();
+        let old_binding_id = old.map(|b| b.binding_id).unwrap_or_default();
+        let event = SecretAuditEvent {
+            schema_version: 1,
+            event_id: event_id(secret_id, "relabelled"),
+            secret_id: secret_id.to_string(),
+            event_type: "relabelled".into(),
+            recorded_at: now,
+            actor: actor.to_string(),
+            detail: format!("binding relabelled from `{old_binding_key}` to `{binding_key}`"),
+            metadata: BTreeMap::from([
+                ("old_binding_id".to_string(), old_binding_id),
+                ("new_binding_id".to_string(), wanted.clone()),
+                ("old_binding_key".to_string(), old_binding_key.clone()),
+                ("new_binding_key".to_string(), binding_key.to_string()),
+            ]),
+        };
+        writes.push(RecordWrite::Append {
+            record: keyed(AUDIT_KIND, &event.event_id, secret_id, &target, &event)?,
+            allow_transition: false,
+        });
+        self.store.write_records(&writes, trace_id).await?;
+        Ok(Relabelled {
+            secret_id: secret_id.to_string(),
+            action: "relabelled",
+            old_binding_key,
+            binding_key: binding_key.to_string(),
+            binding_id: wanted,
+        })
     }
 
     /// The values of `integration`'s configured, bound secrets that apply
