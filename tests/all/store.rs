@@ -20,6 +20,23 @@ fn deployment(id: &str, context: &str, instance: &str, status: &str) -> StoredRe
     )
 }
 
+/// Record `env-1` of kind `runtime_environment` holding `A = value`.
+fn env_state(value: &str) -> StoredRecord {
+    StoredRecord::new(
+        "runtime_environment",
+        "env-1",
+        "demo",
+        json!({"context": "demo", "env": {"A": value}}),
+    )
+}
+
+fn expect_conflict(result: Result<Vec<String>, StoreError>) {
+    assert!(
+        matches!(result, Err(StoreError::Conflict { .. })),
+        "expected a conflict, got {result:?}"
+    )
+}
+
 fn append(record: StoredRecord) -> RecordWrite {
     RecordWrite::Append {
         record,
@@ -286,36 +303,22 @@ conformance!(
     a_conditional_replace_loses_no_concurrent_change,
     |db| async move {
         let store = &db.store;
-        let state = |value: &str| {
-            StoredRecord::new(
-                "runtime_environment",
-                "env-1",
-                "demo",
-                json!({"context": "demo", "env": {"A": value}}),
-            )
-        };
         let conditional =
             |value: &str, expected: Option<serde_json::Value>| RecordWrite::ReplaceIf {
-                record: state(value),
+                record: env_state(value),
                 expected,
             };
-        let conflict = |result: Result<Vec<String>, StoreError>| {
-            assert!(
-                matches!(result, Err(StoreError::Conflict { .. })),
-                "expected a conflict, got {result:?}"
-            )
-        };
         // "Did not exist" holds once.
         store
             .write_records(&[conditional("1", None)], "t")
             .await
             .expect("created");
-        conflict(store.write_records(&[conditional("2", None)], "t").await);
-        let one = state("1").document;
+        expect_conflict(store.write_records(&[conditional("2", None)], "t").await);
+        let one = env_state("1").document;
         // A stale expectation is refused; the current one is accepted.
-        conflict(
+        expect_conflict(
             store
-                .write_records(&[conditional("3", Some(state("0").document))], "t")
+                .write_records(&[conditional("3", Some(env_state("0").document))], "t")
                 .await,
         );
         store
@@ -326,9 +329,9 @@ conformance!(
             .get_record("runtime_environment", "env-1")
             .await
             .expect("get");
-        assert_eq!(current.expect("present").document, state("2").document);
+        assert_eq!(current.expect("present").document, env_state("2").document);
         // A record that vanished is not recreated by a writer that read it.
-        conflict(
+        expect_conflict(
             store
                 .write_records(&[conditional("9", Some(json!({"other": true})))], "t")
                 .await,
@@ -337,7 +340,7 @@ conformance!(
         // Many writers, two hosts, all having read "2": exactly one wins,
         // every other gets a conflict, and the loser's batch (with an
         // append beside the replace) leaves nothing behind.
-        let two = state("2").document;
+        let two = env_state("2").document;
         let second = db.second_host().await;
         let mut tasks = Vec::new();
         for i in 0..8 {
@@ -383,7 +386,7 @@ conformance!(
         assert_eq!(winners.len(), 1, "one writer wins: {results:?}");
         for (i, result) in results.into_iter().enumerate() {
             if !winners.contains(&i) {
-                conflict(result);
+                expect_conflict(result);
             }
         }
         let events = store
@@ -413,24 +416,10 @@ conformance!(
     a_conditional_delete_removes_only_what_was_read,
     |db| async move {
         let store = &db.store;
-        let state = |value: &str| {
-            StoredRecord::new(
-                "runtime_environment",
-                "env-1",
-                "demo",
-                json!({"context": "demo", "env": {"A": value}}),
-            )
-        };
         let delete = |expected: serde_json::Value| RecordWrite::DeleteIf {
             kind: "runtime_environment".into(),
             record_id: "env-1".into(),
             expected,
-        };
-        let conflict = |result: Result<Vec<String>, StoreError>| {
-            assert!(
-                matches!(result, Err(StoreError::Conflict { .. })),
-                "expected a conflict, got {result:?}"
-            )
         };
         let present = || async {
             store
@@ -440,14 +429,22 @@ conformance!(
                 .is_some()
         };
         store
-            .write_records(&[RecordWrite::Replace { record: state("1") }], "t")
+            .write_records(
+                &[RecordWrite::Replace {
+                    record: env_state("1"),
+                }],
+                "t",
+            )
             .await
             .expect("seed");
         // A stale read deletes nothing, and neither does its batch's append.
         let marker = StoredRecord::new("secret_audit_event", "event-d", "x", json!({"d": 1}));
-        conflict(
+        expect_conflict(
             store
-                .write_records(&[append(marker.clone()), delete(state("0").document)], "t")
+                .write_records(
+                    &[append(marker.clone()), delete(env_state("0").document)],
+                    "t",
+                )
                 .await,
         );
         assert!(present().await);
@@ -464,7 +461,7 @@ conformance!(
         );
         // The document as read goes, with its batch; a second delete conflicts.
         store
-            .write_records(&[append(marker), delete(state("1").document)], "t")
+            .write_records(&[append(marker), delete(env_state("1").document)], "t")
             .await
             .expect("deleted");
         assert!(!present().await);
@@ -476,9 +473,9 @@ conformance!(
                 .len(),
             1
         );
-        conflict(
+        expect_conflict(
             store
-                .write_records(&[delete(state("1").document)], "t")
+                .write_records(&[delete(env_state("1").document)], "t")
                 .await,
         );
         // History stays.
