@@ -97,6 +97,13 @@ pub struct PreparedWrite {
     pub writes: Vec<RecordWrite>,
 }
 
+/// What [`Vault::bind_only`] would write, and the binding that was
+/// configured before.
+struct Rebinding {
+    writes: Vec<RecordWrite>,
+    previous: Option<SecretBinding>,
+}
+
 /// What [`Vault::relabel`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Relabelled {
@@ -208,51 +215,10 @@ impl Vault {
             Some(_) => SecretAction::Rotated,
         };
 
-        // One configured binding per secret: this one. Another key's
-        // binding is disabled (kept for history); this one is written
-        // unless it is already configured.
-        let wanted = binding_id(&id, write.binding_key);
-        let mut writes = Vec::new();
-        let mut binding_created_at = now.clone();
-        let mut binding_current = false;
-        for stored in self
-            .store
-            .list_records(BINDING_KIND, &by_product(&id))
+        let mut writes = self
+            .bind_only(&id, target, write.binding_key, &now)
             .await?
-        {
-            let binding: SecretBinding = decode(&stored, &id)?;
-            if binding.binding_id == wanted {
-                binding_created_at = binding.created_at.clone();
-                binding_current = binding.status == SecretStatus::Configured;
-            } else if binding.status == SecretStatus::Configured {
-                let disabled = SecretBinding {
-                    status: SecretStatus::Disabled,
-                    updated_at: now.clone(),
-                    ..binding
-                };
-                writes.push(RecordWrite::Replace {
-                    record: keyed(BINDING_KIND, &disabled.binding_id, &id, target, &disabled)?,
-                });
-            }
-        }
-        if !binding_current {
-            let binding = SecretBinding {
-                schema_version: 1,
-                binding_id: wanted,
-                secret_id: id.clone(),
-                integration: target.integration.clone(),
-                binding_type: "env".into(),
-                binding_key: write.binding_key.to_string(),
-                context: target.context.clone(),
-                instance: target.instance.clone(),
-                status: SecretStatus::Configured,
-                created_at: binding_created_at,
-                updated_at: now.clone(),
-            };
-            writes.push(RecordWrite::Replace {
-                record: keyed(BINDING_KIND, &binding.binding_id, &id, target, &binding)?,
-            });
-        }
+            .writes;
 
         if action == SecretAction::Unchanged {
             let version_id = existing
@@ -367,6 +333,80 @@ impl Vault {
         Ok(prepared)
     }
 
+    /// The writes that leave `binding_key`'s binding the secret's only
+    /// configured one: every other configured binding disabled (kept for
+    /// history), this one written unless it is already configured (its
+    /// `created_at` kept when it existed). No writes when it already is the
+    /// only one. Each row is replaced only if it is still what was read, so
+    /// two concurrent writers cannot both leave a configured binding.
+    async fn bind_only(
+        &self,
+        secret_id: &str,
+        target: &SecretTarget,
+        binding_key: &str,
+        now: &str,
+    ) -> Result<Rebinding, SecretError> {
+        let wanted = binding_id(secret_id, binding_key);
+        let mut writes = Vec::new();
+        let mut previous = None;
+        let mut current: Option<(SecretBinding, Value)> = None;
+        for stored in self
+            .store
+            .list_records(BINDING_KIND, &by_product(secret_id))
+            .await?
+        {
+            let binding: SecretBinding = decode(&stored, secret_id)?;
+            if binding.status == SecretStatus::Configured && previous.is_none() {
+                previous = Some(binding.clone());
+            }
+            if binding.binding_id == wanted {
+                current = Some((binding, stored.document));
+            } else if binding.status == SecretStatus::Configured {
+                let disabled = SecretBinding {
+                    status: SecretStatus::Disabled,
+                    updated_at: now.to_string(),
+                    ..binding
+                };
+                writes.push(RecordWrite::ReplaceIf {
+                    record: keyed(
+                        BINDING_KIND,
+                        &disabled.binding_id,
+                        secret_id,
+                        target,
+                        &disabled,
+                    )?,
+                    expected: Some(stored.document),
+                });
+            }
+        }
+        let configured = current
+            .as_ref()
+            .is_some_and(|(b, _)| b.status == SecretStatus::Configured);
+        if !configured {
+            let binding = SecretBinding {
+                schema_version: 1,
+                binding_id: wanted.clone(),
+                secret_id: secret_id.to_string(),
+                integration: target.integration.clone(),
+                binding_type: "env".into(),
+                binding_key: binding_key.to_string(),
+                context: target.context.clone(),
+                instance: target.instance.clone(),
+                status: SecretStatus::Configured,
+                created_at: current
+                    .as_ref()
+                    .map(|(b, _)| b.created_at.clone())
+                    .unwrap_or_else(|| now.to_string()),
+                updated_at: now.to_string(),
+            };
+            writes.push(RecordWrite::ReplaceIf {
+                record: keyed(BINDING_KIND, &wanted, secret_id, target, &binding)?,
+                expected: current.map(|(_, document)| document),
+            });
+        }
+        Ok(Rebinding { writes, previous })
+    }
+
     /// Moves a secret's configured binding to `binding_key` (reference
     /// §10.1): the old binding is disabled (kept for history), the new one
     /// configured under its recomputed id, and a `relabelled` event names
@@ -401,20 +441,14 @@ impl Vault {
             instance: record.instance.clone(),
         };
         let wanted = binding_id(secret_id, binding_key);
-        let mut bindings = Vec::new();
-        for stored in self
-            .store
-            .list_records(BINDING_KIND, &by_product(secret_id))
-            .await?
-        {
-            let binding: SecretBinding = decode(&stored, secret_id)?;
-            bindings.push((binding, stored.document));
-        }
-        let old = bindings
-            .iter()
-            .find(|(b, _)| b.status == SecretStatus::Configured)
-            .map(|(b, _)| b.clone());
-        if old.as_ref().is_some_and(|b| b.binding_id == wanted) {
+        let now = crate::time::now_rfc3339_micros();
+        let Rebinding {
+            mut writes,
+            previous,
+        } = self
+            .bind_only(secret_id, &target, binding_key, &now)
+            .await?;
+        if writes.is_empty() {
             return Ok(Relabelled {
                 secret_id: secret_id.to_string(),
                 action: "unchanged",
@@ -423,56 +457,11 @@ impl Vault {
                 binding_id: wanted,
             });
         }
-        let now = crate::time::now_rfc3339_micros();
-        let mut writes = Vec::new();
-        let mut created_at = now.clone();
-        for (binding, document) in &bindings {
-            if binding.binding_id == wanted {
-                created_at = binding.created_at.clone();
-            } else if binding.status == SecretStatus::Configured {
-                let disabled = SecretBinding {
-                    status: SecretStatus::Disabled,
-                    updated_at: now.clone(),
-                    ..binding.clone()
-                };
-                writes.push(RecordWrite::ReplaceIf {
-                    record: keyed(
-                        BINDING_KIND,
-                        &disabled.binding_id,
-                        secret_id,
-                        &target,
-                        &disabled,
-                    )?,
-                    expected: Some(document.clone()),
-                });
-            }
-        }
-        let configured = SecretBinding {
-            schema_version: 1,
-            binding_id: wanted.clone(),
-            secret_id: secret_id.to_string(),
-            integration: record.integration.clone(),
-            binding_type: "env".into(),
-            binding_key: binding_key.to_string(),
-            context: record.context.clone(),
-            instance: record.instance.clone(),
-            status: SecretStatus::Configured,
-            created_at,
-            updated_at: now.clone(),
-        };
-        let expected = bindings
-            .iter()
-            .find(|(b, _)| b.binding_id == wanted)
-            .map(|(_, document)| document.clone());
-        writes.push(RecordWrite::ReplaceIf {
-            record: keyed(BINDING_KIND, &wanted, secret_id, &target, &configured)?,
-            expected,
-        });
-        let old_binding_key = old
+        let old_binding_key = previous
             .as_ref()
             .map(|b| b.binding_key.clone())
             .unwrap_or_default();
-        let old_binding_id = old.map(|b| b.binding_id).unwrap_or_default();
+        let old_binding_id = previous.map(|b| b.binding_id).unwrap_or_default();
         let event = SecretAuditEvent {
             schema_version: 1,
             event_id: event_id(secret_id, "relabelled"),
