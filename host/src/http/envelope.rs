@@ -17,11 +17,52 @@ pub struct Envelope {
     pub payload: Value,
 }
 
-/// The front of every JSON `POST` route: authenticate the caller, then
-/// read the body (at most the state's body limit) as a JSON object. The
-/// caller is known before the body is read, so an anonymous request costs
-/// no body read.
-pub async fn authenticated_object(
+/// The front of every JSON `POST` host route, as an extractor: a fresh
+/// trace id, the authenticated caller, and the body (at most the state's
+/// body limit) as a JSON object, with the headers and route path the
+/// mutation tail needs. The caller is known before the body is read, so an
+/// anonymous request costs no body read; a refusal answers with this
+/// trace id, which the handler keeps for everything after.
+pub struct JsonPost {
+    pub trace_id: super::TraceId,
+    pub caller: crate::auth::Caller,
+    pub body: Map<String, Value>,
+    pub headers: axum::http::HeaderMap,
+    /// The path as the client sent it (`OriginalUri`).
+    pub route: String,
+}
+
+impl axum::extract::FromRequest<super::AppState> for JsonPost {
+    type Rejection = ApiError;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &super::AppState,
+    ) -> Result<Self, ApiError> {
+        use axum::extract::FromRequestParts as _;
+        let trace_id = super::TraceId::new();
+        let (mut parts, body) = request.into_parts();
+        let axum::extract::OriginalUri(uri) =
+            match axum::extract::OriginalUri::from_request_parts(&mut parts, state).await {
+                Ok(uri) => uri,
+                Err(never) => match never {},
+            };
+        match authenticated_object(state, &parts.headers, body).await {
+            Ok((caller, body)) => Ok(JsonPost {
+                trace_id,
+                caller,
+                body,
+                headers: parts.headers,
+                route: uri.path().to_string(),
+            }),
+            Err(error) => Err(error.with_trace(&trace_id)),
+        }
+    }
+}
+
+/// Authenticates the caller, then reads the body (at most the state's body
+/// limit) as a JSON object ([`JsonPost`]).
+async fn authenticated_object(
     state: &super::AppState,
     headers: &axum::http::HeaderMap,
     body: axum::body::Body,

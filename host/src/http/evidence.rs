@@ -3,14 +3,14 @@
 //! derived from them (§8) are written by [`crate::records::ingest`] in one
 //! transaction; this module parses, authorizes and answers.
 
-use axum::extract::{OriginalUri, Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::Value;
 
+use super::AppState;
+use super::envelope::JsonPost;
 use super::mutation::{Accepted, Mutation};
-use super::{AppState, TraceId};
-use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::records::StoreError;
 use crate::records::ingest::{Ingest, IngestError, Ingested, InventoryRule};
@@ -47,30 +47,23 @@ fn accepted(ingested: Ingested) -> Accepted {
     }
 }
 
-/// The common front of every evidence route: authenticate, read the body.
-async fn begin(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: axum::body::Body,
-) -> Result<(Caller, Value), ApiError> {
-    let (caller, map) = super::envelope::authenticated_object(state, headers, body).await?;
-    Ok((caller, Value::Object(map)))
-}
-
 /// One evidence route: parse (400), authorize (403), then the mutation tail
 /// running `$ingest` with `$with` bound to an [`Ingest`] for the product.
 macro_rules! evidence_route {
     ($name:ident, $request:ty, $action:literal, |$req:ident| $context:expr, |$with:ident| $ingest:expr) => {
         pub async fn $name(
             State(state): State<AppState>,
-            OriginalUri(uri): OriginalUri,
-            request: Request,
+            post: JsonPost,
         ) -> Result<Response, ApiError> {
-            let trace_id = TraceId::new();
-            let (parts, body) = request.into_parts();
-            let route = uri.path().to_string();
+            let JsonPost {
+                trace_id,
+                caller,
+                body,
+                headers,
+                route,
+            } = post;
+            let body = Value::Object(body);
             let run = async {
-                let (caller, body) = begin(&state, &parts.headers, body).await?;
                 let $req = <$request>::parse(&body).map_err(invalid)?;
                 let context: String = $context;
                 state
@@ -94,7 +87,7 @@ macro_rules! evidence_route {
                     context: &context,
                     instance: "",
                     body: &body,
-                    headers: &parts.headers,
+                    headers: &headers,
                     idempotency: Idempotency::Optional,
                 };
                 state

@@ -7,15 +7,16 @@
 //! is a 409, never a lost rule. Responses carry record metadata, rule counts
 //! and a compact diff, never the policy body or workflow refs.
 
-use axum::extract::{OriginalUri, Request, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::AppState;
 use super::access::policy_record;
+use super::envelope::JsonPost;
 use super::mutation::{Accepted, Mutation};
-use super::{AppState, TraceId};
 use crate::auth::AuthzPolicy;
 use crate::auth::policy::{GithubActionsRule, RuleCounts};
 use crate::error::ApiError;
@@ -164,34 +165,23 @@ fn metadata(
     })
 }
 
-pub async fn grants(
-    state: State<AppState>,
-    uri: OriginalUri,
-    request: Request,
-) -> Result<Response, ApiError> {
-    handle(state, uri, request, Change::Grant).await
+pub async fn grants(State(state): State<AppState>, post: JsonPost) -> Result<Response, ApiError> {
+    handle(state, post, Change::Grant).await
 }
 
-pub async fn removals(
-    state: State<AppState>,
-    uri: OriginalUri,
-    request: Request,
-) -> Result<Response, ApiError> {
-    handle(state, uri, request, Change::Removal).await
+pub async fn removals(State(state): State<AppState>, post: JsonPost) -> Result<Response, ApiError> {
+    handle(state, post, Change::Removal).await
 }
 
-async fn handle(
-    State(state): State<AppState>,
-    OriginalUri(uri): OriginalUri,
-    request: Request,
-    change: Change,
-) -> Result<Response, ApiError> {
-    let trace_id = TraceId::new();
-    let route = uri.path().to_string();
-    let (parts, body) = request.into_parts();
+async fn handle(state: AppState, post: JsonPost, change: Change) -> Result<Response, ApiError> {
+    let JsonPost {
+        trace_id,
+        caller,
+        body,
+        headers,
+        route,
+    } = post;
     let run = async {
-        let (caller, body) =
-            super::envelope::authenticated_object(&state, &parts.headers, body).await?;
         let body = Value::Object(body);
         let request = parse(&body, change)?;
         state
@@ -215,7 +205,7 @@ async fn handle(
             context: "launchplane",
             instance: "",
             body: &body,
-            headers: &parts.headers,
+            headers: &headers,
             idempotency: Idempotency::Optional,
         };
         state

@@ -19,14 +19,15 @@
 
 use std::sync::Arc;
 
-use axum::extract::{OriginalUri, Request, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
+use super::AppState;
+use super::envelope::JsonPost;
 use super::mutation::{Accepted, Mutation};
 use super::secrets::secret_error;
-use super::{AppState, TraceId};
 use crate::error::ApiError;
 use crate::providers::live_env::{self, LiveEnvError};
 use crate::providers::{DeployProvider, ProviderError};
@@ -89,17 +90,15 @@ impl LiveTargetRequest {
     }
 }
 
-pub async fn apply(
-    State(state): State<AppState>,
-    OriginalUri(uri): OriginalUri,
-    request: Request,
-) -> Result<Response, ApiError> {
-    let trace_id = TraceId::new();
-    let (parts, body) = request.into_parts();
-    let route = uri.path().to_string();
+pub async fn apply(State(state): State<AppState>, post: JsonPost) -> Result<Response, ApiError> {
+    let JsonPost {
+        trace_id,
+        caller,
+        body: map,
+        headers,
+        route,
+    } = post;
     let run = async {
-        let (caller, map) =
-            super::envelope::authenticated_object(&state, &parts.headers, body).await?;
         let request = LiveTargetRequest::parse(&map)?;
         let lane = &request.lane;
         state
@@ -146,7 +145,7 @@ pub async fn apply(
             context: &lane.context,
             instance: &lane.instance,
             body: &body,
-            headers: &parts.headers,
+            headers: &headers,
             idempotency: Idempotency::Optional,
         };
         state

@@ -20,14 +20,15 @@
 //! changed `provider_target` records in one transaction. Records key:
 //! `provider_target_count`.
 
-use axum::extract::{OriginalUri, Request, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::AppState;
+use super::envelope::JsonPost;
 use super::mutation::{Accepted, Mutation};
-use super::{AppState, TraceId};
 use crate::error::ApiError;
 use crate::providers::ProviderError;
 use crate::providers::targets::{
@@ -93,17 +94,15 @@ struct Planned {
     action: &'static str,
 }
 
-pub async fn apply(
-    State(state): State<AppState>,
-    OriginalUri(uri): OriginalUri,
-    request: Request,
-) -> Result<Response, ApiError> {
-    let trace_id = TraceId::new();
-    let (parts, body) = request.into_parts();
-    let route = uri.path().to_string();
+pub async fn apply(State(state): State<AppState>, post: JsonPost) -> Result<Response, ApiError> {
+    let JsonPost {
+        trace_id,
+        caller,
+        body: map,
+        headers,
+        route,
+    } = post;
     let run = async {
-        let (caller, map) =
-            super::envelope::authenticated_object(&state, &parts.headers, body).await?;
         if map.contains_key("dokploy_targets") {
             return Err(ApiError::invalid_request(
                 "Field `dokploy_targets` is no longer accepted: send `provider_targets` entries with \
@@ -200,7 +199,7 @@ pub async fn apply(
             context: "launchplane",
             instance: "",
             body: &body,
-            headers: &parts.headers,
+            headers: &headers,
             idempotency: Idempotency::Optional,
         };
         let mode = parsed.mode;

@@ -36,11 +36,12 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{OriginalUri, Request, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
+use super::envelope::JsonPost;
 use super::mutation::{Accepted, Mutation};
 use super::secrets::secret_error;
 use super::{AppState, TraceId};
@@ -407,17 +408,15 @@ async fn plan_runtime(state: &AppState, config: &ProductConfig) -> Result<Runtim
     })
 }
 
-pub async fn apply(
-    State(state): State<AppState>,
-    OriginalUri(uri): OriginalUri,
-    request: Request,
-) -> Result<Response, ApiError> {
-    let trace_id = TraceId::new();
-    let (parts, body) = request.into_parts();
-    let route = uri.path().to_string();
+pub async fn apply(State(state): State<AppState>, post: JsonPost) -> Result<Response, ApiError> {
+    let JsonPost {
+        trace_id,
+        caller,
+        body: map,
+        headers,
+        route,
+    } = post;
     let run = async {
-        let (caller, map) =
-            super::envelope::authenticated_object(&state, &parts.headers, body).await?;
         let config = ProductConfig::parse(&map)?;
         let action = config.mode.action();
         state
@@ -448,7 +447,7 @@ pub async fn apply(
             context: &config.context,
             instance: &config.instance,
             body: &fingerprint,
-            headers: &parts.headers,
+            headers: &headers,
             idempotency: Idempotency::Optional,
         };
         let actor = actor(&caller);

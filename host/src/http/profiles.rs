@@ -3,12 +3,13 @@
 //! product/lane checks.
 
 use axum::Json;
-use axum::extract::{OriginalUri, Path, Query, Request, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::envelope::JsonPost;
 use super::mutation::{Accepted, Mutation};
 use super::{AppState, TraceId};
 use crate::error::ApiError;
@@ -110,17 +111,15 @@ pub async fn show(
 }
 
 /// `POST /v1/product-profiles`: the full profile record (not enveloped).
-pub async fn write(
-    State(state): State<AppState>,
-    OriginalUri(uri): OriginalUri,
-    request: Request,
-) -> Result<Response, ApiError> {
-    let trace_id = TraceId::new();
-    let (parts, body) = request.into_parts();
-    let route = uri.path().to_string();
+pub async fn write(State(state): State<AppState>, post: JsonPost) -> Result<Response, ApiError> {
+    let JsonPost {
+        trace_id,
+        caller,
+        body,
+        headers,
+        route,
+    } = post;
     let run = async {
-        let (caller, body) =
-            super::envelope::authenticated_object(&state, &parts.headers, body).await?;
         let body = Value::Object(body);
         let profile: ProductProfile = parse_record(&body, "").map_err(|e| {
             ApiError::invalid_request(format!("Request payload failed validation: {e}"))
@@ -156,7 +155,7 @@ pub async fn write(
             context: "launchplane",
             instance: "",
             body: &body,
-            headers: &parts.headers,
+            headers: &headers,
             idempotency: Idempotency::Optional,
         };
         state
