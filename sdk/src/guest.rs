@@ -9,8 +9,8 @@ use crate::descriptor as sdk;
 use crate::driver::Driver;
 use crate::error::{DriverError, HostError};
 use crate::host::{
-    DeployOutcome, HealthCheck, HealthResult, Host, JobOutcome, LogLevel, PreviewApp, RecordQuery,
-    Target,
+    ContentCheck, DeployOutcome, HealthCheck, HealthResult, Host, JobOutcome, LogLevel, PreviewApp,
+    RecordQuery, Target,
 };
 
 pub use wit_bindgen;
@@ -202,6 +202,24 @@ impl Host for ComponentHost {
             expected_identity: check.expected_identity.clone(),
         };
         let r = wit::probe::check(&check).map_err(host_error)?;
+        Ok(HealthResult {
+            status: r.status,
+            url: r.url,
+            status_code: r.status_code,
+            identity: r.identity,
+            detail: r.detail,
+        })
+    }
+
+    fn content_check(&self, check: &ContentCheck) -> Result<HealthResult, HostError> {
+        let check = wit::probe::ContentCheck {
+            urls: check.urls.clone(),
+            timeout_ms: check.timeout_ms,
+            poll_for_ms: check.poll_for_ms,
+            json_fields: check.json_fields.clone(),
+            contains: check.contains.clone(),
+        };
+        let r = wit::probe::check_content(&check).map_err(host_error)?;
         Ok(HealthResult {
             status: r.status,
             url: r.url,

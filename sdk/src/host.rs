@@ -77,6 +77,23 @@ pub struct HealthCheck {
     pub expected_identity: Option<String>,
 }
 
+/// A check of what pages say: each URL's 2xx body must carry the JSON
+/// fields (top level, values as JSON text) and contain the text. The host
+/// polls like [`HealthCheck`]; a body that does not satisfy the check fails
+/// and polling goes on.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ContentCheck {
+    /// Tried in order; the first 2xx whose body satisfies the check wins.
+    pub urls: Vec<String>,
+    pub timeout_ms: u32,
+    /// Keep polling until a pass or this much time has gone.
+    pub poll_for_ms: u32,
+    /// `(field, expected value as JSON text)`, such as `("ok", "true")`.
+    pub json_fields: Vec<(String, String)>,
+    /// Text the body must contain; empty for none.
+    pub contains: String,
+}
+
 /// The outcome of a health probe.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthResult {
@@ -156,6 +173,8 @@ pub trait Host {
         keys: &[String],
     ) -> Result<Vec<(String, String)>, HostError>;
     fn health_check(&self, check: &HealthCheck) -> Result<HealthResult, HostError>;
+    /// Checks what the pages say ([`ContentCheck`]); `identity` is empty.
+    fn content_check(&self, check: &ContentCheck) -> Result<HealthResult, HostError>;
 
     /// Calls a named extension hook on the product's driver. Payload and
     /// answer are JSON text; a product whose driver does not implement the

@@ -77,8 +77,8 @@ this driver expresses product intent and evidence only.";
 /// Everything a driver module usually needs.
 pub mod prelude {
     pub use crate::host::{
-        DeployOutcome, HealthCheck, HealthResult, JobOutcome, LogLevel, PreviewApp, RecordQuery,
-        Target,
+        ContentCheck, DeployOutcome, HealthCheck, HealthResult, JobOutcome, LogLevel, PreviewApp,
+        RecordQuery, Target,
     };
     pub use crate::{
         Action, Capability, Ctx, Driver, DriverError, Execution, Host, HostError, Idempotency,

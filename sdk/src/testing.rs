@@ -15,8 +15,8 @@ use crate::context::{Caller, Invocation};
 use crate::driver::Driver;
 use crate::error::{DriverError, HostError};
 use crate::host::{
-    DeployOutcome, HealthCheck, HealthResult, Host, JobOutcome, LogLevel, PreviewApp, RecordQuery,
-    Target,
+    ContentCheck, DeployOutcome, HealthCheck, HealthResult, Host, JobOutcome, LogLevel, PreviewApp,
+    RecordQuery, Target,
 };
 
 /// One call a driver made to the host.
@@ -37,6 +37,7 @@ pub struct FakeHost {
     hooks: RefCell<BTreeMap<String, Result<String, DriverError>>>,
     failures: RefCell<BTreeMap<String, HostError>>,
     health: RefCell<BTreeMap<String, HealthResult>>,
+    pages: RefCell<BTreeMap<String, (u16, String)>>,
     settings: RefCell<BTreeMap<(String, String), BTreeMap<String, String>>>,
     allowed_writes: RefCell<Vec<String>>,
     calls: RefCell<Vec<HostCall>>,
@@ -75,6 +76,15 @@ impl FakeHost {
     /// Scripts the health result for a URL (others pass).
     pub fn with_health(self, url: &str, result: HealthResult) -> Self {
         self.health.borrow_mut().insert(url.to_string(), result);
+        self
+    }
+
+    /// Serves a page to content checks: `status` and `body` for `url`. A
+    /// URL without a page does not answer.
+    pub fn with_page(self, url: &str, status: u16, body: &str) -> Self {
+        self.pages
+            .borrow_mut()
+            .insert(url.to_string(), (status, body.to_string()));
         self
     }
 
@@ -415,6 +425,47 @@ impl Host for FakeHost {
         })
     }
 
+    /// One round over the served pages (no polling), judged as the host
+    /// judges: the first 2xx body with the fields and text passes.
+    fn content_check(&self, check: &ContentCheck) -> Result<HealthResult, HostError> {
+        let urls = check.urls.join(",");
+        self.note("content_check", &[&urls])?;
+        let mut answer = HealthResult {
+            status: "fail".to_string(),
+            url: check.urls.first().cloned().unwrap_or_default(),
+            status_code: None,
+            identity: String::new(),
+            detail: "no answer".to_string(),
+        };
+        for url in &check.urls {
+            let Some((status, body)) = self.pages.borrow().get(url).cloned() else {
+                answer.url = url.clone();
+                answer.status_code = None;
+                answer.detail = format!("GET {url}: connection failed");
+                continue;
+            };
+            answer.url = url.clone();
+            answer.status_code = Some(status);
+            if !(200..300).contains(&status) {
+                answer.detail = format!("GET {url} answered {status}");
+                continue;
+            }
+            match page_mismatch(check, &body) {
+                None => {
+                    answer.status = "pass".to_string();
+                    answer.detail =
+                        format!("GET {url} answered {status} with the expected content");
+                    return Ok(answer);
+                }
+                Some(detail) => {
+                    answer.detail = format!("GET {url} answered {status}; {detail}");
+                    return Ok(answer);
+                }
+            }
+        }
+        Ok(answer)
+    }
+
     fn call_hook(&self, hook: &str, payload: &str) -> Result<String, DriverError> {
         self.calls.borrow_mut().push(HostCall {
             op: "call_hook".to_string(),
@@ -629,6 +680,29 @@ impl Harness {
         self.driver
             .on_hook(hook, &invocation, &payload.to_string(), &self.host)
     }
+}
+
+/// Why `body` does not satisfy `check`, as the host words it.
+fn page_mismatch(check: &ContentCheck, body: &str) -> Option<String> {
+    if !check.json_fields.is_empty() {
+        let Ok(Value::Object(payload)) = serde_json::from_str::<Value>(body) else {
+            return Some("the body is not a JSON object".to_string());
+        };
+        for (name, expected) in &check.json_fields {
+            let expected: Value = serde_json::from_str(expected).unwrap_or(Value::Null);
+            match payload.get(name) {
+                Some(observed) if *observed == expected => {}
+                Some(observed) => {
+                    return Some(format!("field `{name}` is {observed}, expected {expected}"));
+                }
+                None => return Some(format!("field `{name}` is missing, expected {expected}")),
+            }
+        }
+    }
+    if !check.contains.is_empty() && !body.contains(&check.contains) {
+        return Some(format!("the body does not contain `{}`", check.contains));
+    }
+    None
 }
 
 #[cfg(test)]

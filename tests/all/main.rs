@@ -15,3 +15,4 @@ mod registry;
 mod sandbox;
 mod secrets;
 mod store;
+mod verireel;

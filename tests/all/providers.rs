@@ -21,7 +21,7 @@ use launchplane::records::models::runtime_environment::{
 };
 use launchplane::records::runtime_environment_write;
 use launchplane::records::{RecordQuery, RecordWrite, Store, StoredRecord};
-use launchplane::runtime::probe::HealthCheck;
+use launchplane::runtime::probe::{ContentCheck, HealthCheck};
 use launchplane::runtime::{HostError, Lane, ProbeAccess, ProviderAccess};
 use launchplane::secrets::{MasterKey, SecretAction, Vault};
 use launchplane_tests::fake_dokploy::{DeployScript, FakeDokploy};
@@ -1308,6 +1308,7 @@ async fn health_server() -> String {
     use axum::routing::get;
 
     let flaky = Arc::new(AtomicU32::new(0));
+    let rolling = Arc::new(AtomicU32::new(0));
     let identity = serde_json::to_value(expected_identity()).expect("identity");
     let mut mismatched = identity.clone();
     mismatched["artifact_id"] = json!("artifact-0");
@@ -1336,6 +1337,21 @@ async fn health_server() -> String {
                     } else {
                         axum::Json(json!({"ok": true})).into_response()
                     }
+                }
+            }),
+        )
+        .route(
+            "/rolling",
+            get(move || {
+                // The old build answers twice, then the new one.
+                let rolling = rolling.clone();
+                async move {
+                    let tag = if rolling.fetch_add(1, Ordering::SeqCst) < 2 {
+                        "old"
+                    } else {
+                        "new"
+                    };
+                    axum::Json(json!({"ok": true, "buildTag": tag}))
                 }
             }),
         )
@@ -1395,6 +1411,118 @@ fn check(
         timeout_ms,
         poll_for_ms,
         expected_identity: identity.then(|| expected_identity().to_env_json()),
+    }
+}
+
+fn content(
+    base: &str,
+    paths: &[&str],
+    poll_for_ms: u32,
+    fields: &[(&str, &str)],
+    contains: &str,
+) -> ContentCheck {
+    ContentCheck {
+        urls: paths.iter().map(|p| format!("{base}{p}")).collect(),
+        timeout_ms: 1000,
+        poll_for_ms,
+        json_fields: fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        contains: contains.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn content_checks_read_what_the_page_says_and_poll_until_it_says_it() {
+    let base = health_server().await;
+    let probe = probe();
+    let new_build = [("ok", "true"), ("buildTag", "\"new\"")];
+
+    // One round while the old build answers: a hard failure naming the field.
+    let result = probe
+        .check_content(&content(&base, &["/rolling"], 0, &new_build, ""))
+        .await
+        .expect("check");
+    assert_eq!(
+        (result.status.as_str(), result.status_code),
+        ("fail", Some(200))
+    );
+    assert!(
+        result
+            .detail
+            .contains(r#"field `buildTag` is "old", expected "new""#),
+        "{}",
+        result.detail
+    );
+    // Polling goes on until the new build answers.
+    let result = probe
+        .check_content(&content(&base, &["/rolling"], 3000, &new_build, ""))
+        .await
+        .expect("check");
+    assert_eq!(result.status, "pass", "{}", result.detail);
+    assert_eq!(result.url, format!("{base}/rolling"));
+    assert_eq!(result.identity, "");
+
+    for (paths, fields, contains, expected) in [
+        (
+            &["/ok"][..],
+            &[("buildTag", "\"new\"")][..],
+            "",
+            "field `buildTag` is missing, expected \"new\"",
+        ),
+        (
+            &["/identity/text"],
+            &[("ok", "true")],
+            "",
+            "the body is not a JSON object",
+        ),
+        (
+            &["/ok"],
+            &[],
+            "VeriReel",
+            "the body does not contain `VeriReel`",
+        ),
+        (&["/down"], &[("ok", "true")], "", "answered 503"),
+    ] {
+        let result = probe
+            .check_content(&content(&base, paths, 0, fields, contains))
+            .await
+            .expect("check");
+        assert_eq!(result.status, "fail", "{paths:?}");
+        assert!(
+            result.detail.contains(expected),
+            "{paths:?}: {}",
+            result.detail
+        );
+    }
+    // The first URL that satisfies the check wins; text alone is enough.
+    let result = probe
+        .check_content(&content(&base, &["/down", "/identity/text"], 0, &[], "OK"))
+        .await
+        .expect("check");
+    assert_eq!(result.status, "pass", "{}", result.detail);
+    assert_eq!(result.url, format!("{base}/identity/text"));
+
+    // What cannot be checked is refused before any request.
+    for (bad, field) in [
+        (content(&base, &["/ok"], 0, &[("ok", "yes")], ""), "ok"),
+        (
+            content(&base, &["/ok"], 0, &[(" ", "true")], ""),
+            "field name",
+        ),
+        (content(&base, &[], 0, &[], "x"), "at least one URL"),
+        (
+            content("ftp://example.com", &["/x"], 0, &[], "x"),
+            "http or https",
+        ),
+    ] {
+        match probe.check_content(&bad).await {
+            Err(HostError::Invalid(message)) => {
+                assert!(message.contains(field), "{message}");
+            }
+            other => panic!("{bad:?}: {other:?}"),
+        }
     }
 }
 

@@ -501,6 +501,7 @@ actions = [
   "odoo_website_bootstrap_override.write",
   "product_config.plan", "product_config.apply", "secret.list", "secret.read",
   "live_target_runtime.plan", "live_target_runtime.apply",
+  "verireel_testing_deploy.execute", "verireel_prod_deploy.execute", "verireel_stable_environment.read",
 ]
 "#;
 

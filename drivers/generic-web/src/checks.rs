@@ -16,6 +16,7 @@ pub use launchplane_sdk::checks::{
     NON_BLANK, at_least, envelope_product, invalid, non_blank, normalized, optional_at_least,
     release_status, release_status_schema, url_host,
 };
+pub use lifecycle_records::compact_timestamp;
 
 /// URLs handed to the provider must be absolute, or they would resolve
 /// against whatever the provider considers current.
@@ -80,36 +81,6 @@ pub fn immutable_image_reference(
     ))
 }
 
-/// The timestamp used in record ids: `2026-04-29T19:58:38Z` becomes
-/// `20260429T195838Z` (UTC basic format). Sub-second digits, which the host
-/// clock provides, are kept (`…T195838.123456Z`) so that two records of one
-/// lane written within the same second get distinct ids.
-pub fn compact_timestamp(now: &str) -> String {
-    let now = now.trim();
-    if let Some((date, time)) = now.split_once('T') {
-        let date: String = date.chars().filter(char::is_ascii_digit).collect();
-        let clock = time
-            .split(['.', 'Z', 'z', '+', '-'])
-            .next()
-            .unwrap_or_default();
-        let clock: String = clock.chars().filter(char::is_ascii_digit).collect();
-        let fraction: String = time
-            .split_once('.')
-            .map(|(_, rest)| rest.chars().take_while(char::is_ascii_digit).collect())
-            .unwrap_or_default();
-        if date.len() == 8 && clock.len() == 6 {
-            return if fraction.is_empty() {
-                format!("{date}T{clock}Z")
-            } else {
-                format!("{date}T{clock}.{fraction}Z")
-            };
-        }
-    }
-    now.chars()
-        .filter(|c| !matches!(c, ':' | '-' | '.' | '+'))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,22 +140,5 @@ mod tests {
                 "{bad}: {error:?}"
             );
         }
-    }
-
-    #[test]
-    fn compact_timestamps() {
-        assert_eq!(
-            compact_timestamp("2026-04-29T19:58:38Z"),
-            "20260429T195838Z"
-        );
-        assert_eq!(
-            compact_timestamp("2026-04-29T19:58:38.123456Z"),
-            "20260429T195838.123456Z"
-        );
-        assert_eq!(
-            compact_timestamp("2026-04-29T19:58:38+00:00"),
-            "20260429T195838Z"
-        );
-        assert_eq!(compact_timestamp("odd:value-1"), "oddvalue1");
     }
 }

@@ -13,7 +13,7 @@ mod lane;
 pub mod models;
 mod previews;
 mod profile;
-pub mod records;
+pub use lifecycle_records as records;
 mod rollback;
 mod stable;
 mod verification;

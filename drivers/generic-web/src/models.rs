@@ -32,35 +32,7 @@ fn three_hundred() -> u32 {
     300
 }
 
-/// Status of one step of a release, as stored in evidence records.
-#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum ReleaseStatus {
-    Pending,
-    Pass,
-    Fail,
-    #[default]
-    Skipped,
-}
-
-impl ReleaseStatus {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            ReleaseStatus::Pending => "pending",
-            ReleaseStatus::Pass => "pass",
-            ReleaseStatus::Fail => "fail",
-            ReleaseStatus::Skipped => "skipped",
-        }
-    }
-}
-
-/// Outcome of an action that either worked or did not.
-#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum PassFail {
-    Pass,
-    Fail,
-}
+pub use lifecycle_records::{PassFail, ReleaseStatus};
 
 // ---------------------------------------------------------------- stable deploy
 

@@ -3,13 +3,16 @@
 //! Each declaration mirrors one row of the original registry (route, authz
 //! action, safety, scope, record kinds, operator visibility) so the host can
 //! derive the same routes and grants. Handlers first repeat the request checks
-//! the original made before doing anything; the behaviour behind them is not
-//! built yet, and they say so instead of pretending to succeed.
+//! the original made before doing anything. The stable lane (deploys,
+//! environment, rollout and testing verification) is built in
+//! [`crate::stable`]; the rest is not built yet, and says so (501) instead of
+//! pretending to succeed.
 
 use launchplane_sdk::prelude::*;
 
-use crate::checks::{at_least, invalid, non_blank, optional_at_least, release_status, url_host};
+use crate::checks::{at_least, invalid, non_blank, release_status, url_host};
 use crate::models::*;
+use crate::stable;
 
 /// Every action of the driver, in the original registry's order.
 pub fn all() -> Vec<Action> {
@@ -32,7 +35,7 @@ pub fn all() -> Vec<Action> {
             .hidden()
             .writes(&["deployment"])
             .envelope("verification")
-            .handler(testing_verification),
+            .handler(stable::testing_verification),
         Action::post("stable_environment", "stable-environment")
             .label("Read stable environment")
             .description("Resolve DB-backed stable environment settings for driver execution.")
@@ -41,7 +44,7 @@ pub fn all() -> Vec<Action> {
             .authz("verireel_stable_environment.read")
             .envelope("environment")
             .idempotency(Idempotency::None)
-            .handler(stable_environment),
+            .handler(stable::stable_environment),
         Action::post("runtime_verification", "runtime-verification")
             .label("Verify stable runtime")
             .description("Verify stable VeriReel health and public page responses through Launchplane.")
@@ -50,7 +53,7 @@ pub fn all() -> Vec<Action> {
             .authz("verireel_stable_environment.read")
             .envelope("verification")
             .idempotency(Idempotency::None)
-            .handler(runtime_verification),
+            .handler(stable::runtime_verification),
         Action::post("app_maintenance", "app-maintenance")
             .label("Run app maintenance")
             .description("Run an allow-listed product maintenance operation for a stable or preview environment.")
@@ -141,87 +144,18 @@ fn not_built<R>(ctx: &Ctx<'_>) -> Result<Reply<R>, DriverError> {
     Err(DriverError::not_implemented(&ctx.invocation().action_id))
 }
 
-/// Both stable deploy routes share one payload; the route decides the lane,
-/// so a payload naming the other lane is refused rather than followed.
-fn check_stable_deploy(
-    req: &StableDeployRequest,
-    lane: StableInstance,
-    route: &str,
-) -> Result<(), DriverError> {
-    non_blank("context", &req.context)?;
-    if req.instance != lane {
-        let lane = if lane == StableInstance::Prod {
-            "prod"
-        } else {
-            "testing"
-        };
-        return Err(invalid(
-            "instance",
-            format_args!("must be `{lane}` for {route}"),
-        ));
-    }
-    non_blank("artifact_id", &req.artifact_id)?;
-    non_blank("source_git_ref", &req.source_git_ref)?;
-    at_least(
-        "rollout_timeout_seconds",
-        req.rollout_timeout_seconds.into(),
-        1,
-    )?;
-    at_least(
-        "rollout_interval_seconds",
-        req.rollout_interval_seconds.into(),
-        1,
-    )?;
-    optional_at_least("timeout_seconds", req.timeout_seconds, 1)
-}
-
 fn testing_deploy(
     ctx: &Ctx<'_>,
     req: StableDeployRequest,
 ) -> Result<Reply<StableDeployResult>, DriverError> {
-    check_stable_deploy(&req, StableInstance::Testing, "testing-deploy")?;
-    not_built(ctx)
+    stable::stable_deploy(ctx, req, StableInstance::Testing, "testing-deploy")
 }
 
 fn prod_deploy(
     ctx: &Ctx<'_>,
     req: StableDeployRequest,
 ) -> Result<Reply<StableDeployResult>, DriverError> {
-    check_stable_deploy(&req, StableInstance::Prod, "prod-deploy")?;
-    not_built(ctx)
-}
-
-fn testing_verification(
-    ctx: &Ctx<'_>,
-    req: TestingVerificationRequest,
-) -> Result<Reply<UntypedResult>, DriverError> {
-    non_blank("context", &req.context)?;
-    if req.instance != "testing" {
-        return Err(invalid("instance", "must be `testing`"));
-    }
-    non_blank("deployment_record_id", &req.deployment_record_id)?;
-    release_status("migration_status", &req.migration_status)?;
-    release_status("verification_status", &req.verification_status)?;
-    release_status("owner_routes_status", &req.owner_routes_status)?;
-    not_built(ctx)
-}
-
-fn stable_environment(
-    ctx: &Ctx<'_>,
-    req: StableEnvironmentRequest,
-) -> Result<Reply<StableEnvironmentResult>, DriverError> {
-    non_blank("context", &req.context)?;
-    not_built(ctx)
-}
-
-fn runtime_verification(
-    ctx: &Ctx<'_>,
-    req: RolloutVerificationRequest,
-) -> Result<Reply<RolloutVerificationResult>, DriverError> {
-    non_blank("context", &req.context)?;
-    at_least("timeout_seconds", req.timeout_seconds.into(), 1)?;
-    at_least("interval_seconds", req.interval_seconds.into(), 1)?;
-    not_built(ctx)
+    stable::stable_deploy(ctx, req, StableInstance::Prod, "prod-deploy")
 }
 
 /// `pr-<n>` with `n` a positive number written without leading zeros.

@@ -10,6 +10,7 @@ mod actions;
 mod catalogue;
 mod checks;
 pub mod models;
+mod stable;
 
 #[cfg(test)]
 mod tests;

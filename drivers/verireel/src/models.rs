@@ -55,24 +55,7 @@ fn preview_timeout_seconds() -> u32 {
     300
 }
 
-/// Status of one step of a release, as stored in evidence records.
-#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum ReleaseStatus {
-    Pending,
-    Pass,
-    Fail,
-    #[default]
-    Skipped,
-}
-
-/// Outcome of an action that either worked or did not.
-#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum PassFail {
-    Pass,
-    Fail,
-}
+pub use lifecycle_records::{PassFail, ReleaseStatus};
 
 /// The two stable lanes VeriReel deploys to.
 #[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq, Default)]

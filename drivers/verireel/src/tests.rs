@@ -1,7 +1,8 @@
 //! The descriptor must match the original registry row for row, and every
 //! handler must refuse what the original refused before doing anything.
 
-use launchplane_sdk::testing::Harness;
+use launchplane_sdk::prelude::{HostError, Target};
+use launchplane_sdk::testing::{FakeHost, Harness};
 use launchplane_sdk::{DriverError, Idempotency, Safety};
 use serde_json::{Value, json};
 
@@ -125,13 +126,22 @@ fn with(action_id: &str, patch: Value) -> Value {
     request
 }
 
+/// The actions whose behaviour is built; every other one answers 501.
+const BUILT: &[&str] = &[
+    "testing_deploy",
+    "prod_deploy",
+    "testing_verification",
+    "stable_environment",
+    "runtime_verification",
+];
+
 #[test]
 fn valid_requests_reach_the_unbuilt_behaviour() {
     let harness = harness();
-    for row in REGISTRY {
+    for row in REGISTRY.iter().filter(|r| !BUILT.contains(&r.action_id)) {
         let error = harness
             .call(row.action_id, "testing", valid_request(row.action_id))
-            .expect_err("nothing is built yet");
+            .expect_err("not built yet");
         assert!(
             matches!(error, DriverError::NotImplemented(_)),
             "{}: {error:?}",
@@ -439,6 +449,290 @@ fn preview_verification_takes_exact_outcomes_only() {
         .expect_err("not a verification outcome");
     assert!(
         matches!(error, DriverError::InvalidRequest(ref m) if m.contains("success")),
+        "{error:?}"
+    );
+}
+
+// ------------------------------------------------------------ stable lanes
+
+const BASE: &str = "https://ver-testing.example.com";
+
+fn lane_target(instance: &str) -> Target {
+    Target {
+        context: "verireel".into(),
+        instance: instance.into(),
+        target_type: "application".into(),
+        target_name: format!("ver-{instance}-app"),
+        domains: vec!["ver-testing.example.com".into(), format!("{BASE}/")],
+        healthcheck_path: "/api/health".into(),
+    }
+}
+
+/// A lane whose app reports `health` and renders its pages.
+fn live_host(health: Value) -> FakeHost {
+    FakeHost::new()
+        .with_target(lane_target("testing"))
+        .with_page(&format!("{BASE}/api/health"), 200, &health.to_string())
+        .with_page(&format!("{BASE}/"), 200, "<title>VeriReel</title>")
+        .with_page(&format!("{BASE}/sign-in"), 200, "Sign in to VeriReel")
+}
+
+fn deploy(harness: &Harness) -> Value {
+    harness
+        .call("testing_deploy", "testing", valid_request("testing_deploy"))
+        .expect("deploy answers")
+        .result
+}
+
+#[test]
+fn stable_environment_is_the_lanes_target_and_urls() {
+    let harness = harness().with_host(FakeHost::new().with_target(lane_target("testing")));
+    let reply = harness
+        .call(
+            "stable_environment",
+            "testing",
+            json!({"instance": "testing"}),
+        )
+        .expect("environment");
+    assert_eq!(
+        reply.result,
+        json!({
+            "context": "verireel", "instance": "testing",
+            "target_name": "ver-testing-app", "target_type": "application", "target_id": "",
+            "base_urls": [BASE], "primary_base_url": BASE,
+            "healthcheck_path": "/api/health", "health_urls": [format!("{BASE}/api/health")],
+        })
+    );
+    let missing = harness
+        .call("stable_environment", "prod", json!({"instance": "prod"}))
+        .expect_err("no prod target");
+    assert!(matches!(missing, DriverError::NotFound(_)), "{missing:?}");
+}
+
+#[test]
+fn a_testing_deploy_sets_the_image_before_deploying_and_verifies_the_build() {
+    let harness = harness().with_host(live_host(
+        json!({"ok": true, "buildRevision": "abc1234", "buildTag": "sha-abc1234"}),
+    ));
+    let result = deploy(&harness);
+    assert_eq!(result["deploy_status"], "pass", "{result}");
+    assert_eq!(result["rollout_status"], "pass", "{result}");
+    assert_eq!(result["rollout_base_url"], BASE);
+    assert_eq!(
+        result["rollout_health_urls"],
+        json!([format!("{BASE}/api/health")])
+    );
+    assert_eq!(result["error_message"], "");
+    assert_eq!(
+        harness.host.ops(),
+        [
+            "resolve_target",
+            "record_put",
+            "set_image",
+            "deploy",
+            "resolve_target",
+            "content_check",
+            "content_check",
+            "content_check",
+            "record_put",
+        ]
+    );
+    assert_eq!(
+        harness.host.image("verireel", "testing").as_deref(),
+        Some("ghcr.io/o/verireel:sha-abc1234")
+    );
+    let records = harness.host.records("deployment");
+    assert_eq!(records.len(), 2, "pending, then final");
+    assert_eq!(records[0]["deploy"]["status"], "pending");
+    let last = &records[1];
+    assert_eq!(last["record_id"], result["deployment_record_id"]);
+    assert_eq!(last["deploy"]["status"], "pass");
+    assert_eq!(last["deploy"]["target_name"], "ver-testing-app");
+    assert_eq!(last["destination_health"]["status"], "pass");
+    assert_eq!(last["destination_health"]["timeout_seconds"], 300);
+}
+
+#[test]
+fn a_rollout_still_serving_another_build_fails_without_failing_the_request() {
+    let harness = harness().with_host(live_host(
+        json!({"ok": true, "buildRevision": "old0000", "buildTag": "sha-abc1234"}),
+    ));
+    let result = deploy(&harness);
+    assert_eq!(result["deploy_status"], "pass");
+    assert_eq!(result["rollout_status"], "fail");
+    let message = result["error_message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("VeriReel testing rollout verification timed out")
+            && message.contains("buildRevision")
+            && message.contains("abc1234"),
+        "{message}"
+    );
+    let last = harness.host.records("deployment").pop().expect("record");
+    assert_eq!(last["deploy"]["status"], "pass");
+    assert_eq!(last["destination_health"]["status"], "fail");
+}
+
+#[test]
+fn a_page_without_the_product_fails_the_rollout() {
+    let host =
+        live_host(json!({"ok": true, "buildRevision": "abc1234", "buildTag": "sha-abc1234"}))
+            .with_page(&format!("{BASE}/sign-in"), 200, "502 Bad Gateway");
+    let harness = harness().with_host(host);
+    let result = deploy(&harness);
+    assert_eq!(result["rollout_status"], "fail");
+    let message = result["error_message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("page verification failed")
+            && message.contains("/sign-in")
+            && message.contains("does not contain `VeriReel`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn failed_deploys_are_recorded_and_answered() {
+    // No target: the record names the default application.
+    let bare = harness();
+    let result = deploy(&bare);
+    assert_eq!(result["deploy_status"], "fail");
+    assert_eq!(result["target_name"], "ver-testing-app");
+    assert_eq!(bare.host.ops(), ["resolve_target", "record_put"]);
+    let record = bare.host.records("deployment").pop().expect("record");
+    assert_eq!(record["deploy"]["status"], "fail");
+
+    // The provider refuses the deploy: no rollout is attempted.
+    let host = live_host(json!({"ok": true}))
+        .with_failure("deploy", HostError::ProviderFailed("build failed".into()));
+    let harness = harness().with_host(host);
+    let result = deploy(&harness);
+    assert_eq!(result["deploy_status"], "fail");
+    assert_eq!(result["rollout_status"], "skipped");
+    assert!(
+        result["error_message"]
+            .as_str()
+            .is_some_and(|m| m.contains("build failed")),
+        "{result}"
+    );
+    assert!(!harness.host.ops().contains(&"content_check".to_string()));
+}
+
+#[test]
+fn prod_deploy_refuses_the_testing_lane() {
+    let error = harness()
+        .call("prod_deploy", "prod", valid_request("testing_deploy"))
+        .expect_err("testing payload on the prod route");
+    assert!(
+        matches!(&error, DriverError::InvalidRequest(m) if m.starts_with("instance")),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn runtime_verification_reports_without_failing() {
+    let harness = harness().with_host(live_host(json!({"ok": false})));
+    let reply = harness
+        .call(
+            "runtime_verification",
+            "testing",
+            json!({"instance": "testing", "timeout_seconds": 1}),
+        )
+        .expect("verification answers");
+    assert_eq!(reply.result["status"], "fail");
+    assert!(
+        reply.result["error_message"]
+            .as_str()
+            .is_some_and(|m| m.contains("field `ok` is false")),
+        "{}",
+        reply.result
+    );
+    assert!(reply.records.is_empty());
+}
+
+fn testing_deployment(health: &str, urls: Value) -> Value {
+    json!({
+        "schema_version": 1, "record_id": "deployment-1",
+        "artifact_identity": {"artifact_id": "ghcr.io/o/verireel:sha-abc1234", "manifest_version": 1},
+        "context": "verireel", "instance": "testing", "source_git_ref": "abc1234",
+        "wait_for_completion": true, "verify_destination_health": true, "no_cache": false,
+        "resolved_target": null, "runtime_source": {},
+        "deploy": {"target_name": "ver-testing-app", "target_type": "application", "deploy_mode": "image-reference",
+                   "deployment_id": "", "status": "pass", "started_at": "2026-01-01T00:00:00Z", "finished_at": "2026-01-01T00:01:00Z"},
+        "post_deploy_update": {"attempted": false, "status": "skipped", "detail": ""},
+        "destination_health": {"verified": true, "urls": urls, "timeout_seconds": 300, "status": health},
+    })
+}
+
+#[test]
+fn testing_verification_folds_the_workflow_checks_into_the_deployment() {
+    let urls = json!([format!("{BASE}/api/health")]);
+    let host = FakeHost::new().with_record("deployment", testing_deployment("pass", urls.clone()));
+    let verified = harness().with_host(host);
+    let reply = verified
+        .call(
+            "testing_verification",
+            "testing",
+            json!({"deployment_record_id": "deployment-1", "migration_status": "success",
+                   "verification_status": "passed", "owner_routes_status": "pass"}),
+        )
+        .expect("verification");
+    assert_eq!(
+        reply.result,
+        json!({"deployment_record_id": "deployment-1", "deployment_health_status": "pass", "post_deploy_status": "pass"})
+    );
+    assert!(
+        reply
+            .records
+            .contains(&("inventory_record_id".into(), "verireel-testing".into()))
+    );
+    let record = verified.host.records("deployment").pop().expect("record");
+    assert_eq!(
+        record["post_deploy_update"],
+        json!({"attempted": true, "status": "pass", "detail": "Prisma migrations completed on testing."})
+    );
+    assert_eq!(record["destination_health"]["urls"], urls);
+    assert_eq!(record["destination_health"]["status"], "pass");
+
+    // One failing check fails the health; the lane does not move.
+    let host = FakeHost::new().with_record("deployment", testing_deployment("pass", urls));
+    let failing = harness().with_host(host);
+    let reply = failing
+        .call(
+            "testing_verification",
+            "testing",
+            valid_request("testing_verification"),
+        )
+        .expect("verification");
+    assert_eq!(reply.result["deployment_health_status"], "fail");
+    assert!(
+        !reply
+            .records
+            .iter()
+            .any(|(k, _)| k == "inventory_record_id")
+    );
+}
+
+#[test]
+fn testing_verification_needs_the_testing_deployment() {
+    let error = harness()
+        .call(
+            "testing_verification",
+            "testing",
+            valid_request("testing_verification"),
+        )
+        .expect_err("no record");
+    assert!(matches!(error, DriverError::NotFound(_)), "{error:?}");
+    let mut prod = testing_deployment("pass", json!([]));
+    prod["instance"] = json!("prod");
+    let on_prod = harness().with_host(FakeHost::new().with_record("deployment", prod));
+    let error = on_prod
+        .call(
+            "testing_verification",
+            "testing",
+            valid_request("testing_verification"),
+        )
+        .expect_err("a prod record");
+    assert!(
+        matches!(&error, DriverError::InvalidRequest(m) if m.starts_with("deployment_record_id")),
         "{error:?}"
     );
 }

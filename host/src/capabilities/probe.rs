@@ -15,6 +15,12 @@
 //! result is `fail`. `missing` and `unverifiable` are advisory: the result
 //! is `pass` and the driver decides whether its lane requires identity.
 //!
+//! A content check (`check-content`) reads every 2xx body and passes the
+//! first that carries the named top-level JSON fields with the expected
+//! values and contains the required text; any other 2xx body is a hard
+//! failure, and polling goes on. The host knows no product: the driver says
+//! which fields and text its app reports.
+//!
 //! Only `http` and `https` URLs are accepted; redirects are followed only
 //! to the same host and port (at most 5); bodies are capped.
 
@@ -23,7 +29,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use crate::providers::{IdentityStatus, RuntimeIdentity};
-use crate::runtime::probe::{HealthCheck, HealthResult};
+use serde_json::Value;
+
+use crate::runtime::probe::{ContentCheck, HealthCheck, HealthResult};
 use crate::runtime::{HostError, ProbeAccess};
 
 /// Default poll interval between rounds.
@@ -169,91 +177,146 @@ fn result(
     }
 }
 
-#[async_trait]
-impl ProbeAccess for HttpProbe {
-    async fn check(&self, check: &HealthCheck) -> Result<HealthResult, HostError> {
-        if check.urls.is_empty() {
-            return Ok(result(
-                "skipped",
-                "",
-                None,
-                "",
-                "no health URLs to check".to_string(),
-            ));
+/// What one 2xx answer showed: a pass ends the check, a hard failure is
+/// kept while polling goes on (the old runtime may still be answering).
+enum Verdict {
+    Pass(HealthResult),
+    HardFail(HealthResult),
+}
+
+/// Refuses what must never be fetched: non-HTTP schemes, URLs without a
+/// host, credentials in the URL.
+fn check_urls(urls: &[String]) -> Result<(), HostError> {
+    for url in urls {
+        let parsed = reqwest::Url::parse(url)
+            .map_err(|_| HostError::Invalid(format!("health URL `{url}` is not a URL")))?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+            return Err(HostError::Invalid(format!(
+                "health URL `{url}` must be an http or https URL with a host"
+            )));
         }
-        for url in &check.urls {
-            let parsed = reqwest::Url::parse(url)
-                .map_err(|_| HostError::Invalid(format!("health URL `{url}` is not a URL")))?;
-            if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(HostError::Invalid(format!(
+                "health URL `{url}` may not carry credentials"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// At most this many JSON fields per content check, and this long each
+/// field name, expected value and required text.
+const MAX_CONTENT_FIELDS: usize = 32;
+const MAX_CONTENT_TEXT: usize = 1024;
+/// Longest observed value quoted back in a failure detail.
+const MAX_QUOTED_CHARS: usize = 120;
+
+/// A parsed [`ContentCheck`]: the expected field values as JSON.
+struct ContentRule<'a> {
+    fields: Vec<(&'a str, Value)>,
+    contains: &'a str,
+}
+
+impl<'a> ContentRule<'a> {
+    fn parse(check: &'a ContentCheck) -> Result<ContentRule<'a>, HostError> {
+        if check.json_fields.len() > MAX_CONTENT_FIELDS {
+            return Err(HostError::Invalid(format!(
+                "json_fields names {} fields; at most {MAX_CONTENT_FIELDS} are checked",
+                check.json_fields.len()
+            )));
+        }
+        if check.contains.len() > MAX_CONTENT_TEXT {
+            return Err(HostError::Invalid(format!(
+                "contains is longer than {MAX_CONTENT_TEXT} bytes"
+            )));
+        }
+        let mut fields = Vec::with_capacity(check.json_fields.len());
+        for (name, expected) in &check.json_fields {
+            if name.trim().is_empty() || name.len() > MAX_CONTENT_TEXT {
                 return Err(HostError::Invalid(format!(
-                    "health URL `{url}` must be an http or https URL with a host"
+                    "json_fields: field name `{name}` must be non-blank and at most {MAX_CONTENT_TEXT} bytes"
                 )));
             }
-            if !parsed.username().is_empty() || parsed.password().is_some() {
+            if expected.len() > MAX_CONTENT_TEXT {
                 return Err(HostError::Invalid(format!(
-                    "health URL `{url}` may not carry credentials"
+                    "json_fields: the expected value of `{name}` is longer than {MAX_CONTENT_TEXT} bytes"
                 )));
             }
+            let value = serde_json::from_str::<Value>(expected).map_err(|_| {
+                HostError::Invalid(format!(
+                    "json_fields: the expected value of `{name}` is not JSON text"
+                ))
+            })?;
+            fields.push((name.as_str(), value));
         }
-        let expected = match &check.expected_identity {
-            None => None,
-            Some(text) => Some(
-                RuntimeIdentity::parse_payload(&serde_json::Value::String(text.clone()))
-                    .ok_or_else(|| {
-                        HostError::Invalid(
-                            "expected_identity is not a runtime identity JSON object".to_string(),
-                        )
-                    })?,
-            ),
-        };
-        let timeout = match check.timeout_ms {
+        Ok(ContentRule {
+            fields,
+            contains: &check.contains,
+        })
+    }
+
+    /// `None` when `body` satisfies the rule, else what was wrong.
+    fn mismatch(&self, body: &[u8]) -> Option<String> {
+        if !self.fields.is_empty() {
+            let payload = match serde_json::from_slice::<Value>(body) {
+                Ok(Value::Object(payload)) => payload,
+                _ => return Some("the body is not a JSON object".to_string()),
+            };
+            for (name, expected) in &self.fields {
+                match payload.get(*name) {
+                    Some(observed) if observed == expected => {}
+                    Some(observed) => {
+                        let observed = crate::providers::redact::truncate_chars(
+                            &observed.to_string(),
+                            MAX_QUOTED_CHARS,
+                        );
+                        return Some(format!("field `{name}` is {observed}, expected {expected}"));
+                    }
+                    None => return Some(format!("field `{name}` is missing, expected {expected}")),
+                }
+            }
+        }
+        if !self.contains.is_empty() && !String::from_utf8_lossy(body).contains(self.contains) {
+            return Some(format!("the body does not contain `{}`", self.contains));
+        }
+        None
+    }
+}
+
+impl HttpProbe {
+    /// Rounds of GETs over `urls` until a 2xx answer `judge` passes or
+    /// `poll_for` has gone. The answer is the pass, else the last hard
+    /// failure, else the last HTTP failure.
+    async fn poll(
+        &self,
+        urls: &[String],
+        timeout_ms: u32,
+        poll_for_ms: u32,
+        read_body: bool,
+        judge: impl Fn(&str, u16, &[u8], bool) -> Verdict,
+    ) -> HealthResult {
+        let timeout = match timeout_ms {
             0 => DEFAULT_REQUEST_TIMEOUT,
             ms => Duration::from_millis(u64::from(ms)),
         };
-        let poll_for = Duration::from_millis(u64::from(check.poll_for_ms));
+        let poll_for = Duration::from_millis(u64::from(poll_for_ms));
         let started = Instant::now();
-        // The last hard identity failure (kept while polling goes on) and
-        // the last HTTP failure, for the final answer.
-        let mut identity_failure: Option<HealthResult> = None;
-        let mut last_failure = result("fail", &check.urls[0], None, "", String::new());
+        let mut hard_failure: Option<HealthResult> = None;
+        let mut last_failure = result("fail", &urls[0], None, "", String::new());
         loop {
-            for url in &check.urls {
-                match self.attempt(url, timeout, expected.is_some()).await {
+            for url in urls {
+                match self.attempt(url, timeout, read_body).await {
                     Attempt::Passed {
                         status,
                         body,
                         truncated,
-                    } => {
-                        let Some(expected) = &expected else {
-                            return Ok(result(
-                                "pass",
-                                url,
-                                Some(status),
-                                "",
-                                format!("GET {url} answered {status}"),
-                            ));
-                        };
-                        let (outcome, mut detail) = expected.check_health_body(&body);
-                        if truncated && outcome != IdentityStatus::Match {
-                            detail.push_str(" (body truncated)");
+                    } => match judge(url, status, &body, truncated) {
+                        Verdict::Pass(answer) => return answer,
+                        Verdict::HardFail(answer) => {
+                            hard_failure = Some(answer);
+                            break;
                         }
-                        let answer = result(
-                            if outcome.is_hard_failure() {
-                                "fail"
-                            } else {
-                                "pass"
-                            },
-                            url,
-                            Some(status),
-                            outcome.as_str(),
-                            format!("GET {url} answered {status}; {detail}"),
-                        );
-                        if !outcome.is_hard_failure() {
-                            return Ok(answer);
-                        }
-                        identity_failure = Some(answer);
-                        break;
-                    }
+                    },
                     Attempt::Status(code) => {
                         last_failure = result(
                             "fail",
@@ -274,6 +337,111 @@ impl ProbeAccess for HttpProbe {
             }
             tokio::time::sleep(self.interval).await;
         }
-        Ok(identity_failure.unwrap_or(last_failure))
+        hard_failure.unwrap_or(last_failure)
+    }
+}
+
+#[async_trait]
+impl ProbeAccess for HttpProbe {
+    async fn check(&self, check: &HealthCheck) -> Result<HealthResult, HostError> {
+        if check.urls.is_empty() {
+            return Ok(result(
+                "skipped",
+                "",
+                None,
+                "",
+                "no health URLs to check".to_string(),
+            ));
+        }
+        check_urls(&check.urls)?;
+        let expected = match &check.expected_identity {
+            None => None,
+            Some(text) => Some(
+                RuntimeIdentity::parse_payload(&serde_json::Value::String(text.clone()))
+                    .ok_or_else(|| {
+                        HostError::Invalid(
+                            "expected_identity is not a runtime identity JSON object".to_string(),
+                        )
+                    })?,
+            ),
+        };
+        let judge = |url: &str, status: u16, body: &[u8], truncated: bool| {
+            let Some(expected) = &expected else {
+                return Verdict::Pass(result(
+                    "pass",
+                    url,
+                    Some(status),
+                    "",
+                    format!("GET {url} answered {status}"),
+                ));
+            };
+            let (outcome, mut detail) = expected.check_health_body(body);
+            if truncated && outcome != IdentityStatus::Match {
+                detail.push_str(" (body truncated)");
+            }
+            let hard = outcome.is_hard_failure();
+            let answer = result(
+                if hard { "fail" } else { "pass" },
+                url,
+                Some(status),
+                outcome.as_str(),
+                format!("GET {url} answered {status}; {detail}"),
+            );
+            if hard {
+                Verdict::HardFail(answer)
+            } else {
+                Verdict::Pass(answer)
+            }
+        };
+        Ok(self
+            .poll(
+                &check.urls,
+                check.timeout_ms,
+                check.poll_for_ms,
+                expected.is_some(),
+                judge,
+            )
+            .await)
+    }
+
+    async fn check_content(&self, check: &ContentCheck) -> Result<HealthResult, HostError> {
+        if check.urls.is_empty() {
+            return Err(HostError::Invalid(
+                "a content check needs at least one URL".to_string(),
+            ));
+        }
+        check_urls(&check.urls)?;
+        let rule = ContentRule::parse(check)?;
+        let judge = |url: &str, status: u16, body: &[u8], truncated: bool| match rule.mismatch(body)
+        {
+            None => Verdict::Pass(result(
+                "pass",
+                url,
+                Some(status),
+                "",
+                format!("GET {url} answered {status} with the expected content"),
+            )),
+            Some(mut detail) => {
+                if truncated {
+                    detail.push_str(" (body truncated)");
+                }
+                Verdict::HardFail(result(
+                    "fail",
+                    url,
+                    Some(status),
+                    "",
+                    format!("GET {url} answered {status}; {detail}"),
+                ))
+            }
+        };
+        Ok(self
+            .poll(
+                &check.urls,
+                check.timeout_ms,
+                check.poll_for_ms,
+                true,
+                judge,
+            )
+            .await)
     }
 }

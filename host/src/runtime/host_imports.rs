@@ -380,6 +380,25 @@ impl probe::Host for InvocationState {
         self.note("probe.check", summary, outcome(&result));
         Ok(result)
     }
+
+    async fn check_content(
+        &mut self,
+        check: probe::ContentCheck,
+    ) -> HostResult<probe::HealthResult> {
+        if let Err(e) = self.scope_for("probe.check-content") {
+            return Ok(Err(e));
+        }
+        let Some(probe) = self.services.probe.clone() else {
+            return Ok(Err(self.unavailable("probe.check-content", "probe")));
+        };
+        let summary = check.urls.join(" ");
+        let result = self
+            .call_site()?
+            .run(async move { probe.check_content(&check).await })
+            .await?;
+        self.note("probe.check-content", summary, outcome(&result));
+        Ok(result)
+    }
 }
 
 /// At most this many keys per `settings.resolve` call.

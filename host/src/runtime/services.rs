@@ -122,6 +122,11 @@ pub trait SettingsAccess: Send + Sync {
 #[async_trait]
 pub trait ProbeAccess: Send + Sync {
     async fn check(&self, check: &probe::HealthCheck) -> Result<probe::HealthResult, HostError>;
+    /// A check of what the pages say (JSON fields, required text).
+    async fn check_content(
+        &self,
+        check: &probe::ContentCheck,
+    ) -> Result<probe::HealthResult, HostError>;
 }
 
 /// Routes a hook called by a base driver to the product's driver.

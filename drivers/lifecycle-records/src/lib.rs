@@ -1,12 +1,17 @@
-//! The records this driver reads and writes, in the exact JSON shapes the
-//! host's record models accept.
+//! lifecycle_records: the records of the web lifecycle (deployments,
+//! promotions, inventory, backup gates, previews) in the exact JSON shapes
+//! the host's record models accept.
+//!
+//! generic-web writes them, and so do the drivers that extend it (VeriReel's
+//! own stable deploys fold into the same deployment records), so the shapes
+//! live in one crate rather than in a copy per driver.
 //!
 //! Writes serialise every field of the host model and nothing else (the host
 //! rejects unknown fields). Reads are lenient: a stored document may carry
 //! keys the host adds (such as its own `record_id` column), and a driver must
 //! not fail a lifecycle step because the store knows more than it does.
 //!
-//! The driver never writes `inventory`: the host rebuilds a lane's inventory
+//! A driver never writes `inventory`: the host rebuilds a lane's inventory
 //! from the `deployment` and `promotion` records written here (deploy `pass`
 //! and destination health `pass` or `skipped`).
 
@@ -14,14 +19,72 @@ use std::collections::BTreeMap;
 
 use launchplane_sdk::prelude::*;
 
-use crate::models::ReleaseStatus;
-
 fn one() -> u32 {
     1
 }
 
 fn yes() -> bool {
     true
+}
+
+/// Status of one step of a release, as stored in evidence records.
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ReleaseStatus {
+    Pending,
+    Pass,
+    Fail,
+    #[default]
+    Skipped,
+}
+
+impl ReleaseStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ReleaseStatus::Pending => "pending",
+            ReleaseStatus::Pass => "pass",
+            ReleaseStatus::Fail => "fail",
+            ReleaseStatus::Skipped => "skipped",
+        }
+    }
+}
+
+/// Outcome of an action that either worked or did not.
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PassFail {
+    Pass,
+    Fail,
+}
+
+/// The timestamp used in record ids: `2026-04-29T19:58:38Z` becomes
+/// `20260429T195838Z` (UTC basic format). Sub-second digits, which the host
+/// clock provides, are kept (`…T195838.123456Z`) so that two records of one
+/// lane written within the same second get distinct ids.
+pub fn compact_timestamp(now: &str) -> String {
+    let now = now.trim();
+    if let Some((date, time)) = now.split_once('T') {
+        let date: String = date.chars().filter(char::is_ascii_digit).collect();
+        let clock = time
+            .split(['.', 'Z', 'z', '+', '-'])
+            .next()
+            .unwrap_or_default();
+        let clock: String = clock.chars().filter(char::is_ascii_digit).collect();
+        let fraction: String = time
+            .split_once('.')
+            .map(|(_, rest)| rest.chars().take_while(char::is_ascii_digit).collect())
+            .unwrap_or_default();
+        if date.len() == 8 && clock.len() == 6 {
+            return if fraction.is_empty() {
+                format!("{date}T{clock}Z")
+            } else {
+                format!("{date}T{clock}.{fraction}Z")
+            };
+        }
+    }
+    now.chars()
+        .filter(|c| !matches!(c, ':' | '-' | '.' | '+'))
+        .collect()
 }
 
 /// `{artifact_id, manifest_version}`.
@@ -439,7 +502,7 @@ pub struct PreviewInventoryScanRecord {
     pub context: String,
     pub scanned_at: String,
     pub source: String,
-    pub status: crate::models::PassFail,
+    pub status: PassFail,
     pub preview_count: u64,
     pub preview_slugs: Vec<String>,
     #[serde(default)]
@@ -473,17 +536,14 @@ pub fn preview_label(context: &str, anchor_repo: &str, number: u64) -> String {
 
 /// `deployment-<compact ts>-<context>-<instance>`.
 pub fn deployment_record_id(now: &str, context: &str, instance: &str) -> String {
-    format!(
-        "deployment-{}-{context}-{instance}",
-        crate::checks::compact_timestamp(now)
-    )
+    format!("deployment-{}-{context}-{instance}", compact_timestamp(now))
 }
 
 /// `promotion-<compact ts>-<context>-<from>-to-<to>`.
 pub fn promotion_record_id(now: &str, context: &str, from: &str, to: &str) -> String {
     format!(
         "promotion-{}-{context}-{from}-to-{to}",
-        crate::checks::compact_timestamp(now)
+        compact_timestamp(now)
     )
 }
 
@@ -533,4 +593,26 @@ pub fn list(
         limit,
     };
     Ok(ctx.host().record_list(kind, &query)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_timestamps() {
+        assert_eq!(
+            compact_timestamp("2026-04-29T19:58:38Z"),
+            "20260429T195838Z"
+        );
+        assert_eq!(
+            compact_timestamp("2026-04-29T19:58:38.123456Z"),
+            "20260429T195838.123456Z"
+        );
+        assert_eq!(
+            compact_timestamp("2026-04-29T19:58:38+00:00"),
+            "20260429T195838Z"
+        );
+        assert_eq!(compact_timestamp("odd:value-1"), "oddvalue1");
+    }
 }
