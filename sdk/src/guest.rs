@@ -201,14 +201,9 @@ impl Host for ComponentHost {
             poll_for_ms: check.poll_for_ms,
             expected_identity: check.expected_identity.clone(),
         };
-        let r = wit::probe::check(&check).map_err(host_error)?;
-        Ok(HealthResult {
-            status: r.status,
-            url: r.url,
-            status_code: r.status_code,
-            identity: r.identity,
-            detail: r.detail,
-        })
+        wit::probe::check(&check)
+            .map(health_result)
+            .map_err(host_error)
     }
 
     fn content_check(&self, check: &ContentCheck) -> Result<HealthResult, HostError> {
@@ -219,18 +214,23 @@ impl Host for ComponentHost {
             json_fields: check.json_fields.clone(),
             contains: check.contains.clone(),
         };
-        let r = wit::probe::check_content(&check).map_err(host_error)?;
-        Ok(HealthResult {
-            status: r.status,
-            url: r.url,
-            status_code: r.status_code,
-            identity: r.identity,
-            detail: r.detail,
-        })
+        wit::probe::check_content(&check)
+            .map(health_result)
+            .map_err(host_error)
     }
 
     fn call_hook(&self, hook: &str, payload: &str) -> Result<String, DriverError> {
         wit::hooks::call(hook, payload).map_err(driver_error_from_wit)
+    }
+}
+
+fn health_result(r: wit::probe::HealthResult) -> HealthResult {
+    HealthResult {
+        status: r.status,
+        url: r.url,
+        status_code: r.status_code,
+        identity: r.identity,
+        detail: r.detail,
     }
 }
 

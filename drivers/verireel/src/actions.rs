@@ -10,7 +10,7 @@
 
 use launchplane_sdk::prelude::*;
 
-use crate::checks::{at_least, invalid, non_blank, release_status, url_host};
+use crate::checks::{at_least, invalid, non_blank, release_status, rollout_window, url_host};
 use crate::models::*;
 use crate::stable;
 
@@ -302,16 +302,7 @@ fn prod_promotion(
     non_blank("backup_record_id", &req.backup_record_id)?;
     non_blank("promotion_record_id", &req.promotion_record_id)?;
     release_status("source_health_status", &req.source_health_status)?;
-    at_least(
-        "rollout_timeout_seconds",
-        req.rollout_timeout_seconds.into(),
-        1,
-    )?;
-    at_least(
-        "rollout_interval_seconds",
-        req.rollout_interval_seconds.into(),
-        1,
-    )?;
+    rollout_window(req.rollout_timeout_seconds, req.rollout_interval_seconds)?;
     not_built(ctx)
 }
 
@@ -325,16 +316,7 @@ fn prod_rollback(
     }
     non_blank("promotion_record_id", &req.promotion_record_id)?;
     non_blank("backup_record_id", &req.backup_record_id)?;
-    at_least(
-        "rollout_timeout_seconds",
-        req.rollout_timeout_seconds.into(),
-        1,
-    )?;
-    at_least(
-        "rollout_interval_seconds",
-        req.rollout_interval_seconds.into(),
-        1,
-    )?;
+    rollout_window(req.rollout_timeout_seconds, req.rollout_interval_seconds)?;
     not_built(ctx)
 }
 

@@ -8,4 +8,12 @@
 //!
 //! The shared rules live in [`launchplane_sdk::checks`].
 
+use launchplane_sdk::DriverError;
+
 pub use launchplane_sdk::checks::*;
+
+/// A rollout is given at least a second, and polled at most once a second.
+pub fn rollout_window(timeout_seconds: u32, interval_seconds: u32) -> Result<(), DriverError> {
+    at_least("rollout_timeout_seconds", timeout_seconds.into(), 1)?;
+    at_least("rollout_interval_seconds", interval_seconds.into(), 1)
+}

@@ -20,7 +20,9 @@ use lifecycle_records::{
     inventory_id, source_keys,
 };
 
-use crate::checks::{at_least, invalid, non_blank, optional_at_least, release_status};
+use crate::checks::{
+    at_least, invalid, non_blank, optional_at_least, release_status, rollout_window,
+};
 use crate::models::*;
 
 /// The path of VeriReel's health payload under every base URL.
@@ -312,16 +314,7 @@ fn check_stable_deploy(
     }
     non_blank("artifact_id", &req.artifact_id)?;
     non_blank("source_git_ref", &req.source_git_ref)?;
-    at_least(
-        "rollout_timeout_seconds",
-        req.rollout_timeout_seconds.into(),
-        1,
-    )?;
-    at_least(
-        "rollout_interval_seconds",
-        req.rollout_interval_seconds.into(),
-        1,
-    )?;
+    rollout_window(req.rollout_timeout_seconds, req.rollout_interval_seconds)?;
     optional_at_least("timeout_seconds", req.timeout_seconds, 1)
 }
 

@@ -48,24 +48,7 @@ pub(crate) fn launchplane_service() -> String {
     "launchplane-service".to_string()
 }
 
-/// Status of one step of a release, as stored in evidence records.
-#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum ReleaseStatus {
-    Pending,
-    Pass,
-    Fail,
-    #[default]
-    Skipped,
-}
-
-/// Outcome of an action that either worked or did not.
-#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum PassFail {
-    Pass,
-    Fail,
-}
+pub use lifecycle_records::{PassFail, ReleaseStatus};
 
 /// A step that ran, failed or was not needed.
 #[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq, Default)]
