@@ -75,13 +75,7 @@ impl Proxy {
         let app = axum::Router::new()
             .fallback(proxy_handler)
             .with_state(state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let url = format!("http://{}", launchplane_tests::serve_loopback(app).await);
         Proxy { url, seen }
     }
 
@@ -190,18 +184,12 @@ impl TokenEndpoint {
         let app = axum::Router::new()
             .route("/idtoken", axum::routing::get(mint_token))
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
         // GitHub's URL already carries a query; the client appends
         // `&audience=…`.
         let url = format!(
             "http://{}/idtoken?api-version=2.0",
-            listener.local_addr().expect("addr")
+            launchplane_tests::serve_loopback(app).await
         );
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
         TokenEndpoint {
             url,
             template: state.template,

@@ -45,14 +45,7 @@ async fn app_server(fake: Arc<FakeDokploy>) -> String {
         .route("/", get(page))
         .route("/sign-in", get(page))
         .with_state(fake);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    url
+    format!("http://{}", launchplane_tests::serve_loopback(app).await)
 }
 
 struct Lane {

@@ -216,13 +216,7 @@ impl FakeDokploy {
             ..Default::default()
         }));
         let app = Router::new().fallback(handle).with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind fake dokploy");
-        let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let addr = crate::serve_loopback(app).await;
         FakeDokploy { addr, state }
     }
 

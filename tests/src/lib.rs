@@ -143,14 +143,7 @@ impl TestServer {
         let url = format!("sqlite://{}", db.path().join("test.sqlite").display());
         let store = Store::open(&url).await.expect("sqlite store");
         let state = AppState::new(registry, store, authenticator);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let app = router(state.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let addr = serve_loopback(router(state.clone())).await;
         TestServer {
             addr,
             state,
@@ -527,6 +520,19 @@ pub fn demo_profile(driver_id: &str) -> serde_json::Value {
     })
 }
 
+/// Serves `app` on a free loopback port for the rest of the test; answers
+/// its address.
+pub async fn serve_loopback(app: axum::Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    addr
+}
+
 /// A service on one database with real OIDC, the demo policy and profile.
 pub struct Service {
     pub server: TestServer,
@@ -629,14 +635,7 @@ impl TestServer {
         authenticator: Arc<dyn Authenticator>,
     ) -> TestServer {
         let state = AppState::new(registry, store, authenticator);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let app = router(state.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let addr = serve_loopback(router(state.clone())).await;
         TestServer {
             addr,
             state,
@@ -678,14 +677,7 @@ impl Service {
         ));
         let mut state = AppState::new(registry, db.store.clone(), authenticator);
         configure(&mut state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let app = router(state.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let addr = serve_loopback(router(state.clone())).await;
         let server = TestServer {
             addr,
             state,
