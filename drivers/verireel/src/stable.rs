@@ -156,14 +156,16 @@ struct ExpectedBuild<'a> {
     tag: &'a str,
 }
 
-/// Rollout verification: poll `<base>/api/health` of every base URL until
-/// one reports `ok: true` and the expected build, then check that its pages
-/// render. Never fails the request: a failure is `status: fail` with the
+/// Rollout verification: poll `<base>/api/health` of every base URL of the
+/// lane's `target` until one reports `ok: true` and the expected build, then
+/// check that its pages render. Never fails the request: a failure,
+/// including a target that could not be resolved, is `status: fail` with the
 /// reason.
 fn verify_rollout(
     ctx: &Ctx<'_>,
     context: &str,
     instance: StableInstance,
+    target: Result<&Target, &HostError>,
     expected: &ExpectedBuild<'_>,
     timeout_seconds: u32,
 ) -> RolloutVerificationResult {
@@ -180,9 +182,9 @@ fn verify_rollout(
             finished_at: host.now(),
             error_message: message,
         };
-    let target = match host.resolve_target(context, lane) {
+    let target = match target {
         Ok(target) => target,
-        Err(e) => return failed("", Vec::new(), lane_error(context, lane, &e)),
+        Err(e) => return failed("", Vec::new(), lane_error(context, lane, e)),
     };
     let bases = base_urls(&target.domains);
     let Some(first) = bases.first() else {
@@ -285,14 +287,17 @@ pub fn runtime_verification(
     non_blank("context", &req.context)?;
     at_least("timeout_seconds", req.timeout_seconds.into(), 1)?;
     at_least("interval_seconds", req.interval_seconds.into(), 1)?;
+    let context = req.context.trim();
     let expected = ExpectedBuild {
         revision: req.expected_build_revision.trim(),
         tag: req.expected_build_tag.trim(),
     };
+    let target = ctx.host().resolve_target(context, req.instance.as_str());
     Ok(Reply::new(verify_rollout(
         ctx,
-        req.context.trim(),
+        context,
         req.instance,
+        target.as_ref(),
         &expected,
         req.timeout_seconds,
     )))
@@ -468,6 +473,7 @@ pub fn stable_deploy(
         ctx,
         context,
         lane,
+        Ok(&target),
         &ExpectedBuild { revision, tag },
         req.rollout_timeout_seconds,
     );

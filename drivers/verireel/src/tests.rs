@@ -530,7 +530,6 @@ fn a_testing_deploy_sets_the_image_before_deploying_and_verifies_the_build() {
             "record_put",
             "set_image",
             "deploy",
-            "resolve_target",
             "content_check",
             "content_check",
             "content_check",
