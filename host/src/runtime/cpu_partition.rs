@@ -15,9 +15,20 @@
 //! last `k` of the cores the process may use), and every other registered
 //! thread (the request runtime's workers, the epoch ticker, the other guest
 //! threads) runs on the remaining cores. When the last long-running
-//! invocation ends, every registered thread gets all the cores back. Short
-//! invocations never touch any of this: only the start and the end of a
-//! long-running invocation change an affinity.
+//! invocation ends, and [`LINGER`] has passed without another one starting,
+//! every registered thread gets all the cores back. Short invocations never
+//! touch any of this: only the start and the end of a long-running
+//! invocation (and the linger's expiry) change an affinity.
+//!
+//! The linger is for a runaway invoked again and again, the case
+//! isolation is about: without it every invocation paid two repartitions
+//! (every registered thread migrated off the quarantine cores and back),
+//! and the next invocation computed unconfined, wherever the kernel put
+//! it, until its first poll ended and marked it long-running: up to an
+//! epoch tick on the host's cores, every few hundred milliseconds. With
+//! it, the thread that ran the runaway stays on the quarantine cores for a
+//! moment, the next invocation is placed there (placement prefers the thread
+//! that just ran one, see `guest_pool`), and the host keeps its cores.
 //!
 //! The price: while a runaway runs, the host's work has `n - k` cores
 //! instead of `n` (on 2 cores, one; which is what the runaway left it
@@ -32,7 +43,15 @@
 //! every function here does nothing.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// How long a guest thread stays confined after its last long-running
+/// invocation ended, so a runaway invoked back to back does not
+/// repartition the cores twice per invocation. Long enough to span a
+/// client's round trip and the next request's admission; short enough
+/// that the host gets its cores back soon after CPU-heavy work stops.
+pub(crate) const LINGER: Duration = Duration::from_millis(100);
 
 /// How many cores long-running guests are confined to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -118,20 +137,31 @@ pub(crate) type Tid = i32;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
     Host,
-    /// A guest thread and how many long-running invocations it runs.
+    /// A guest thread, how many long-running invocations it runs, and,
+    /// once the last has ended, until when it stays confined.
     Guest {
         long_running: usize,
+        lingers_until: Option<Instant>,
     },
+}
+
+impl Role {
+    /// A guest thread before its first long-running invocation.
+    const GUEST: Role = Role::Guest {
+        long_running: 0,
+        lingers_until: None,
+    };
 }
 
 /// Which threads are registered and which are confined. Its methods
 /// return the affinity changes to make, so the bookkeeping is tested
-/// without touching the process's threads.
-#[derive(Default)]
+/// without touching the process's threads or waiting for the clock.
 struct Registry {
     threads: HashMap<Tid, Role>,
-    /// Guest threads with at least one long-running invocation.
+    /// Guest threads on the quarantine cores: running a long-running
+    /// invocation, or lingering after one.
     confined: usize,
+    linger: Duration,
 }
 
 /// One affinity change: thread, cores.
@@ -157,12 +187,25 @@ impl Registry {
         }
     }
 
+    fn new(linger: Duration) -> Registry {
+        Registry {
+            threads: HashMap::new(),
+            confined: 0,
+            linger,
+        }
+    }
+
     fn long_running_started<'a>(&mut self, tid: Tid, split: &'a Split) -> Vec<Pin<'a>> {
-        let Some(Role::Guest { long_running }) = self.threads.get_mut(&tid) else {
+        let Some(Role::Guest {
+            long_running,
+            lingers_until,
+        }) = self.threads.get_mut(&tid)
+        else {
             return Vec::new();
         };
         *long_running += 1;
-        if *long_running > 1 {
+        // Still confined from its last one: nothing moves.
+        if lingers_until.take().is_some() || *long_running > 1 {
             return Vec::new();
         }
         self.confined += 1;
@@ -178,8 +221,15 @@ impl Registry {
         pins
     }
 
-    fn long_running_ended<'a>(&mut self, tid: Tid, split: &'a Split) -> Vec<Pin<'a>> {
-        let Some(Role::Guest { long_running }) = self.threads.get_mut(&tid) else {
+    /// The thread's last long-running invocation ending starts its linger;
+    /// [`Registry::expire`] releases it once that has passed.
+    fn long_running_ended<'a>(&mut self, tid: Tid, now: Instant, split: &'a Split) -> Vec<Pin<'a>> {
+        let linger = self.linger;
+        let Some(Role::Guest {
+            long_running,
+            lingers_until,
+        }) = self.threads.get_mut(&tid)
+        else {
             return Vec::new();
         };
         if *long_running == 0 {
@@ -189,6 +239,44 @@ impl Registry {
         if *long_running > 0 {
             return Vec::new();
         }
+        if !linger.is_zero() {
+            *lingers_until = Some(now + linger);
+            return Vec::new();
+        }
+        self.release_thread(tid, split)
+    }
+
+    /// Releases every thread whose linger has passed by `now`; returns the
+    /// affinity changes and the earliest linger still running, if any.
+    fn expire<'a>(&mut self, now: Instant, split: &'a Split) -> (Vec<Pin<'a>>, Option<Instant>) {
+        let mut expired = Vec::new();
+        let mut next: Option<Instant> = None;
+        for (&tid, role) in &mut self.threads {
+            if let Role::Guest {
+                lingers_until: lingers @ Some(_),
+                ..
+            } = role
+            {
+                match *lingers {
+                    Some(until) if until <= now => {
+                        *lingers = None;
+                        expired.push(tid);
+                    }
+                    Some(until) => next = Some(next.map_or(until, |n| n.min(until))),
+                    None => {}
+                }
+            }
+        }
+        let mut pins = Vec::new();
+        for tid in expired {
+            pins.extend(self.release_thread(tid, split));
+        }
+        (pins, next)
+    }
+
+    /// Confined thread `tid` is no longer: everyone gets every core back if
+    /// it was the last, else it joins the host's cores.
+    fn release_thread<'a>(&mut self, tid: Tid, split: &'a Split) -> Vec<Pin<'a>> {
         self.release(split)
             .unwrap_or_else(|| vec![(tid, split.rest.as_slice())])
     }
@@ -208,10 +296,12 @@ impl Registry {
 }
 
 fn is_confined(role: &Role) -> bool {
-    matches!(role, Role::Guest { long_running } if *long_running > 0)
+    matches!(role, Role::Guest { long_running, lingers_until } if *long_running > 0 || lingers_until.is_some())
 }
 
 static REGISTRY: Mutex<Option<Registry>> = Mutex::new(None);
+/// Wakes the thread that ends lingers ([`expire_lingers`]).
+static LINGERING: Condvar = Condvar::new();
 static SPLIT: OnceLock<Option<Split>> = OnceLock::new();
 
 /// Runs `change` on the registry and applies the affinity changes it
@@ -220,7 +310,7 @@ static SPLIT: OnceLock<Option<Split>> = OnceLock::new();
 /// Threads register before any guest pool has split the cores (the
 /// request runtime is built first), so the bookkeeping runs without a
 /// split too, against one with no cores, and changes nothing.
-fn update(change: impl FnOnce(&mut Registry, &'static Split) -> Vec<Pin<'static>>) {
+fn update<T>(change: impl FnOnce(&mut Registry, &'static Split) -> (Vec<Pin<'static>>, T)) -> T {
     static NO_SPLIT: Split = Split {
         all: Vec::new(),
         quarantine: Vec::new(),
@@ -232,11 +322,51 @@ fn update(change: impl FnOnce(&mut Registry, &'static Split) -> Vec<Pin<'static>
     let mut guard = REGISTRY
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let registry = guard.get_or_insert_with(Registry::default);
-    for (tid, cores) in change(registry, split) {
+    let registry = guard.get_or_insert_with(|| Registry::new(LINGER));
+    let (pins, out) = change(registry, split);
+    for (tid, cores) in pins {
         if !cores.is_empty() {
             os::pin(tid, cores);
         }
+    }
+    out
+}
+
+/// The body of the thread that ends lingers: sleeps until the earliest
+/// linger is due (or until told a new one began), releases what is due.
+/// Started with the first linger; it lives as long as the process, idle
+/// on its condition variable between runaways.
+fn expire_lingers() {
+    // One of the host's threads: off the quarantine cores while a runaway
+    // is there (it was spawned by a confined guest thread, whose cores it
+    // inherited).
+    host_thread_started();
+    let mut guard = REGISTRY
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    loop {
+        let next = match (guard.as_mut(), SPLIT.get().and_then(Option::as_ref)) {
+            (Some(registry), Some(split)) => {
+                let (pins, next) = registry.expire(Instant::now(), split);
+                for (tid, cores) in pins {
+                    os::pin(tid, cores);
+                }
+                next
+            }
+            _ => None,
+        };
+        guard = match next {
+            Some(until) => {
+                let wait = until.saturating_duration_since(Instant::now());
+                LINGERING
+                    .wait_timeout(guard, wait)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .0
+            }
+            None => LINGERING
+                .wait(guard)
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        };
     }
 }
 
@@ -276,37 +406,68 @@ pub(crate) fn configure(wanted: QuarantineCpus) -> Result<Option<&'static Split>
 /// runtime's `on_thread_start`.
 pub fn host_thread_started() {
     let tid = os::current_tid();
-    update(|registry, split| registry.register(tid, Role::Host, split));
+    update(|registry, split| (registry.register(tid, Role::Host, split), ()));
 }
 
 /// Forgets the calling thread. For a runtime's `on_thread_stop`.
 pub fn host_thread_stopped() {
     let tid = os::current_tid();
-    update(|registry, split| registry.unregister(tid, split));
+    update(|registry, split| (registry.unregister(tid, split), ()));
 }
 
 /// Registers the calling thread as a guest thread; returns its id.
 pub(crate) fn guest_thread_started() -> Tid {
     let tid = os::current_tid();
-    update(|registry, split| registry.register(tid, Role::Guest { long_running: 0 }, split));
+    update(|registry, split| (registry.register(tid, Role::GUEST, split), ()));
     tid
 }
 
 /// Forgets a guest thread that is ending; releases it if confined.
 pub(crate) fn guest_thread_stopped(tid: Tid) {
-    update(|registry, split| registry.unregister(tid, split));
+    update(|registry, split| (registry.unregister(tid, split), ()));
 }
 
 /// A long-running invocation started on guest thread `tid`: confine the
 /// thread, and move everything else off its cores if it is the first.
 pub(crate) fn long_running_started(tid: Tid) {
-    update(|registry, split| registry.long_running_started(tid, split));
+    update(|registry, split| (registry.long_running_started(tid, split), ()));
 }
 
-/// A long-running invocation on guest thread `tid` ended: release the
-/// thread, and give every thread all the cores back if it was the last.
+/// A long-running invocation on guest thread `tid` ended: once [`LINGER`]
+/// has passed without another, release the thread, and give every thread
+/// all the cores back if it was the last.
 pub(crate) fn long_running_ended(tid: Tid) {
-    update(|registry, split| registry.long_running_ended(tid, split));
+    let now = Instant::now();
+    let lingering = update(|registry, split| {
+        let pins = registry.long_running_ended(tid, now, split);
+        let lingering = matches!(
+            registry.threads.get(&tid),
+            Some(Role::Guest {
+                lingers_until: Some(_),
+                ..
+            })
+        );
+        (pins, lingering)
+    });
+    if lingering {
+        start_expiring_lingers();
+        LINGERING.notify_one();
+    }
+}
+
+/// Starts the thread that ends lingers, once per process.
+fn start_expiring_lingers() {
+    static STARTED: OnceLock<()> = OnceLock::new();
+    STARTED.get_or_init(|| {
+        let spawned = std::thread::Builder::new()
+            .name("launchplane-cpu-linger".into())
+            .spawn(expire_lingers);
+        if let Err(error) = spawned {
+            // Without it a lingering thread would stay confined until the
+            // next long-running invocation on it; say so, and go on.
+            tracing::warn!(%error, "cannot start the thread that gives confined guests their cores back");
+        }
+    });
 }
 
 #[cfg(target_os = "linux")]
@@ -461,11 +622,11 @@ mod tests {
     #[test]
     fn a_runaway_is_confined_and_everything_else_moves_off_its_cores() {
         let split = two_cores();
-        let mut registry = Registry::default();
+        let mut registry = Registry::new(Duration::ZERO);
         registry.register(1, Role::Host, &split);
         registry.register(2, Role::Host, &split);
-        registry.register(10, Role::Guest { long_running: 0 }, &split);
-        registry.register(11, Role::Guest { long_running: 0 }, &split);
+        registry.register(10, Role::GUEST, &split);
+        registry.register(11, Role::GUEST, &split);
 
         assert_eq!(
             sorted(registry.long_running_started(10, &split)),
@@ -474,7 +635,11 @@ mod tests {
         // A second long-running invocation on the same thread changes
         // nothing; its end neither, while the first still runs.
         assert!(registry.long_running_started(10, &split).is_empty());
-        assert!(registry.long_running_ended(10, &split).is_empty());
+        assert!(
+            registry
+                .long_running_ended(10, Instant::now(), &split)
+                .is_empty()
+        );
         // A thread that starts now gets the remaining cores explicitly.
         assert_eq!(
             registry.register(3, Role::Host, &split),
@@ -482,7 +647,7 @@ mod tests {
         );
 
         assert_eq!(
-            sorted(registry.long_running_ended(10, &split)),
+            sorted(registry.long_running_ended(10, Instant::now(), &split)),
             vec![
                 (1, vec![0, 1]),
                 (2, vec![0, 1]),
@@ -497,10 +662,10 @@ mod tests {
     #[test]
     fn everyone_gets_every_core_back_only_when_the_last_runaway_ends() {
         let split = two_cores();
-        let mut registry = Registry::default();
+        let mut registry = Registry::new(Duration::ZERO);
         registry.register(1, Role::Host, &split);
-        registry.register(10, Role::Guest { long_running: 0 }, &split);
-        registry.register(11, Role::Guest { long_running: 0 }, &split);
+        registry.register(10, Role::GUEST, &split);
+        registry.register(11, Role::GUEST, &split);
         registry.long_running_started(10, &split);
         // The second runaway joins the first on the quarantine cores.
         assert_eq!(
@@ -509,7 +674,7 @@ mod tests {
         );
         // The first ends: its thread goes back to the host's cores.
         assert_eq!(
-            registry.long_running_ended(10, &split),
+            registry.long_running_ended(10, Instant::now(), &split),
             vec![(10, &[0][..])]
         );
         // The second ends with its thread: everyone gets both cores.
@@ -521,13 +686,82 @@ mod tests {
     }
 
     #[test]
+    fn a_runaway_invoked_again_within_the_linger_moves_nothing() {
+        let split = two_cores();
+        let linger = Duration::from_millis(100);
+        let mut registry = Registry::new(linger);
+        registry.register(1, Role::Host, &split);
+        registry.register(10, Role::GUEST, &split);
+        registry.register(11, Role::GUEST, &split);
+        let start = Instant::now();
+        registry.long_running_started(10, &split);
+
+        // It ends: nothing moves yet, and the linger is due in 100 ms.
+        assert!(registry.long_running_ended(10, start, &split).is_empty());
+        assert_eq!(registry.confined, 1);
+        let (pins, next) = registry.expire(start + linger / 2, &split);
+        assert!(pins.is_empty());
+        assert_eq!(next, Some(start + linger));
+
+        // The next one starts on the same thread before that: still
+        // nothing moves, and there is no linger left to expire.
+        assert!(registry.long_running_started(10, &split).is_empty());
+        assert_eq!(registry.expire(start + linger * 2, &split), (vec![], None));
+
+        // It ends; once the linger has passed, everyone gets both cores.
+        let end = start + linger * 3;
+        assert!(registry.long_running_ended(10, end, &split).is_empty());
+        let (pins, next) = registry.expire(end + linger, &split);
+        assert_eq!(
+            sorted(pins),
+            vec![(1, vec![0, 1]), (10, vec![0, 1]), (11, vec![0, 1])]
+        );
+        assert_eq!(next, None);
+        assert_eq!(registry.confined, 0);
+    }
+
+    #[test]
+    fn a_lingering_thread_leaves_the_quarantine_for_the_host_cores_while_another_runs() {
+        let split = two_cores();
+        let linger = Duration::from_millis(100);
+        let mut registry = Registry::new(linger);
+        registry.register(1, Role::Host, &split);
+        registry.register(10, Role::GUEST, &split);
+        registry.register(11, Role::GUEST, &split);
+        let start = Instant::now();
+        registry.long_running_started(10, &split);
+        registry.long_running_ended(10, start, &split);
+        // Another thread's runaway joins the lingering one.
+        assert_eq!(
+            registry.long_running_started(11, &split),
+            vec![(11, &[1][..])]
+        );
+        assert_eq!(registry.confined, 2);
+        // The linger passes: that thread goes to the host's cores only.
+        let (pins, next) = registry.expire(start + linger, &split);
+        assert_eq!(pins, vec![(10, &[0][..])]);
+        assert_eq!(next, None);
+        // A lingering thread that ends is released like a confined one.
+        registry.long_running_ended(11, start + linger, &split);
+        assert_eq!(
+            sorted(registry.unregister(11, &split)),
+            vec![(1, vec![0, 1]), (10, vec![0, 1])]
+        );
+        assert_eq!(registry.confined, 0);
+    }
+
+    #[test]
     fn host_threads_and_unknown_threads_are_never_confined() {
         let split = two_cores();
-        let mut registry = Registry::default();
+        let mut registry = Registry::new(Duration::ZERO);
         registry.register(1, Role::Host, &split);
         assert!(registry.long_running_started(1, &split).is_empty());
         assert!(registry.long_running_started(99, &split).is_empty());
-        assert!(registry.long_running_ended(99, &split).is_empty());
+        assert!(
+            registry
+                .long_running_ended(99, Instant::now(), &split)
+                .is_empty()
+        );
         assert!(registry.unregister(99, &split).is_empty());
         assert_eq!(registry.confined, 0);
     }

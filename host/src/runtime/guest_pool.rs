@@ -22,6 +22,9 @@
 //!   behind a runaway while another thread is free of one;
 //! - while a thread runs a long-running invocation, it is confined to a
 //!   few cores and the host's threads keep the others (`cpu_partition`);
+//!   it stays there for a moment after the invocation ends, and among
+//!   otherwise equal threads placement prefers it then, so a runaway
+//!   invoked back to back starts where the last one ran, confined;
 //! - on Linux the threads can run at a lower scheduling priority (a higher
 //!   nice value, `--guest-nice`), so when the cores are contended the
 //!   kernel prefers the host's threads.
@@ -40,7 +43,8 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -107,8 +111,19 @@ struct GuestWorker {
 struct WorkerLoad {
     in_flight: AtomicUsize,
     long_running: AtomicUsize,
+    /// When the thread's last long-running invocation ended, on
+    /// [`clock_ms`] (0: never), so placement can tell the thread that
+    /// lingers on the quarantine cores.
+    long_running_ended_ms: AtomicU64,
     /// The thread, when its long-running invocations are confined.
     confine: Option<Tid>,
+}
+
+/// Milliseconds since the first call, plus one (so 0 can mean never).
+fn clock_ms() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    let start = START.get_or_init(Instant::now);
+    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX) + 1
 }
 
 impl GuestPool {
@@ -161,9 +176,10 @@ impl GuestPool {
         AbortOnDrop(worker.handle.spawn(tracked))
     }
 
-    /// Fewest long-running invocations first, then fewest in flight; ties go
-    /// to the lowest index, so a lightly loaded service keeps its short
-    /// invocations on one warm thread.
+    /// Fewest long-running invocations first, then fewest in flight, then a
+    /// thread lingering on the quarantine cores; ties go to the lowest
+    /// index, so a lightly loaded service keeps its short invocations on
+    /// one warm thread.
     fn least_loaded(&self) -> &GuestWorker {
         let mut best = &self.workers[0];
         let mut best_key = best.load.key();
@@ -247,11 +263,24 @@ impl Drop for GuestPool {
 }
 
 impl WorkerLoad {
-    fn key(&self) -> (usize, usize) {
+    /// Placement order: fewest long-running, fewest in flight, then the
+    /// thread that lingers on the quarantine cores first.
+    fn key(&self) -> (usize, usize, bool) {
         (
             self.long_running.load(Ordering::Relaxed),
             self.in_flight.load(Ordering::Relaxed),
+            !self.lingers(),
         )
+    }
+
+    /// Whether the thread is (most likely) still on the quarantine cores
+    /// after a long-running invocation: `cpu_partition` keeps it there for
+    /// its linger. A hint for placement only.
+    fn lingers(&self) -> bool {
+        let ended = self.long_running_ended_ms.load(Ordering::Relaxed);
+        self.confine.is_some()
+            && ended != 0
+            && u128::from(clock_ms().saturating_sub(ended)) < cpu_partition::LINGER.as_millis()
     }
 }
 
@@ -299,6 +328,9 @@ impl<F> Drop for Tracked<F> {
         self.load.in_flight.fetch_sub(1, Ordering::Relaxed);
         if self.long_running {
             self.load.long_running.fetch_sub(1, Ordering::Relaxed);
+            self.load
+                .long_running_ended_ms
+                .store(clock_ms(), Ordering::Relaxed);
             if let Some(tid) = self.load.confine {
                 cpu_partition::long_running_ended(tid);
             }
@@ -530,15 +562,22 @@ mod tests {
         for cores in &seen[1..] {
             assert_eq!(cores, &quarantine, "polls saw {seen:?}");
         }
-        // Once it has ended its thread may leave the quarantine cores
-        // again: the remaining cores at least (all of them unless another
-        // test's runaway is confined right now).
-        let after = pool.spawn(async { cpu_partition::current_cores() });
-        let after = after.await.expect("after");
-        assert!(
-            rest.iter().all(|core| after.contains(core)),
-            "after the end the thread has {after:?}, not the host's {rest:?}"
-        );
+        // Once it has ended, and its linger has passed, its thread may
+        // leave the quarantine cores again: the remaining cores at least
+        // (all of them unless another test's runaway is confined now).
+        let deadline = Instant::now() + cpu_partition::LINGER * 20;
+        loop {
+            let after = pool.spawn(async { cpu_partition::current_cores() });
+            let after = after.await.expect("after");
+            if rest.iter().all(|core| after.contains(core)) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "long after the end the thread has {after:?}, not the host's {rest:?}"
+            );
+            tokio::time::sleep(cpu_partition::LINGER / 10).await;
+        }
     }
 
     #[tokio::test]
@@ -572,15 +611,52 @@ mod tests {
         pool.spawn(async {}).await.expect("joined");
         let (runaway, polls, _stop) = spinner(TICK);
         let runaway = pool.spawn(runaway);
+        let counts = || {
+            let (long_running, in_flight, _) = pool.workers[0].load.key();
+            (long_running, in_flight)
+        };
         wait_until("the runaway to count as long-running", || {
-            polls.load(Ordering::Relaxed) >= 1 && pool.workers[0].load.key() == (1, 1)
+            polls.load(Ordering::Relaxed) >= 1 && counts() == (1, 1)
         })
         .await;
         drop(runaway);
-        wait_until("the aborted runaway to leave", || {
-            pool.workers[0].load.key() == (0, 0)
+        wait_until("the aborted runaway to leave", || counts() == (0, 0)).await;
+    }
+
+    #[tokio::test]
+    async fn the_next_invocation_goes_where_a_runaway_just_ended() {
+        let pool = pool(2);
+        if pool.workers.iter().any(|w| w.load.confine.is_none()) {
+            // One core: nothing is confined, so nothing lingers.
+            return;
+        }
+        // A waiting task keeps the first thread busy, so the runaway goes
+        // to the second.
+        let (release, waiting) = oneshot::channel::<()>();
+        let waiter = pool.spawn(async move {
+            let _ = waiting.await;
+        });
+        let (runaway, _polls, stop) = spinner(TICK);
+        let runaway = pool.spawn(runaway);
+        wait_until("the runaway to count as long-running", || {
+            pool.workers[1].load.key().0 == 1
         })
         .await;
+        stop.store(true, Ordering::Relaxed);
+        runaway.await.expect("runaway");
+        let ended = Instant::now();
+        let _ = release.send(());
+        waiter.await.expect("waiter");
+        // Both threads are idle now; the one that ran the runaway is still
+        // on the quarantine cores, and gets the next invocation (unless a
+        // loaded machine took most of the linger to get here).
+        if ended.elapsed() < cpu_partition::LINGER / 2 {
+            assert!(pool.workers[1].load.lingers());
+            assert!(std::ptr::eq(pool.least_loaded(), &pool.workers[1]));
+        }
+        // Its linger passes: ties go back to the first thread.
+        wait_until("the linger to pass", || !pool.workers[1].load.lingers()).await;
+        assert!(std::ptr::eq(pool.least_loaded(), &pool.workers[0]));
     }
 
     #[tokio::test]
