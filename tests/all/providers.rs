@@ -577,6 +577,52 @@ async fn dokploy_credentials_are_the_global_managed_secrets_read_on_every_call()
 }
 
 #[tokio::test]
+async fn a_disabled_dokploy_token_fails_every_call_closed_until_a_value_is_written() {
+    let s = setup().await;
+    let vault = Vault::new(
+        s.db.store.clone(),
+        MasterKey::from_text("disable master key").map(Arc::new),
+    );
+    let provider = DokployProvider::new(DokployConfig::managed(vault.clone()), s.db.store.clone())
+        .expect("provider");
+    put_secret(&vault, "dokploy", "DOKPLOY_HOST", "", &s.fake.url()).await;
+    put_secret(&vault, "dokploy", "DOKPLOY_TOKEN", "", KEY).await;
+    provider.env_keys(&lane("testing")).await.expect("keys");
+    let calls = s.fake.calls().len();
+
+    let done = vault
+        .disable("secret-dokploy-dokploy-token", "key leaked", "ops", "tests")
+        .await
+        .expect("disabled");
+    assert_eq!(done.action, "disabled");
+    let error = provider
+        .env_keys(&lane("testing"))
+        .await
+        .expect_err("withdrawn");
+    assert!(matches!(error, ProviderError::Config(_)), "{error:?}");
+    assert!(
+        error
+            .to_string()
+            .starts_with("Missing DOKPLOY_HOST or DOKPLOY_TOKEN"),
+        "{error}"
+    );
+    assert_eq!(s.fake.calls().len(), calls, "Dokploy was called");
+
+    // A new key configures it again, for the next call.
+    let rotated = "dokploy-rotated-key-7a6b5c";
+    assert_eq!(
+        put_secret(&vault, "dokploy", "DOKPLOY_TOKEN", "", rotated).await,
+        SecretAction::Rotated
+    );
+    let error = provider
+        .env_keys(&lane("testing"))
+        .await
+        .expect_err("Dokploy does not know it");
+    assert!(matches!(error, ProviderError::Unauthorized(_)), "{error:?}");
+    assert!(s.fake.calls().len() > calls);
+}
+
+#[tokio::test]
 async fn a_lane_environment_is_pushed_to_its_dokploy_application_by_key() {
     let s = setup().await;
     let vault = Vault::new(

@@ -1,4 +1,5 @@
-//! `launchplane secrets put | list | show`: managed secrets at a terminal.
+//! `launchplane secrets put | list | show | relabel | disable`: managed
+//! secrets at a terminal.
 //!
 //! Writes go straight to the record store under the service's master key
 //! (`LAUNCHPLANE_MASTER_ENCRYPTION_KEY`), with the same records, versions,
@@ -45,6 +46,20 @@ pub enum SecretsCommand {
         secret_id: String,
         #[arg(long)]
         binding_key: String,
+        #[arg(long, default_value = "launchplane-cli")]
+        actor: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Withdraw a secret (a leaked value, a retired integration): it and
+    /// its binding become `disabled`, nothing resolves it any more, and a
+    /// `disabled` event records the reason. `put` configures it again,
+    /// always as a new version.
+    Disable {
+        secret_id: String,
+        /// Why; kept on the audit event.
+        #[arg(long)]
+        reason: String,
         #[arg(long, default_value = "launchplane-cli")]
         actor: String,
         #[command(flatten)]
@@ -133,6 +148,12 @@ pub async fn run(command: SecretsCommand) -> anyhow::Result<()> {
             )
             .await?
         }
+        SecretsCommand::Disable {
+            secret_id,
+            reason,
+            actor,
+            database,
+        } => disable(&vault(database, None).await?, &secret_id, &reason, &actor).await?,
         SecretsCommand::Show {
             secret_id,
             database,
@@ -229,6 +250,24 @@ async fn relabel(
         "old_binding_key": done.old_binding_key,
         "binding_key": done.binding_key,
         "binding_id": done.binding_id,
+    }))
+}
+
+async fn disable(
+    vault: &Vault,
+    secret_id: &str,
+    reason: &str,
+    actor: &str,
+) -> anyhow::Result<Value> {
+    let trace_id = format!("cli-{}", uuid::Uuid::new_v4());
+    let done = vault
+        .disable(secret_id.trim(), reason, actor.trim(), &trace_id)
+        .await?;
+    Ok(json!({
+        "status": "ok",
+        "secret_id": done.secret_id,
+        "action": done.action,
+        "disabled_binding_ids": done.binding_ids,
     }))
 }
 
@@ -400,6 +439,80 @@ mod tests {
                 .expect("none")
                 .is_empty()
         );
+    }
+
+    #[tokio::test]
+    async fn a_disabled_secret_resolves_to_nothing_until_a_value_is_written_again() {
+        let dir = tempfile::tempdir().expect("dir");
+        let url = format!("sqlite://{}", dir.path().join("s.sqlite").display());
+        let value_file = dir.path().join("value");
+        let database = || DatabaseArgs {
+            database_url: Some(url.clone()),
+        };
+        let args = |value: &str| {
+            std::fs::write(&value_file, value).expect("value");
+            PutArgs {
+                integration: "runtime_environment".into(),
+                name: "API_TOKEN".into(),
+                binding_key: None,
+                context: "opw".into(),
+                instance: String::new(),
+                description: String::new(),
+                value_file: value_file.clone(),
+                actor: "ops".into(),
+                database: database(),
+            }
+        };
+        let key = || MasterKey::from_text("cli disable tests key");
+        let written = put(args("leaked-value-9f8e"), key()).await.expect("put");
+        let id = written["secret_id"].as_str().expect("id").to_string();
+        let vault = vault(database(), key().map(Arc::new)).await.expect("vault");
+        let resolved = vault.resolve("runtime_environment", "opw", "prod");
+        assert_eq!(resolved.await.expect("resolve").len(), 1);
+
+        // A reason is required, and an unknown secret is named.
+        let error = disable(&vault, &id, " ", "ops").await.unwrap_err();
+        assert!(error.to_string().contains("reason"), "{error}");
+        let error = disable(&vault, "secret-nope", "leak", "ops")
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("secret-nope"), "{error}");
+
+        let done = disable(&vault, &id, "leaked in a build log", "alice")
+            .await
+            .expect("disabled");
+        assert_eq!(done["action"], "disabled");
+        assert_eq!(
+            done["disabled_binding_ids"].as_array().map(Vec::len),
+            Some(1)
+        );
+        let resolved = vault.resolve("runtime_environment", "opw", "prod");
+        assert!(resolved.await.expect("resolve").is_empty());
+        let shown = vault.status(&id).await.expect("status").expect("found");
+        assert_eq!(shown["status"], "disabled");
+        assert_eq!(shown["updated_by"], "alice");
+        // The read model shows the configured binding only; there is none.
+        assert_eq!(shown["binding"], Value::Null);
+        let event = &shown["recent_audit_events"][0];
+        assert_eq!(event["event_type"], "disabled");
+        assert_eq!(event["metadata"]["reason"], "leaked in a build log");
+        assert_eq!(event["metadata"]["binding_keys"], "API_TOKEN");
+        let again = disable(&vault, &id, "again", "alice").await.expect("again");
+        assert_eq!(again["action"], "unchanged");
+
+        // Writing the same value configures it again, as a new version.
+        let rewritten = put(args("leaked-value-9f8e"), key()).await.expect("put");
+        assert_eq!(rewritten["action"], "rotated");
+        assert_ne!(rewritten["version_id"], written["version_id"]);
+        let resolved = vault.resolve("runtime_environment", "opw", "prod").await;
+        let resolved = resolved.expect("resolve");
+        assert_eq!(resolved["API_TOKEN"].as_str(), "leaked-value-9f8e");
+        let shown = vault.status(&id).await.expect("status").expect("found");
+        assert_eq!(shown["status"], "configured");
+        assert_eq!(shown["binding"]["status"], "configured");
+        assert_eq!(shown["version_count"], 2);
+        let text = format!("{done}{again}{shown}");
+        assert!(!text.contains("leaked-value-9f8e"), "{text}");
     }
 
     #[test]

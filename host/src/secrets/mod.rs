@@ -17,7 +17,9 @@ pub mod vault;
 
 pub use cipher::{MASTER_KEY_ENV, MasterKey};
 pub use models::{SecretScope, is_secret_shaped};
-pub use vault::{PreparedWrite, Relabelled, SecretAction, SecretTarget, Vault, WriteContext};
+pub use vault::{
+    Disabled, PreparedWrite, Relabelled, SecretAction, SecretTarget, Vault, WriteContext,
+};
 
 use crate::records::StoreError;
 

@@ -33,6 +33,17 @@ pub struct SecretTarget {
 
 impl SecretTarget {
     /// The record id this target is stored under.
+    /// The target a stored secret was written to.
+    fn of(record: &SecretRecord) -> SecretTarget {
+        SecretTarget {
+            scope: record.scope,
+            integration: record.integration.clone(),
+            name: record.name.clone(),
+            context: record.context.clone(),
+            instance: record.instance.clone(),
+        }
+    }
+
     pub fn secret_id(&self) -> String {
         secret_id(&self.integration, &self.name, &self.context, &self.instance)
     }
@@ -114,6 +125,17 @@ pub struct Relabelled {
     pub old_binding_key: String,
     pub binding_key: String,
     pub binding_id: String,
+}
+
+/// What [`Vault::disable`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disabled {
+    pub secret_id: String,
+    /// `disabled` or `unchanged` (it already was, with no configured
+    /// binding).
+    pub action: &'static str,
+    /// The bindings this call disabled.
+    pub binding_ids: Vec<String>,
 }
 
 /// Who writes and why, stamped on records and audit events.
@@ -207,8 +229,14 @@ impl Vault {
         let id = target.secret_id();
         let now = crate::time::now_rfc3339_micros();
         let existing = self.record(&id).await?;
+        let reenabled = existing
+            .as_ref()
+            .is_some_and(|(record, _)| record.status == SecretStatus::Disabled);
         let action = match &existing {
             None => SecretAction::Created,
+            // A disabled secret's value was withdrawn: writing one, even
+            // the same, is a new version and configures the secret again.
+            Some(_) if reenabled => SecretAction::Rotated,
             Some((record, _)) if *self.current_value(record).await? == *value => {
                 SecretAction::Unchanged
             }
@@ -285,7 +313,11 @@ impl Vault {
             event_type: event_type.into(),
             recorded_at: now,
             actor: write.actor.to_string(),
-            detail: format!("secret value {event_type}"),
+            detail: if reenabled {
+                format!("secret value {event_type}; the disabled secret is configured again")
+            } else {
+                format!("secret value {event_type}")
+            },
             metadata: BTreeMap::from([
                 ("source".to_string(), write.source.to_string()),
                 ("binding_key".to_string(), write.binding_key.to_string()),
@@ -362,21 +394,7 @@ impl Vault {
             if binding.binding_id == wanted {
                 current = Some((binding, stored.document));
             } else if binding.status == SecretStatus::Configured {
-                let disabled = SecretBinding {
-                    status: SecretStatus::Disabled,
-                    updated_at: now.to_string(),
-                    ..binding
-                };
-                writes.push(RecordWrite::ReplaceIf {
-                    record: keyed(
-                        BINDING_KIND,
-                        &disabled.binding_id,
-                        secret_id,
-                        target,
-                        &disabled,
-                    )?,
-                    expected: Some(stored.document),
-                });
+                writes.push(disable_binding(binding, stored.document, target, now)?);
             }
         }
         let configured = current
@@ -433,13 +451,7 @@ impl Vault {
             .ok_or_else(|| SecretError::NotFound {
                 secret_id: secret_id.to_string(),
             })?;
-        let target = SecretTarget {
-            scope: record.scope,
-            integration: record.integration.clone(),
-            name: record.name.clone(),
-            context: record.context.clone(),
-            instance: record.instance.clone(),
-        };
+        let target = SecretTarget::of(&record);
         let wanted = binding_id(secret_id, binding_key);
         let now = crate::time::now_rfc3339_micros();
         let Rebinding {
@@ -488,6 +500,103 @@ impl Vault {
             old_binding_key,
             binding_key: binding_key.to_string(),
             binding_id: wanted,
+        })
+    }
+
+    /// Withdraws a secret (a leaked value, a retired integration): the
+    /// record and its configured bindings become `disabled`, so no lane,
+    /// driver or provider call resolves it any more, and a `disabled`
+    /// event records who and why. Versions are kept for history; nothing
+    /// is decrypted (no master key needed). Writing a value again
+    /// ([`Vault::write`]) configures it again, always as a new version.
+    /// Already disabled, with no configured binding: `unchanged`, no
+    /// writes. Every row is replaced only if unchanged since read, so a
+    /// concurrent write makes this a conflict, never half a disable.
+    pub async fn disable(
+        &self,
+        secret_id: &str,
+        reason: &str,
+        actor: &str,
+        trace_id: &str,
+    ) -> Result<Disabled, SecretError> {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(SecretError::Invalid(
+                "reason: must not be blank: say why the secret is withdrawn".into(),
+            ));
+        }
+        let (record, document) =
+            self.record(secret_id)
+                .await?
+                .ok_or_else(|| SecretError::NotFound {
+                    secret_id: secret_id.to_string(),
+                })?;
+        let target = SecretTarget::of(&record);
+        let now = crate::time::now_rfc3339_micros();
+        let mut writes = Vec::new();
+        let mut binding_ids = Vec::new();
+        let mut binding_keys = Vec::new();
+        for stored in self
+            .store
+            .list_records(BINDING_KIND, &by_product(secret_id))
+            .await?
+        {
+            let binding: SecretBinding = decode(&stored, secret_id)?;
+            if binding.status != SecretStatus::Configured {
+                continue;
+            }
+            binding_ids.push(binding.binding_id.clone());
+            binding_keys.push(binding.binding_key.clone());
+            writes.push(disable_binding(binding, stored.document, &target, &now)?);
+        }
+        if record.status == SecretStatus::Disabled && writes.is_empty() {
+            return Ok(Disabled {
+                secret_id: secret_id.to_string(),
+                action: "unchanged",
+                binding_ids,
+            });
+        }
+        let created_at = record.created_at.clone();
+        let disabled = SecretRecord {
+            status: SecretStatus::Disabled,
+            updated_at: now.clone(),
+            updated_by: actor.to_string(),
+            ..record
+        };
+        let mut secret_row = keyed(
+            SECRET_KIND,
+            secret_id,
+            &target.integration,
+            &target,
+            &disabled,
+        )?;
+        secret_row.recorded_at = created_at;
+        writes.push(RecordWrite::ReplaceIf {
+            record: secret_row,
+            expected: Some(document),
+        });
+        let event = SecretAuditEvent {
+            schema_version: 1,
+            event_id: event_id(secret_id, "disabled"),
+            secret_id: secret_id.to_string(),
+            event_type: "disabled".into(),
+            recorded_at: now,
+            actor: actor.to_string(),
+            detail: format!("secret disabled: {reason}"),
+            metadata: BTreeMap::from([
+                ("reason".to_string(), reason.to_string()),
+                ("binding_keys".to_string(), binding_keys.join(",")),
+            ]),
+        };
+        writes.push(RecordWrite::Append {
+            record: keyed(AUDIT_KIND, &event.event_id, secret_id, &target, &event)?,
+            allow_transition: false,
+        });
+        self.store.write_records(&writes, trace_id).await?;
+        Ok(Disabled {
+            secret_id: secret_id.to_string(),
+            action: "disabled",
+            binding_ids,
         })
     }
 
@@ -684,6 +793,31 @@ fn decode<T: serde::de::DeserializeOwned>(
 
 /// A row of `kind` whose product column is `product_key` and whose lane
 /// columns are the secret's.
+/// The write that disables a configured binding, replacing the row only if
+/// it is still `read` (two writers cannot both decide about it).
+fn disable_binding(
+    binding: SecretBinding,
+    read: Value,
+    target: &SecretTarget,
+    now: &str,
+) -> Result<RecordWrite, SecretError> {
+    let disabled = SecretBinding {
+        status: SecretStatus::Disabled,
+        updated_at: now.to_string(),
+        ..binding
+    };
+    Ok(RecordWrite::ReplaceIf {
+        record: keyed(
+            BINDING_KIND,
+            &disabled.binding_id,
+            &disabled.secret_id,
+            target,
+            &disabled,
+        )?,
+        expected: Some(read),
+    })
+}
+
 fn keyed<T: serde::Serialize>(
     kind: &str,
     record_id: &str,
