@@ -144,16 +144,22 @@ impl Host for ComponentHost {
         &self,
         context: &str,
         instance: &str,
+        name: &str,
         command: &[String],
         timeout_seconds: u32,
     ) -> Result<JobOutcome, HostError> {
-        let o = wit::provider::run_job(context, instance, command, timeout_seconds)
+        let o = wit::provider::run_named_job(context, instance, name, command, timeout_seconds)
             .map_err(host_error)?;
         Ok(JobOutcome {
             status: o.status,
             exit_code: o.exit_code,
             detail: o.detail,
         })
+    }
+
+    fn sleep(&self, milliseconds: u32) {
+        // A WASI clock wait: the host parks the guest, not a thread.
+        std::thread::sleep(std::time::Duration::from_millis(milliseconds.into()));
     }
 
     fn list_preview_apps(

@@ -139,13 +139,21 @@ pub trait Host {
         instance: &str,
         timeout_seconds: u32,
     ) -> Result<DeployOutcome, HostError>;
+    /// Runs `command` on the lane's runtime as job `name` (1-63 lower-case
+    /// letters, digits or `-`; the provider keeps one job per name and
+    /// lane) and waits for it. A job that ran and failed is `Ok` with
+    /// status `fail`.
     fn run_job(
         &self,
         context: &str,
         instance: &str,
+        name: &str,
         command: &[String],
         timeout_seconds: u32,
     ) -> Result<JobOutcome, HostError>;
+    /// Waits `milliseconds` (between retries, say). The invocation's
+    /// deadline keeps running; the host's threads are not held.
+    fn sleep(&self, milliseconds: u32);
     fn list_preview_apps(
         &self,
         context: &str,

@@ -6,7 +6,7 @@
 //! script, and records every call so tests can assert what a driver did.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use serde_json::Value;
 
@@ -38,6 +38,7 @@ pub struct FakeHost {
     failures: RefCell<BTreeMap<String, HostError>>,
     health: RefCell<BTreeMap<String, HealthResult>>,
     pages: RefCell<BTreeMap<String, (u16, String)>>,
+    jobs: RefCell<BTreeMap<String, VecDeque<Result<JobOutcome, HostError>>>>,
     settings: RefCell<BTreeMap<(String, String), BTreeMap<String, String>>>,
     allowed_writes: RefCell<Vec<String>>,
     calls: RefCell<Vec<HostCall>>,
@@ -85,6 +86,15 @@ impl FakeHost {
         self.pages
             .borrow_mut()
             .insert(url.to_string(), (status, body.to_string()));
+        self
+    }
+
+    /// Scripts the next runs of job `name`, one answer per run, in order;
+    /// once they are used up (or without a script) a job passes.
+    pub fn with_job(self, name: &str, answers: Vec<Result<JobOutcome, HostError>>) -> Self {
+        self.jobs
+            .borrow_mut()
+            .insert(name.to_string(), answers.into());
         self
     }
 
@@ -322,16 +332,31 @@ impl Host for FakeHost {
         &self,
         context: &str,
         instance: &str,
+        name: &str,
         command: &[String],
         _timeout_seconds: u32,
     ) -> Result<JobOutcome, HostError> {
-        self.note("run_job", &[context, instance, &command.join(" ")])?;
+        self.note("run_job", &[context, instance, name, &command.join(" ")])?;
         self.target(context, instance)?;
-        Ok(JobOutcome {
-            status: "pass".to_string(),
-            exit_code: Some(0),
-            detail: String::new(),
+        let scripted = self
+            .jobs
+            .borrow_mut()
+            .get_mut(name)
+            .and_then(VecDeque::pop_front);
+        scripted.unwrap_or_else(|| {
+            Ok(JobOutcome {
+                status: "pass".to_string(),
+                exit_code: Some(0),
+                detail: String::new(),
+            })
         })
+    }
+
+    /// Returns at once; the call is recorded with its duration.
+    fn sleep(&self, milliseconds: u32) {
+        // Recording cannot fail here: only scripted failures do, and a
+        // pause has none to script.
+        let _ = self.note("sleep", &[&milliseconds.to_string()]);
     }
 
     fn list_preview_apps(

@@ -977,7 +977,12 @@ async fn dokploy_jobs_run_through_a_manual_schedule() {
     let command = lines(&["npx", "prisma", "migrate deploy"]);
     let outcome = s
         .provider
-        .run_job(&lane("testing"), &command, Some(Duration::from_secs(5)))
+        .run_job(
+            &lane("testing"),
+            "launchplane-job",
+            &command,
+            Some(Duration::from_secs(5)),
+        )
         .await
         .expect("job");
     assert_eq!(outcome.status, DeployStatus::Pass);
@@ -1007,12 +1012,12 @@ async fn dokploy_jobs_run_through_a_manual_schedule() {
     assert_eq!(calls[3].query["type"], "schedule");
     assert_eq!(calls[4].body, json!({"scheduleId": schedule_id}));
 
-    // A second job updates the same schedule.
+    // A second job of the same name updates the same schedule.
     s.fake.clear_calls();
     s.fake.script(DeployScript::ends("failed"));
     let outcome = s
         .provider
-        .run_job(&lane("testing"), &lines(&["true"]), None)
+        .run_job(&lane("testing"), "launchplane-job", &lines(&["true"]), None)
         .await
         .expect("job");
     assert_eq!(outcome.status, DeployStatus::Fail);
@@ -1028,12 +1033,50 @@ async fn dokploy_jobs_run_through_a_manual_schedule() {
         schedule_id
     );
 
+    // A job of another name gets a schedule of its own, and the first
+    // keeps its command; a name the provider could not use is refused
+    // before any call.
+    s.fake.clear_calls();
+    s.fake.script(DeployScript::default());
+    s.provider
+        .run_job(
+            &lane("testing"),
+            "db-migrate",
+            &lines(&["bin/migrate"]),
+            None,
+        )
+        .await
+        .expect("named job");
+    let schedules = s.fake.schedules();
+    assert_eq!(schedules.len(), 2, "{schedules:?}");
+    assert_eq!(schedules[1]["name"], "db-migrate");
+    assert_eq!(schedules[1]["command"], "bin/migrate");
+    assert_eq!(schedules[0]["command"], "true");
+    s.fake.clear_calls();
+    for bad in ["", "Migrate", "-x", "a b", &"x".repeat(64)] {
+        let error = s
+            .provider
+            .run_job(&lane("testing"), bad, &lines(&["true"]), None)
+            .await
+            .expect_err("bad name");
+        assert!(
+            matches!(error, ProviderError::Invalid(_)),
+            "{bad}: {error:?}"
+        );
+    }
+    assert!(s.fake.calls().is_empty());
+
     // Compose targets without a server run on the Dokploy host.
     s.fake.clear_calls();
     s.fake.script(DeployScript::default());
     let outcome = s
         .provider
-        .run_job(&lane("prod"), &lines(&["bin/migrate"]), None)
+        .run_job(
+            &lane("prod"),
+            "launchplane-job",
+            &lines(&["bin/migrate"]),
+            None,
+        )
         .await
         .expect("compose job");
     assert_eq!(outcome.status, DeployStatus::Pass);
@@ -1042,7 +1085,7 @@ async fn dokploy_jobs_run_through_a_manual_schedule() {
     assert_eq!(created["scheduleType"], "dokploy-server");
     assert_eq!(created["userId"], "user-1");
     assert_eq!(created["serverId"], Value::Null);
-    assert_eq!(created["appName"], "launchplane-demo-prod-job");
+    assert_eq!(created["appName"], "launchplane-demo-prod-launchplane-job");
     assert_eq!(created["shellType"], "bash");
     assert!(
         created["script"]
@@ -1187,7 +1230,7 @@ async fn simulated_provider_keeps_lanes_and_previews_in_memory() {
         (1, "ghcr.io/x@sha256:1")
     );
     let job = sim
-        .run_job(&testing, &lines(&["bin/seed", "--all"]), None)
+        .run_job(&testing, "seed", &lines(&["bin/seed", "--all"]), None)
         .await
         .expect("job");
     assert_eq!((job.status, job.exit_code), (DeployStatus::Pass, Some(0)));

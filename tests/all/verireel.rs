@@ -2,7 +2,8 @@
 //! tokens, against the fake Dokploy API with credentials from managed
 //! secrets: the stable environment, a testing deploy whose rollout is
 //! verified against the build the app reports, a deploy whose app never
-//! reports the expected build, and the testing workflow's verification.
+//! reports the expected build, the testing workflow's verification, and app
+//! maintenance (named jobs on the stable testing application, retried).
 //!
 //! A small server plays VeriReel: `/api/health` reports `ok` and the build
 //! (its tag read from the image the fake Dokploy app holds, so the report
@@ -21,7 +22,7 @@ use launchplane::providers::{
 use launchplane::runtime::{ProbeAccess, ProviderAccess};
 use launchplane::secrets::{MasterKey, Vault};
 use launchplane_tests::fake_dokploy::FakeDokploy;
-use launchplane_tests::{Service, TestDatabase, put_secret};
+use launchplane_tests::{Service, TestDatabase, demo_profile, put_secret};
 use serde_json::{Value, json};
 
 const KEY: &str = "dokploy-verireel-key-0123456789";
@@ -56,6 +57,12 @@ struct Lane {
 }
 
 async fn lane() -> Lane {
+    lane_in("demo").await
+}
+
+/// The lane (`context`, testing) of product `demo`, its VeriReel app on
+/// the fake Dokploy as application `app-testing`.
+async fn lane_in(context: &str) -> Lane {
     let db = TestDatabase::new("postgres").await;
     let fake = Arc::new(FakeDokploy::start(KEY).await);
     fake.add_application(
@@ -80,10 +87,15 @@ async fn lane() -> Lane {
         ) as Arc<dyn ProbeAccess>);
     })
     .await;
-    service.seed_profile("verireel").await;
+    let mut profile = demo_profile("verireel");
+    for lane in profile["lanes"].as_array_mut().into_iter().flatten() {
+        lane["context"] = json!(context);
+    }
+    let (status, body) = service.post("/v1/product-profiles", &profile, None).await;
+    assert_eq!(status, 202, "profile: {body}");
     let target = ProviderTargetInput {
         provider_id: "dokploy".into(),
-        context: "demo".into(),
+        context: context.into(),
         instance: "testing".into(),
         target_type: TargetType::Application,
         target_id: "app-testing".into(),
@@ -95,7 +107,7 @@ async fn lane() -> Lane {
     .into_target("2026-11-01T00:00:00Z", "tests")
     .expect("target");
     ProviderTargets::new(db.store.clone())
-        .put("demo", &[target], "tests")
+        .put(context, &[target], "tests")
         .await
         .expect("targets");
     Lane {
@@ -242,4 +254,74 @@ async fn a_rollout_that_never_reports_the_build_is_recorded_as_failed() {
     );
     let (status, _) = l.service.get("/v1/inventory/demo/testing").await;
     assert_eq!(status, 404, "the lane did not move");
+}
+
+fn maintenance(action: &str, intent: &str, email: &str) -> Value {
+    json!({"product": "demo", "maintenance": {
+        "context": "verireel", "instance": "testing", "action": action, "intent": intent, "email": email,
+    }})
+}
+
+#[tokio::test]
+async fn app_maintenance_runs_named_jobs_on_the_testing_application_and_retries() {
+    let l = lane_in("verireel").await;
+    let (status, body) = l
+        .service
+        .post(
+            "/v1/drivers/verireel/app-maintenance",
+            &maintenance("migrate", "stable-testing-migration", ""),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let result = &body["result"];
+    assert_eq!(result["maintenance_status"], "pass", "{body}");
+    assert_eq!(result["schedule_name"], "ver-apply-prisma-migrations");
+    assert_eq!(result["application_name"], "ver-testing-app");
+    assert!(!body.to_string().contains("app-testing"), "{body}");
+    let schedules = l.fake.schedules();
+    assert_eq!(schedules.len(), 1, "{schedules:?}");
+    assert_eq!(schedules[0]["name"], "ver-apply-prisma-migrations");
+    assert_eq!(schedules[0]["applicationId"], "app-testing");
+    assert_eq!(schedules[0]["scheduleType"], "application");
+    assert_eq!(
+        schedules[0]["command"],
+        "npx prisma migrate deploy --config prisma.config.ts"
+    );
+    assert_eq!(l.fake.calls_to("/api/schedule.runManually").len(), 1);
+
+    // An owner-admin command gets a job of its own, its email one quoted
+    // argument; Dokploy failing the first run is retried five seconds on
+    // (the component really waits: a WASI clock, not a busy loop).
+    l.fake.clear_calls();
+    l.fake
+        .fail("/api/schedule.runManually", 502, "bad gateway", Some(1));
+    let started = std::time::Instant::now();
+    let (status, body) = l
+        .service
+        .post(
+            "/v1/drivers/verireel/app-maintenance",
+            &maintenance(
+                "promote-owner",
+                "owner-route-promote-owner",
+                "o'neil+e2e@example.com",
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["result"]["maintenance_status"], "pass", "{body}");
+    assert!(started.elapsed() >= Duration::from_secs(5), "no pause");
+    assert_eq!(l.fake.calls_to("/api/schedule.runManually").len(), 2);
+    let schedules = l.fake.schedules();
+    assert_eq!(schedules.len(), 2, "{schedules:?}");
+    assert_eq!(schedules[1]["name"], "ver-owner-route-promote-owner");
+    assert_eq!(
+        schedules[1]["command"],
+        r"node scripts/ops/remote-owner-admin.mjs --action promote-owner --email 'o'\''neil+e2e@example.com'"
+    );
+    assert_eq!(
+        schedules[0]["command"], "npx prisma migrate deploy --config prisma.config.ts",
+        "the migration job keeps its command"
+    );
 }

@@ -5,14 +5,16 @@
 //! derive the same routes and grants. Handlers first repeat the request checks
 //! the original made before doing anything. The stable lane (deploys,
 //! environment, rollout and testing verification) is built in
-//! [`crate::stable`]; the rest is not built yet, and says so (501) instead of
-//! pretending to succeed.
+//! [`crate::stable`], app maintenance on stable testing in
+//! [`crate::maintenance`]; the rest (backup gate, promotion, rollback,
+//! previews, maintenance of a preview) is not built yet, and says so (501)
+//! instead of pretending to succeed.
 
 use launchplane_sdk::prelude::*;
 
 use crate::checks::{at_least, invalid, non_blank, release_status, rollout_window, url_host};
 use crate::models::*;
-use crate::stable;
+use crate::{maintenance, stable};
 
 /// Every action of the driver, in the original registry's order.
 pub fn all() -> Vec<Action> {
@@ -253,6 +255,13 @@ fn app_maintenance(
             "email",
             format_args!("is required by action `{action}`"),
         ));
+    } else if email.matches('@').count() != 1
+        || email.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(invalid(
+            "email",
+            "must be one email address (one `@`, no spaces)",
+        ));
     }
     let (required_action, required_context) = req.intent.requires();
     if req.action != required_action || req.context != required_context {
@@ -270,7 +279,18 @@ fn app_maintenance(
         ));
     }
     at_least("timeout_seconds", req.timeout_seconds.into(), 1)?;
-    not_built(ctx)
+    match req.context {
+        MaintenanceContext::Stable => {
+            let intent = serde_json::to_value(req.intent)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            Ok(Reply::new(maintenance::run_stable(ctx, &req, &intent)))
+        }
+        // A preview application is not a lane: no host capability runs a
+        // job on one yet.
+        MaintenanceContext::Preview => not_built(ctx),
+    }
 }
 
 fn prod_backup_gate(

@@ -9,6 +9,7 @@
 mod actions;
 mod catalogue;
 mod checks;
+mod maintenance;
 pub mod models;
 mod stable;
 

@@ -241,12 +241,13 @@ impl ProviderAccess for ProviderCapability {
     async fn run_job(
         &self,
         lane: &Lane,
+        name: &str,
         command: &[String],
         timeout_seconds: u32,
     ) -> Result<JobOutcome, HostError> {
         let outcome = self
             .provider
-            .run_job(lane, command, seconds(timeout_seconds))
+            .run_job(lane, name, command, seconds(timeout_seconds))
             .await
             .map_err(host_error)?;
         Ok(JobOutcome {

@@ -198,10 +198,12 @@ pub trait DeployProvider: Send + Sync {
         timeout: Option<Duration>,
     ) -> Result<DeployOutcome, ProviderError>;
 
-    /// Runs a one-off command on the lane's runtime and waits for it.
+    /// Runs a one-off command on the lane's runtime as job `name` (see
+    /// [`check_job_name`]; one job per name and lane) and waits for it.
     async fn run_job(
         &self,
         lane: &Lane,
+        name: &str,
         command: &[String],
         timeout: Option<Duration>,
     ) -> Result<JobOutcome, ProviderError>;
@@ -303,6 +305,24 @@ pub fn effective_deploy_timeout(timeout: Option<Duration>, target: &ProviderTarg
 /// A lane as `context/instance`, for messages.
 pub fn lane_label(lane: &Lane) -> String {
     format!("{}/{}", lane.context, lane.instance)
+}
+
+/// A job name: 1-63 lower-case letters, digits or `-`, starting with a
+/// letter or digit. Providers name their job resources after it (Dokploy:
+/// the schedule's name), so it is checked before any provider call.
+pub fn check_job_name(name: &str) -> Result<(), ProviderError> {
+    let valid = (1..=63).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-');
+    if valid {
+        Ok(())
+    } else {
+        Err(ProviderError::Invalid(format!(
+            "job name `{name}` must be 1-63 lower-case letters, digits or `-`, not starting with `-`"
+        )))
+    }
 }
 
 /// A command as one POSIX shell line (each argument single-quoted when it

@@ -21,7 +21,7 @@ use super::targets::{
 };
 use super::{
     DeployOutcome, DeployProvider, DeployStatus, JobOutcome, PreviewApp, ProviderError,
-    effective_deploy_timeout, lane_label, shell_join,
+    check_job_name, effective_deploy_timeout, lane_label, shell_join,
 };
 use crate::records::Store;
 use crate::runtime::Lane;
@@ -411,9 +411,11 @@ impl DeployProvider for SimulatedProvider {
     async fn run_job(
         &self,
         lane: &Lane,
+        name: &str,
         command: &[String],
         timeout: Option<Duration>,
     ) -> Result<JobOutcome, ProviderError> {
+        check_job_name(name)?;
         if command.is_empty() || command.iter().all(|c| c.trim().is_empty()) {
             return Err(ProviderError::Invalid("a job needs a command".to_string()));
         }
@@ -430,7 +432,7 @@ impl DeployProvider for SimulatedProvider {
             .push(line.clone());
         state
             .log
-            .push(format!("run-job {} {line}", lane_label(lane)));
+            .push(format!("run-job {} {name}: {line}", lane_label(lane)));
         Ok(match injected {
             Some(detail) => JobOutcome {
                 status: DeployStatus::Fail,

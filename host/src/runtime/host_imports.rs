@@ -17,7 +17,7 @@ use tokio::runtime::Handle;
 use super::bindings::{DriverError, HostError};
 use super::guest_pool;
 use super::limits::DeadlineExceeded;
-use super::services::{InvocationScope, Lane};
+use super::services::{DEFAULT_JOB_NAME, InvocationScope, Lane};
 use super::state::InvocationState;
 
 type HostResult<T> = wasmtime::Result<Result<T, HostError>>;
@@ -319,7 +319,24 @@ impl provider::Host for InvocationState {
         timeout_seconds: u32,
     ) -> HostResult<provider::JobOutcome> {
         lane_call!(self, "provider.run-job", context, instance, |p, lane| p
-            .run_job(&lane, &command, timeout_seconds))
+            .run_job(&lane, DEFAULT_JOB_NAME, &command, timeout_seconds))
+    }
+
+    async fn run_named_job(
+        &mut self,
+        context: String,
+        instance: String,
+        name: String,
+        command: Vec<String>,
+        timeout_seconds: u32,
+    ) -> HostResult<provider::JobOutcome> {
+        lane_call!(
+            self,
+            "provider.run-named-job",
+            context,
+            instance,
+            |p, lane| p.run_job(&lane, &name, &command, timeout_seconds)
+        )
     }
 
     async fn list_preview_apps(

@@ -68,6 +68,9 @@ pub trait RecordAccess: Send + Sync {
     ) -> Result<String, HostError>;
 }
 
+/// The job name of the WIT's unnamed `run-job`.
+pub const DEFAULT_JOB_NAME: &str = "launchplane-job";
+
 /// Provider operations in provider-neutral words.
 #[async_trait]
 pub trait ProviderAccess: Send + Sync {
@@ -85,9 +88,11 @@ pub trait ProviderAccess: Send + Sync {
         lane: &Lane,
         timeout_seconds: u32,
     ) -> Result<provider::DeployOutcome, HostError>;
+    /// Runs job `name` (see `providers::check_job_name`) on the lane.
     async fn run_job(
         &self,
         lane: &Lane,
+        name: &str,
         command: &[String],
         timeout_seconds: u32,
     ) -> Result<provider::JobOutcome, HostError>;

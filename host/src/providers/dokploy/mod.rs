@@ -47,7 +47,7 @@ use super::redact::provider_detail;
 use super::targets::{ProviderTarget, ProviderTargets, TargetType, preview_template};
 use super::{
     DeployOutcome, DeployProvider, DeployStatus, JobOutcome, PreviewApp, ProviderError,
-    effective_deploy_timeout, lane_label, shell_join,
+    check_job_name, effective_deploy_timeout, lane_label, shell_join,
 };
 use crate::records::Store;
 use crate::runtime::Lane;
@@ -87,8 +87,6 @@ pub const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(60);
 pub const PREVIEW_DEPLOY_TIMEOUT: Duration = Duration::from_secs(300);
 /// Cron expression of a schedule that only runs when triggered (31 Feb).
 pub const MANUAL_ONLY_CRON: &str = "0 0 31 2 *";
-/// The name of Launchplane's one-off job schedule on a target.
-pub const JOB_SCHEDULE_NAME: &str = "launchplane-job";
 /// The env key holding a compose target's image.
 pub const COMPOSE_IMAGE_ENV_KEY: &str = "DOCKER_IMAGE_REFERENCE";
 
@@ -873,6 +871,7 @@ impl DokployProvider {
         &self,
         lane: &Lane,
         target: &ProviderTarget,
+        name: &str,
         command: &[String],
         timeout: Duration,
     ) -> Result<JobOutcome, ProviderError> {
@@ -886,7 +885,7 @@ impl DokployProvider {
                 target.target_id.clone(),
                 String::new(),
                 json!({
-                    "name": JOB_SCHEDULE_NAME,
+                    "name": name,
                     "cronExpression": MANUAL_ONLY_CRON,
                     "scheduleType": "application",
                     "shellType": "sh",
@@ -921,7 +920,7 @@ impl DokployProvider {
                 } else {
                     ("server".to_string(), server_id.clone())
                 };
-                let app_name = format!("launchplane-{}-{}-job", lane.context, lane.instance);
+                let app_name = format!("launchplane-{}-{}-{name}", lane.context, lane.instance);
                 let project = shell_join(std::slice::from_ref(&compose_app));
                 let script = format!(
                     "set -eu\nproject={project}\ncontainer=$(docker ps -q --filter \"label=com.docker.compose.project=${{project}}\" --filter \"label=com.docker.compose.service=web\" | head -n 1)\nif [ -z \"$container\" ]; then echo \"no running web container for compose project ${{project}}\" >&2; exit 1; fi\nexec docker exec \"$container\" {command_line}\n"
@@ -936,7 +935,7 @@ impl DokployProvider {
                     lookup_id,
                     app_name.clone(),
                     json!({
-                        "name": JOB_SCHEDULE_NAME,
+                        "name": name,
                         "cronExpression": MANUAL_ONLY_CRON,
                         "appName": app_name,
                         "shellType": "bash",
@@ -952,7 +951,7 @@ impl DokployProvider {
             }
         };
         let schedule = self
-            .upsert_schedule(&lookup_id, &schedule_type, &app_name, payload)
+            .upsert_schedule(&lookup_id, &schedule_type, name, &app_name, payload)
             .await?;
         let schedule_id = ["scheduleId", "schedule_id", "id", "uuid"]
             .iter()
@@ -960,7 +959,7 @@ impl DokployProvider {
             .unwrap_or_default();
         if schedule_id.is_empty() {
             return Err(ProviderError::failed(format!(
-                "Dokploy schedule {JOB_SCHEDULE_NAME:?} for {} did not expose a schedule id.",
+                "Dokploy schedule {name:?} for {} did not expose a schedule id.",
                 lane_label(lane)
             )));
         }
@@ -993,6 +992,7 @@ impl DokployProvider {
         &self,
         lookup_id: &str,
         schedule_type: &str,
+        name: &str,
         app_name: &str,
     ) -> Result<Option<Value>, ProviderError> {
         let payload = self
@@ -1002,8 +1002,7 @@ impl DokployProvider {
             )
             .await?;
         Ok(extract_list(&payload, "schedules").into_iter().find(|s| {
-            text(s, "name") == JOB_SCHEDULE_NAME
-                && (app_name.is_empty() || text(s, "appName") == app_name)
+            text(s, "name") == name && (app_name.is_empty() || text(s, "appName") == app_name)
         }))
     }
 
@@ -1011,11 +1010,12 @@ impl DokployProvider {
         &self,
         lookup_id: &str,
         schedule_type: &str,
+        name: &str,
         app_name: &str,
         payload: Value,
     ) -> Result<Value, ProviderError> {
         match self
-            .find_schedule(lookup_id, schedule_type, app_name)
+            .find_schedule(lookup_id, schedule_type, name, app_name)
             .await?
         {
             Some(existing) => {
@@ -1032,11 +1032,11 @@ impl DokployProvider {
                 self.post("/api/schedule.create", payload).await?;
             }
         }
-        self.find_schedule(lookup_id, schedule_type, app_name)
+        self.find_schedule(lookup_id, schedule_type, name, app_name)
             .await?
             .ok_or_else(|| {
                 ProviderError::failed(format!(
-                    "Dokploy schedule {JOB_SCHEDULE_NAME:?} for {schedule_type} target {lookup_id:?} could not be resolved after upsert."
+                    "Dokploy schedule {name:?} for {schedule_type} target {lookup_id:?} could not be resolved after upsert."
                 ))
             })
     }
@@ -1168,12 +1168,15 @@ impl DeployProvider for DokployProvider {
     async fn run_job(
         &self,
         lane: &Lane,
+        name: &str,
         command: &[String],
         timeout: Option<Duration>,
     ) -> Result<JobOutcome, ProviderError> {
+        check_job_name(name)?;
         let target = self.resolve_target(lane).await?;
         let timeout = effective_deploy_timeout(timeout, &target);
-        self.run_schedule(lane, &target, command, timeout).await
+        self.run_schedule(lane, &target, name, command, timeout)
+            .await
     }
 
     async fn list_domains(&self, lane: &Lane) -> Result<Vec<String>, ProviderError> {
