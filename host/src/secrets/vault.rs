@@ -182,6 +182,15 @@ impl Vault {
         Ok(Some((record, stored.document)))
     }
 
+    /// The stored secret, or [`SecretError::NotFound`] naming it.
+    async fn existing(&self, secret_id: &str) -> Result<(SecretRecord, Value), SecretError> {
+        self.record(secret_id)
+            .await?
+            .ok_or_else(|| SecretError::NotFound {
+                secret_id: secret_id.to_string(),
+            })
+    }
+
     async fn current_value(&self, record: &SecretRecord) -> Result<Zeroizing<String>, SecretError> {
         let stored = self
             .store
@@ -445,12 +454,7 @@ impl Vault {
                 "binding_key: must not be blank".into(),
             ));
         }
-        let (record, _) = self
-            .record(secret_id)
-            .await?
-            .ok_or_else(|| SecretError::NotFound {
-                secret_id: secret_id.to_string(),
-            })?;
+        let (record, _) = self.existing(secret_id).await?;
         let target = SecretTarget::of(&record);
         let wanted = binding_id(secret_id, binding_key);
         let now = crate::time::now_rfc3339_micros();
@@ -525,12 +529,7 @@ impl Vault {
                 "reason: must not be blank: say why the secret is withdrawn".into(),
             ));
         }
-        let (record, document) =
-            self.record(secret_id)
-                .await?
-                .ok_or_else(|| SecretError::NotFound {
-                    secret_id: secret_id.to_string(),
-                })?;
+        let (record, document) = self.existing(secret_id).await?;
         let target = SecretTarget::of(&record);
         let now = crate::time::now_rfc3339_micros();
         let mut writes = Vec::new();
