@@ -44,6 +44,14 @@ fn host_error(error: wit::types::HostError) -> HostError {
     }
 }
 
+fn job_outcome(o: wit::provider::JobOutcome) -> JobOutcome {
+    JobOutcome {
+        status: o.status,
+        exit_code: o.exit_code,
+        detail: o.detail,
+    }
+}
+
 fn parse_record(kind: &str, text: &str) -> Result<Value, HostError> {
     serde_json::from_str(text)
         .map_err(|e| HostError::Invalid(format!("host returned a malformed {kind} record: {e}")))
@@ -150,11 +158,20 @@ impl Host for ComponentHost {
     ) -> Result<JobOutcome, HostError> {
         let o = wit::provider::run_named_job(context, instance, name, command, timeout_seconds)
             .map_err(host_error)?;
-        Ok(JobOutcome {
-            status: o.status,
-            exit_code: o.exit_code,
-            detail: o.detail,
-        })
+        Ok(job_outcome(o))
+    }
+
+    fn run_preview_job(
+        &self,
+        context: &str,
+        app_name: &str,
+        name: &str,
+        command: &[String],
+        timeout_seconds: u32,
+    ) -> Result<JobOutcome, HostError> {
+        let o = wit::provider::run_preview_job(context, app_name, name, command, timeout_seconds)
+            .map_err(host_error)?;
+        Ok(job_outcome(o))
     }
 
     fn sleep(&self, milliseconds: u32) {

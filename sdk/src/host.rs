@@ -151,6 +151,16 @@ pub trait Host {
         command: &[String],
         timeout_seconds: u32,
     ) -> Result<JobOutcome, HostError>;
+    /// Runs job `name` (as [`Host::run_job`]) on the preview application
+    /// `app_name` of the preview `context`; `NotFound` when there is none.
+    fn run_preview_job(
+        &self,
+        context: &str,
+        app_name: &str,
+        name: &str,
+        command: &[String],
+        timeout_seconds: u32,
+    ) -> Result<JobOutcome, HostError>;
     /// Waits `milliseconds` (between retries, say). The invocation's
     /// deadline keeps running; the host's threads are not held.
     fn sleep(&self, milliseconds: u32);

@@ -89,6 +89,12 @@ impl FakeHost {
         self
     }
 
+    /// Seeds a preview application (as if a refresh had created it).
+    pub fn with_preview_app(self, app: PreviewApp) -> Self {
+        self.preview_apps.borrow_mut().insert(app.name.clone(), app);
+        self
+    }
+
     /// Scripts the next runs of job `name`, one answer per run, in order;
     /// once they are used up (or without a script) a job passes.
     pub fn with_job(self, name: &str, answers: Vec<Result<JobOutcome, HostError>>) -> Self {
@@ -159,6 +165,22 @@ impl FakeHost {
             Some(error) => Err(error.clone()),
             None => Ok(()),
         }
+    }
+
+    /// The next scripted answer of job `name`, else a pass.
+    fn next_job(&self, name: &str) -> Result<JobOutcome, HostError> {
+        let scripted = self
+            .jobs
+            .borrow_mut()
+            .get_mut(name)
+            .and_then(VecDeque::pop_front);
+        scripted.unwrap_or_else(|| {
+            Ok(JobOutcome {
+                status: "pass".to_string(),
+                exit_code: Some(0),
+                detail: String::new(),
+            })
+        })
     }
 
     fn target(&self, context: &str, instance: &str) -> Result<Target, HostError> {
@@ -338,18 +360,27 @@ impl Host for FakeHost {
     ) -> Result<JobOutcome, HostError> {
         self.note("run_job", &[context, instance, name, &command.join(" ")])?;
         self.target(context, instance)?;
-        let scripted = self
-            .jobs
-            .borrow_mut()
-            .get_mut(name)
-            .and_then(VecDeque::pop_front);
-        scripted.unwrap_or_else(|| {
-            Ok(JobOutcome {
-                status: "pass".to_string(),
-                exit_code: Some(0),
-                detail: String::new(),
-            })
-        })
+        self.next_job(name)
+    }
+
+    fn run_preview_job(
+        &self,
+        context: &str,
+        app_name: &str,
+        name: &str,
+        command: &[String],
+        _timeout_seconds: u32,
+    ) -> Result<JobOutcome, HostError> {
+        self.note(
+            "run_preview_job",
+            &[context, app_name, name, &command.join(" ")],
+        )?;
+        if !self.preview_apps.borrow().contains_key(app_name) {
+            return Err(HostError::NotFound(format!(
+                "no preview application `{app_name}` in {context}"
+            )));
+        }
+        self.next_job(name)
     }
 
     /// Returns at once; the call is recorded with its duration.

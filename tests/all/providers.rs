@@ -1257,12 +1257,41 @@ async fn simulated_provider_keeps_lanes_and_previews_in_memory() {
         sim.preview_env("demo-preview-pr-1"),
         Some(vec![("K".into(), "v".into())])
     );
+    let job = sim
+        .run_preview_job(
+            "demo",
+            "demo-preview-pr-1",
+            "seed",
+            &lines(&["bin/seed"]),
+            None,
+        )
+        .await
+        .expect("preview job");
+    assert_eq!(job.status, DeployStatus::Pass);
+    assert!(
+        sim.log()
+            .iter()
+            .any(|l| l == "run-preview-job demo/demo-preview-pr-1 seed: bin/seed"),
+        "{:?}",
+        sim.log()
+    );
     sim.delete_preview_app("demo", "demo-preview-pr-1")
         .await
         .expect("delete");
     sim.delete_preview_app("demo", "demo-preview-pr-1")
         .await
         .expect("idempotent");
+    let error = sim
+        .run_preview_job(
+            "demo",
+            "demo-preview-pr-1",
+            "seed",
+            &lines(&["bin/seed"]),
+            None,
+        )
+        .await
+        .expect_err("gone");
+    assert!(matches!(error, ProviderError::NotFound(_)), "{error:?}");
     assert!(
         sim.list_preview_apps("demo", "demo-preview-")
             .await

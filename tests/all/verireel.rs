@@ -91,6 +91,10 @@ async fn lane_in(context: &str) -> Lane {
     for lane in profile["lanes"].as_array_mut().into_iter().flatten() {
         lane["context"] = json!(context);
     }
+    if context == "verireel" {
+        // VeriReel's previews live in their own context.
+        profile["preview"]["context"] = json!("verireel-testing");
+    }
     let (status, body) = service.post("/v1/product-profiles", &profile, None).await;
     assert_eq!(status, 202, "profile: {body}");
     let target = ProviderTargetInput {
@@ -324,4 +328,48 @@ async fn app_maintenance_runs_named_jobs_on_the_testing_application_and_retries(
         schedules[0]["command"], "npx prisma migrate deploy --config prisma.config.ts",
         "the migration job keeps its command"
     );
+
+    // A preview's maintenance runs on the preview application the slug
+    // names, found among the template's environment's applications.
+    l.fake.add_application(
+        "app-pr-5",
+        json!({"name": "ver-preview-pr-5-app", "appName": "ver-preview-pr-5", "dockerImage": "ghcr.io/o/verireel:pr-5"}),
+    );
+    let (status, body) = l
+        .service
+        .post(
+            "/v1/drivers/verireel/app-maintenance",
+            &json!({"product": "demo", "maintenance": {
+                "context": "verireel-testing", "instance": "preview", "preview_slug": "pr-5",
+                "action": "delete-user", "intent": "remote-e2e-delete-user", "email": "e2e@example.com",
+            }}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["result"]["maintenance_status"], "pass", "{body}");
+    assert_eq!(body["result"]["application_name"], "ver-preview-pr-5-app");
+    let schedules = l.fake.schedules();
+    let preview_job = schedules
+        .iter()
+        .find(|s| s["name"] == "ver-remote-e2e-delete-user")
+        .expect("the preview's job");
+    assert_eq!(preview_job["applicationId"], "app-pr-5");
+
+    // A preview that does not exist is a failed maintenance, at once.
+    let (status, body) = l
+        .service
+        .post(
+            "/v1/drivers/verireel/app-maintenance",
+            &json!({"product": "demo", "maintenance": {
+                "context": "verireel-testing", "instance": "preview", "preview_slug": "pr-6",
+                "action": "delete-user", "intent": "remote-e2e-delete-user", "email": "e2e@example.com",
+            }}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["result"]["maintenance_status"], "fail", "{body}");
+    let message = body["result"]["error_message"].as_str().unwrap_or_default();
+    assert!(message.contains("ver-preview-pr-6-app"), "{message}");
 }

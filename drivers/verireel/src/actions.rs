@@ -5,10 +5,9 @@
 //! derive the same routes and grants. Handlers first repeat the request checks
 //! the original made before doing anything. The stable lane (deploys,
 //! environment, rollout and testing verification) is built in
-//! [`crate::stable`], app maintenance on stable testing in
-//! [`crate::maintenance`]; the rest (backup gate, promotion, rollback,
-//! previews, maintenance of a preview) is not built yet, and says so (501)
-//! instead of pretending to succeed.
+//! [`crate::stable`], app maintenance in [`crate::maintenance`]; the rest
+//! (backup gate, promotion, rollback, previews) is not built yet, and says
+//! so (501) instead of pretending to succeed.
 
 use launchplane_sdk::prelude::*;
 
@@ -60,7 +59,11 @@ pub fn all() -> Vec<Action> {
             .label("Run app maintenance")
             .description("Run an allow-listed product maintenance operation for a stable or preview environment.")
             .safety(Safety::Mutation)
-            .scope(Scope::Instance)
+            // Addressed by context: `verireel` (stable testing, a lane) or
+            // `verireel-testing` (a preview, not a lane). The original's
+            // registry row says `instance`, but it authorized this route on
+            // (product, context) alone, which is what this scope does.
+            .scope(Scope::Context)
             .authz("verireel_app_maintenance.execute")
             .envelope("maintenance")
             .handler(app_maintenance),
@@ -279,18 +282,11 @@ fn app_maintenance(
         ));
     }
     at_least("timeout_seconds", req.timeout_seconds.into(), 1)?;
-    match req.context {
-        MaintenanceContext::Stable => {
-            let intent = serde_json::to_value(req.intent)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
-            Ok(Reply::new(maintenance::run_stable(ctx, &req, &intent)))
-        }
-        // A preview application is not a lane: no host capability runs a
-        // job on one yet.
-        MaintenanceContext::Preview => not_built(ctx),
-    }
+    let intent = serde_json::to_value(req.intent)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    Ok(Reply::new(maintenance::run(ctx, &req, &intent)))
 }
 
 fn prod_backup_gate(

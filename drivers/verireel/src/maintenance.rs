@@ -1,6 +1,6 @@
-//! VeriReel app maintenance on the stable testing lane: one allow-listed
-//! command, run as a named job on the lane's application, retried as the
-//! original retried it.
+//! VeriReel app maintenance: one allow-listed command, run as a named job on
+//! the stable testing lane's application or on one preview application,
+//! retried as the original retried it.
 //!
 //! The request's checks (which action in which context, email or not, the
 //! intent) are in `actions`; this module runs what passed them. A command
@@ -71,19 +71,20 @@ pub fn job(
     }
 }
 
-/// Runs a checked request on the stable testing lane.
+/// Runs a checked request: on the stable testing lane (context
+/// `verireel`) or on the preview application it names (context
+/// `verireel-testing`).
 ///
-/// Host calls, in order: `resolve_target`; `run_job` up to [`ATTEMPTS`]
-/// times with a `sleep` of [`RETRY_DELAY_MS`] between two; for
-/// `reset-testing`, `deploy` (the app restarts on the reset database).
-pub fn run_stable(
-    ctx: &Ctx<'_>,
-    req: &AppMaintenanceRequest,
-    intent: &str,
-) -> AppMaintenanceResult {
+/// Host calls, in order: stable, `resolve_target` then `run_job`; preview,
+/// `run_preview_job`; each up to [`ATTEMPTS`] times with a `sleep` of
+/// [`RETRY_DELAY_MS`] between two; for `reset-testing`, then `deploy` (the
+/// app restarts on the reset database).
+pub fn run(ctx: &Ctx<'_>, req: &AppMaintenanceRequest, intent: &str) -> AppMaintenanceResult {
     let host = ctx.host();
-    let context = "verireel";
-    let instance = "testing";
+    let (context, instance) = match req.context {
+        MaintenanceContext::Stable => ("verireel", "testing"),
+        MaintenanceContext::Preview => ("verireel-testing", "preview"),
+    };
     let (job_name, command) = job(req.action, req.context, req.email.trim());
     let mut result = AppMaintenanceResult {
         maintenance_status: PassFail::Fail,
@@ -99,7 +100,21 @@ pub fn run_stable(
         finished_at: String::new(),
         error_message: String::new(),
     };
-    let outcome = run(ctx, &mut result, job_name, &command, req.timeout_seconds);
+    let outcome = match req.context {
+        MaintenanceContext::Stable => {
+            run_on_stable(ctx, &mut result, job_name, &command, req.timeout_seconds)
+        }
+        MaintenanceContext::Preview => {
+            let app_name = match req.application_name.trim() {
+                "" => format!("ver-preview-{}-app", req.preview_slug.trim()),
+                name => name.to_string(),
+            };
+            result.application_name = app_name.clone();
+            run_with_retries(ctx, job_name, || {
+                host.run_preview_job(context, &app_name, job_name, &command, req.timeout_seconds)
+            })
+        }
+    };
     result.finished_at = host.now();
     match outcome {
         Ok(()) => result.maintenance_status = PassFail::Pass,
@@ -108,7 +123,7 @@ pub fn run_stable(
     result
 }
 
-fn run(
+fn run_on_stable(
     ctx: &Ctx<'_>,
     result: &mut AppMaintenanceResult,
     job_name: &str,
@@ -130,7 +145,9 @@ fn run(
             target.target_type
         ));
     }
-    run_with_retries(ctx, &context, &instance, job_name, command, timeout_seconds)?;
+    run_with_retries(ctx, job_name, || {
+        host.run_job(&context, &instance, job_name, command, timeout_seconds)
+    })?;
     if result.action == MaintenanceAction::ResetTesting {
         let redeploy = host
             .deploy(&context, &instance, timeout_seconds)
@@ -150,19 +167,16 @@ fn run(
 
 /// Runs the job until it passes, at most [`ATTEMPTS`] times. A job that
 /// failed and a provider that failed are retried; a refusal (a bad
-/// request, a missing target, a denied call) is final at once.
+/// request, a missing target or preview, a denied call) is final at once.
 fn run_with_retries(
     ctx: &Ctx<'_>,
-    context: &str,
-    instance: &str,
     job_name: &str,
-    command: &[String],
-    timeout_seconds: u32,
+    run_once: impl Fn() -> Result<JobOutcome, HostError>,
 ) -> Result<(), String> {
     let host = ctx.host();
     let mut attempt = 1;
     loop {
-        let failure = match host.run_job(context, instance, job_name, command, timeout_seconds) {
+        let failure = match run_once() {
             Ok(outcome) if outcome.status == "pass" => return Ok(()),
             Ok(outcome) => match outcome.exit_code {
                 Some(code) if outcome.detail.is_empty() => format!("exited with {code}"),

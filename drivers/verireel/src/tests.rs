@@ -159,33 +159,84 @@ fn valid_requests_reach_the_unbuilt_behaviour() {
 
 #[test]
 fn maintenance_variants_the_original_accepted() {
-    let harness = harness().with_host(FakeHost::new().with_target(lane_target("testing")));
+    let h = harness().with_host(FakeHost::new().with_target(lane_target("testing")));
     let stable = [
         json!({"action": "reset-testing", "intent": "stable-testing-reset"}),
         json!({"action": "grant-sponsored", "intent": "stable-testing-remote-e2e-grant-sponsored", "email": "a@example.com"}),
         json!({"action": "promote-owner", "intent": "owner-route-promote-owner", "email": "a@example.com"}),
     ];
     for request in stable {
-        let reply = harness
+        let reply = h
             .call("app_maintenance", "testing", request.clone())
             .expect("runs");
         assert_eq!(reply.result["maintenance_status"], "pass", "{request}");
     }
-    // A preview application is not a lane: maintenance of one is not
-    // built, and says so after its checks.
     let preview = [
         json!({"context": "verireel-testing", "instance": "preview", "preview_slug": "pr-3", "action": "delete-user", "intent": "remote-e2e-delete-user", "email": "a@example.com"}),
         json!({"context": "verireel-testing", "instance": "preview", "application_name": "ver-preview-pr-3-app", "action": "grant-sponsored", "intent": "remote-e2e-grant-sponsored", "email": "a@example.com"}),
     ];
+    let h = harness().with_host(FakeHost::new().with_preview_app(preview_app(3)));
     for request in preview {
-        let error = harness
+        let reply = h
             .call("app_maintenance", "testing", request.clone())
-            .expect_err("not built");
-        assert!(
-            matches!(error, DriverError::NotImplemented(_)),
-            "{request}: {error:?}"
-        );
+            .expect("runs");
+        assert_eq!(reply.result["maintenance_status"], "pass", "{request}");
     }
+}
+
+fn preview_app(pr: u32) -> launchplane_sdk::prelude::PreviewApp {
+    launchplane_sdk::prelude::PreviewApp {
+        name: format!("ver-preview-pr-{pr}-app"),
+        domains: vec![format!("pr-{pr}.preview.example.com")],
+        image_reference: "ghcr.io/o/verireel:pr".into(),
+    }
+}
+
+#[test]
+fn preview_maintenance_runs_on_the_named_preview_application() {
+    let harness = harness().with_host(FakeHost::new().with_preview_app(preview_app(7)));
+    let result = maintenance(
+        &harness,
+        json!({"context": "verireel-testing", "instance": "preview", "preview_slug": "pr-7",
+               "action": "delete-user", "intent": "remote-e2e-delete-user", "email": "e2e@example.com"}),
+    );
+    assert_eq!(result["maintenance_status"], "pass", "{result}");
+    assert_eq!(result["schedule_name"], "ver-remote-e2e-delete-user");
+    assert_eq!(result["application_name"], "ver-preview-pr-7-app");
+    assert_eq!(
+        (result["context"].as_str(), result["instance"].as_str()),
+        (Some("verireel-testing"), Some("preview"))
+    );
+    let runs: Vec<_> = harness
+        .host
+        .calls()
+        .into_iter()
+        .filter(|c| c.op == "run_preview_job")
+        .map(|c| c.args)
+        .collect();
+    assert_eq!(
+        runs,
+        [[
+            "verireel-testing",
+            "ver-preview-pr-7-app",
+            "ver-remote-e2e-delete-user",
+            "node scripts/ops/remote-owner-admin.mjs --action delete-user --email e2e@example.com"
+        ]]
+    );
+
+    // A preview that does not exist fails at once, without retries.
+    let result = maintenance(
+        &harness,
+        json!({"context": "verireel-testing", "instance": "preview", "application_name": "ver-preview-pr-8-app",
+               "action": "grant-sponsored", "intent": "remote-e2e-grant-sponsored", "email": "e2e@example.com"}),
+    );
+    assert_eq!(result["maintenance_status"], "fail");
+    let message = result["error_message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("no preview application `ver-preview-pr-8-app`"),
+        "{message}"
+    );
+    assert!(!harness.host.ops().contains(&"sleep".to_string()));
 }
 
 fn maintenance(harness: &Harness, request: Value) -> Value {

@@ -250,11 +250,7 @@ impl ProviderAccess for ProviderCapability {
             .run_job(lane, name, command, seconds(timeout_seconds))
             .await
             .map_err(host_error)?;
-        Ok(JobOutcome {
-            status: outcome.status.as_str().to_string(),
-            exit_code: outcome.exit_code,
-            detail: outcome.detail,
-        })
+        Ok(job_outcome(outcome))
     }
 
     async fn list_preview_apps(
@@ -300,6 +296,31 @@ impl ProviderAccess for ProviderCapability {
             .delete_preview_app(context, name)
             .await
             .map_err(host_error)
+    }
+
+    async fn run_preview_job(
+        &self,
+        context: &str,
+        app_name: &str,
+        name: &str,
+        command: &[String],
+        timeout_seconds: u32,
+    ) -> Result<JobOutcome, HostError> {
+        let outcome = self
+            .provider
+            .run_preview_job(context, app_name, name, command, seconds(timeout_seconds))
+            .await
+            .map_err(host_error)?;
+        Ok(job_outcome(outcome))
+    }
+}
+
+/// A provider's job outcome in the WIT's words.
+fn job_outcome(outcome: crate::providers::JobOutcome) -> JobOutcome {
+    JobOutcome {
+        status: outcome.status.as_str().to_string(),
+        exit_code: outcome.exit_code,
+        detail: outcome.detail,
     }
 }
 

@@ -231,6 +231,18 @@ pub trait DeployProvider: Send + Sync {
         env: &[(String, String)],
     ) -> Result<PreviewApp, ProviderError>;
 
+    /// Runs job `name` (as [`DeployProvider::run_job`]) on preview
+    /// application `app_name` of the preview `context`; `NotFound` when
+    /// there is no such preview application.
+    async fn run_preview_job(
+        &self,
+        context: &str,
+        app_name: &str,
+        name: &str,
+        command: &[String],
+        timeout: Option<Duration>,
+    ) -> Result<JobOutcome, ProviderError>;
+
     /// Deletes a preview application and its domains; an absent one is
     /// already deleted.
     async fn delete_preview_app(&self, context: &str, name: &str) -> Result<(), ProviderError>;

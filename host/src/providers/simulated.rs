@@ -415,10 +415,7 @@ impl DeployProvider for SimulatedProvider {
         command: &[String],
         timeout: Option<Duration>,
     ) -> Result<JobOutcome, ProviderError> {
-        check_job_name(name)?;
-        if command.is_empty() || command.iter().all(|c| c.trim().is_empty()) {
-            return Err(ProviderError::Invalid("a job needs a command".to_string()));
-        }
+        check_job(name, command)?;
         let target = self.target(lane).await?;
         let limit = effective_deploy_timeout(timeout, &target);
         let injected = self.enter(SimOp::RunJob, Some(limit)).await?;
@@ -433,18 +430,31 @@ impl DeployProvider for SimulatedProvider {
         state
             .log
             .push(format!("run-job {} {name}: {line}", lane_label(lane)));
-        Ok(match injected {
-            Some(detail) => JobOutcome {
-                status: DeployStatus::Fail,
-                exit_code: Some(1),
-                detail,
-            },
-            None => JobOutcome {
-                status: DeployStatus::Pass,
-                exit_code: Some(0),
-                detail: format!("simulated job ran: {line}"),
-            },
-        })
+        Ok(job_outcome(injected, &line))
+    }
+
+    async fn run_preview_job(
+        &self,
+        context: &str,
+        app_name: &str,
+        name: &str,
+        command: &[String],
+        timeout: Option<Duration>,
+    ) -> Result<JobOutcome, ProviderError> {
+        check_job(name, command)?;
+        self.template_lane(context).await?;
+        if !self.lock().previews.contains_key(app_name) {
+            return Err(ProviderError::NotFound(format!(
+                "no preview application `{app_name}` in {context}"
+            )));
+        }
+        let limit = timeout.unwrap_or(super::DEFAULT_DEPLOY_TIMEOUT);
+        let injected = self.enter(SimOp::RunJob, Some(limit)).await?;
+        let line = shell_join(command);
+        self.lock().log.push(format!(
+            "run-preview-job {context}/{app_name} {name}: {line}"
+        ));
+        Ok(job_outcome(injected, &line))
     }
 
     async fn list_domains(&self, lane: &Lane) -> Result<Vec<String>, ProviderError> {
@@ -517,5 +527,30 @@ impl DeployProvider for SimulatedProvider {
                 .push(format!("delete-preview-app {context} {name}"));
         }
         Ok(())
+    }
+}
+
+/// A job the simulated provider will run: a valid name and a command.
+fn check_job(name: &str, command: &[String]) -> Result<(), ProviderError> {
+    check_job_name(name)?;
+    if command.is_empty() || command.iter().all(|c| c.trim().is_empty()) {
+        return Err(ProviderError::Invalid("a job needs a command".to_string()));
+    }
+    Ok(())
+}
+
+/// A simulated job's outcome: the injected failure, else a pass.
+fn job_outcome(injected: Option<String>, line: &str) -> JobOutcome {
+    match injected {
+        Some(detail) => JobOutcome {
+            status: DeployStatus::Fail,
+            exit_code: Some(1),
+            detail,
+        },
+        None => JobOutcome {
+            status: DeployStatus::Pass,
+            exit_code: Some(0),
+            detail: format!("simulated job ran: {line}"),
+        },
     }
 }

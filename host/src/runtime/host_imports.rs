@@ -370,6 +370,23 @@ impl provider::Host for InvocationState {
         )
     }
 
+    async fn run_preview_job(
+        &mut self,
+        context: String,
+        app_name: String,
+        name: String,
+        command: Vec<String>,
+        timeout_seconds: u32,
+    ) -> HostResult<provider::JobOutcome> {
+        context_call!(
+            self,
+            "provider.run-preview-job",
+            context,
+            format!("{context}/{app_name} {name}"),
+            |p| p.run_preview_job(&context, &app_name, &name, &command, timeout_seconds)
+        )
+    }
+
     async fn delete_preview_app(&mut self, context: String, name: String) -> HostResult<()> {
         context_call!(
             self,

@@ -110,6 +110,15 @@ pub trait ProviderAccess: Send + Sync {
         env: &[(String, String)],
     ) -> Result<provider::PreviewApp, HostError>;
     async fn delete_preview_app(&self, context: &str, name: &str) -> Result<(), HostError>;
+    /// Runs job `name` on preview application `app_name` of `context`.
+    async fn run_preview_job(
+        &self,
+        context: &str,
+        app_name: &str,
+        name: &str,
+        command: &[String],
+        timeout_seconds: u32,
+    ) -> Result<provider::JobOutcome, HostError>;
 }
 
 /// Runtime settings of a lane (plain values, never secrets).

@@ -1376,6 +1376,50 @@ impl DeployProvider for DokployProvider {
         })
     }
 
+    async fn run_preview_job(
+        &self,
+        context: &str,
+        app_name: &str,
+        name: &str,
+        command: &[String],
+        timeout: Option<Duration>,
+    ) -> Result<JobOutcome, ProviderError> {
+        check_job_name(name)?;
+        let (_, _, template_app) = self.preview_scope(context).await?;
+        let environment_id = text(&template_app, "environmentId");
+        let Some(app) = self.listed_apps().await?.into_iter().find(|a| {
+            (environment_id.is_empty() || a.environment_id == environment_id)
+                && (a.name == app_name || a.app_name == app_name)
+        }) else {
+            return Err(ProviderError::NotFound(format!(
+                "no preview application `{app_name}` in {context}"
+            )));
+        };
+        // The preview application as a target: jobs on applications need
+        // only its id.
+        let target = ProviderTarget {
+            schema_version: 1,
+            provider_id: PROVIDER_ID.to_string(),
+            context: context.to_string(),
+            instance: app.name.clone(),
+            target_type: TargetType::Application,
+            target_id: app.application_id.clone(),
+            target_name: app.name.clone(),
+            domains: Vec::new(),
+            healthcheck_path: String::new(),
+            deploy_timeout_seconds: None,
+            updated_at: String::new(),
+            source: String::new(),
+        };
+        let lane = Lane {
+            context: context.to_string(),
+            instance: app.name,
+        };
+        let timeout = effective_deploy_timeout(timeout, &target);
+        self.run_schedule(&lane, &target, name, command, timeout)
+            .await
+    }
+
     async fn delete_preview_app(&self, context: &str, name: &str) -> Result<(), ProviderError> {
         if name.trim().is_empty() {
             return Err(ProviderError::Invalid(
