@@ -275,6 +275,69 @@ impl OdooCalls<'_> {
     }
 }
 
+#[tokio::test]
+async fn odoo_promotion_inputs_are_blocked_until_testing_ships_and_blocked_answers_are_not_replayed()
+ {
+    let db = TestDatabase::new("postgres").await;
+    let service = Service::start(&db).await;
+    service.seed_profile("odoo").await;
+    let odoo = OdooCalls(&service, &db);
+    let request =
+        json!({"product": "demo", "inputs": {"context": "demo", "request_id": "release-42"}});
+    let route = "/v1/drivers/odoo/prod-promotion-inputs";
+
+    let (status, body) = service.post(route, &request, Some("promote-42")).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["result"]["input_status"], "blocked", "{body}");
+    assert!(
+        body["result"]["error_message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("require a current testing release tuple"),
+        "{body}"
+    );
+
+    // Testing ships: its artifact is published and the lane's tuple minted.
+    let (status, body) = odoo.publish(ARTIFACT_ID, "sha256:one").await;
+    assert_eq!(status, 202, "{body}");
+    let tuple = json!({
+        "schema_version": 1, "tuple_id": "demo-testing-abc1234", "context": "demo", "channel": "testing",
+        "artifact_id": ARTIFACT_ID, "repo_shas": {"tenant-demo": "abc1234def"},
+        "provenance": "ship", "minted_at": "2026-11-24T00:00:00Z",
+    });
+    let record =
+        launchplane::records::StoredRecord::new("release_tuple", "demo-testing", "demo", tuple);
+    db.store
+        .write_records(
+            &[launchplane::records::RecordWrite::Replace { record }],
+            "tests",
+        )
+        .await
+        .expect("tuple");
+
+    // The same key asks again: the blocked answer was not kept.
+    let (status, body) = service.post(route, &request, Some("promote-42")).await;
+    assert_eq!(status, 202, "{body}");
+    assert_ne!(body["replayed"], true, "{body}");
+    let result = &body["result"];
+    assert_eq!(result["input_status"], "ready", "{body}");
+    assert_eq!(result["artifact_id"], ARTIFACT_ID);
+    assert_eq!(result["source_git_ref"], "abc1234def");
+    assert_eq!(result["release_tuple_id"], "demo-testing-abc1234");
+    assert_eq!(result["image_repository"], "ghcr.io/launchplane/demo-odoo");
+    assert_eq!(result["image_digest"], "sha256:one");
+    assert_eq!(
+        result["backup_record_id"],
+        "backup-gate-demo-prod-release-42"
+    );
+
+    // A ready answer is kept: the key now replays it.
+    let (status, body) = service.post(route, &request, Some("promote-42")).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["replayed"], true, "{body}");
+    assert_eq!(body["result"]["input_status"], "ready");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn odoo_artifacts_and_overrides_are_records_written_by_the_driver() {
     let db = TestDatabase::new("postgres").await;

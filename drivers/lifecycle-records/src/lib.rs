@@ -359,6 +359,37 @@ impl Inventory {
     }
 }
 
+/// A lane's current release tuple (read only; the host mints it), stored
+/// under `<context>-<channel>`.
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(default)]
+pub struct ReleaseTuple {
+    pub tuple_id: String,
+    pub context: String,
+    pub channel: String,
+    pub artifact_id: String,
+    pub image_repository: String,
+    pub image_digest: String,
+}
+
+/// The image of an artifact manifest.
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(default)]
+pub struct ManifestImage {
+    pub repository: String,
+    pub digest: String,
+}
+
+/// What a promotion needs of an artifact manifest (read only), stored
+/// under its artifact id.
+#[derive(Deserialize, Debug, Clone, Default)]
+#[serde(default)]
+pub struct ArtifactManifestView {
+    pub artifact_id: String,
+    pub source_commit: String,
+    pub image: ManifestImage,
+}
+
 /// A backup gate record (read only).
 #[derive(Deserialize, Debug, Clone)]
 pub struct BackupGateRecord {

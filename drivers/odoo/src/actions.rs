@@ -16,6 +16,7 @@ use crate::checks::{
 };
 use crate::models::*;
 use crate::overrides::{self, OverrideValue};
+use crate::promotion_inputs;
 
 /// Every action of the driver, in the order of the reference's registry table.
 pub fn all() -> Vec<Action> {
@@ -502,7 +503,18 @@ fn prod_promotion_inputs(
     }
     testing_to_prod(&req.from_instance, &req.to_instance)?;
     non_blank("request_id", &req.request_id)?;
-    not_built(ctx)
+    let (context, from_instance, to_instance) = (
+        normalized(&req.context),
+        normalized(&req.from_instance),
+        normalized(&req.to_instance),
+    );
+    let promotion = promotion_inputs::Promotion {
+        context: &context,
+        from_instance: &from_instance,
+        to_instance: &to_instance,
+        request_id: req.request_id.trim(),
+    };
+    Ok(Reply::new(promotion_inputs::resolve(ctx, &promotion)?))
 }
 
 fn prod_promotion_run(

@@ -11,6 +11,7 @@ mod catalogue;
 mod checks;
 pub mod models;
 pub mod overrides;
+mod promotion_inputs;
 
 #[cfg(test)]
 mod tests;

@@ -153,6 +153,7 @@ fn with(action_id: &str, patch: Value) -> Value {
 const BUILT: &[&str] = &[
     "artifact_publish_inputs",
     "artifact_publish",
+    "prod_promotion_inputs",
     "config_parameter_override",
     "website_bootstrap_override",
 ];
@@ -642,4 +643,74 @@ fn a_stored_override_the_driver_cannot_read_is_not_rewritten() {
     );
     assert_eq!(harness.host.records("odoo_instance_override").len(), 1);
     assert_eq!(harness.host.ops(), ["record_get"]);
+}
+
+fn testing_tuple(artifact_id: &str) -> Value {
+    json!({"record_id": "cm-testing", "tuple_id": "cm-testing-1", "context": "cm", "channel": "testing",
+           "artifact_id": artifact_id, "repo_shas": {}, "image_repository": "", "image_digest": "",
+           "provenance": "ship", "minted_at": "2026-11-20T00:00:00Z"})
+}
+
+fn inputs(host: FakeHost) -> Value {
+    harness()
+        .with_host(host)
+        .call(
+            "prod_promotion_inputs",
+            "prod",
+            json!({"context": " CM ", "request_id": "Release 42"}),
+        )
+        .expect("inputs answer")
+        .result
+}
+
+#[test]
+fn promotion_inputs_name_the_testing_tuple_artifact_and_the_gate_to_capture() {
+    let manifest = json!({"artifact_id": "artifact-cm-1", "source_commit": "abc1234",
+                          "image": {"repository": "ghcr.io/o/cm", "digest": "sha256:1"}});
+    let result = inputs(
+        FakeHost::new()
+            .with_record("release_tuple", testing_tuple("artifact-cm-1"))
+            .with_record("artifact_manifest", manifest),
+    );
+    assert_eq!(result["input_status"], "ready", "{result}");
+    assert_eq!(result["context"], "cm");
+    assert_eq!(result["artifact_id"], "artifact-cm-1");
+    assert_eq!(result["source_git_ref"], "abc1234");
+    assert_eq!(result["release_tuple_id"], "cm-testing-1");
+    assert_eq!(result["image_repository"], "ghcr.io/o/cm");
+    assert_eq!(result["image_digest"], "sha256:1");
+    assert_eq!(result["backup_record_id"], "backup-gate-cm-prod-release-42");
+    assert_eq!(result["error_message"], "");
+}
+
+#[test]
+fn promotion_inputs_are_blocked_with_the_reason_until_testing_is_shipped() {
+    let blocked = |host: FakeHost, needle: &str| {
+        let result = inputs(host);
+        assert_eq!(result["input_status"], "blocked", "{result}");
+        assert_eq!(result["backup_record_id"], "", "{result}");
+        let message = result["error_message"].as_str().unwrap_or_default();
+        assert!(message.contains(needle), "{message}");
+        result
+    };
+    blocked(FakeHost::new(), "require a current testing release tuple");
+    let mut elsewhere = testing_tuple("artifact-cm-1");
+    elsewhere["channel"] = json!("prod");
+    blocked(
+        FakeHost::new().with_record("release_tuple", elsewhere),
+        "Tuple=cm/prod request=cm/testing",
+    );
+    let result = blocked(
+        FakeHost::new().with_record("release_tuple", testing_tuple("artifact-cm-1")),
+        "Missing artifact manifest `artifact-cm-1`",
+    );
+    assert_eq!(result["release_tuple_id"], "cm-testing-1");
+    let uncommitted = json!({"artifact_id": "artifact-cm-1", "source_commit": " ",
+                             "image": {"repository": "ghcr.io/o/cm", "digest": "sha256:1"}});
+    blocked(
+        FakeHost::new()
+            .with_record("release_tuple", testing_tuple("artifact-cm-1"))
+            .with_record("artifact_manifest", uncommitted),
+        "require artifact source_commit",
+    );
 }

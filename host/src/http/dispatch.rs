@@ -291,6 +291,7 @@ async fn execute(
                         ))
                     })?;
                     let mut accepted = Accepted::new();
+                    accepted.store_for_replay = !reports_blocked(&result);
                     accepted.result = Some(result);
                     accepted.written = invoked
                         .transcript
@@ -338,6 +339,20 @@ fn caller_json(caller: &CallerIdentity) -> Value {
         "kind": caller.kind,
         "subject": caller.subject,
         "claims": caller.claims.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
+    })
+}
+
+/// Whether a driver's answer says it was blocked: a top-level `status` or
+/// `*_status` field that is `blocked`. Such an answer describes a state
+/// that will change (no testing release yet, a rollback plan refused) and
+/// nothing was done, so, as in the original, it is not kept for idempotent
+/// replay: a retry with the same key asks again instead of replaying
+/// "blocked" forever. Other answers, failures included, are kept.
+fn reports_blocked(result: &Value) -> bool {
+    result.as_object().is_some_and(|fields| {
+        fields.iter().any(|(name, value)| {
+            (name == "status" || name.ends_with("_status")) && value.as_str() == Some("blocked")
+        })
     })
 }
 
