@@ -373,3 +373,31 @@ async fn app_maintenance_runs_named_jobs_on_the_testing_application_and_retries(
     let message = body["result"]["error_message"].as_str().unwrap_or_default();
     assert!(message.contains("ver-preview-pr-6-app"), "{message}");
 }
+
+#[tokio::test]
+async fn preview_inventory_lists_the_preview_applications_dokploy_has() {
+    let l = lane_in("verireel").await;
+    for (id, pr) in [("app-pr-12", 12), ("app-pr-3", 3)] {
+        l.fake.add_application(
+            id,
+            json!({"name": format!("ver-preview-pr-{pr}-app"), "appName": format!("ver-preview-pr-{pr}")}),
+        );
+    }
+    let (status, body) = l
+        .service
+        .post(
+            "/v1/drivers/verireel/preview-inventory",
+            &json!({"product": "demo", "inventory": {"context": "verireel-testing"}}),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let slugs: Vec<&str> = body["result"]["previews"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["previewSlug"].as_str())
+        .collect();
+    assert_eq!(slugs, ["pr-3", "pr-12"], "{body}");
+    assert!(!body.to_string().contains("app-pr-"), "{body}");
+}

@@ -495,7 +495,7 @@ actions = [
   "product_config.plan", "product_config.apply", "secret.list", "secret.read",
   "live_target_runtime.plan", "live_target_runtime.apply",
   "verireel_testing_deploy.execute", "verireel_prod_deploy.execute", "verireel_stable_environment.read",
-  "verireel_app_maintenance.execute", "odoo_prod_promotion_inputs.read",
+  "verireel_app_maintenance.execute", "verireel_preview_inventory.read", "odoo_prod_promotion_inputs.read",
 ]
 "#;
 

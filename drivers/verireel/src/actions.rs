@@ -170,10 +170,13 @@ fn is_pr_slug(value: &str) -> bool {
     })
 }
 
+/// What every VeriReel preview application's name starts with.
+const PREVIEW_APP_PREFIX: &str = "ver-preview-";
+
 /// `ver-preview-pr-<n>-app`, the only preview application names.
 fn is_preview_application_name(value: &str) -> bool {
     value
-        .strip_prefix("ver-preview-")
+        .strip_prefix(PREVIEW_APP_PREFIX)
         .and_then(|rest| rest.strip_suffix("-app"))
         .is_some_and(is_pr_slug)
 }
@@ -370,12 +373,44 @@ fn preview_refresh(
     not_built(ctx)
 }
 
+/// `preview-inventory`: the preview applications of the context, named
+/// `ver-preview-pr-<n>-app` (anything else under the prefix is not a
+/// VeriReel preview), by pull request number. Host call:
+/// `list_preview_apps(ver-preview-)`.
 fn preview_inventory(
     ctx: &Ctx<'_>,
     req: PreviewInventoryRequest,
 ) -> Result<Reply<PreviewInventoryResult>, DriverError> {
     non_blank("context", &req.context)?;
-    not_built(ctx)
+    let context = req.context.trim();
+    let mut previews: Vec<(u64, PreviewInventoryItem)> = ctx
+        .host()
+        .list_preview_apps(context, PREVIEW_APP_PREFIX)?
+        .into_iter()
+        .filter(|app| is_preview_application_name(&app.name))
+        .filter_map(|app| {
+            let slug = app
+                .name
+                .strip_prefix(PREVIEW_APP_PREFIX)?
+                .strip_suffix("-app")?;
+            let number = slug.strip_prefix("pr-")?.parse().ok()?;
+            Some((
+                number,
+                PreviewInventoryItem {
+                    // Drivers never see provider ids; the name is the
+                    // preview's unique handle (as generic-web answers).
+                    application_id: app.name.clone(),
+                    preview_slug: slug.to_string(),
+                    application_name: app.name,
+                },
+            ))
+        })
+        .collect();
+    previews.sort_by_key(|(number, _)| *number);
+    Ok(Reply::new(PreviewInventoryResult {
+        context: context.to_string(),
+        previews: previews.into_iter().map(|(_, item)| item).collect(),
+    }))
 }
 
 fn preview_destroy(

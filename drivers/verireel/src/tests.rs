@@ -130,6 +130,7 @@ fn with(action_id: &str, patch: Value) -> Value {
 /// testing); every other one answers 501.
 const BUILT: &[&str] = &[
     "app_maintenance",
+    "preview_inventory",
     "testing_deploy",
     "prod_deploy",
     "testing_verification",
@@ -1026,4 +1027,39 @@ fn testing_verification_needs_the_testing_deployment() {
         matches!(&error, DriverError::InvalidRequest(m) if m.starts_with("deployment_record_id")),
         "{error:?}"
     );
+}
+
+#[test]
+fn preview_inventory_lists_the_pull_request_previews_in_number_order() {
+    let host = FakeHost::new()
+        .with_preview_app(preview_app(10))
+        .with_preview_app(preview_app(2))
+        .with_preview_app(launchplane_sdk::prelude::PreviewApp {
+            name: "ver-preview-janitor".into(),
+            domains: Vec::new(),
+            image_reference: String::new(),
+        });
+    let h = harness().with_host(host);
+    let result = h
+        .call("preview_inventory", "testing", json!({}))
+        .expect("inventory")
+        .result;
+    assert_eq!(
+        result,
+        json!({"context": "verireel-testing", "previews": [
+            {"applicationId": "ver-preview-pr-2-app", "applicationName": "ver-preview-pr-2-app", "previewSlug": "pr-2"},
+            {"applicationId": "ver-preview-pr-10-app", "applicationName": "ver-preview-pr-10-app", "previewSlug": "pr-10"},
+        ]})
+    );
+    assert_eq!(h.host.ops(), ["list_preview_apps"]);
+
+    let failing = FakeHost::new().with_failure(
+        "list_preview_apps",
+        HostError::ProviderFailed("Dokploy API GET /api/project.all failed (502)".into()),
+    );
+    let error = harness()
+        .with_host(failing)
+        .call("preview_inventory", "testing", json!({}))
+        .expect_err("listing failed");
+    assert!(error.message().contains("project.all"), "{error:?}");
 }
