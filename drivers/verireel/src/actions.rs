@@ -5,9 +5,9 @@
 //! derive the same routes and grants. Handlers first repeat the request checks
 //! the original made before doing anything. The stable lane (deploys,
 //! environment, rollout and testing verification) is built in
-//! [`crate::stable`], app maintenance in [`crate::maintenance`]; the rest
-//! (backup gate, promotion, rollback, previews) is not built yet, and says
-//! so (501) instead of pretending to succeed.
+//! [`crate::stable`], app maintenance in [`crate::maintenance`], preview inventory
+//! here; the rest (backup gate, promotion, rollback, preview refresh, destroy,
+//! verification) is not built yet, and says so (501) rather than pretend.
 
 use launchplane_sdk::prelude::*;
 
