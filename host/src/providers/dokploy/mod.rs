@@ -671,6 +671,22 @@ impl DokployProvider {
     }
 
     /// The template application of preview `context` and its environment.
+    /// The preview application `name` (its name or Dokploy app name) of
+    /// the preview `context`, in its template's environment (anywhere when
+    /// the template names none).
+    async fn existing_preview_app(
+        &self,
+        context: &str,
+        name: &str,
+    ) -> Result<Option<ListedApp>, ProviderError> {
+        let (_, _, template_app) = self.preview_scope(context).await?;
+        let environment_id = text(&template_app, "environmentId");
+        Ok(self.listed_apps().await?.into_iter().find(|a| {
+            (environment_id.is_empty() || a.environment_id == environment_id)
+                && (a.name == name || a.app_name == name)
+        }))
+    }
+
     async fn preview_scope(
         &self,
         context: &str,
@@ -1385,12 +1401,7 @@ impl DeployProvider for DokployProvider {
         timeout: Option<Duration>,
     ) -> Result<JobOutcome, ProviderError> {
         check_job_name(name)?;
-        let (_, _, template_app) = self.preview_scope(context).await?;
-        let environment_id = text(&template_app, "environmentId");
-        let Some(app) = self.listed_apps().await?.into_iter().find(|a| {
-            (environment_id.is_empty() || a.environment_id == environment_id)
-                && (a.name == app_name || a.app_name == app_name)
-        }) else {
+        let Some(app) = self.existing_preview_app(context, app_name).await? else {
             return Err(ProviderError::NotFound(format!(
                 "no preview application `{app_name}` in {context}"
             )));
@@ -1426,12 +1437,7 @@ impl DeployProvider for DokployProvider {
                 "deleting a preview application needs its name".to_string(),
             ));
         }
-        let (_, _, template_app) = self.preview_scope(context).await?;
-        let environment_id = text(&template_app, "environmentId");
-        let Some(app) = self.listed_apps().await?.into_iter().find(|a| {
-            (environment_id.is_empty() || a.environment_id == environment_id)
-                && (a.name == name || a.app_name == name)
-        }) else {
+        let Some(app) = self.existing_preview_app(context, name).await? else {
             return Ok(());
         };
         let mut errors: Vec<String> = Vec::new();
