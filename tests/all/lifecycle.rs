@@ -13,15 +13,12 @@ use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::routing::get;
-use launchplane::capabilities::{HttpProbe, ProviderCapability};
-use launchplane::providers::{
-    DokployConfig, DokployProvider, ProviderTargetInput, ProviderTargets, TargetType,
-};
+use launchplane::capabilities::HttpProbe;
+use launchplane::providers::{ProviderTargetInput, ProviderTargets, TargetType};
 use launchplane::records::RecordQuery;
-use launchplane::runtime::{ProbeAccess, ProviderAccess};
-use launchplane::secrets::{MasterKey, Vault};
+use launchplane::runtime::ProbeAccess;
 use launchplane_tests::fake_dokploy::{DeployScript, FakeDokploy};
-use launchplane_tests::{Service, TestDatabase, assert_rejected, put_secret};
+use launchplane_tests::{Service, TestDatabase, assert_rejected};
 use serde_json::{Value, json};
 
 const KEY: &str = "dokploy-lifecycle-key-0123456789";
@@ -74,16 +71,7 @@ async fn lifecycle() -> Lifecycle {
     ]);
     // As in service: the credentials are the global `dokploy` managed
     // secrets, read by the provider on each call.
-    let master_key = MasterKey::from_text("lifecycle master key").map(Arc::new);
-    let vault = Vault::new(db.store.clone(), master_key.clone());
-    put_secret(&vault, "dokploy", "DOKPLOY_HOST", "", &fake.url()).await;
-    put_secret(&vault, "dokploy", "DOKPLOY_TOKEN", "", KEY).await;
-    let config = DokployConfig::managed(vault).with_poll_interval(Duration::from_millis(20));
-    let provider = Arc::new(DokployProvider::new(config, db.store.clone()).expect("provider"));
-    let service = Service::start_configured(&db, |state| {
-        state.master_key = master_key;
-        state.services.provider =
-            Some(Arc::new(ProviderCapability::new(provider)) as Arc<dyn ProviderAccess>);
+    let service = Service::start_on_dokploy(&db, &fake.url(), KEY, |state| {
         state.services.probe =
             Some(Arc::new(HttpProbe::new().expect("probe")) as Arc<dyn ProbeAccess>);
     })

@@ -2115,20 +2115,7 @@ async fn a_lane_environment_is_applied_over_http_by_key_and_never_deployed() {
         "app-testing",
         json!({"name": "demo-testing", "env": "KEEP=me", "dockerImage": "ghcr.io/launchplane/demo:old"}),
     );
-    let master_key = MasterKey::from_text("live target master key").map(Arc::new);
-    let vault = Vault::new(db.store.clone(), master_key.clone());
-    put_secret(&vault, "dokploy", "DOKPLOY_HOST", "", &fake.url()).await;
-    put_secret(&vault, "dokploy", "DOKPLOY_TOKEN", "", KEY).await;
-    let provider = DokployProvider::new(
-        DokployConfig::managed(vault.clone()).with_poll_interval(Duration::from_millis(10)),
-        db.store.clone(),
-    )
-    .expect("provider");
-    let service = Service::start_configured(&db, |state| {
-        state.master_key = master_key;
-        state.set_provider(Arc::new(provider));
-    })
-    .await;
+    let service = Service::start_on_dokploy(&db, &fake.url(), KEY, |_| {}).await;
     service.seed_profile("generic-web").await;
     ProviderTargets::new(db.store.clone())
         .put(

@@ -15,14 +15,11 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::routing::get;
-use launchplane::capabilities::{HttpProbe, ProviderCapability};
-use launchplane::providers::{
-    DokployConfig, DokployProvider, ProviderTargetInput, ProviderTargets, TargetType,
-};
-use launchplane::runtime::{ProbeAccess, ProviderAccess};
-use launchplane::secrets::{MasterKey, Vault};
+use launchplane::capabilities::HttpProbe;
+use launchplane::providers::{ProviderTargetInput, ProviderTargets, TargetType};
+use launchplane::runtime::ProbeAccess;
 use launchplane_tests::fake_dokploy::FakeDokploy;
-use launchplane_tests::{Service, TestDatabase, demo_profile, put_secret};
+use launchplane_tests::{Service, TestDatabase, demo_profile};
 use serde_json::{Value, json};
 
 const KEY: &str = "dokploy-verireel-key-0123456789";
@@ -70,16 +67,7 @@ async fn lane_in(context: &str) -> Lane {
         json!({"name": "ver-testing-app", "env": "APP_MODE=web", "dockerImage": "ghcr.io/o/verireel:sha-old0000"}),
     );
     let app = app_server(fake.clone()).await;
-    let master_key = MasterKey::from_text("verireel master key").map(Arc::new);
-    let vault = Vault::new(db.store.clone(), master_key.clone());
-    put_secret(&vault, "dokploy", "DOKPLOY_HOST", "", &fake.url()).await;
-    put_secret(&vault, "dokploy", "DOKPLOY_TOKEN", "", KEY).await;
-    let config = DokployConfig::managed(vault).with_poll_interval(Duration::from_millis(20));
-    let provider = Arc::new(DokployProvider::new(config, db.store.clone()).expect("provider"));
-    let service = Service::start_configured(&db, |state| {
-        state.master_key = master_key;
-        state.services.provider =
-            Some(Arc::new(ProviderCapability::new(provider)) as Arc<dyn ProviderAccess>);
+    let service = Service::start_on_dokploy(&db, &fake.url(), KEY, |state| {
         state.services.probe = Some(Arc::new(
             HttpProbe::new()
                 .expect("probe")

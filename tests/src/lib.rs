@@ -661,6 +661,35 @@ impl Service {
         Service::start_on_registry(db, registry, configure).await
     }
 
+    /// Starts a service whose provider is the Dokploy API at `dokploy_url`,
+    /// reached as in production: a master key is set and the global
+    /// `dokploy` managed secrets `DOKPLOY_HOST` (the URL) and
+    /// `DOKPLOY_TOKEN` (`key`) are written, which the provider reads on
+    /// every call (polling deployments every 20 ms). `configure` adjusts
+    /// the state further (a probe, say).
+    pub async fn start_on_dokploy(
+        db: &TestDatabase,
+        dokploy_url: &str,
+        key: &str,
+        configure: impl FnOnce(&mut AppState),
+    ) -> Service {
+        use launchplane::providers::{DokployConfig, DokployProvider};
+        let master_key =
+            launchplane::secrets::MasterKey::from_text("tests master key").map(Arc::new);
+        let vault = launchplane::secrets::Vault::new(db.store.clone(), master_key.clone());
+        put_secret(&vault, "dokploy", "DOKPLOY_HOST", "", dokploy_url).await;
+        put_secret(&vault, "dokploy", "DOKPLOY_TOKEN", "", key).await;
+        let config =
+            DokployConfig::managed(vault).with_poll_interval(std::time::Duration::from_millis(20));
+        let provider = DokployProvider::new(config, db.store.clone()).expect("provider");
+        Service::start_configured(db, |state| {
+            state.master_key = master_key;
+            state.set_provider(Arc::new(provider));
+            configure(state);
+        })
+        .await
+    }
+
     /// Like [`Service::start_configured`] with a registry of the caller's.
     pub async fn start_on_registry(
         db: &TestDatabase,
