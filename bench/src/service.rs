@@ -12,7 +12,7 @@ use anyhow::{Context as _, bail};
 use launchplane::auth::AuthzPolicy;
 use launchplane::auth::operator::OperatorOr;
 use launchplane::capabilities::ProviderCapability;
-use launchplane::http::AppState;
+use launchplane::ops::Service as AppState;
 use launchplane::providers::SimulatedProvider;
 use launchplane::runtime::{DriverLimits, ProviderAccess};
 use launchplane_tests::{AUDIENCE, RegistryFile, TestDatabase, TestIssuer, component};
@@ -136,7 +136,7 @@ impl InProcess {
             .await
             .context("loading the in-process registry")?;
         let policy = AuthzPolicy::from_toml_str(BENCH_POLICY)?;
-        launchplane::http::access::bootstrap_policy(&db.store, &policy, "bench").await?;
+        launchplane::ops::access::bootstrap_policy(&db.store, &policy, "bench").await?;
         let authenticator = Arc::new(OperatorOr::new(db.store.clone(), issuer_oidc));
         let mut state = AppState::new(registry, db.store.clone(), authenticator);
         let provider = Arc::new(SimulatedProvider::new(db.store.clone()).auto_targets(true));

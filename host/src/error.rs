@@ -1,25 +1,26 @@
-//! The one error type every HTTP handler returns.
+//! The one error type the service layer answers with.
 //!
-//! Every non-2xx answer has the original service's shape:
-//! `{"status":"rejected","trace_id":…,"error":{"code":…,"message":…}}`,
-//! optionally with extra top-level keys (`authz` diagnostics, `operation`).
+//! An [`ApiError`] is a refusal or failure in the original service's terms:
+//! an HTTP status, a stable `error.code` and a message for the caller. It
+//! is a plain value: building one logs nothing and renders nothing. The
+//! HTTP layer renders every error body as
+//! `{"status":"rejected","trace_id":…,"error":{"code":…,"message":…}}`
+//! (`http/render.rs`) and logs internal failures inside the request's span
+//! (`http/layer.rs`), so the log line carries the trace id the client sees.
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use crate::http::TraceId;
-
-/// A refused or failed request, rendered as the JSON error envelope.
+/// A refused or failed request.
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
-    /// Extra top-level keys of the error body.
+    /// Extra top-level keys of the error body (`authz`, `operation`, …).
     pub extra: Map<String, Value>,
-    /// The request's trace id; filled in by the handler or a fresh one.
-    pub trace_id: Option<TraceId>,
+    /// What went wrong inside, for the service log only; never rendered.
+    pub detail: Option<String>,
 }
 
 impl ApiError {
@@ -29,7 +30,7 @@ impl ApiError {
             code,
             message: message.into(),
             extra: Map::new(),
-            trace_id: None,
+            detail: None,
         }
     }
 
@@ -71,14 +72,15 @@ impl ApiError {
         )
     }
 
-    /// 500 `internal_error`. The detail goes to the log, not the client.
+    /// 500 `internal_error`. The detail is kept for the log, not the client.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
-        tracing::error!(%detail, "internal error");
-        ApiError::new(
+        let mut error = ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",
             "Launchplane could not complete the request. Use trace_id to inspect service logs.",
-        )
+        );
+        error.detail = Some(detail.to_string());
+        error
     }
 
     pub fn with_extra(mut self, key: &str, value: Value) -> Self {
@@ -86,16 +88,11 @@ impl ApiError {
         self
     }
 
-    pub fn with_trace(mut self, trace_id: &TraceId) -> Self {
-        self.trace_id = Some(trace_id.clone());
-        self
-    }
-
-    /// The JSON body.
-    pub fn body(&self, trace_id: &TraceId) -> Value {
+    /// The JSON body, stamped with the request's trace id.
+    pub fn body(&self, trace_id: &str) -> Value {
         let mut body = self.extra.clone();
         body.insert("status".into(), json!("rejected"));
-        body.insert("trace_id".into(), json!(trace_id.as_str()));
+        body.insert("trace_id".into(), json!(trace_id));
         body.insert(
             "error".into(),
             json!({"code": self.code, "message": self.message}),
@@ -112,23 +109,12 @@ impl std::fmt::Display for ApiError {
             self.status.as_u16(),
             self.code,
             self.message
-        )
+        )?;
+        if let Some(detail) = &self.detail {
+            write!(f, " ({detail})")?;
+        }
+        Ok(())
     }
 }
 
 impl std::error::Error for ApiError {}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let trace_id = self.trace_id.clone().unwrap_or_default();
-        let body = self.body(&trace_id);
-        let mut response = (self.status, axum::Json(body)).into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"Launchplane API\""),
-            );
-        }
-        response
-    }
-}

@@ -21,3 +21,4 @@ pub mod runtime;
 pub mod secrets;
 pub mod time;
 pub mod tls;
+pub mod trace;

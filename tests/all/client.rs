@@ -1212,7 +1212,7 @@ fn docs_policy() -> String {
 async fn tenant_workflow_policy_in_the_docs_admits_exactly_the_example_jobs() {
     use launchplane::auth::AuthzPolicy;
     use launchplane::auth::policy::GithubActionsRule;
-    use launchplane::http::access::policy_record;
+    use launchplane::ops::access::policy_record;
 
     let db = TestDatabase::new("postgres").await;
     let service = Service::start(&db).await;

@@ -3,7 +3,7 @@
 
 use launchplane::auth::AuthzPolicy;
 use launchplane::auth::operator::{new_token, token_hash};
-use launchplane::http::access::policy_record;
+use launchplane::ops::access::policy_record;
 use launchplane_tests::{DEMO_POLICY, Service, TestDatabase};
 use serde_json::json;
 

@@ -1829,7 +1829,7 @@ async fn onboarding_service(db: &TestDatabase) -> Service {
     );
     assert_ne!(policy_text, DEMO_POLICY);
     let policy = launchplane::auth::AuthzPolicy::from_toml_str(&policy_text).expect("policy");
-    launchplane::http::access::bootstrap_policy(&db.store, &policy, "tests")
+    launchplane::ops::access::bootstrap_policy(&db.store, &policy, "tests")
         .await
         .expect("policy");
     let service = Service::start(db).await;

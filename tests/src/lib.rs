@@ -10,7 +10,8 @@ use std::sync::{Arc, OnceLock};
 
 use launchplane::auth::{Authenticator, Closed};
 use launchplane::cli::GuestArgs;
-use launchplane::http::{AppState, router};
+use launchplane::http::router;
+use launchplane::ops::Service as AppState;
 use launchplane::records::Store;
 use launchplane::registry::{Registry, sha256_hex};
 use launchplane::runtime::{DriverLimits, Runtime, RuntimeConfig};
@@ -221,7 +222,7 @@ pub fn invocation(
     request: serde_json::Value,
 ) -> launchplane::runtime::Invocation {
     launchplane::runtime::Invocation {
-        trace_id: launchplane::http::TraceId::new().to_string(),
+        trace_id: launchplane::trace::TraceId::new().to_string(),
         driver_id: driver_id.to_string(),
         action_id: action_id.to_string(),
         product: "demo".to_string(),
@@ -557,7 +558,7 @@ impl Service {
     pub async fn start_on(store: Store, registry: Registry) -> Service {
         let issuer = TestIssuer::start().await;
         let policy = launchplane::auth::AuthzPolicy::from_toml_str(DEMO_POLICY).expect("policy");
-        launchplane::http::access::bootstrap_policy(&store, &policy, "tests")
+        launchplane::ops::access::bootstrap_policy(&store, &policy, "tests")
             .await
             .expect("policy bootstrap");
         // As `serve` does: operator tokens first, then OIDC.
@@ -698,7 +699,7 @@ impl Service {
     ) -> Service {
         let issuer = TestIssuer::start().await;
         let policy = launchplane::auth::AuthzPolicy::from_toml_str(DEMO_POLICY).expect("policy");
-        launchplane::http::access::bootstrap_policy(&db.store, &policy, "tests")
+        launchplane::ops::access::bootstrap_policy(&db.store, &policy, "tests")
             .await
             .expect("policy bootstrap");
         let authenticator = Arc::new(launchplane::auth::operator::OperatorOr::new(

@@ -29,14 +29,50 @@ pub use oidc::{
 pub use policy::{AuthzPolicy, AuthzRequest, Decision, PolicyError};
 
 /// A verified caller. Holds claims, never the credential.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Serialised as `{"kind","subject","claims":{name: value}}`, the shape
+/// audit events and stored operations keep.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CallerIdentity {
     /// `github_actions` ([`GITHUB_ACTIONS_KIND`]), `operator`, ...
     pub kind: String,
     /// Stable scope string used for idempotency and audit.
     pub subject: String,
     /// Non-secret claims (repository, workflow_ref, ...).
+    #[serde(with = "claims_object")]
     pub claims: Vec<(String, String)>,
+}
+
+impl CallerIdentity {
+    /// The claims as a JSON object (name → value).
+    pub fn claims_json(&self) -> serde_json::Value {
+        serde_json::Value::Object(
+            self.claims
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                .collect(),
+        )
+    }
+}
+
+/// Claims as a JSON object rather than a list of pairs.
+mod claims_object {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<S: Serializer>(claims: &[(String, String)], s: S) -> Result<S::Ok, S::Error> {
+        let map: BTreeMap<&str, &str> = claims
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        map.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
+        Ok(BTreeMap::<String, String>::deserialize(d)?
+            .into_iter()
+            .collect())
+    }
 }
 
 /// A verified caller with its typed claims, when the credential has them.

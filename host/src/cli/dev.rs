@@ -14,7 +14,7 @@ use crate::auth::AuthzPolicy;
 use crate::auth::dev_issuer::{self, DevIssuer, DevTokenRequest};
 use crate::capabilities::ProviderCapability;
 use crate::config::{OidcSettings, ServeConfig};
-use crate::http::access::{CORE_ACTIONS, bootstrap_policy};
+use crate::ops::access::{CORE_ACTIONS, bootstrap_policy};
 use crate::providers::SimulatedProvider;
 use crate::records::{RecordWrite, StoredRecord};
 use crate::runtime::{Lane, ProviderAccess};

@@ -11,8 +11,9 @@ use crate::auth::{AuthzPolicy, OidcAuthenticator, OidcConfig, OidcVerifier};
 use crate::capabilities::HttpProbe;
 use crate::config::ProviderChoice;
 use crate::config::{OidcSettings, ServeConfig};
-use crate::http::access::{bootstrap_policy, policy_record};
-use crate::http::{AppState, router};
+use crate::http::router;
+use crate::ops::Service;
+use crate::ops::access::{bootstrap_policy, policy_record};
 use crate::ops::{Worker, WorkerConfig};
 use crate::providers::dokploy::DokployCredentials;
 use crate::providers::simulated::SimulatedProvider;
@@ -31,7 +32,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
 }
 
 /// Serves an already built state (with the worker unless disabled).
-pub async fn serve_state(state: AppState, config: &ServeConfig) -> anyhow::Result<()> {
+pub async fn serve_state(state: Service, config: &ServeConfig) -> anyhow::Result<()> {
     if state.store.active_policy().await?.is_none() {
         tracing::warn!(
             "no authorization policy: every request will be denied until one is imported \
@@ -63,7 +64,7 @@ pub fn authenticator(settings: &OidcSettings) -> anyhow::Result<OidcAuthenticato
 
 /// Opens the runtime, registry, store and authenticator a service needs,
 /// and writes the bootstrap policy when the store has none.
-pub async fn build_state(config: &ServeConfig) -> anyhow::Result<AppState> {
+pub async fn build_state(config: &ServeConfig) -> anyhow::Result<Service> {
     let oidc = authenticator(&config.oidc)?;
     let runtime = Runtime::new(&RuntimeConfig {
         cache_dir: config.cache_dir.clone(),
@@ -118,7 +119,7 @@ pub async fn build_state(config: &ServeConfig) -> anyhow::Result<AppState> {
         }
     }
     let authenticator = OperatorOr::new(store.clone(), oidc);
-    let mut state = AppState::new(registry, store, Arc::new(authenticator));
+    let mut state = Service::new(registry, store, Arc::new(authenticator));
     state.body_limit = config.body_limit;
     state.master_key = master_key;
     if let Some(provider) = provider {

@@ -4,9 +4,10 @@ use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
 
-use super::{AppState, TraceId};
+use crate::ops::Service;
+use crate::trace::TraceId;
 
-pub async fn health(State(state): State<AppState>) -> Json<Value> {
+pub async fn health(State(state): State<Service>) -> Json<Value> {
     Json(json!({
         "status": "ok",
         "trace_id": TraceId::new().as_str(),

@@ -5,10 +5,10 @@ use axum::Json;
 use axum::extract::State;
 use serde_json::{Map, Value, json};
 
-use super::AppState;
+use crate::ops::Service;
 use crate::registry::{ActionDescriptor, DriverDescriptor, Idempotency, Method, Registry};
 
-pub async fn serve(State(state): State<AppState>) -> Json<Value> {
+pub async fn serve(State(state): State<Service>) -> Json<Value> {
     Json(openapi_document(&state.registry()))
 }
 

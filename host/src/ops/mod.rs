@@ -1,6 +1,148 @@
-//! Durable asynchronous operations: enqueueing driver actions declared
-//! `execution = "async"` and the worker that runs them.
+//! The service layer: it admits and executes every request the HTTP layer
+//! hands it, in the original's order, and owns idempotency, lane leases,
+//! durable operations and audit.
+//!
+//! Start with [`Service`] and [`Call`]: `http/` extracts a [`Call`] (trace
+//! id, authenticated caller, route, `Idempotency-Key`) and a parsed body,
+//! calls one method of [`Service`] and renders the [`Reply`] or
+//! [`ApiError`]. Nothing here knows about axum handlers or response
+//! bodies on the wire.
+//!
+//! * [`driver`]: every `/v1/drivers/…` action, sync or async, from route to
+//!   commit ([`Service::run_driver_action`]), and the operation worker.
+//! * [`access`]: authorization against the active policy, and its audit.
+//! * [`idempotency`] and [`completion`]: the front and the tail of every
+//!   mutation (reserve a key; store the answer and audit the outcome);
+//!   [`mutation`] joins them for host routes.
+//! * The host routes, one file each: [`evidence`], [`grants`], [`profiles`],
+//!   [`onboarding`], [`product_config`], [`live_target`], [`reads`],
+//!   [`secrets`], [`catalogue`].
 
-mod worker;
+pub mod access;
+mod call;
+pub mod catalogue;
+pub mod completion;
+pub mod driver;
+pub mod evidence;
+pub mod grants;
+pub mod idempotency;
+pub mod live_target;
+pub mod mutation;
+pub mod onboarding;
 
-pub use worker::{Worker, WorkerConfig};
+pub mod product_config;
+pub mod profiles;
+pub mod reads;
+pub mod secrets;
+
+use std::sync::{Arc, RwLock};
+
+pub use call::{Accepted, Call, KeyHeader, Reply};
+pub use driver::{DriverRoute, Worker, WorkerConfig};
+
+use crate::auth::{Authenticator, Caller};
+use crate::capabilities::{ProductHooks, StoreRecords, StoreSettings};
+use crate::error::ApiError;
+use crate::records::Store;
+use crate::registry::Registry;
+use crate::runtime::HostServices;
+
+/// The service: explicit state shared by every request. Cheap to clone.
+#[derive(Clone)]
+pub struct Service {
+    registry: Arc<RwLock<Arc<Registry>>>,
+    pub store: Store,
+    pub authenticator: Arc<dyn Authenticator>,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+    /// This process's identity as an owner of idempotency reservations
+    /// and operation leases.
+    pub host_id: String,
+    /// How long a reservation or lease is held before another host may
+    /// take it over.
+    pub lease_ms: i64,
+    /// How long an idempotency key is remembered.
+    pub idempotency_ttl_ms: i64,
+    /// Capabilities drivers reach besides records (provider, probe, hooks).
+    pub services: HostServices,
+    /// The active authorization policy, cached briefly.
+    pub policy_cache: Arc<access::PolicyCache>,
+    /// The key managed secret values are encrypted with
+    /// (`LAUNCHPLANE_MASTER_ENCRYPTION_KEY`); without it secret values
+    /// can be neither written nor read.
+    pub master_key: Option<Arc<crate::secrets::MasterKey>>,
+    /// The runtime provider itself, for host routes that act on a lane's
+    /// target (drivers reach it through `services.provider`). Set both
+    /// with [`Service::set_provider`].
+    pub deploy_provider: Option<Arc<dyn crate::providers::DeployProvider>>,
+}
+
+impl Service {
+    pub fn new(registry: Registry, store: Store, authenticator: Arc<dyn Authenticator>) -> Self {
+        Service {
+            registry: Arc::new(RwLock::new(Arc::new(registry))),
+            store,
+            authenticator,
+            body_limit: 1024 * 1024,
+            host_id: format!("host-{}", uuid::Uuid::new_v4().simple()),
+            lease_ms: 5 * 60 * 1000,
+            idempotency_ttl_ms: 24 * 60 * 60 * 1000,
+            services: HostServices::default(),
+            policy_cache: Arc::new(access::PolicyCache::new(std::time::Duration::from_secs(5))),
+            master_key: None,
+            deploy_provider: None,
+        }
+    }
+
+    /// Wires the runtime provider: for drivers (as the provider
+    /// capability) and for the host's own lane routes.
+    pub fn set_provider(&mut self, provider: Arc<dyn crate::providers::DeployProvider>) {
+        self.services.provider = Some(Arc::new(crate::capabilities::ProviderCapability::new(
+            provider.clone(),
+        )) as Arc<dyn crate::runtime::ProviderAccess>);
+        self.deploy_provider = Some(provider);
+    }
+
+    /// Managed secrets over this service's store and master key.
+    pub fn vault(&self) -> crate::secrets::Vault {
+        crate::secrets::Vault::new(self.store.clone(), self.master_key.clone())
+    }
+
+    /// The current registry. In-flight requests keep the one they started
+    /// with when a reload swaps it.
+    pub fn registry(&self) -> Arc<Registry> {
+        match self.registry.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Swaps in a newly loaded registry.
+    pub fn replace_registry(&self, registry: Registry) {
+        let mut guard = match self.registry.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *guard = Arc::new(registry);
+    }
+
+    /// Who is calling: 401 when nobody the host trusts.
+    pub async fn authenticate(&self, headers: &axum::http::HeaderMap) -> Result<Caller, ApiError> {
+        self.authenticator.authenticate_caller(headers).await
+    }
+
+    /// Host capabilities for one driver invocation of request `trace_id`.
+    pub fn host_services_for(&self, trace_id: &str) -> HostServices {
+        let mut services = self.services.clone();
+        services.records = Some(Arc::new(StoreRecords::new(self.store.clone(), trace_id)));
+        services.settings = Some(Arc::new(StoreSettings::new(self.store.clone())));
+        // Hooks reach the product's extension driver with the same
+        // capabilities (minus hooks: no recursion).
+        services.hooks = Some(Arc::new(ProductHooks::new(
+            self.registry(),
+            self.store.clone(),
+            services.clone(),
+        )));
+        services
+    }
+}

@@ -11,7 +11,8 @@ use super::bindings::launchplane::driver::{probe, provider, records};
 use super::bindings::{DriverError, HostError, Invocation};
 
 /// One lane of the invocation's product: where provider calls may go.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Lane {
     pub context: String,
     pub instance: String,

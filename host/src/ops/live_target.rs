@@ -19,19 +19,15 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use super::AppState;
-use super::envelope::JsonPost;
-use super::mutation::{Accepted, Mutation};
+use super::mutation::Mutation;
 use super::secrets::secret_error;
+use super::{Accepted, Call, Reply, Service};
 use crate::error::ApiError;
 use crate::providers::live_env::{self, LiveEnvError};
 use crate::providers::{DeployProvider, ProviderError};
-use crate::registry::Idempotency;
 use crate::runtime::Lane;
 
 /// The route path.
@@ -90,22 +86,19 @@ impl LiveTargetRequest {
     }
 }
 
-pub async fn apply(State(state): State<AppState>, post: JsonPost) -> Result<Response, ApiError> {
-    let JsonPost {
-        trace_id,
-        caller,
-        body: map,
-        headers,
-        route,
-    } = post;
-    let run = async {
+impl Service {
+    /// `POST /v1/live-target-runtime/apply`.
+    pub async fn apply_live_target(
+        &self,
+        call: &Call,
+        map: Map<String, Value>,
+    ) -> Result<Reply, ApiError> {
+        let state = self;
         let request = LiveTargetRequest::parse(&map)?;
         let lane = &request.lane;
         state
             .authorize(
-                &trace_id,
-                &caller,
-                &route,
+                call,
                 request.action(),
                 &request.product,
                 &lane.context,
@@ -134,29 +127,23 @@ pub async fn apply(State(state): State<AppState>, post: JsonPost) -> Result<Resp
                 "No runtime provider is configured on this service (LAUNCHPLANE_PROVIDER).",
             )
         })?;
-        let body = Value::Object(map.clone());
-        let mutation = Mutation {
-            trace_id: &trace_id,
-            caller: &caller.identity,
-            method: "POST",
-            route_path: &route,
-            action: request.action(),
-            product: &request.product,
-            context: &lane.context,
-            instance: &lane.instance,
-            body: &body,
-            headers: &headers,
-            idempotency: Idempotency::Optional,
-        };
+        let body = Value::Object(map);
+        let mutation = Mutation::host(
+            call,
+            request.action(),
+            &request.product,
+            &lane.context,
+            &body,
+        )
+        .on_instance(&lane.instance);
         state
-            .run_mutation(mutation, || execute(&state, &request, provider))
+            .run_mutation(mutation, || execute(state, &request, provider))
             .await
-    };
-    run.await.map_err(|e| e.with_trace(&trace_id))
+    }
 }
 
 async fn execute(
-    state: &AppState,
+    state: &Service,
     request: &LiveTargetRequest,
     provider: Arc<dyn DeployProvider>,
 ) -> Result<Accepted, ApiError> {

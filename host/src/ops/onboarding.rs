@@ -20,21 +20,17 @@
 //! changed `provider_target` records in one transaction. Records key:
 //! `provider_target_count`.
 
-use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
-use super::AppState;
-use super::envelope::JsonPost;
-use super::mutation::{Accepted, Mutation};
+use super::mutation::Mutation;
+use super::{Accepted, Call, Reply, Service};
 use crate::error::ApiError;
 use crate::providers::ProviderError;
 use crate::providers::targets::{
     ProviderTarget, ProviderTargetInput, ProviderTargets, check_unique,
 };
-use crate::registry::Idempotency;
 
 /// The authorization action.
 pub const ACTION: &str = "product_onboarding.apply";
@@ -94,15 +90,14 @@ struct Planned {
     action: &'static str,
 }
 
-pub async fn apply(State(state): State<AppState>, post: JsonPost) -> Result<Response, ApiError> {
-    let JsonPost {
-        trace_id,
-        caller,
-        body: map,
-        headers,
-        route,
-    } = post;
-    let run = async {
+impl Service {
+    /// `POST /v1/product-onboarding/apply`.
+    pub async fn onboard_product(
+        &self,
+        call: &Call,
+        map: Map<String, Value>,
+    ) -> Result<Reply, ApiError> {
+        let state = self;
         if map.contains_key("dokploy_targets") {
             return Err(ApiError::invalid_request(
                 "Field `dokploy_targets` is no longer accepted: send `provider_targets` entries with \
@@ -134,15 +129,7 @@ pub async fn apply(State(state): State<AppState>, post: JsonPost) -> Result<Resp
         check_unique(&targets).map_err(|e| invalid(format!("provider_targets: {e}")))?;
 
         state
-            .authorize(
-                &trace_id,
-                &caller,
-                &route,
-                ACTION,
-                "launchplane",
-                "launchplane",
-                "",
-            )
+            .authorize(call, ACTION, "launchplane", "launchplane", "")
             .await?;
 
         let profile = state.require_product_profile(&product).await?;
@@ -189,19 +176,7 @@ pub async fn apply(State(state): State<AppState>, post: JsonPost) -> Result<Resp
             plan.push(Planned { target, action });
         }
 
-        let mutation = Mutation {
-            trace_id: &trace_id,
-            caller: &caller.identity,
-            method: "POST",
-            route_path: &route,
-            action: ACTION,
-            product: &product,
-            context: "launchplane",
-            instance: "",
-            body: &body,
-            headers: &headers,
-            idempotency: Idempotency::Optional,
-        };
+        let mutation = Mutation::host(call, ACTION, &product, "launchplane", &body);
         let mode = parsed.mode;
         state
             .run_mutation(mutation, || async {
@@ -214,7 +189,7 @@ pub async fn apply(State(state): State<AppState>, post: JsonPost) -> Result<Resp
                         .collect();
                     if !changed.is_empty() {
                         accepted.written = store
-                            .put(&product, &changed, trace_id.as_str())
+                            .put(&product, &changed, call.trace_id.as_str())
                             .await
                             .map_err(provider_error)?;
                     }
@@ -242,6 +217,5 @@ pub async fn apply(State(state): State<AppState>, post: JsonPost) -> Result<Resp
                 Ok(accepted)
             })
             .await
-    };
-    run.await.map_err(|e| e.with_trace(&trace_id))
+    }
 }

@@ -36,22 +36,18 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use super::envelope::JsonPost;
-use super::mutation::{Accepted, Mutation};
+use super::mutation::Mutation;
 use super::secrets::secret_error;
-use super::{AppState, TraceId};
+use super::{Accepted, Call, Reply, Service};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::records::models::runtime_environment::{
     self, EnvironmentScope, RuntimeEnvironmentRecord, check_entry,
 };
 use crate::records::{StoredEnvironment, runtime_environment_write};
-use crate::registry::Idempotency;
 use crate::secrets::{PreparedWrite, SecretScope, SecretTarget, WriteContext};
 
 /// The route path.
@@ -385,7 +381,7 @@ struct RuntimePlan {
     existing: Option<StoredEnvironment>,
 }
 
-async fn plan_runtime(state: &AppState, config: &ProductConfig) -> Result<RuntimePlan, ApiError> {
+async fn plan_runtime(state: &Service, config: &ProductConfig) -> Result<RuntimePlan, ApiError> {
     let existing = state
         .store
         .runtime_environment(config.env_scope(), &config.context, &config.instance)
@@ -408,59 +404,41 @@ async fn plan_runtime(state: &AppState, config: &ProductConfig) -> Result<Runtim
     })
 }
 
-pub async fn apply(State(state): State<AppState>, post: JsonPost) -> Result<Response, ApiError> {
-    let JsonPost {
-        trace_id,
-        caller,
-        body: map,
-        headers,
-        route,
-    } = post;
-    let run = async {
+impl Service {
+    /// `POST /v1/product-config/apply`.
+    pub async fn apply_product_config(
+        &self,
+        call: &Call,
+        map: Map<String, Value>,
+    ) -> Result<Reply, ApiError> {
         let config = ProductConfig::parse(&map)?;
         let action = config.mode.action();
-        state
-            .authorize(
-                &trace_id,
-                &caller,
-                &route,
-                action,
-                &config.product,
-                &config.context,
-                &config.instance,
-            )
-            .await?;
-        check_boundary(&state, &config).await?;
-        let vault = state.vault();
+        self.authorize(
+            call,
+            action,
+            &config.product,
+            &config.context,
+            &config.instance,
+        )
+        .await?;
+        check_boundary(self, &config).await?;
+        let vault = self.vault();
         if !config.secrets.is_empty() && !vault.is_configured() {
             return Err(secret_error(crate::secrets::SecretError::NotConfigured));
         }
         let fingerprint =
             ProductConfig::fingerprint_body(&map, |value| vault.digest(value).unwrap_or_default());
-        let mutation = Mutation {
-            trace_id: &trace_id,
-            caller: &caller.identity,
-            method: "POST",
-            route_path: &route,
-            action,
-            product: &config.product,
-            context: &config.context,
-            instance: &config.instance,
-            body: &fingerprint,
-            headers: &headers,
-            idempotency: Idempotency::Optional,
-        };
-        let actor = actor(&caller);
-        state
-            .run_mutation(mutation, || execute(&state, &config, &actor, &trace_id))
+        let mutation = Mutation::host(call, action, &config.product, &config.context, &fingerprint)
+            .on_instance(&config.instance);
+        let actor = actor(&call.caller);
+        self.run_mutation(mutation, || execute(self, &config, &actor, call))
             .await
-    };
-    run.await.map_err(|e| e.with_trace(&trace_id))
+    }
 }
 
 /// Contexts must be the product's (a lane's or its preview context); a
 /// global target is the service's own.
-async fn check_boundary(state: &AppState, config: &ProductConfig) -> Result<(), ApiError> {
+async fn check_boundary(state: &Service, config: &ProductConfig) -> Result<(), ApiError> {
     let outside = |message: String| {
         ApiError::new(
             StatusCode::FORBIDDEN,
@@ -500,10 +478,10 @@ async fn check_boundary(state: &AppState, config: &ProductConfig) -> Result<(), 
 }
 
 async fn execute(
-    state: &AppState,
+    state: &Service,
     config: &ProductConfig,
     actor: &str,
-    trace_id: &TraceId,
+    call: &Call,
 ) -> Result<Accepted, ApiError> {
     let runtime = plan_runtime(state, config).await?;
     let vault = state.vault();
@@ -554,7 +532,7 @@ async fn execute(
         if !writes.is_empty() {
             accepted.written = state
                 .store
-                .write_records(&writes, trace_id.as_str())
+                .write_records(&writes, call.trace_id.as_str())
                 .await
                 .map_err(|e| secret_error(e.into()))?;
         }
@@ -643,7 +621,7 @@ async fn execute(
 /// targets are rewritten (`POST /v1/live-target-runtime/apply`): the
 /// target lane, or every product lane in the target context. Records
 /// change here; live targets only through that route.
-async fn next_lanes(state: &AppState, config: &ProductConfig) -> Result<Vec<Value>, ApiError> {
+async fn next_lanes(state: &Service, config: &ProductConfig) -> Result<Vec<Value>, ApiError> {
     if config.context.is_empty() {
         return Ok(Vec::new());
     }

@@ -10,13 +10,14 @@ use std::time::{Duration, Instant};
 use axum::http::StatusCode;
 use serde_json::json;
 
-use super::{AppState, TraceId};
+use super::completion::audit_event;
+use super::{Call, Service};
 use crate::auth::glob::glob_match_any;
 use crate::auth::operator::OPERATOR_KIND;
 use crate::auth::policy::authz_diagnostics;
 use crate::auth::{AuthzPolicy, AuthzRequest, Caller};
 use crate::error::ApiError;
-use crate::records::{AuditEvent, PolicyRecord, Store, StoreError};
+use crate::records::{PolicyRecord, Store, StoreError};
 
 /// Authorization actions of the host's own routes, as policy rules name
 /// them (driver actions come from the descriptors).
@@ -138,7 +139,7 @@ pub async fn bootstrap_policy(
     }
 }
 
-impl AppState {
+impl Service {
     /// The active policy (cached for a few seconds), or none.
     pub async fn active_policy(&self) -> Result<Option<Arc<ActivePolicy>>, ApiError> {
         if let Some(cached) = self.policy_cache.fresh() {
@@ -167,17 +168,15 @@ impl AppState {
 
     /// Allows or denies `action` on (product, context, instance) for
     /// `caller`. A denial is audited and answered with diagnostics.
-    #[allow(clippy::too_many_arguments)]
     pub async fn authorize(
         &self,
-        trace_id: &TraceId,
-        caller: &Caller,
-        route: &str,
+        call: &Call,
         action: &str,
         product: &str,
         context: &str,
         instance: &str,
     ) -> Result<(), ApiError> {
+        let caller = &call.caller;
         let mut request = AuthzRequest::new(action, product, context);
         if !instance.is_empty() {
             request = request.with_instance(instance);
@@ -219,17 +218,7 @@ impl AppState {
         if allowed {
             return Ok(());
         }
-        let mut event = AuditEvent::new(trace_id.as_str(), "", route, action, "denied", 403);
-        event.caller_kind = caller.identity.kind.clone();
-        event.caller_subject = caller.identity.subject.clone();
-        event.caller_claims = serde_json::Value::Object(
-            caller
-                .identity
-                .claims
-                .iter()
-                .map(|(k, v)| (k.clone(), json!(v)))
-                .collect(),
-        );
+        let mut event = audit_event(call, action, "denied", 403);
         event.product = product.to_string();
         event.context = context.to_string();
         event.instance = instance.to_string();

@@ -19,12 +19,12 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use super::AppState;
+use super::invocation::ActionCall;
 use crate::capabilities::is_state_kind;
 use crate::error::ApiError;
+use crate::ops::Service;
 use crate::records::{LaneLease, NewLaneLease, StoreError};
 use crate::registry::{ActionDescriptor, Safety, Scope};
-use crate::runtime::Invocation;
 
 /// Whether an in-request action must hold its lane while it runs.
 pub fn needs_lane(action: &ActionDescriptor) -> bool {
@@ -33,23 +33,23 @@ pub fn needs_lane(action: &ActionDescriptor) -> bool {
             || action.writes_records.iter().any(|kind| is_state_kind(kind)))
 }
 
-impl AppState {
+impl Service {
     /// Leases the invocation's lane for an in-request mutation, or says who
     /// holds it. The lease outlives the longest the driver may run (its
     /// deadline and the parked-guest margin) so that it never expires under
     /// a live invocation; a host that dies frees it when it expires.
     pub async fn lease_lane(
         &self,
-        invocation: &Invocation,
+        call: &ActionCall,
         deadline_ms: u64,
     ) -> Result<LaneLease, ApiError> {
         let new = NewLaneLease {
-            product: invocation.product.clone(),
-            context: invocation.context.clone(),
-            instance: invocation.instance.clone(),
-            driver_id: invocation.driver_id.clone(),
-            action_id: invocation.action_id.clone(),
-            trace_id: invocation.trace_id.clone(),
+            product: call.product.clone(),
+            context: call.context.clone(),
+            instance: call.instance.clone(),
+            driver_id: call.driver_id.clone(),
+            action_id: call.action_id.clone(),
+            trace_id: call.trace_id.clone(),
             owner: self.host_id.clone(),
         };
         let ttl_ms = self.lease_ms.max(
@@ -76,7 +76,7 @@ impl AppState {
 
     /// The operation holding a lane, as a 409 shows it: `null` when it
     /// cannot be read (it may have ended meanwhile).
-    pub(super) async fn holding_operation(&self, operation_id: &str) -> Value {
+    pub(crate) async fn holding_operation(&self, operation_id: &str) -> Value {
         let active = self.store.get_operation(operation_id).await.ok().flatten();
         serde_json::to_value(active).unwrap_or(Value::Null)
     }

@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::http::AppState;
+use super::driver_error;
+use super::invocation::{ActionCall, OperationRequest};
+use crate::auth::CallerIdentity;
+use crate::ops::Service;
 use crate::records::{Operation, OperationStatus};
-use crate::runtime::{self, InvocationScope, Lane};
 
 /// Worker tuning.
 #[derive(Debug, Clone)]
@@ -31,13 +33,13 @@ impl Default for WorkerConfig {
 
 /// Runs operations for one host.
 pub struct Worker {
-    state: AppState,
+    service: Service,
     config: WorkerConfig,
 }
 
 impl Worker {
-    pub fn new(state: AppState, config: WorkerConfig) -> Self {
-        Worker { state, config }
+    pub fn new(service: Service, config: WorkerConfig) -> Self {
+        Worker { service, config }
     }
 
     /// Runs until the task is dropped.
@@ -56,7 +58,7 @@ impl Worker {
 
     /// Claims and runs at most one operation; `Ok(true)` when it ran one.
     pub async fn run_once(&self) -> Result<bool, crate::records::StoreError> {
-        let state = &self.state;
+        let state = &self.service;
         let Some(operation) = state
             .store
             .claim_operation(&state.host_id, state.lease_ms, self.config.max_attempts)
@@ -85,7 +87,15 @@ impl Worker {
                 }
             })
         };
-        let (status, result, error) = self.execute(&operation).await;
+        // The operation's log lines carry the trace id of the request that
+        // enqueued it, as that request's lines do.
+        let span = tracing::info_span!(
+            "operation",
+            trace_id = %operation.trace_id,
+            operation_id = %operation.operation_id,
+        );
+        let (status, result, error) =
+            tracing::Instrument::instrument(self.execute(&operation), span).await;
         heartbeat.abort();
         let error_ref = error.as_ref().map(|(c, m)| (c.as_str(), m.as_str()));
         if !state
@@ -115,7 +125,7 @@ impl Worker {
                 Some((code.to_string(), message)),
             )
         };
-        let registry = self.state.registry();
+        let registry = self.service.registry();
         let Some(driver) = registry.driver(&operation.driver_id) else {
             return fail(
                 "driver_not_loaded",
@@ -128,85 +138,16 @@ impl Worker {
                 format!("action `{}` is not declared", operation.action_id),
             );
         };
-        let request = &operation.request;
-        let lanes = request
-            .get("lanes")
-            .and_then(Value::as_array)
-            .map(|lanes| {
-                lanes
-                    .iter()
-                    .map(|l| Lane {
-                        context: l
-                            .get("context")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_string(),
-                        instance: l
-                            .get("instance")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_string(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let scope = InvocationScope {
-            product: operation.product.clone(),
-            context: operation.context.clone(),
-            instance: operation.instance.clone(),
-            lanes,
-            writes_records: action.writes_records.clone(),
+        let call = match stored_call(operation) {
+            Ok(call) => call,
+            Err(message) => {
+                tracing::error!(operation_id = %operation.operation_id, %message, "stored operation does not decode");
+                return fail("operation_request_malformed", message);
+            }
         };
-        let claims = operation
-            .caller
-            .get("claims")
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let invocation = runtime::Invocation {
-            trace_id: operation.trace_id.clone(),
-            driver_id: operation.driver_id.clone(),
-            action_id: operation.action_id.clone(),
-            product: operation.product.clone(),
-            context: operation.context.clone(),
-            instance: operation.instance.clone(),
-            request: request
-                .get("payload")
-                .cloned()
-                .unwrap_or(Value::Null)
-                .to_string(),
-            caller: runtime::Caller {
-                kind: operation
-                    .caller
-                    .get("kind")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-                subject: operation
-                    .caller
-                    .get("subject")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-                claims,
-            },
-            idempotency_key: Some(operation.idempotency_key.clone()).filter(|k| !k.is_empty()),
-            dry_run: request
-                .get("dry_run")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-        };
-        match driver
-            .component
-            .handle(
-                invocation,
-                scope,
-                self.state.host_services_for(&operation.trace_id),
-            )
+        match self
+            .service
+            .run_component(&driver.component, &action.writes_records, &call)
             .await
         {
             Err(error) => fail("driver_failed", error.to_string()),
@@ -226,10 +167,31 @@ impl Worker {
                     )
                 }
                 Err(error) => {
-                    let api = crate::http::driver_error(&operation.driver_id, error);
+                    let api = driver_error(&operation.driver_id, error);
                     fail(api.code, api.message)
                 }
             },
         }
     }
+}
+
+/// The typed invocation an operation was enqueued with. A stored request
+/// or caller that does not decode is an error naming the field, never an
+/// empty scope.
+fn stored_call(operation: &Operation) -> Result<ActionCall, String> {
+    let request: OperationRequest = serde_json::from_value(operation.request.clone())
+        .map_err(|e| format!("operation `{}` request: {e}", operation.operation_id))?;
+    let caller: CallerIdentity = serde_json::from_value(operation.caller.clone())
+        .map_err(|e| format!("operation `{}` caller: {e}", operation.operation_id))?;
+    Ok(ActionCall {
+        trace_id: operation.trace_id.clone(),
+        driver_id: operation.driver_id.clone(),
+        action_id: operation.action_id.clone(),
+        product: operation.product.clone(),
+        context: operation.context.clone(),
+        instance: operation.instance.clone(),
+        caller,
+        idempotency_key: Some(operation.idempotency_key.clone()).filter(|k| !k.is_empty()),
+        request,
+    })
 }

@@ -5,7 +5,7 @@
 //! top-level fields rejected. The payload object is then validated against
 //! the action's declared input schema before any driver code runs.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::error::ApiError;
 
@@ -17,89 +17,15 @@ pub struct Envelope {
     pub payload: Value,
 }
 
-/// The front of every JSON `POST` host route, as an extractor: a fresh
-/// trace id, the authenticated caller, and the body (at most the state's
-/// body limit) as a JSON object, with the headers and route path the
-/// mutation tail needs. The caller is known before the body is read, so an
-/// anonymous request costs no body read; a refusal answers with this
-/// trace id, which the handler keeps for everything after.
-pub struct JsonPost {
-    pub trace_id: super::TraceId,
-    pub caller: crate::auth::Caller,
-    pub body: Map<String, Value>,
-    pub headers: axum::http::HeaderMap,
-    /// The path as the client sent it (`OriginalUri`).
-    pub route: String,
-}
-
-impl axum::extract::FromRequest<super::AppState> for JsonPost {
-    type Rejection = ApiError;
-
-    async fn from_request(
-        request: axum::extract::Request,
-        state: &super::AppState,
-    ) -> Result<Self, ApiError> {
-        use axum::extract::FromRequestParts as _;
-        let trace_id = super::TraceId::new();
-        let (mut parts, body) = request.into_parts();
-        let axum::extract::OriginalUri(uri) =
-            match axum::extract::OriginalUri::from_request_parts(&mut parts, state).await {
-                Ok(uri) => uri,
-                Err(never) => match never {},
-            };
-        match authenticated_object(state, &parts.headers, body).await {
-            Ok((caller, body)) => Ok(JsonPost {
-                trace_id,
-                caller,
-                body,
-                headers: parts.headers,
-                route: uri.path().to_string(),
-            }),
-            Err(error) => Err(error.with_trace(&trace_id)),
-        }
-    }
-}
-
-/// Authenticates the caller, then reads the body (at most the state's body
-/// limit) as a JSON object ([`JsonPost`]).
-async fn authenticated_object(
-    state: &super::AppState,
-    headers: &axum::http::HeaderMap,
-    body: axum::body::Body,
-) -> Result<(crate::auth::Caller, Map<String, Value>), ApiError> {
-    let caller = state.authenticator.authenticate_caller(headers).await?;
-    let bytes = axum::body::to_bytes(body, state.body_limit)
-        .await
-        .map_err(|_| ApiError::payload_too_large(state.body_limit))?;
-    Ok((caller, parse_object(&bytes)?))
-}
-
-/// Parses a request body as a JSON object; the message names the problem.
-pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
+/// Splits an envelope whose payload lives under `envelope_key`. `body` is
+/// the request's JSON object.
+pub fn parse_envelope(body: &Value, envelope_key: &str) -> Result<Envelope, ApiError> {
+    let Some(fields) = body.as_object() else {
         return Err(ApiError::invalid_request(
-            "Request body is empty; expected a JSON object.",
-        ));
-    }
-    let text = std::str::from_utf8(body)
-        .map_err(|_| ApiError::invalid_request("Request body is not UTF-8."))?;
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(ApiError::invalid_request(
             "Request body must be a JSON object.",
-        )),
-        Err(e) => Err(ApiError::invalid_request(format!(
-            "Request body is not valid JSON (line {}, column {}).",
-            e.line(),
-            e.column()
-        ))),
-    }
-}
-
-/// Splits an envelope whose payload lives under `envelope_key`.
-pub fn parse_envelope(body: &[u8], envelope_key: &str) -> Result<Envelope, ApiError> {
-    let mut map = parse_object(body)?;
-    if let Some(unknown) = map
+        ));
+    };
+    if let Some(unknown) = fields
         .keys()
         .find(|k| !matches!(k.as_str(), "schema_version" | "product") && k.as_str() != envelope_key)
     {
@@ -107,7 +33,8 @@ pub fn parse_envelope(body: &[u8], envelope_key: &str) -> Result<Envelope, ApiEr
             "Field `{unknown}` is not allowed; the envelope is {{schema_version, product, {envelope_key}}}."
         )));
     }
-    let schema_version = match map.remove("schema_version") {
+    let field = |name: &str| fields.get(name);
+    let schema_version = match field("schema_version") {
         None => 1,
         Some(Value::Number(n)) if n.as_u64().is_some_and(|v| v >= 1) => n.as_u64().unwrap_or(1),
         Some(_) => {
@@ -116,7 +43,7 @@ pub fn parse_envelope(body: &[u8], envelope_key: &str) -> Result<Envelope, ApiEr
             ));
         }
     };
-    let product = match map.remove("product") {
+    let product = match field("product") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
         Some(Value::String(_)) => {
             return Err(ApiError::invalid_request(
@@ -130,8 +57,8 @@ pub fn parse_envelope(body: &[u8], envelope_key: &str) -> Result<Envelope, ApiEr
         }
         None => return Err(ApiError::invalid_request("Field `product` is required.")),
     };
-    let payload = match map.remove(envelope_key) {
-        Some(value @ Value::Object(_)) => value,
+    let payload = match field(envelope_key) {
+        Some(value @ Value::Object(_)) => value.clone(),
         Some(_) => {
             return Err(ApiError::invalid_request(format!(
                 "Field `{envelope_key}` must be a JSON object."
@@ -186,26 +113,24 @@ mod tests {
     #[test]
     fn envelope_rejects_unknown_and_missing_fields_by_name() {
         let ok =
-            parse_envelope(br#"{"product":"demo","deploy":{"a":1}}"#, "deploy").expect("valid");
+            parse_envelope(&json!({"product":"demo","deploy":{"a":1}}), "deploy").expect("valid");
         assert_eq!(ok.schema_version, 1);
         assert_eq!(ok.product, "demo");
-        let cases: &[(&[u8], &str)] = &[
-            (b"", "empty"),
-            (b"[1]", "JSON object"),
-            (b"{nope", "not valid JSON"),
-            (br#"{"product":"demo","deploy":{},"extra":1}"#, "`extra`"),
-            (br#"{"deploy":{}}"#, "`product` is required"),
+        let cases: &[(Value, &str)] = &[
+            (json!([1]), "JSON object"),
+            (json!({"product":"demo","deploy":{},"extra":1}), "`extra`"),
+            (json!({"deploy":{}}), "`product` is required"),
             (
-                br#"{"product":"  ","deploy":{}}"#,
+                json!({"product":"  ","deploy":{}}),
                 "`product` must not be blank",
             ),
-            (br#"{"product":"demo"}"#, "`deploy` is required"),
+            (json!({"product":"demo"}), "`deploy` is required"),
             (
-                br#"{"product":"demo","deploy":[]}"#,
+                json!({"product":"demo","deploy":[]}),
                 "`deploy` must be a JSON object",
             ),
             (
-                br#"{"schema_version":0,"product":"demo","deploy":{}}"#,
+                json!({"schema_version":0,"product":"demo","deploy":{}}),
                 "`schema_version`",
             ),
         ];

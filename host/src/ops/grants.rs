@@ -7,21 +7,17 @@
 //! is a 409, never a lost rule. Responses carry record metadata, rule counts
 //! and a compact diff, never the policy body or workflow refs.
 
-use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::AppState;
 use super::access::policy_record;
-use super::envelope::JsonPost;
-use super::mutation::{Accepted, Mutation};
+use super::mutation::Mutation;
+use super::{Accepted, Call, Reply, Service};
 use crate::auth::AuthzPolicy;
 use crate::auth::policy::{GithubActionsRule, RuleCounts};
 use crate::error::ApiError;
 use crate::records::StoreError;
-use crate::registry::Idempotency;
 
 const ACTION: &str = "authz_policy_grant.write";
 
@@ -34,7 +30,7 @@ enum Mode {
 
 /// Grant or removal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Change {
+pub enum Change {
     Grant,
     Removal,
 }
@@ -165,58 +161,26 @@ fn metadata(
     })
 }
 
-pub async fn grants(State(state): State<AppState>, post: JsonPost) -> Result<Response, ApiError> {
-    handle(state, post, Change::Grant).await
-}
-
-pub async fn removals(State(state): State<AppState>, post: JsonPost) -> Result<Response, ApiError> {
-    handle(state, post, Change::Removal).await
-}
-
-async fn handle(state: AppState, post: JsonPost, change: Change) -> Result<Response, ApiError> {
-    let JsonPost {
-        trace_id,
-        caller,
-        body,
-        headers,
-        route,
-    } = post;
-    let run = async {
-        let body = Value::Object(body);
+impl Service {
+    /// `POST /v1/authz-policies/github-actions/grants` (`Change::Grant`) and
+    /// `…/removals` (`Change::Removal`).
+    pub async fn change_policy(
+        &self,
+        call: &Call,
+        body: Value,
+        change: Change,
+    ) -> Result<Reply, ApiError> {
         let request = parse(&body, change)?;
-        state
-            .authorize(
-                &trace_id,
-                &caller,
-                &route,
-                ACTION,
-                "launchplane",
-                "launchplane",
-                "",
-            )
+        self.authorize(call, ACTION, "launchplane", "launchplane", "")
             .await?;
-        let mutation = Mutation {
-            trace_id: &trace_id,
-            caller: &caller.identity,
-            method: "POST",
-            route_path: &route,
-            action: ACTION,
-            product: "launchplane",
-            context: "launchplane",
-            instance: "",
-            body: &body,
-            headers: &headers,
-            idempotency: Idempotency::Optional,
-        };
-        state
-            .run_mutation(mutation, || apply(&state, request, change))
+        let mutation = Mutation::host(call, ACTION, "launchplane", "launchplane", &body);
+        self.run_mutation(mutation, || apply(self, request, change))
             .await
-    };
-    run.await.map_err(|e| e.with_trace(&trace_id))
+    }
 }
 
 async fn apply(
-    state: &AppState,
+    state: &Service,
     request: PolicyChange,
     change: Change,
 ) -> Result<Accepted, ApiError> {

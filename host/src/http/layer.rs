@@ -1,0 +1,66 @@
+//! The request layer: one trace id and one span per request, the error
+//! body, and the log lines.
+//!
+//! Every request gets a fresh [`TraceId`] in its extensions (handlers and
+//! extractors read it from there) and runs inside a `request` span that
+//! carries it, so every line logged while serving the request, in this
+//! task or in tasks it spawns with the span, names the trace id the client
+//! sees. A response that stands for an [`ApiError`] gets its JSON body
+//! here; a 5xx is logged with its internal detail; every request ends with
+//! one access line at INFO (method, route template, status, duration).
+//! Tokens never reach a log line: nothing here reads headers.
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tracing::Instrument;
+
+use super::render::Refusal;
+use crate::trace::TraceId;
+
+/// The outer layer: trace id, span, error body, logs.
+pub async fn trace_requests(mut request: Request, next: Next) -> Response {
+    let trace_id = TraceId::new();
+    request.extensions_mut().insert(trace_id.clone());
+    let span = tracing::info_span!(
+        "request",
+        trace_id = %trace_id,
+        method = %request.method(),
+        route = tracing::field::Empty,
+    );
+    let started = Instant::now();
+    let mut response = next.run(request).instrument(span.clone()).await;
+    let _entered = span.enter();
+    if let Some(Refusal(error)) = response.extensions_mut().remove::<Refusal>() {
+        if error.status.is_server_error() {
+            tracing::error!(
+                code = error.code,
+                detail = error.detail.as_deref().unwrap_or(""),
+                "request failed"
+            );
+        }
+        let (mut parts, _) = response.into_parts();
+        let body = Json(error.body(trace_id.as_str())).into_response();
+        let (body_parts, body) = body.into_parts();
+        parts.headers.extend(body_parts.headers);
+        response = Response::from_parts(parts, body);
+    }
+    tracing::info!(
+        status = response.status().as_u16(),
+        duration_ms = started.elapsed().as_millis() as u64,
+        "request served"
+    );
+    response
+}
+
+/// The inner layer (routes only): names the matched route template in the
+/// request's span, so access lines group by route rather than by id.
+pub async fn record_route(request: Request, next: Next) -> Response {
+    if let Some(route) = request.extensions().get::<MatchedPath>() {
+        tracing::Span::current().record("route", route.as_str());
+    }
+    next.run(request).await
+}

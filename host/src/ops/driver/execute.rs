@@ -1,0 +1,238 @@
+//! Execution: driver code runs here, in the request for a sync action (on
+//! a leased lane when it mutates one), or as a durable operation for an
+//! async one, which the worker runs later with the same [`ActionCall`].
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use super::admission::Admitted;
+use super::invocation::ActionCall;
+use super::lane::needs_lane;
+use crate::error::ApiError;
+use crate::ops::{Accepted, Service};
+use crate::records::{NewOperation, StoreError};
+use crate::runtime::{DriverComponent, DriverError, InvokeError, Invoked, Response};
+
+/// What a component run produced: its answer and the host calls it made.
+pub type ComponentRun = Result<Invoked<Result<Response, DriverError>>, InvokeError>;
+
+impl Service {
+    /// Runs driver code for one [`ActionCall`]: a fresh instance, the
+    /// invocation's scope, the host capabilities of its trace. Shared by
+    /// sync requests and the operation worker.
+    pub async fn run_component(
+        &self,
+        component: &DriverComponent,
+        writes_records: &[String],
+        call: &ActionCall,
+    ) -> ComponentRun {
+        component
+            .handle(
+                call.invocation(),
+                call.scope(writes_records),
+                self.host_services_for(&call.trace_id),
+            )
+            .await
+    }
+
+    /// A sync action: its lane leased when it mutates one, driver code run,
+    /// its answer read.
+    pub(super) async fn invoke(
+        &self,
+        admitted: &Admitted,
+        call: ActionCall,
+    ) -> Result<Accepted, ApiError> {
+        let driver = &admitted.route.driver;
+        let action = &admitted.route.action;
+        let run = if needs_lane(action) {
+            let lease = self
+                .lease_lane(&call, driver.component.limits().deadline_ms)
+                .await?;
+            // The guest runs on the guest pool whether or not this request
+            // is still awaited (a client that disconnects drops this
+            // future), so the lease is released by a task that waits for
+            // the guest, not by this one.
+            let (service, component, writes) = (
+                self.clone(),
+                driver.component.clone(),
+                action.writes_records.clone(),
+            );
+            let guest = async move {
+                let run = service.run_component(&component, &writes, &call).await;
+                service.release_lane(&lease).await;
+                run
+            };
+            tokio::spawn(tracing::Instrument::instrument(
+                guest,
+                tracing::Span::current(),
+            ))
+            .await
+            .map_err(|e| ApiError::internal(format!("the invocation task failed: {e}")))?
+        } else {
+            self.run_component(&driver.component, &action.writes_records, &call)
+                .await
+        };
+        accepted(&admitted.route.target.driver_id, run)
+    }
+
+    /// An async action: its durable operation, reserving its lane. The
+    /// answer names the operation and where to poll it.
+    pub(super) async fn enqueue(&self, call: ActionCall) -> Result<Accepted, ApiError> {
+        let created = crate::time::now_rfc3339().replace([':', '-'], "");
+        let operation_id = format!(
+            "{}-{}-{}-{}-{}-{}",
+            call.driver_id,
+            call.action_id.replace('_', "-"),
+            call.context,
+            call.instance,
+            created,
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        let new = NewOperation {
+            operation_id,
+            product: call.product.clone(),
+            context: call.context.clone(),
+            instance: call.instance.clone(),
+            driver_id: call.driver_id.clone(),
+            action_id: call.action_id.clone(),
+            request: serde_json::to_value(&call.request).map_err(ApiError::internal)?,
+            idempotency_key: call.idempotency_key.clone().unwrap_or_default(),
+            trace_id: call.trace_id.clone(),
+            caller: serde_json::to_value(&call.caller).map_err(ApiError::internal)?,
+        };
+        let operation = match self.store.create_operation(&new).await {
+            Ok(operation) => operation,
+            Err(StoreError::LaneBusy { operation_id, .. }) => {
+                let active = self.holding_operation(&operation_id).await;
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    // `odoo_stable_bootstrap_operation_active`, as the original.
+                    leak_code(format!(
+                        "{}_{}_operation_active",
+                        call.driver_id.replace('-', "_"),
+                        call.action_id
+                    )),
+                    format!(
+                        "Lane {}/{} of product `{}` already has an active operation `{operation_id}`.",
+                        new.context, new.instance, new.product
+                    ),
+                )
+                .with_extra("operation", active));
+            }
+            Err(StoreError::LaneLeased { holder }) => {
+                return Err(super::lane::leased_error(&holder));
+            }
+            Err(error) => return Err(ApiError::internal(error)),
+        };
+        let poll_url = format!("/v1/operations/{}", operation.operation_id);
+        let mut accepted = Accepted::new().record("operation_id", operation.operation_id.clone());
+        accepted.written = vec![operation.operation_id.clone()];
+        accepted.result = Some(json!({"operation": operation, "poll_url": poll_url}));
+        Ok(accepted)
+    }
+}
+
+/// A sync run's answer as an accepted mutation: its result, its `records`
+/// keys, the ids it wrote (for audit), and whether it may be replayed.
+fn accepted(driver_id: &str, run: ComponentRun) -> Result<Accepted, ApiError> {
+    let invoked = run.map_err(invoke_error)?;
+    let response = invoked.value.map_err(|e| driver_error(driver_id, e))?;
+    let result: Value = serde_json::from_str(&response.result).map_err(|e| {
+        ApiError::internal(format!("driver {driver_id} returned malformed JSON: {e}"))
+    })?;
+    let mut accepted = Accepted::new();
+    accepted.store_for_replay = !reports_blocked(&result);
+    accepted.result = Some(result);
+    accepted.written = invoked
+        .transcript
+        .iter()
+        .filter(|c| c.function == "records.put" && c.outcome == "ok")
+        .map(|c| c.summary.clone())
+        .collect();
+    accepted.records = response
+        .records
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    Ok(accepted)
+}
+
+/// Whether a driver's answer says it was blocked: a top-level `status` or
+/// `*_status` field that is `blocked`. Such an answer describes a state
+/// that will change (no testing release yet, a rollback plan refused) and
+/// nothing was done, so, as in the original, it is not kept for idempotent
+/// replay: a retry with the same key asks again instead of replaying
+/// "blocked" forever. Other answers, failures included, are kept.
+fn reports_blocked(result: &Value) -> bool {
+    result.as_object().is_some_and(|fields| {
+        fields.iter().any(|(name, value)| {
+            (name == "status" || name.ends_with("_status")) && value.as_str() == Some("blocked")
+        })
+    })
+}
+
+/// A driver's typed failure, as the original's status and code.
+pub fn driver_error(driver_id: &str, error: DriverError) -> ApiError {
+    match error {
+        DriverError::InvalidRequest(m) => ApiError::invalid_request(m),
+        DriverError::PreconditionFailed(m) => {
+            ApiError::new(StatusCode::CONFLICT, "precondition_failed", m)
+        }
+        DriverError::NotFound(m) => ApiError::not_found(m),
+        DriverError::NotImplemented(m) => {
+            ApiError::new(StatusCode::NOT_IMPLEMENTED, "not_implemented", m)
+        }
+        DriverError::ProviderFailed(m) => {
+            ApiError::new(StatusCode::BAD_GATEWAY, "provider_failed", m)
+        }
+        DriverError::Internal(m) => ApiError::internal(format!("driver {driver_id}: {m}")),
+        DriverError::UnknownAction(m) => ApiError::internal(format!(
+            "descriptor and dispatch disagree in {driver_id}: {m}"
+        )),
+    }
+}
+
+/// A sandbox failure: answered without detail; the detail goes to the
+/// log with the request's trace id.
+pub fn invoke_error(error: InvokeError) -> ApiError {
+    let message = match &error {
+        InvokeError::DeadlineExceeded {
+            driver_id,
+            deadline_ms,
+        } => {
+            format!("Driver `{driver_id}` exceeded its deadline of {deadline_ms} ms.")
+        }
+        InvokeError::MemoryExceeded {
+            driver_id,
+            memory_mib,
+        } => {
+            format!("Driver `{driver_id}` exceeded its memory cap of {memory_mib} MiB.")
+        }
+        InvokeError::Trap { driver_id, .. } => {
+            format!("Driver `{driver_id}` failed. Use trace_id to inspect service logs.")
+        }
+        InvokeError::Closed => "The driver runtime is shutting down.".to_string(),
+    };
+    let mut api = ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", message);
+    api.detail = Some(format!("driver invocation failed: {error}"));
+    api
+}
+
+/// Error codes are `&'static str`; per-action codes are few and fixed by the
+/// loaded descriptors, so interning them once is bounded.
+fn leak_code(code: String) -> &'static str {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static CODES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let codes = CODES.get_or_init(|| Mutex::new(HashSet::new()));
+    let mut codes = match codes.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    if let Some(existing) = codes.get(code.as_str()) {
+        return existing;
+    }
+    let leaked: &'static str = Box::leak(code.into_boxed_str());
+    codes.insert(leaked);
+    leaked
+}

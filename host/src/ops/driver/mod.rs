@@ -1,0 +1,154 @@
+//! Driver actions: everything under `/v1/drivers/{driver_id}/…`.
+//!
+//! Routes come only from the descriptor-derived route table, so no route
+//! exists without a descriptor entry. Read [`Service::run_driver_action`]
+//! first: it is the whole path of a driver request after the route and the
+//! caller are known, one step per file, top to bottom:
+//!
+//! 1. [`admission`]: envelope (400), product profile and lane (404/403),
+//!    authorization (403), payload schema (400);
+//! 2. `ops/idempotency.rs`: the `Idempotency-Key` is reserved (replay, 409);
+//! 3. [`execute`]: driver code, in the request on a leased lane ([`lane`])
+//!    for a sync action, or as a durable operation for an async one, which
+//!    the [`worker`] runs later with the same typed [`ActionCall`];
+//! 4. `ops/completion.rs`: the accepted envelope, the stored replay and
+//!    the audit event.
+
+pub mod admission;
+pub mod envelope;
+pub mod execute;
+pub mod invocation;
+pub mod lane;
+mod worker;
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use serde_json::{Map, Value};
+
+pub use execute::{driver_error, invoke_error};
+pub use invocation::{ActionCall, OperationRequest};
+pub use worker::{Worker, WorkerConfig};
+
+use self::admission::Admitted;
+use super::idempotency::Ticket;
+use super::{Call, Reply, Service};
+use crate::error::ApiError;
+use crate::registry::{
+    ActionDescriptor, Execution, LoadedDriver, Method, Registry, RouteMatch, RouteTarget,
+};
+use crate::runtime::Lane;
+
+/// A matched driver route: the registry it was matched in (a reload never
+/// changes a request midway), the driver and its declared action.
+#[derive(Clone)]
+pub struct DriverRoute {
+    pub registry: Arc<Registry>,
+    pub target: RouteTarget,
+    pub driver: Arc<LoadedDriver>,
+    pub action: ActionDescriptor,
+}
+
+impl Service {
+    /// The driver route for `method` and `path`: 404 for no route, 405 for
+    /// another method. The first check of every driver request, before the
+    /// caller is known.
+    pub fn driver_route(&self, method: &str, path: &str) -> Result<DriverRoute, ApiError> {
+        let registry = self.registry();
+        let method = match method {
+            "GET" => Method::Get,
+            "POST" => Method::Post,
+            other => return Err(ApiError::method_not_allowed(other, path)),
+        };
+        let target = match registry.route(method, path) {
+            RouteMatch::Found(target) => target.clone(),
+            RouteMatch::WrongMethod => {
+                return Err(ApiError::method_not_allowed(method.as_str(), path));
+            }
+            RouteMatch::NotFound => return Err(ApiError::no_route(path)),
+        };
+        // Driver actions take an envelope; a declared GET has none to read.
+        if method == Method::Get {
+            return Err(ApiError::method_not_allowed("GET", path));
+        }
+        let driver = registry.driver(&target.driver_id).cloned().ok_or_else(|| {
+            ApiError::internal(format!(
+                "route {path} names unloaded driver {}",
+                target.driver_id
+            ))
+        })?;
+        let action = driver
+            .descriptor
+            .action(&target.action_id)
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::internal(format!(
+                    "route {path} names undeclared action {}",
+                    target.action_id
+                ))
+            })?;
+        Ok(DriverRoute {
+            registry,
+            target,
+            driver,
+            action,
+        })
+    }
+
+    /// One driver request, from admission to the committed answer.
+    pub async fn run_driver_action(
+        &self,
+        call: &Call,
+        route: DriverRoute,
+        body: Map<String, Value>,
+    ) -> Result<Reply, ApiError> {
+        let admitted = self.admit(call, route, body).await?;
+        let mutation = admitted.mutation(call);
+        let key = match self.reserve(&mutation).await? {
+            Ticket::Replay(reply) => return Ok(reply),
+            Ticket::Proceed(key) => key,
+        };
+        let action_call = action_call(call, &admitted)?;
+        let outcome = match admitted.route.action.execution {
+            Execution::Sync => self.invoke(&admitted, action_call).await,
+            Execution::Async => self.enqueue(action_call).await,
+        };
+        self.complete(&mutation, key.as_ref(), outcome).await
+    }
+}
+
+/// The typed invocation of an admitted request.
+fn action_call(call: &Call, admitted: &Admitted) -> Result<ActionCall, ApiError> {
+    let payload = &admitted.envelope.payload;
+    Ok(ActionCall {
+        trace_id: call.trace_id.to_string(),
+        driver_id: admitted.route.target.driver_id.clone(),
+        action_id: admitted.route.action.action_id.clone(),
+        product: admitted.envelope.product.clone(),
+        context: admitted.context.clone(),
+        instance: admitted.instance.clone(),
+        caller: call.caller.identity.clone(),
+        idempotency_key: call.key.value()?.map(str::to_string),
+        request: OperationRequest {
+            payload: payload.clone(),
+            dry_run: payload
+                .get("dry_run")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            lanes: admitted
+                .profile
+                .lanes
+                .iter()
+                .map(|l| Lane {
+                    context: l.context.clone(),
+                    instance: l.instance.clone(),
+                })
+                .collect(),
+        },
+    })
+}
+
+/// 403 `product_driver_mismatch`.
+fn mismatch(message: String) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "product_driver_mismatch", message)
+}
