@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use launchplane::auth::AuthzPolicy;
 use launchplane::auth::operator::OperatorOr;
-use launchplane::capabilities::ProviderCapability;
 use launchplane::ops::Service as AppState;
 use launchplane::providers::SimulatedProvider;
-use launchplane::runtime::{DriverLimits, ProviderAccess};
+use launchplane::runtime::DriverLimits;
+use launchplane::runtime::capabilities::ProviderCapability;
 use launchplane_tests::{AUDIENCE, RegistryFile, TestDatabase, TestIssuer, component};
 use serde_json::{Value, json};
 
@@ -140,8 +140,7 @@ impl InProcess {
         let authenticator = Arc::new(OperatorOr::new(db.store.clone(), issuer_oidc));
         let mut state = AppState::new(registry, db.store.clone(), authenticator);
         let provider = Arc::new(SimulatedProvider::new(db.store.clone()).auto_targets(true));
-        state.services.provider =
-            Some(Arc::new(ProviderCapability::new(provider)) as Arc<dyn ProviderAccess>);
+        state.services.provider = Some(ProviderCapability::new(provider));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let target = Target::loopback(listener.local_addr()?)?;
         let app = crate::native::router_with_native(state.clone());

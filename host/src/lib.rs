@@ -7,7 +7,6 @@
 //! to write a driver.
 
 pub mod auth;
-pub mod capabilities;
 pub mod cli;
 pub mod client;
 pub mod config;

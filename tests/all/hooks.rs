@@ -6,10 +6,9 @@
 
 use std::sync::Arc;
 
-use launchplane::capabilities::ProviderCapability;
 use launchplane::providers::SimulatedProvider;
 use launchplane::records::RecordQuery;
-use launchplane::runtime::ProviderAccess;
+use launchplane::runtime::capabilities::ProviderCapability;
 use launchplane_tests::{RegistryFile, Service, TestDatabase, assert_rejected, component};
 use serde_json::{Value, json};
 
@@ -38,8 +37,7 @@ async fn service(db: &TestDatabase) -> Service {
         .expect("registry with the test extension");
     let provider = Arc::new(SimulatedProvider::new(db.store.clone()).auto_targets(true));
     let service = Service::start_on_registry(db, registry, |state| {
-        state.services.provider =
-            Some(Arc::new(ProviderCapability::new(provider)) as Arc<dyn ProviderAccess>);
+        state.services.provider = Some(ProviderCapability::new(provider));
     })
     .await;
     service.seed_profile("hook-ext").await;

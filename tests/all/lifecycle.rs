@@ -13,10 +13,9 @@ use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::routing::get;
-use launchplane::capabilities::HttpProbe;
 use launchplane::providers::{ProviderTargetInput, ProviderTargets, TargetType};
 use launchplane::records::RecordQuery;
-use launchplane::runtime::ProbeAccess;
+use launchplane::runtime::capabilities::HttpProbe;
 use launchplane_tests::fake_dokploy::{DeployScript, FakeDokploy};
 use launchplane_tests::{Service, TestDatabase, assert_rejected};
 use serde_json::{Value, json};
@@ -72,8 +71,7 @@ async fn lifecycle() -> Lifecycle {
     // As in service: the credentials are the global `dokploy` managed
     // secrets, read by the provider on each call.
     let service = Service::start_on_dokploy(&db, &fake.url(), KEY, |state| {
-        state.services.probe =
-            Some(Arc::new(HttpProbe::new().expect("probe")) as Arc<dyn ProbeAccess>);
+        state.services.probe = Some(HttpProbe::new().expect("probe"));
     })
     .await;
     let (status, body) = service.post("/v1/product-profiles", &profile, None).await;

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use launchplane::capabilities::{HttpProbe, ProviderCapability, provider_host_error};
 use launchplane::providers::dokploy::DokployToken;
 use launchplane::providers::live_env;
 use launchplane::providers::targets::PROVIDER_TARGET_KIND;
@@ -21,8 +20,9 @@ use launchplane::records::models::runtime_environment::{
 };
 use launchplane::records::runtime_environment_write;
 use launchplane::records::{RecordQuery, RecordWrite, Store, StoredRecord};
+use launchplane::runtime::capabilities::{HttpProbe, ProviderCapability, provider_host_error};
 use launchplane::runtime::probe::{ContentCheck, HealthCheck};
-use launchplane::runtime::{HostError, Lane, ProbeAccess, ProviderAccess};
+use launchplane::runtime::{HostError, Lane};
 use launchplane::secrets::{MasterKey, SecretAction, Vault};
 use launchplane_tests::fake_dokploy::{DeployScript, FakeDokploy};
 use launchplane_tests::{

@@ -6,9 +6,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use launchplane::capabilities::StoreRecords;
 use launchplane::records::Store;
-use launchplane::runtime::{HostError, RecordAccess};
+use launchplane::runtime::HostError;
+use launchplane::runtime::capabilities::StoreRecords;
 use launchplane::secrets::MasterKey;
 use launchplane_tests::{Service, TestDatabase, demo_scope};
 use serde_json::{Value, json};

@@ -15,9 +15,8 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::routing::get;
-use launchplane::capabilities::HttpProbe;
 use launchplane::providers::{ProviderTargetInput, ProviderTargets, TargetType};
-use launchplane::runtime::ProbeAccess;
+use launchplane::runtime::capabilities::HttpProbe;
 use launchplane_tests::fake_dokploy::FakeDokploy;
 use launchplane_tests::{Service, TestDatabase, demo_profile};
 use serde_json::{Value, json};
@@ -68,11 +67,11 @@ async fn lane_in(context: &str) -> Lane {
     );
     let app = app_server(fake.clone()).await;
     let service = Service::start_on_dokploy(&db, &fake.url(), KEY, |state| {
-        state.services.probe = Some(Arc::new(
+        state.services.probe = Some(
             HttpProbe::new()
                 .expect("probe")
                 .with_interval(Duration::from_millis(100)),
-        ) as Arc<dyn ProbeAccess>);
+        );
     })
     .await;
     let mut profile = demo_profile("verireel");

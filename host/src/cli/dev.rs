@@ -12,12 +12,12 @@ use serde_json::json;
 
 use crate::auth::AuthzPolicy;
 use crate::auth::dev_issuer::{self, DevIssuer, DevTokenRequest};
-use crate::capabilities::ProviderCapability;
 use crate::config::{OidcSettings, ServeConfig};
 use crate::ops::access::{CORE_ACTIONS, bootstrap_policy};
 use crate::providers::SimulatedProvider;
 use crate::records::{RecordWrite, StoredRecord};
-use crate::runtime::{Lane, ProviderAccess};
+use crate::runtime::Lane;
+use crate::runtime::capabilities::ProviderCapability;
 
 /// The audience dev tokens carry and the dev instance expects.
 pub const DEV_AUDIENCE: &str = "launchplane-dev";
@@ -141,8 +141,7 @@ async fn serve_dev(args: DevArgs) -> anyhow::Result<()> {
     // The dev provider is simulated; the issuer's loopback server also plays
     // the deployed demo apps, echoing what was deployed to them.
     let simulated = Arc::new(SimulatedProvider::new(state.store.clone()).auto_targets(true));
-    state.services.provider =
-        Some(Arc::new(ProviderCapability::new(simulated.clone())) as Arc<dyn ProviderAccess>);
+    state.services.provider = Some(ProviderCapability::new(simulated.clone()));
     let loopback = dev_issuer::router(issuer).merge(demo_apps(simulated));
     tokio::spawn(async move {
         let _ = axum::serve(issuer_listener, loopback).await;

@@ -18,12 +18,12 @@ use serde_json::{Value, json};
 
 use super::secrets::DatabaseArgs;
 use crate::providers::{DeployProvider, live_env, provider_from_env};
+use crate::records::Lane;
 use crate::records::models::runtime_environment::{
     DELETE_EVENT_KIND, EnvironmentScope, RuntimeEnvironmentDeleteEvent, RuntimeEnvironmentRecord,
     check_entry, merge_env, scalar_text,
 };
 use crate::records::{RecordWrite, Store, StoredRecord, runtime_environment_write};
-use crate::runtime::Lane;
 use crate::secrets::{MasterKey, Vault};
 
 /// The product column of the operator's own writes.

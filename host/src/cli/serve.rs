@@ -8,7 +8,6 @@ use anyhow::Context as _;
 use crate::auth::operator::OperatorOr;
 use crate::auth::policy::bootstrap_policy_from_env;
 use crate::auth::{AuthzPolicy, OidcAuthenticator, OidcConfig, OidcVerifier};
-use crate::capabilities::HttpProbe;
 use crate::config::ProviderChoice;
 use crate::config::{OidcSettings, ServeConfig};
 use crate::http::router;
@@ -20,7 +19,7 @@ use crate::providers::simulated::SimulatedProvider;
 use crate::providers::{DeployProvider, provider_from_env};
 use crate::records::Store;
 use crate::registry::Registry;
-use crate::runtime::ProbeAccess;
+use crate::runtime::capabilities::HttpProbe;
 use crate::runtime::{Runtime, RuntimeConfig};
 
 /// Loads everything, then serves until Ctrl-C / SIGTERM. Any refusal
@@ -125,9 +124,9 @@ pub async fn build_state(config: &ServeConfig) -> anyhow::Result<Service> {
     if let Some(provider) = provider {
         state.set_provider(provider);
     }
-    state.services.probe = Some(Arc::new(
+    state.services.probe = Some(
         HttpProbe::new().map_err(|e| anyhow::anyhow!("cannot build the health probe: {e:?}"))?,
-    ) as Arc<dyn ProbeAccess>);
+    );
     Ok(state)
 }
 

@@ -28,7 +28,7 @@ use super::{Accepted, Call, Reply, Service};
 use crate::error::ApiError;
 use crate::providers::live_env::{self, LiveEnvError};
 use crate::providers::{DeployProvider, ProviderError};
-use crate::runtime::Lane;
+use crate::records::Lane;
 
 /// The route path.
 pub const ROUTE: &str = "/v1/live-target-runtime/apply";

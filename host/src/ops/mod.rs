@@ -41,11 +41,11 @@ pub use call::{Accepted, Call, KeyHeader, Reply};
 pub use driver::{DriverRoute, Worker, WorkerConfig};
 
 use crate::auth::{Authenticator, Caller};
-use crate::capabilities::{ProductHooks, StoreRecords, StoreSettings};
 use crate::error::ApiError;
 use crate::records::Store;
 use crate::registry::Registry;
 use crate::runtime::HostServices;
+use crate::runtime::capabilities::{ProductHooks, ProviderCapability, StoreRecords, StoreSettings};
 
 /// The service: explicit state shared by every request. Cheap to clone.
 #[derive(Clone)]
@@ -97,9 +97,7 @@ impl Service {
     /// Wires the runtime provider: for drivers (as the provider
     /// capability) and for the host's own lane routes.
     pub fn set_provider(&mut self, provider: Arc<dyn crate::providers::DeployProvider>) {
-        self.services.provider = Some(Arc::new(crate::capabilities::ProviderCapability::new(
-            provider.clone(),
-        )) as Arc<dyn crate::runtime::ProviderAccess>);
+        self.services.provider = Some(ProviderCapability::new(provider.clone()));
         self.deploy_provider = Some(provider);
     }
 
@@ -134,8 +132,8 @@ impl Service {
     /// Host capabilities for one driver invocation of request `trace_id`.
     pub fn host_services_for(&self, trace_id: &str) -> HostServices {
         let mut services = self.services.clone();
-        services.records = Some(Arc::new(StoreRecords::new(self.store.clone(), trace_id)));
-        services.settings = Some(Arc::new(StoreSettings::new(self.store.clone())));
+        services.records = Some(StoreRecords::new(self.store.clone(), trace_id));
+        services.settings = Some(StoreSettings::new(self.store.clone()));
         // Hooks reach the product's extension driver with the same
         // capabilities (minus hooks: no recursion).
         services.hooks = Some(Arc::new(ProductHooks::new(

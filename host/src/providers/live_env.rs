@@ -21,9 +21,9 @@ use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
 use super::{DeployProvider, ProviderError, lane_label};
+use crate::records::Lane;
 use crate::records::models::runtime_environment::scalar_text;
 use crate::records::{Store, StoreError};
-use crate::runtime::Lane;
 use crate::secrets::{SecretError, Vault};
 
 /// The managed-secret integration overlaid on the records.

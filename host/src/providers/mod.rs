@@ -12,7 +12,7 @@
 //!
 //! Targets are neutral `provider_target` records ([`targets`]), keyed by
 //! provider id and lane. Drivers reach a provider only through
-//! [`crate::capabilities::ProviderCapability`], which maps these calls to the
+//! [`crate::runtime::capabilities::ProviderCapability`], which maps these calls to the
 //! WIT `provider` interface and never exposes environment values.
 //!
 //! # Configuration
@@ -49,8 +49,8 @@ pub use identity::{IdentityStatus, RuntimeIdentity};
 pub use simulated::{SimFailure, SimOp, SimulatedProvider};
 pub use targets::{ProviderTarget, ProviderTargetInput, ProviderTargets, TargetType};
 
+use crate::records::Lane;
 use crate::records::Store;
-use crate::runtime::Lane;
 use crate::secrets::{MASTER_KEY_ENV, Vault};
 
 /// `LAUNCHPLANE_PROVIDER`.

@@ -23,8 +23,8 @@ use super::{
     DeployOutcome, DeployProvider, DeployStatus, JobOutcome, PreviewApp, ProviderError,
     check_job_name, effective_deploy_timeout, lane_label, shell_join,
 };
+use crate::records::Lane;
 use crate::records::Store;
-use crate::runtime::Lane;
 
 /// The provider id of simulated targets.
 pub const PROVIDER_ID: &str = "simulated";

@@ -14,9 +14,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::ProviderError;
+use crate::records::Lane;
 use crate::records::models::product_profile::{DomainCertificateType, ProductProfile};
 use crate::records::{RecordQuery, RecordWrite, Store, StoredRecord};
-use crate::runtime::Lane;
 
 /// The record kind.
 pub const PROVIDER_TARGET_KIND: &str = "provider_target";

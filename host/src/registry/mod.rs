@@ -251,3 +251,21 @@ async fn load_driver(
 
 #[cfg(test)]
 mod tests;
+
+impl crate::runtime::capabilities::HookDrivers for Registry {
+    fn implementer(
+        &self,
+        driver_id: &str,
+        hook: &str,
+    ) -> Result<Option<crate::runtime::DriverComponent>, String> {
+        let driver = self
+            .driver(driver_id)
+            .ok_or_else(|| format!("names driver `{driver_id}`, which is not loaded"))?;
+        Ok(driver
+            .descriptor
+            .hooks_implemented
+            .iter()
+            .any(|h| h == hook)
+            .then(|| driver.component.clone()))
+    }
+}

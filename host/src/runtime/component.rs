@@ -7,8 +7,8 @@ use wasmtime::component::Component;
 use wasmtime::{Store, UpdateDeadline};
 
 use super::bindings::{Descriptor, Driver, DriverError, DriverPre, Invocation, Response};
+use super::capabilities::{HostServices, InvocationScope};
 use super::limits::{DeadlineExceeded, DriverLimits, MemoryCapExceeded};
-use super::services::{HostServices, InvocationScope};
 use super::state::{HostCall, InvocationState};
 use super::{InvokeError, Runtime};
 

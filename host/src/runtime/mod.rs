@@ -4,19 +4,19 @@
 //! instance per driver, and a fresh [`wasmtime::Store`] per invocation.
 //! Drivers are sandboxed: the linker provides only `wasi:io`, `wasi:cli`
 //! (with an empty environment and stdio sent to the log), `wasi:clocks`,
-//! `wasi:random` and the Launchplane host interfaces. There is no
+//! `wasi:random` and the Launchplane host interfaces, whose implementations
+//! live in [`capabilities`], one folder each. There is no
 //! filesystem and no socket interface to import, so a component that wants
 //! one fails to load with a message naming the import.
 
 mod bindings;
 mod cache;
+pub mod capabilities;
 mod component;
 pub mod cpu_partition;
 mod engine;
 mod guest_pool;
-mod host_imports;
 mod limits;
-mod services;
 mod state;
 mod stdio;
 
@@ -35,15 +35,12 @@ pub use bindings::{
     Safety, Scope, SettingGroupDescriptor,
 };
 pub use cache::CompileSource;
+pub use capabilities::{HostServices, InvocationScope, Lane};
 pub use component::{DriverComponent, Invoked};
 pub use cpu_partition::QuarantineCpus;
 pub use engine::EngineConfig;
 pub use guest_pool::{DEFAULT_GUEST_NICE, GuestPoolConfig, MAX_GUEST_NICE};
 pub use limits::DriverLimits;
-pub use services::{
-    HookRouter, HostServices, InvocationScope, Lane, ProbeAccess, ProviderAccess, RecordAccess,
-    SettingsAccess,
-};
 pub use state::HostCall;
 
 use bindings::{Driver, DriverPre};

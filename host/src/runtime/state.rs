@@ -7,8 +7,8 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::Invocation;
+use super::capabilities::{HostServices, InvocationScope};
 use super::limits::{DriverLimits, InvocationLimiter};
-use super::services::{HostServices, InvocationScope};
 use super::stdio::{LogStream, Stream};
 
 /// One host call a driver made, kept as the invocation's transcript.

@@ -20,11 +20,11 @@ use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 use super::invocation::ActionCall;
-use crate::capabilities::is_state_kind;
 use crate::error::ApiError;
 use crate::ops::Service;
 use crate::records::{LaneLease, NewLaneLease, StoreError};
 use crate::registry::{ActionDescriptor, Safety, Scope};
+use crate::runtime::capabilities::is_state_kind;
 
 /// Whether an in-request action must hold its lane while it runs.
 pub fn needs_lane(action: &ActionDescriptor) -> bool {

@@ -34,10 +34,10 @@ use self::admission::Admitted;
 use super::idempotency::Ticket;
 use super::{Call, Reply, Service};
 use crate::error::ApiError;
+use crate::records::Lane;
 use crate::registry::{
     ActionDescriptor, Execution, LoadedDriver, Method, Registry, RouteMatch, RouteTarget,
 };
-use crate::runtime::Lane;
 
 /// A matched driver route: the registry it was matched in (a reload never
 /// changes a request midway), the driver and its declared action.

@@ -8,11 +8,9 @@
 //! secret-shaped key (`RuntimeEnvironmentRecord::validate`), and the
 //! runtime refuses to ask for one.
 
-use async_trait::async_trait;
-
 use crate::records::Store;
 use crate::records::models::runtime_environment::scalar_text;
-use crate::runtime::{HostError, Lane, SettingsAccess};
+use crate::runtime::{HostError, Lane};
 
 /// The settings capability over a [`Store`].
 #[derive(Debug, Clone)]
@@ -26,9 +24,8 @@ impl StoreSettings {
     }
 }
 
-#[async_trait]
-impl SettingsAccess for StoreSettings {
-    async fn resolve(
+impl StoreSettings {
+    pub async fn resolve(
         &self,
         lane: &Lane,
         keys: &[String],

@@ -7,7 +7,6 @@
 //! validated against their model when the host has one, then stored as
 //! append-only evidence or replace-in-place state.
 
-use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::records::ingest::{Ingest, IngestError, InventoryRule};
@@ -22,7 +21,7 @@ use crate::records::{
     RecordQuery as StoreQuery, RecordWrite, Store, StoreError, StoredRecord, is_host_only_kind,
 };
 use crate::runtime::records::RecordQuery;
-use crate::runtime::{HostError, InvocationScope, RecordAccess};
+use crate::runtime::{HostError, InvocationScope};
 
 /// Kinds that are current state (replaced in place, history kept); every
 /// other kind is append-only evidence.
@@ -101,9 +100,8 @@ fn typed<T: serde::de::DeserializeOwned + Validate>(
     parse_record(document, kind).map_err(|e| HostError::Invalid(e.to_string()))
 }
 
-#[async_trait]
-impl RecordAccess for StoreRecords {
-    async fn get(
+impl StoreRecords {
+    pub async fn get(
         &self,
         scope: &InvocationScope,
         kind: &str,
@@ -120,7 +118,7 @@ impl RecordAccess for StoreRecords {
             .map(|r| r.document.to_string()))
     }
 
-    async fn list(
+    pub async fn list(
         &self,
         scope: &InvocationScope,
         kind: &str,
@@ -144,7 +142,7 @@ impl RecordAccess for StoreRecords {
             .collect())
     }
 
-    async fn put(
+    pub async fn put(
         &self,
         scope: &InvocationScope,
         kind: &str,

@@ -6,35 +6,41 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::records::Store;
-use crate::registry::Registry;
-use crate::runtime::{DriverError, HookRouter, HostServices, Invocation, InvocationScope};
+use crate::runtime::{DriverComponent, DriverError, HostServices, Invocation, InvocationScope};
+
+/// The loaded drivers, as hook routing sees them (the registry implements
+/// it; the runtime sits below the registry, so it asks through this).
+pub trait HookDrivers: Send + Sync {
+    /// The component of `driver_id` when that driver declares `hook` in
+    /// `hooks_implemented`; `Ok(None)` when it does not; `Err` naming the
+    /// driver when it is not loaded.
+    fn implementer(&self, driver_id: &str, hook: &str) -> Result<Option<DriverComponent>, String>;
+}
 
 /// Routes hooks by product profile.
 pub struct ProductHooks {
-    registry: Arc<Registry>,
+    drivers: Arc<dyn HookDrivers>,
     store: Store,
     /// Capabilities of the hook invocation (no hook router: no recursion).
     services: HostServices,
 }
 
 impl ProductHooks {
-    pub fn new(registry: Arc<Registry>, store: Store, mut services: HostServices) -> Self {
+    pub fn new(drivers: Arc<dyn HookDrivers>, store: Store, mut services: HostServices) -> Self {
         services.hooks = None;
         ProductHooks {
-            registry,
+            drivers,
             store,
             services,
         }
     }
 }
 
-#[async_trait]
-impl HookRouter for ProductHooks {
-    async fn call(
+impl ProductHooks {
+    pub async fn call(
         &self,
         scope: &InvocationScope,
         invocation: &Invocation,
@@ -53,26 +59,18 @@ impl HookRouter for ProductHooks {
         else {
             return Ok("{}".to_string());
         };
-        let driver = self.registry.driver(driver_id).ok_or_else(|| {
-            DriverError::Internal(format!(
-                "product `{}` names driver `{driver_id}`, which is not loaded",
-                scope.product
-            ))
-        })?;
-        if !driver
-            .descriptor
-            .hooks_implemented
-            .iter()
-            .any(|h| h == hook)
-        {
+        let Some(component) = self
+            .drivers
+            .implementer(driver_id, hook)
+            .map_err(|e| DriverError::Internal(format!("product `{}`: {e}", scope.product)))?
+        else {
             return Ok("{}".to_string());
-        }
+        };
         let hook_scope = InvocationScope {
             writes_records: Vec::new(),
             ..scope.clone()
         };
-        let invoked = driver
-            .component
+        let invoked = component
             .on_hook(
                 hook,
                 invocation.clone(),

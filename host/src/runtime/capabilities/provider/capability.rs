@@ -22,13 +22,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use serde_json::Value;
 
 use crate::providers::identity::{IDENTITY_ENV_KEYS, RUNTIME_IDENTITY_ENV_KEY};
 use crate::providers::{DeployProvider, ProviderError, RuntimeIdentity, lane_label};
 use crate::runtime::provider::{DeployOutcome, JobOutcome, PreviewApp, Target};
-use crate::runtime::{HostError, Lane, ProviderAccess};
+use crate::runtime::{HostError, Lane};
 
 /// Longest provider message handed to a driver.
 const MAX_MESSAGE_CHARS: usize = 500;
@@ -182,9 +181,8 @@ fn preview_app(app: crate::providers::PreviewApp) -> PreviewApp {
     }
 }
 
-#[async_trait]
-impl ProviderAccess for ProviderCapability {
-    async fn resolve_target(&self, lane: &Lane) -> Result<Target, HostError> {
+impl ProviderCapability {
+    pub async fn resolve_target(&self, lane: &Lane) -> Result<Target, HostError> {
         let target = self
             .provider
             .resolve_target(lane)
@@ -200,11 +198,11 @@ impl ProviderAccess for ProviderCapability {
         })
     }
 
-    async fn env_keys(&self, lane: &Lane) -> Result<Vec<String>, HostError> {
+    pub async fn env_keys(&self, lane: &Lane) -> Result<Vec<String>, HostError> {
         self.provider.env_keys(lane).await.map_err(host_error)
     }
 
-    async fn update_env(
+    pub async fn update_env(
         &self,
         lane: &Lane,
         set: &[(String, String)],
@@ -217,14 +215,18 @@ impl ProviderAccess for ProviderCapability {
             .map_err(host_error)
     }
 
-    async fn set_image(&self, lane: &Lane, image_reference: &str) -> Result<(), HostError> {
+    pub async fn set_image(&self, lane: &Lane, image_reference: &str) -> Result<(), HostError> {
         self.provider
             .set_image(lane, image_reference)
             .await
             .map_err(host_error)
     }
 
-    async fn deploy(&self, lane: &Lane, timeout_seconds: u32) -> Result<DeployOutcome, HostError> {
+    pub async fn deploy(
+        &self,
+        lane: &Lane,
+        timeout_seconds: u32,
+    ) -> Result<DeployOutcome, HostError> {
         let outcome = self
             .provider
             .deploy(lane, seconds(timeout_seconds))
@@ -238,7 +240,7 @@ impl ProviderAccess for ProviderCapability {
         })
     }
 
-    async fn run_job(
+    pub async fn run_job(
         &self,
         lane: &Lane,
         name: &str,
@@ -253,7 +255,7 @@ impl ProviderAccess for ProviderCapability {
         Ok(job_outcome(outcome))
     }
 
-    async fn list_preview_apps(
+    pub async fn list_preview_apps(
         &self,
         context: &str,
         name_prefix: &str,
@@ -268,7 +270,7 @@ impl ProviderAccess for ProviderCapability {
             .collect())
     }
 
-    async fn create_preview_app(
+    pub async fn create_preview_app(
         &self,
         context: &str,
         name: &str,
@@ -291,14 +293,14 @@ impl ProviderAccess for ProviderCapability {
             .map_err(host_error)
     }
 
-    async fn delete_preview_app(&self, context: &str, name: &str) -> Result<(), HostError> {
+    pub async fn delete_preview_app(&self, context: &str, name: &str) -> Result<(), HostError> {
         self.provider
             .delete_preview_app(context, name)
             .await
             .map_err(host_error)
     }
 
-    async fn run_preview_job(
+    pub async fn run_preview_job(
         &self,
         context: &str,
         app_name: &str,

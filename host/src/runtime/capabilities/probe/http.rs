@@ -26,13 +26,11 @@
 
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
-
 use crate::providers::{IdentityStatus, RuntimeIdentity};
 use serde_json::Value;
 
+use crate::runtime::HostError;
 use crate::runtime::probe::{ContentCheck, HealthCheck, HealthResult};
-use crate::runtime::{HostError, ProbeAccess};
 
 /// Default poll interval between rounds.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(1);
@@ -341,9 +339,8 @@ impl HttpProbe {
     }
 }
 
-#[async_trait]
-impl ProbeAccess for HttpProbe {
-    async fn check(&self, check: &HealthCheck) -> Result<HealthResult, HostError> {
+impl HttpProbe {
+    pub async fn check(&self, check: &HealthCheck) -> Result<HealthResult, HostError> {
         if check.urls.is_empty() {
             return Ok(result(
                 "skipped",
@@ -404,7 +401,7 @@ impl ProbeAccess for HttpProbe {
             .await)
     }
 
-    async fn check_content(&self, check: &ContentCheck) -> Result<HealthResult, HostError> {
+    pub async fn check_content(&self, check: &ContentCheck) -> Result<HealthResult, HostError> {
         if check.urls.is_empty() {
             return Err(HostError::Invalid(
                 "a content check needs at least one URL".to_string(),
