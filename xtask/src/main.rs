@@ -6,7 +6,8 @@
 //! - `build-test-guests`: build the test components under `tests/guests`.
 //! - `test`: everything the README's test command promises (drivers, test
 //!   guests, PostgreSQL up, the whole test suite).
-//! - `ci`: format check, lint, then `test`.
+//! - `ci`: format check, the layering check, lint, then `test`.
+//! - `layers`: the host module layering check (`layers.rs`).
 //! - `dev`: build the drivers and run a loopback dev instance.
 //! - `bench [--quick]`: the benchmark (issue 8, docs/performance.md): builds
 //!   the components and the release binaries, runs `launchplane-bench`,
@@ -17,6 +18,7 @@
 //!   (`target/dist/launchplane-<triple>.tar.gz` and its `.sha256`).
 
 mod dist;
+mod layers;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -46,6 +48,9 @@ enum Task {
     },
     /// Format check, clippy with -D warnings, then the tests.
     Ci,
+    /// Check the host's module layering: no import cycle between its
+    /// top-level modules, `crate::http` only in http/, cli/ and main.
+    Layers,
     /// Build the drivers and run `launchplane dev`.
     Dev {
         #[arg(trailing_var_arg = true)]
@@ -335,6 +340,7 @@ fn ci() -> Result<()> {
         "drivers/Cargo.toml",
     ]);
     run(fmt_guests)?;
+    layers::check(&root())?;
     let sources_committed = unchanged_since_commit(&["drivers", "sdk", "wit"]);
     build_drivers()?;
     if sources_committed == Some(true)
@@ -476,6 +482,7 @@ fn main() -> Result<()> {
         Task::BuildTestGuests => build_test_guests(),
         Task::Test { args } => test(&args),
         Task::Ci => ci(),
+        Task::Layers => layers::check(&root()),
         Task::Dev { args } => dev(&args),
         Task::Bench {
             quick,

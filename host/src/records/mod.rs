@@ -11,6 +11,7 @@ mod audit;
 mod documents;
 mod idempotency;
 pub mod ingest;
+pub mod kinds;
 mod lane;
 mod lane_leases;
 mod migrations;
@@ -47,10 +48,10 @@ pub use runtime_environments::{
 /// refuses a descriptor that declares one in `writes_records`: drivers
 /// never learn a secret or a provider credential.
 pub const HOST_ONLY_KINDS: &[&str] = &[
-    crate::secrets::models::SECRET_KIND,
-    crate::secrets::models::VERSION_KIND,
-    crate::secrets::models::BINDING_KIND,
-    crate::secrets::models::AUDIT_KIND,
+    kinds::SECRET_KIND,
+    kinds::VERSION_KIND,
+    kinds::BINDING_KIND,
+    kinds::AUDIT_KIND,
     models::runtime_environment::KIND,
     models::runtime_environment::DELETE_EVENT_KIND,
 ];

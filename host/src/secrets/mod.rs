@@ -15,8 +15,9 @@ pub mod cipher;
 pub mod models;
 pub mod vault;
 
+pub use crate::records::models::runtime_environment::is_secret_shaped;
 pub use cipher::{MASTER_KEY_ENV, MasterKey};
-pub use models::{SecretScope, is_secret_shaped};
+pub use models::SecretScope;
 pub use vault::{
     Disabled, PreparedWrite, Relabelled, SecretAction, SecretTarget, Vault, WriteContext,
 };

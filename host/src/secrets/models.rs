@@ -11,10 +11,7 @@ use crate::records::models::default_schema_version;
 
 /// Record kinds in the store. Host-only: no driver reads or writes them
 /// (`records::HOST_ONLY_KINDS`).
-pub const SECRET_KIND: &str = "secret";
-pub const VERSION_KIND: &str = "secret_version";
-pub const BINDING_KIND: &str = "secret_binding";
-pub const AUDIT_KIND: &str = "secret_audit_event";
+pub use crate::records::kinds::{AUDIT_KIND, BINDING_KIND, SECRET_KIND, VERSION_KIND};
 
 /// Where a secret applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -217,19 +214,10 @@ fn short_hex() -> String {
     hex
 }
 
-/// Whether a configuration key must be written as a managed secret: one of
-/// its `_`-separated parts (upper-cased) is `PASSWORD`, `TOKEN`, `SECRET`
-/// or `KEY`. `GITHUB_TOKEN` and `DB_PASSWORD` are; `KEYCLOAK_URL`, `TOKENS`
-/// and `PASSWD` are not.
-pub fn is_secret_shaped(key: &str) -> bool {
-    key.to_uppercase()
-        .split('_')
-        .any(|part| matches!(part, "PASSWORD" | "TOKEN" | "SECRET" | "KEY"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::records::models::runtime_environment::is_secret_shaped;
 
     #[test]
     fn ids_follow_the_reference() {

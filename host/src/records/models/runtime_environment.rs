@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{ValidationError, default_schema_version, impl_validate};
-use crate::secrets::is_secret_shaped;
 
 /// The record kind in the store (host-only: drivers never see it).
 pub const KIND: &str = "runtime_environment";
@@ -242,6 +241,16 @@ pub fn scalar_text(value: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
+}
+
+/// Whether a configuration key must be written as a managed secret: one of
+/// its `_`-separated parts (upper-cased) is `PASSWORD`, `TOKEN`, `SECRET`
+/// or `KEY`. `GITHUB_TOKEN` and `DB_PASSWORD` are; `KEYCLOAK_URL`, `TOKENS`
+/// and `PASSWD` are not.
+pub fn is_secret_shaped(key: &str) -> bool {
+    key.to_uppercase()
+        .split('_')
+        .any(|part| matches!(part, "PASSWORD" | "TOKEN" | "SECRET" | "KEY"))
 }
 
 #[cfg(test)]
