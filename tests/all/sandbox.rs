@@ -151,6 +151,7 @@ async fn a_panic_is_a_trap_and_the_next_invocation_is_clean() {
 }
 
 #[tokio::test]
+#[allow(unsafe_code, reason = "set_var: the canary the sandbox must hide")]
 async fn a_component_sees_no_environment_variables() {
     // SAFETY: set before any component runs in this test; no other thread
     // reads this variable.
