@@ -345,7 +345,7 @@ fn a_failing_job_is_retried_four_times_five_seconds_apart_then_reported() {
             vec![
                 failed_job("P1001: cannot reach the database"),
                 Err(HostError::ProviderFailed(
-                    "Dokploy API POST /api/schedule.runManually failed (502)".into(),
+                    "run-named-job: the provider answered 502; see service logs".into(),
                 )),
             ],
         );
@@ -457,7 +457,7 @@ fn reset_testing_redeploys_after_the_reset_and_reports_a_failed_redeploy() {
         .with_target(lane_target("testing"))
         .with_failure(
             "deploy",
-            HostError::ProviderFailed("Dokploy deployment failed".into()),
+            HostError::ProviderFailed("deploy: the provider failed; see service logs".into()),
         );
     let h = harness().with_host(failing);
     let result = maintenance(&h, reset);
@@ -1055,11 +1055,13 @@ fn preview_inventory_lists_the_pull_request_previews_in_number_order() {
 
     let failing = FakeHost::new().with_failure(
         "list_preview_apps",
-        HostError::ProviderFailed("Dokploy API GET /api/project.all failed (502)".into()),
+        HostError::ProviderFailed(
+            "list-preview-apps: the provider answered 502; see service logs".into(),
+        ),
     );
     let error = harness()
         .with_host(failing)
         .call("preview_inventory", "testing", json!({}))
         .expect_err("listing failed");
-    assert!(error.message().contains("project.all"), "{error:?}");
+    assert!(error.message().contains("answered 502"), "{error:?}");
 }

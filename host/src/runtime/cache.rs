@@ -8,7 +8,10 @@
 //!
 //! The cache directory must be as trusted as the host binary: precompiled
 //! artifacts are native code and are loaded without re-verification.
-#![allow(unsafe_code, reason = "deserialising a precompiled component is unsafe; this cache only loads artifacts this host compiled and wrote, keyed by digest and engine")]
+#![allow(
+    unsafe_code,
+    reason = "deserialising a precompiled component is unsafe; this cache only loads artifacts this host compiled and wrote, keyed by digest and engine"
+)]
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};

@@ -41,7 +41,10 @@
 //! whatever affinity it has; one spawned by a registered thread while a
 //! runaway is confined inherits the remaining cores. Linux only; elsewhere
 //! every function here does nothing.
-#![allow(unsafe_code, reason = "gettid and sched_getaffinity/sched_setaffinity system calls")]
+#![allow(
+    unsafe_code,
+    reason = "gettid and sched_getaffinity/sched_setaffinity system calls"
+)]
 
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, OnceLock};

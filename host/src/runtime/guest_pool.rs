@@ -39,7 +39,10 @@
 //! to the runtime that admitted the invocation (see `host_imports`): they
 //! hold database transactions and provider connections, and must neither
 //! run at the guests' lower priority nor register their I/O with this pool.
-#![allow(unsafe_code, reason = "setpriority/getpriority system calls for the guest threads")]
+#![allow(
+    unsafe_code,
+    reason = "setpriority/getpriority system calls for the guest threads"
+)]
 
 use std::future::Future;
 use std::pin::Pin;

@@ -46,29 +46,50 @@ impl std::fmt::Debug for ProviderCapability {
     }
 }
 
-/// The WIT case for a provider error, with a short message.
-pub fn host_error(error: ProviderError) -> HostError {
+/// The WIT case for a provider error, in provider-neutral words: which
+/// operation failed and what kind of answer the provider gave. The
+/// provider's own message (its API paths, its name, its error text) never
+/// reaches a driver; it goes to the log, inside the request's span, so the
+/// trace id finds it. Only the host's own refusals of a call (`invalid`:
+/// a bad job name, a blank image) are passed on as they are.
+pub fn host_error(operation: &str, subject: &str, error: ProviderError) -> HostError {
+    tracing::warn!(operation, subject, error = %error, "provider call failed");
     let short =
         |message: String| crate::providers::redact::truncate_chars(&message, MAX_MESSAGE_CHARS);
     match error {
-        ProviderError::NotFound(m) => HostError::NotFound(short(m)),
-        ProviderError::Timeout(m) => HostError::Timeout(short(m)),
+        ProviderError::NotFound(_) => {
+            HostError::NotFound(format!("{operation}: the provider has no {subject}"))
+        }
+        ProviderError::Timeout(_) => {
+            HostError::Timeout(format!("{operation}: the provider did not finish in time"))
+        }
         ProviderError::Invalid(m) => HostError::Invalid(short(m)),
-        ProviderError::Unauthorized(m) => {
-            tracing::error!(error = %m, "the provider refused Launchplane's credentials");
-            HostError::ProviderFailed(
-                "the provider refused Launchplane's credentials; see service logs".to_string(),
-            )
-        }
-        ProviderError::Config(m) => {
-            tracing::error!(error = %m, "the provider is misconfigured");
-            HostError::ProviderFailed(format!(
-                "the provider is not configured usably: {}",
-                short(m)
-            ))
-        }
-        ProviderError::Failed { message, .. } => HostError::ProviderFailed(short(message)),
+        ProviderError::Unauthorized(_) => HostError::ProviderFailed(format!(
+            "{operation}: the provider refused Launchplane's credentials; see service logs"
+        )),
+        ProviderError::Config(_) => HostError::ProviderFailed(format!(
+            "{operation}: the provider is not configured usably; see service logs"
+        )),
+        ProviderError::Failed {
+            status: Some(status),
+            ..
+        } => HostError::ProviderFailed(format!(
+            "{operation}: the provider answered {status}; see service logs"
+        )),
+        ProviderError::Failed { status: None, .. } => HostError::ProviderFailed(format!(
+            "{operation}: the provider failed; see service logs"
+        )),
     }
+}
+
+/// A lane, as a provider error names it.
+fn lane_subject(lane: &Lane) -> String {
+    format!("target for lane {}", lane.label())
+}
+
+/// A preview application, as a provider error names it.
+fn preview_subject(context: &str, name: &str) -> String {
+    format!("preview application `{name}` in context `{context}`")
 }
 
 fn seconds(timeout_seconds: u32) -> Option<Duration> {
@@ -98,7 +119,7 @@ impl ProviderCapability {
         self.provider
             .update_env(lane, &identity.env(), &[])
             .await
-            .map_err(host_error)
+            .map_err(|e| host_error("update-env", &lane_subject(lane), e))
     }
 }
 
@@ -187,7 +208,7 @@ impl ProviderCapability {
             .provider
             .resolve_target(lane)
             .await
-            .map_err(host_error)?;
+            .map_err(|e| host_error("resolve-target", &lane_subject(lane), e))?;
         Ok(Target {
             context: target.context,
             instance: target.instance,
@@ -199,7 +220,10 @@ impl ProviderCapability {
     }
 
     pub async fn env_keys(&self, lane: &Lane) -> Result<Vec<String>, HostError> {
-        self.provider.env_keys(lane).await.map_err(host_error)
+        self.provider
+            .env_keys(lane)
+            .await
+            .map_err(|e| host_error("env-keys", &lane_subject(lane), e))
     }
 
     pub async fn update_env(
@@ -212,14 +236,14 @@ impl ProviderCapability {
         self.provider
             .update_env(lane, &set, unset)
             .await
-            .map_err(host_error)
+            .map_err(|e| host_error("update-env", &lane_subject(lane), e))
     }
 
     pub async fn set_image(&self, lane: &Lane, image_reference: &str) -> Result<(), HostError> {
         self.provider
             .set_image(lane, image_reference)
             .await
-            .map_err(host_error)
+            .map_err(|e| host_error("set-image", &lane_subject(lane), e))
     }
 
     pub async fn deploy(
@@ -231,7 +255,7 @@ impl ProviderCapability {
             .provider
             .deploy(lane, seconds(timeout_seconds))
             .await
-            .map_err(host_error)?;
+            .map_err(|e| host_error("deploy", &lane_subject(lane), e))?;
         Ok(DeployOutcome {
             status: outcome.status.as_str().to_string(),
             detail: outcome.detail,
@@ -251,7 +275,7 @@ impl ProviderCapability {
             .provider
             .run_job(lane, name, command, seconds(timeout_seconds))
             .await
-            .map_err(host_error)?;
+            .map_err(|e| host_error("run-job", &lane_subject(lane), e))?;
         Ok(job_outcome(outcome))
     }
 
@@ -264,7 +288,13 @@ impl ProviderCapability {
             .provider
             .list_preview_apps(context, name_prefix)
             .await
-            .map_err(host_error)?
+            .map_err(|e| {
+                host_error(
+                    "list-preview-apps",
+                    &format!("preview applications in context `{context}`"),
+                    e,
+                )
+            })?
             .into_iter()
             .map(preview_app)
             .collect())
@@ -290,14 +320,14 @@ impl ProviderCapability {
             .create_preview_app(context, name, image_reference, domains, env)
             .await
             .map(preview_app)
-            .map_err(host_error)
+            .map_err(|e| host_error("create-preview-app", &preview_subject(context, name), e))
     }
 
     pub async fn delete_preview_app(&self, context: &str, name: &str) -> Result<(), HostError> {
         self.provider
             .delete_preview_app(context, name)
             .await
-            .map_err(host_error)
+            .map_err(|e| host_error("delete-preview-app", &preview_subject(context, name), e))
     }
 
     pub async fn run_preview_job(
@@ -312,7 +342,7 @@ impl ProviderCapability {
             .provider
             .run_preview_job(context, app_name, name, command, seconds(timeout_seconds))
             .await
-            .map_err(host_error)?;
+            .map_err(|e| host_error("run-preview-job", &preview_subject(context, app_name), e))?;
         Ok(job_outcome(outcome))
     }
 }
@@ -417,26 +447,57 @@ mod tests {
     }
 
     #[test]
-    fn errors_map_to_the_wit_cases() {
+    fn errors_map_to_the_wit_cases_in_neutral_words() {
+        let dokploy = "Dokploy API POST /api/schedule.runManually failed (502): boom";
+        let cases = [
+            host_error(
+                "deploy",
+                "target for this lane",
+                ProviderError::NotFound(dokploy.into()),
+            ),
+            host_error(
+                "deploy",
+                "target for this lane",
+                ProviderError::Timeout(dokploy.into()),
+            ),
+            host_error(
+                "deploy",
+                "target for this lane",
+                ProviderError::Unauthorized(dokploy.into()),
+            ),
+            host_error(
+                "deploy",
+                "target for this lane",
+                ProviderError::Config(dokploy.into()),
+            ),
+            host_error(
+                "deploy",
+                "target for this lane",
+                ProviderError::Failed {
+                    status: Some(502),
+                    message: dokploy.into(),
+                },
+            ),
+            host_error(
+                "deploy",
+                "target for this lane",
+                ProviderError::failed(dokploy),
+            ),
+        ];
+        for error in &cases {
+            let text = format!("{error:?}");
+            assert!(text.contains("deploy: the provider"), "{text}");
+            assert!(
+                !text.contains("Dokploy") && !text.contains("/api/"),
+                "{text}"
+            );
+        }
+        assert!(matches!(&cases[0], HostError::NotFound(_)));
+        assert!(matches!(&cases[1], HostError::Timeout(_)));
+        assert!(matches!(&cases[4], HostError::ProviderFailed(m) if m.contains("502")));
         assert!(matches!(
-            host_error(ProviderError::NotFound("x".into())),
-            HostError::NotFound(_)
-        ));
-        assert!(matches!(
-            host_error(ProviderError::Timeout("x".into())),
-            HostError::Timeout(_)
-        ));
-        assert!(matches!(
-            host_error(ProviderError::Unauthorized("secret-ish".into())),
-            HostError::ProviderFailed(m) if !m.contains("secret-ish")
-        ));
-        assert!(matches!(
-            host_error(ProviderError::failed("y".repeat(2000))),
-            HostError::ProviderFailed(m) if m.chars().count() <= MAX_MESSAGE_CHARS + 1
-        ));
-        assert!(matches!(
-            host_error(ProviderError::Config("c".into())),
-            HostError::ProviderFailed(_)
+            host_error("run-job", "target for this lane", ProviderError::Invalid("job name `X` must be …".into())),
+            HostError::Invalid(m) if m.contains("job name")
         ));
     }
 }
