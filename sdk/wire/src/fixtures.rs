@@ -1,9 +1,12 @@
-//! JSON fixtures shared by the models' unit tests.
+//! JSON fixtures of every record family and the helpers to bend them
+//! (`set`, `insert`, `remove`) and check them (`parse`, `reject`,
+//! `round_trip`): the models' unit tests here, and through the `fixtures`
+//! feature the host's own model tests, start from these.
 
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::{Validate, ValidationError, parse_record};
+use crate::validation::{Validate, ValidationError, parse_record};
 
 /// Parses and validates `value` as `T`, panicking with the error.
 pub fn parse<T: DeserializeOwned + Validate>(value: Value) -> T {
@@ -253,5 +256,20 @@ pub fn product_profile() -> Value {
         "preview": {"enabled": true, "context": "syo-preview"},
         "updated_at": "2026-04-29T19:00:00Z",
         "source": "operator:test"
+    })
+}
+
+/// A passing scan of a preview context that found two previews.
+pub fn preview_inventory_scan() -> Value {
+    json!({
+        "record_id": "preview-inventory-scan-cm-preview-20260429T190000Z",
+        "scan_id": "preview-inventory-scan-cm-preview-20260429T190000Z",
+        "context": "cm-preview",
+        "scanned_at": "2026-04-29T19:00:00Z",
+        "source": "nightly-sweep",
+        "status": "pass",
+        "preview_count": 2,
+        "preview_slugs": ["pr-7", "pr-9"],
+        "error_message": ""
     })
 }

@@ -1,0 +1,25 @@
+//! launchplane-wire: the one set of wire shapes Launchplane's host, SDK and
+//! drivers share, so that what a driver writes is what the host accepts.
+//!
+//! - [`records`]: the record families both sides handle (deployments,
+//!   promotions, backup gates, inventory, release tuples, artifact
+//!   manifests, product profiles, previews and their generations, preview
+//!   inventory scans), each with the host's validation rules.
+//! - [`validation`]: [`ValidationError`], the [`Validate`] trait, and the two
+//!   ways to read a JSON value: strictly with a field path on every failure
+//!   ([`from_value`], [`parse_record`]) as the host does, or leniently
+//!   ([`read_lenient`]) as drivers read stored records.
+//!
+//! Start with [`records`] for a record's shape and rules. The crate depends
+//! on serde, serde_json and schemars only: it builds for `wasm32-wasip2`
+//! inside every driver component.
+
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
+mod path;
+pub mod records;
+pub mod validation;
+
+pub use validation::{
+    Validate, ValidationError, from_serde_error, from_value, parse_record, read_lenient,
+};
