@@ -273,3 +273,64 @@ pub fn preview_inventory_scan() -> Value {
         "error_message": ""
     })
 }
+
+/// The inventory of `cm/testing` after [`deployment_full`].
+pub fn inventory() -> Value {
+    json!({
+        "context": "cm",
+        "instance": "testing",
+        "artifact_identity": {"artifact_id": "artifact-cm-0123456", "manifest_version": 1},
+        "source_git_ref": "0123456789abcdef0123456789abcdef01234567",
+        "deploy": deploy_evidence(),
+        "post_deploy_update": {"attempted": true, "status": "pass", "detail": "ok"},
+        "destination_health": {
+            "verified": true,
+            "urls": ["https://cm-testing.example.com/web/health"],
+            "timeout_seconds": 60,
+            "status": "pass"
+        },
+        "updated_at": "2026-04-29T20:02:00Z",
+        "deployment_record_id": "deployment-20260429T195838Z-cm-testing"
+    })
+}
+
+/// The active preview of PR 42 of `acme/tenant-cm` in `cm`.
+pub fn preview() -> Value {
+    json!({
+        "preview_id": "preview-cm-acme-tenant-cm-pr-42",
+        "context": "cm",
+        "anchor_repo": "acme/tenant-cm",
+        "anchor_pr_number": 42,
+        "anchor_pr_url": "https://github.com/acme/tenant-cm/pull/42",
+        "preview_label": "cm/acme/tenant-cm/pr-42",
+        "canonical_url": "https://previews.example.com/previews/cm/acme/tenant-cm/pr-42",
+        "state": "active",
+        "created_at": "2026-04-29T19:00:00Z",
+        "updated_at": "2026-04-29T19:20:00Z",
+        "eligible_at": "2026-04-29T19:00:00Z",
+        "active_generation_id": "preview-cm-acme-tenant-cm-pr-42-generation-0001",
+        "serving_generation_id": "preview-cm-acme-tenant-cm-pr-42-generation-0001",
+        "latest_generation_id": "preview-cm-acme-tenant-cm-pr-42-generation-0001",
+        "latest_manifest_fingerprint": "launchplane-manifest-0123456789abcdef"
+    })
+}
+
+/// The ready first generation of [`preview`].
+pub fn preview_generation() -> Value {
+    json!({
+        "generation_id": "preview-cm-acme-tenant-cm-pr-42-generation-0001",
+        "preview_id": "preview-cm-acme-tenant-cm-pr-42",
+        "sequence": 1,
+        "state": "ready",
+        "requested_reason": "github_pr_event_synchronize",
+        "requested_at": "2026-04-29T19:10:00Z",
+        "ready_at": "2026-04-29T19:20:00Z",
+        "resolved_manifest_fingerprint": "launchplane-manifest-0123456789abcdef",
+        "source_map": [{"repo": "acme/tenant-cm", "git_sha": "abcdef1234567", "selection": "anchor"}],
+        "anchor_summary": {"repo": "acme/tenant-cm", "pr_number": 42, "head_sha": "abcdef1234567", "pr_url": "https://github.com/acme/tenant-cm/pull/42"},
+        "companion_summaries": [{"repo": "acme/shared-addons", "pr_number": 7, "head_sha": "1234567", "pr_url": "https://github.com/acme/shared-addons/pull/7"}],
+        "deploy_status": "pass",
+        "verify_status": "pass",
+        "overall_health_status": "pass"
+    })
+}

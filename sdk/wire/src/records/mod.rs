@@ -20,6 +20,8 @@ pub mod preview_inventory_scan;
 pub mod product_profile;
 pub mod promotion;
 pub mod release_tuple;
+#[cfg(test)]
+mod round_trip;
 
 /// The record families, named as drivers name them in `writes_records`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
