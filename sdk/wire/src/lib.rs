@@ -9,11 +9,14 @@
 //!   ways to read a JSON value: strictly with a field path on every failure
 //!   ([`from_value`], [`parse_record`]) as the host does, or leniently
 //!   ([`read_lenient`]) as drivers read stored records.
+//! - [`descriptor`]: the driver descriptor's enums and entries, as the SDK
+//!   builds them and the host publishes them.
 //!
 //! Start with [`records`] for a record's shape and rules. The crate depends
 //! on serde, serde_json and schemars only: it builds for `wasm32-wasip2`
 //! inside every driver component.
 
+pub mod descriptor;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
 mod path;
