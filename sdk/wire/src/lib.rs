@@ -19,6 +19,7 @@
 pub mod descriptor;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
+mod lenient;
 mod path;
 pub mod records;
 pub mod validation;

@@ -3,11 +3,6 @@
 //! the innermost value (or object key) being deserialised when it was
 //! raised. This is what lets a rejected payload name
 //! `deployment.deploy.status` instead of only the offending value.
-//!
-//! It reads in one of two modes ([`Unknown`]): strictly, where a struct's
-//! own `deny_unknown_fields` refuses keys it does not know (the host), or
-//! leniently, where such keys are skipped before the struct sees them (how
-//! drivers read stored records).
 
 use std::fmt;
 
@@ -62,30 +57,16 @@ fn child(path: &str, key: &str) -> String {
     }
 }
 
-/// What to do with an object key the struct being read does not declare.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Unknown {
-    /// Hand it to the struct, whose `deny_unknown_fields` refuses it.
-    Refuse,
-    /// Skip it, at every nesting level.
-    Ignore,
-}
-
-pub(crate) fn from_value<T: DeserializeOwned>(
-    value: &Value,
-    unknown: Unknown,
-) -> Result<T, PathError> {
+pub(crate) fn from_value<T: DeserializeOwned>(value: &Value) -> Result<T, PathError> {
     T::deserialize(ValueDe {
         value,
         path: String::new(),
-        unknown,
     })
 }
 
 struct ValueDe<'a> {
     value: &'a Value,
     path: String,
-    unknown: Unknown,
 }
 
 impl<'de> Deserializer<'de> for ValueDe<'de> {
@@ -106,8 +87,8 @@ impl<'de> Deserializer<'de> for ValueDe<'de> {
                 }
             }
             Value::String(s) => visitor.visit_borrowed_str(s),
-            Value::Array(items) => visit_array(items, &path, self.unknown, visitor),
-            Value::Object(map) => visit_object(map, &path, None, self.unknown, visitor),
+            Value::Array(items) => visit_array(items, &path, visitor),
+            Value::Object(map) => visit_object(map, &path, visitor),
         };
         locate(result, &path)
     }
@@ -146,20 +127,14 @@ impl<'de> Deserializer<'de> for ValueDe<'de> {
     }
 
     /// Structs are JSON objects only (serde would also take the positional
-    /// array form, which the original never accepts). Read leniently, keys
-    /// outside `fields` are skipped.
+    /// array form, which the original never accepts).
     fn deserialize_struct<V: Visitor<'de>>(
         self,
         _name: &'static str,
-        fields: &'static [&'static str],
+        _fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, PathError> {
         match self.value {
-            Value::Object(map) if self.unknown == Unknown::Ignore => {
-                let path = self.path;
-                let result = visit_object(map, &path, Some(fields), self.unknown, visitor);
-                locate(result, &path)
-            }
             Value::Object(_) => self.deserialize_any(visitor),
             other => locate(
                 Err(de::Error::invalid_type(unexpected(other), &visitor)),
@@ -206,14 +181,12 @@ fn unexpected(value: &Value) -> de::Unexpected<'_> {
 fn visit_array<'de, V: Visitor<'de>>(
     items: &'de [Value],
     path: &str,
-    unknown: Unknown,
     visitor: V,
 ) -> Result<V::Value, PathError> {
     let mut seq = SeqDe {
         items,
         next: 0,
         path,
-        unknown,
     };
     let value = visitor.visit_seq(&mut seq)?;
     if seq.next < items.len() {
@@ -222,20 +195,15 @@ fn visit_array<'de, V: Visitor<'de>>(
     Ok(value)
 }
 
-/// Visits an object; with `known`, only its keys in that list.
 fn visit_object<'de, V: Visitor<'de>>(
     map: &'de Map<String, Value>,
     path: &str,
-    known: Option<&'static [&'static str]>,
-    unknown: Unknown,
     visitor: V,
 ) -> Result<V::Value, PathError> {
     visitor.visit_map(MapDe {
         entries: map.iter(),
         pending: None,
         path,
-        known,
-        unknown,
     })
 }
 
@@ -243,7 +211,6 @@ struct SeqDe<'a, 'p> {
     items: &'a [Value],
     next: usize,
     path: &'p str,
-    unknown: Unknown,
 }
 
 impl<'de> SeqAccess<'de> for SeqDe<'de, '_> {
@@ -258,12 +225,7 @@ impl<'de> SeqAccess<'de> for SeqDe<'de, '_> {
         };
         let path = format!("{}[{}]", self.path, self.next);
         self.next += 1;
-        seed.deserialize(ValueDe {
-            value,
-            path,
-            unknown: self.unknown,
-        })
-        .map(Some)
+        seed.deserialize(ValueDe { value, path }).map(Some)
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -275,10 +237,6 @@ struct MapDe<'a, 'p> {
     entries: serde_json::map::Iter<'a>,
     pending: Option<(&'a Value, String)>,
     path: &'p str,
-    /// The keys to visit (a struct's fields, read leniently); all when
-    /// `None`.
-    known: Option<&'static [&'static str]>,
-    unknown: Unknown,
 }
 
 impl<'de> MapAccess<'de> for MapDe<'de, '_> {
@@ -288,11 +246,7 @@ impl<'de> MapAccess<'de> for MapDe<'de, '_> {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, PathError> {
-        let known = self.known;
-        let Some((key, value)) = self
-            .entries
-            .find(|(key, _)| known.is_none_or(|fields| fields.contains(&key.as_str())))
-        else {
+        let Some((key, value)) = self.entries.next() else {
             return Ok(None);
         };
         let path = child(self.path, key);
@@ -308,17 +262,10 @@ impl<'de> MapAccess<'de> for MapDe<'de, '_> {
         let (value, path) = self.pending.take().ok_or_else(|| {
             <PathError as de::Error>::custom("map value requested before its key")
         })?;
-        seed.deserialize(ValueDe {
-            value,
-            path,
-            unknown: self.unknown,
-        })
+        seed.deserialize(ValueDe { value, path })
     }
 
     fn size_hint(&self) -> Option<usize> {
-        match self.known {
-            None => Some(self.entries.len()),
-            Some(_) => None,
-        }
+        Some(self.entries.len())
     }
 }

@@ -20,7 +20,7 @@ use std::fmt;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::path;
+use crate::{lenient, path};
 
 /// A payload or record that breaks a rule, with the path of the field.
 /// Displays as `<field>: <message>`.
@@ -115,7 +115,7 @@ fn named_field(message: &str) -> Option<&str> {
 /// `prefix`. Shapes only: call `validate` (or use [`parse_record`]) for the
 /// rules.
 pub fn from_value<T: DeserializeOwned>(value: &Value, prefix: &str) -> Result<T, ValidationError> {
-    path::from_value(value, path::Unknown::Refuse).map_err(|e| located(e, prefix))
+    path::from_value(value).map_err(|e| located(e, prefix))
 }
 
 /// A deserialisation failure as a [`ValidationError`] under `prefix`.
@@ -139,13 +139,15 @@ pub trait Validate {
 /// `T` does not know are ignored at every nesting level (a store written by
 /// a newer host, or one that adds its own columns such as `record_id`, still
 /// reads), while every field `T` has keeps its type and its default.
-/// Failures name the exact path under `prefix`, like [`from_value`]. Shapes
-/// only: a driver does not re-check the host's rules on what it reads.
+/// Shapes only: a driver does not re-check the host's rules on what it
+/// reads. Errors name the field serde names (a missing or unknown one)
+/// under `prefix`, not the full path: the reader stays small because it is
+/// built into every driver component.
 pub fn read_lenient<T: DeserializeOwned>(
     value: &Value,
     prefix: &str,
 ) -> Result<T, ValidationError> {
-    path::from_value(value, path::Unknown::Ignore).map_err(|e| located(e, prefix))
+    lenient::from_value(value).map_err(|e| from_serde_error(&e, prefix))
 }
 
 /// Deserialises and validates one record (for instance one read back from the
@@ -340,17 +342,21 @@ mod tests {
     }
 
     #[test]
-    fn read_lenient_keeps_types_required_fields_and_paths() {
+    fn read_lenient_keeps_types_and_required_fields() {
         let e = read_lenient::<Stored>(&json!({"tags": {}}), "p").unwrap_err();
         assert_eq!(e.field, "p.name");
         assert_eq!(e.message, "missing field `name`");
         let e =
             read_lenient::<Stored>(&json!({"name": "a", "list": [{"name": 1}]}), "p").unwrap_err();
-        assert_eq!(e.field, "p.list[0].name");
+        assert_eq!(e.field, "p");
+        assert!(e.message.starts_with("invalid type: integer `1`"), "{e}");
         let e = read_lenient::<Stored>(&json!({"name": "a", "inner": {"x": 1}}), "").unwrap_err();
-        assert_eq!(e.field, "inner.name");
+        assert_eq!(e.field, "name");
         let e = read_lenient::<Stored>(&json!(["a"]), "").unwrap_err();
         assert_eq!(e.field, "$");
+        assert!(e.message.starts_with("invalid type: sequence"), "{e}");
+        let e = read_lenient::<Stored>(&json!({"name": "a", "list": {}}), "").unwrap_err();
+        assert!(e.message.starts_with("invalid type: map"), "{e}");
         let minimal: Stored = read_lenient(&json!({"name": "a"}), "").unwrap();
         assert!(minimal.inner.is_none() && minimal.list.is_empty());
     }
