@@ -78,6 +78,7 @@ pub fn remove(mut value: Value, pointer: &str, key: &str) -> Value {
     value
 }
 
+/// A passed compose deploy of `cm-testing`.
 pub fn deploy_evidence() -> Value {
     json!({
         "target_name": "cm-testing",
@@ -160,6 +161,7 @@ pub fn promotion_full() -> Value {
     })
 }
 
+/// A passing backup gate of `cm/prod`.
 pub fn backup_gate() -> Value {
     json!({
         "record_id": "backup-gate-cm-prod-1",
@@ -172,6 +174,7 @@ pub fn backup_gate() -> Value {
     })
 }
 
+/// The ship tuple of `cm/testing`.
 pub fn release_tuple() -> Value {
     json!({
         "tuple_id": "cm-testing-artifact-cm-0123456",
@@ -187,6 +190,7 @@ pub fn release_tuple() -> Value {
     })
 }
 
+/// The manifest of `artifact-cm-0123456`, with two addon sources.
 pub fn artifact_manifest() -> Value {
     json!({
         "artifact_id": "artifact-cm-0123456",
@@ -201,6 +205,7 @@ pub fn artifact_manifest() -> Value {
     })
 }
 
+/// The `preview` of generation evidence for PR 42.
 pub fn preview_request() -> Value {
     json!({
         "context": "cm",
@@ -213,6 +218,7 @@ pub fn preview_request() -> Value {
     })
 }
 
+/// The `generation` of generation evidence for PR 42, in `state`.
 pub fn generation_request(state: &str) -> Value {
     json!({
         "context": "cm",
@@ -229,6 +235,7 @@ pub fn generation_request(state: &str) -> Value {
     })
 }
 
+/// The `destroy` of destroyed evidence for PR 42.
 pub fn destroy_request() -> Value {
     json!({
         "context": "cm",

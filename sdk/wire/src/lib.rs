@@ -16,12 +16,16 @@
 //! on serde, serde_json and schemars only: it builds for `wasm32-wasip2`
 //! inside every driver component.
 
+/// The driver descriptor's enums and entries.
 pub mod descriptor;
+/// JSON fixtures of every record family, for tests (feature `fixtures`).
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
 mod lenient;
 mod path;
+/// The record families, their shapes and rules.
 pub mod records;
+/// Validation errors, the `Validate` trait and the readers.
 pub mod validation;
 
 pub use validation::{

@@ -28,6 +28,7 @@ pub struct ArtifactAddonSelector {
     pub resolved_ref: String,
 }
 
+/// What an OpenUpgrade run would take (metadata only).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArtifactOpenUpgradeInputs {
@@ -37,6 +38,7 @@ pub struct ArtifactOpenUpgradeInputs {
     pub install_spec: String,
 }
 
+/// The build's flags: addons skipped and named values.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArtifactBuildFlags {
@@ -46,6 +48,7 @@ pub struct ArtifactBuildFlags {
     pub values: BTreeMap<String, String>,
 }
 
+/// The built image: repository, digest and tags.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArtifactImageReference {

@@ -82,6 +82,7 @@ pub struct ArtifactIdentityRef {
 }
 
 impl ArtifactIdentityRef {
+    /// The identity of `artifact_id` in manifest version 1.
     pub fn new(artifact_id: impl Into<String>) -> ArtifactIdentityRef {
         ArtifactIdentityRef {
             artifact_id: artifact_id.into(),
@@ -89,6 +90,7 @@ impl ArtifactIdentityRef {
         }
     }
 
+    /// `manifest_version ≥ 1`.
     pub fn validate(&self) -> Result<(), ValidationError> {
         require_positive(self.manifest_version.into(), "manifest_version")
     }
@@ -104,6 +106,7 @@ pub struct ResolvedTarget {
 }
 
 impl ResolvedTarget {
+    /// `target_id` and `target_name` non-blank.
     pub fn validate(&self) -> Result<(), ValidationError> {
         require_all_non_blank(&[
             ("target_id", &self.target_id),

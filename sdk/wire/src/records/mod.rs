@@ -11,14 +11,23 @@
 
 use std::fmt;
 
+/// Artifact manifests: what an immutable image was built from.
 pub mod artifact;
+/// Backup gates: the backup taken before a destructive step.
 pub mod backup_gate;
+/// Deployments, and the evidence blocks promotions and inventory share.
 pub mod deployment;
+/// Inventory: what is deployed on each lane now.
 pub mod inventory;
+/// Previews, their generations, evidence payloads and transitions.
 pub mod preview;
+/// Preview inventory scans: which preview apps a driver found.
 pub mod preview_inventory_scan;
+/// Product profiles: driver, lanes, preview contract, promotion workflow.
 pub mod product_profile;
+/// Promotions from one instance of a context to another.
 pub mod promotion;
+/// Release tuples: the source revisions of a stable channel's artifact.
 pub mod release_tuple;
 #[cfg(test)]
 mod round_trip;

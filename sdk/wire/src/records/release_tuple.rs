@@ -39,6 +39,7 @@ pub enum ReleaseTupleProvenance {
     Promotion,
 }
 
+/// The tuple of a stable channel, keyed by `<context>-<channel>`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReleaseTupleRecord {

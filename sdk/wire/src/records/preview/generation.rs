@@ -24,6 +24,7 @@ pub enum PreviewGenerationState {
 }
 
 impl PreviewGenerationState {
+    /// The JSON name.
     pub fn as_str(&self) -> &'static str {
         match self {
             PreviewGenerationState::Resolving => "resolving",
@@ -56,6 +57,7 @@ pub struct PreviewSourceRecord {
 }
 
 impl PreviewSourceRecord {
+    /// `repo` and `git_sha` non-blank.
     pub fn validate(&self) -> Result<(), ValidationError> {
         require_all_non_blank(&[("repo", &self.repo), ("git_sha", &self.git_sha)])
     }
@@ -72,6 +74,7 @@ pub struct PreviewPullRequestSummary {
 }
 
 impl PreviewPullRequestSummary {
+    /// `pr_number ≥ 1`; `repo`, `head_sha`, `pr_url` non-blank.
     pub fn validate(&self) -> Result<(), ValidationError> {
         require_positive(self.pr_number, "pr_number")?;
         require_all_non_blank(&[

@@ -22,6 +22,7 @@ pub enum PreviewState {
 }
 
 impl PreviewState {
+    /// The JSON name.
     pub fn as_str(&self) -> &'static str {
         match self {
             PreviewState::Pending => "pending",

@@ -37,6 +37,7 @@ use crate::validation::{
     require_positive,
 };
 
+/// The product's image.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductImageProfile {
@@ -57,6 +58,7 @@ pub struct ProductLaneProfile {
 }
 
 impl ProductLaneProfile {
+    /// `instance` and `context` non-blank.
     pub fn validate(&self) -> Result<(), ValidationError> {
         require_all_non_blank(&[("instance", &self.instance), ("context", &self.context)])
     }
@@ -73,6 +75,7 @@ pub enum LifecycleState {
 }
 
 impl LifecycleState {
+    /// The JSON name.
     pub fn as_str(&self) -> &'static str {
         match self {
             LifecycleState::Active => "active",
