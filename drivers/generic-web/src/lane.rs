@@ -13,10 +13,11 @@ use launchplane_sdk::prelude::*;
 
 use crate::hooks::{self, DeployHookPayload, HealthFacts, PostDeployAnswer, VerifyAnswer};
 use crate::models::ReleaseStatus;
-use crate::profile::{Profile, lane_health_urls};
+use crate::profile::lane_health_urls;
+use crate::records::ProductProfile;
 use crate::records::{
-    ArtifactIdentityRef, DeploymentEvidence, DeploymentRecord, HealthcheckEvidence,
-    PostDeployUpdateEvidence, TargetType, source_keys,
+    ArtifactIdentityRef, DelegatedExecutor, DeploymentEvidence, DeploymentRecord,
+    HealthcheckEvidence, PostDeployUpdateEvidence, TargetType, source_keys, target_type_of,
 };
 
 /// How long the provider may take to deploy when the request names no
@@ -120,6 +121,7 @@ impl LanePlan {
             wait_for_completion: true,
             verify_destination_health: self.verify_health,
             no_cache: self.no_cache,
+            delegated_executor: DelegatedExecutor::default(),
             resolved_target: None,
             runtime_source: BTreeMap::from([
                 (
@@ -304,7 +306,11 @@ fn failed(
 /// `update_env` (runtime identity), hook `pre-deploy`, `set_image`,
 /// `deploy`, `health_check` (unless disabled or there is no URL), hook
 /// `post-deploy`, hook `verify`. The first failing step stops the pipeline.
-pub fn deploy_lane(ctx: &Ctx<'_>, profile: Option<&Profile>, plan: &LanePlan) -> LaneOutcome {
+pub fn deploy_lane(
+    ctx: &Ctx<'_>,
+    profile: Option<&ProductProfile>,
+    plan: &LanePlan,
+) -> LaneOutcome {
     let host = ctx.host();
     let mut record = plan.record();
     let note = format!(
@@ -334,7 +340,7 @@ pub fn deploy_lane(ctx: &Ctx<'_>, profile: Option<&Profile>, plan: &LanePlan) ->
         }
     };
     record.deploy.target_name = target.target_name.clone();
-    record.deploy.target_type = TargetType::of(&target.target_type);
+    record.deploy.target_type = target_type_of(&target.target_type);
 
     if let Err(e) = host.update_env(&plan.context, &plan.instance, &plan.identity_env(), &[]) {
         let record = fail_deploy(record, host.now());

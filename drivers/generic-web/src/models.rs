@@ -32,7 +32,7 @@ fn three_hundred() -> u32 {
     300
 }
 
-pub use lifecycle_records::{PassFail, ReleaseStatus};
+pub use lifecycle_records::{DataTransportMode, PassFail, ReleaseStatus};
 
 // ---------------------------------------------------------------- stable deploy
 
@@ -95,7 +95,7 @@ pub struct DeployResult {
     /// The immutable image reference the lane now runs.
     #[serde(default)]
     pub image_reference: String,
-    #[serde(default)]
+    #[serde(default = "lifecycle_records::skipped")]
     pub destination_health_status: ReleaseStatus,
 }
 
@@ -170,13 +170,13 @@ pub struct ProdPromotionResult {
     pub deployment_record_id: String,
     pub inventory_record_id: String,
     pub promotion_status: PromotionStatus,
-    #[serde(default)]
+    #[serde(default = "lifecycle_records::skipped")]
     pub deployment_status: ReleaseStatus,
-    #[serde(default)]
+    #[serde(default = "lifecycle_records::skipped")]
     pub backup_status: ReleaseStatus,
-    #[serde(default)]
+    #[serde(default = "lifecycle_records::skipped")]
     pub source_health_status: ReleaseStatus,
-    #[serde(default)]
+    #[serde(default = "lifecycle_records::skipped")]
     pub destination_health_status: ReleaseStatus,
     #[serde(default)]
     pub target_name: String,
@@ -399,7 +399,7 @@ pub struct RollbackResult {
     pub deployment_record_id: String,
     pub rollback_status: RollbackStatus,
     pub deploy_status: ReleaseStatus,
-    #[serde(default)]
+    #[serde(default = "lifecycle_records::skipped")]
     pub destination_health_status: ReleaseStatus,
     pub product: String,
     pub context: String,
@@ -632,17 +632,6 @@ pub struct PreviewReadinessRequest {
 pub enum PassBlocked {
     Pass,
     Blocked,
-}
-
-/// How a preview gets its data from the template lane.
-#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum DataTransportMode {
-    None,
-    Clone,
-    Bootstrap,
-    MigrateSeed,
-    Driver,
 }
 
 /// How template data and env reach a preview, without any values.

@@ -17,7 +17,8 @@ use crate::checks::{
 use crate::hooks::{self, PreviewEnvAnswer, PreviewEnvPayload};
 use crate::lane::{check_health, health_failure_detail};
 use crate::models::*;
-use crate::profile::{DEFAULT_HEALTH_PATH, Profile, origin_of};
+use crate::profile::{DEFAULT_HEALTH_PATH, ProfileExt, load_profile, origin_of};
+use crate::records::ProductProfile;
 use crate::records::{
     self, PreviewGenerationRecord, PreviewGenerationState, PreviewInventoryScanRecord,
     PreviewPullRequestSummary, PreviewRecord, PreviewState, TargetType, generation_id, preview_id,
@@ -66,10 +67,10 @@ fn non_blank_at(document: &Value, path: &str) -> bool {
 /// profile names one).
 fn evaluate_readiness(
     ctx: &Ctx<'_>,
-    profile: Option<&Profile>,
+    profile: Option<&ProductProfile>,
     source: &str,
 ) -> (PreviewReadinessResult, Option<Target>) {
-    let default = Profile::default();
+    let default = ProductProfile::default();
     let p = profile.unwrap_or(&default);
     let preview = &p.preview;
     let template_instance = match preview.template_instance.trim() {
@@ -128,7 +129,7 @@ fn evaluate_readiness(
         None
     };
     if let Some(t) = &target {
-        let is_application = TargetType::of(&t.target_type) == TargetType::Application;
+        let is_application = records::target_type_of(&t.target_type) == TargetType::Application;
         checks.push(check(
             "template_target",
             is_application,
@@ -295,7 +296,7 @@ pub fn preview_readiness(
 ) -> Result<Reply<PreviewReadinessResult>, DriverError> {
     envelope_product(ctx, "product", &req.product)?;
     non_blank("source", &req.source)?;
-    let profile = Profile::load(ctx)?;
+    let profile = load_profile(ctx)?;
     let (result, _) = evaluate_readiness(ctx, profile.as_ref(), &req.source);
     Ok(Reply::new(result))
 }
@@ -556,7 +557,7 @@ pub fn preview_refresh(
         ));
     }
 
-    let profile = Profile::load(ctx)?;
+    let profile = load_profile(ctx)?;
     let template = profile.clone().unwrap_or_default();
     let slug = req.preview_slug.trim().to_string();
     let number = match req.anchor_pr_number {
@@ -707,7 +708,7 @@ struct Provisioned {
 
 fn provision(
     ctx: &Ctx<'_>,
-    profile: &Profile,
+    profile: &ProductProfile,
     template_target: Option<&Target>,
     refresh: &Refresh,
     timeout_seconds: u32,
@@ -902,7 +903,7 @@ pub fn preview_inventory(
 ) -> Result<Reply<PreviewInventoryResult>, DriverError> {
     envelope_product(ctx, "product", &req.product)?;
     non_blank("source", &req.source)?;
-    let profile = Profile::load(ctx)?.unwrap_or_default();
+    let profile = load_profile(ctx)?.unwrap_or_default();
     let product = product_of(ctx, &req.product);
     let context = ctx.context().to_string();
     let prefix = format!("{}-", profile.app_name_prefix(&product));
@@ -988,7 +989,7 @@ pub fn preview_destroy(
     non_blank("preview_slug", &req.preview_slug)?;
     non_blank("destroy_reason", &req.destroy_reason)?;
     optional_at_least("timeout_seconds", Some(req.timeout_seconds), 1)?;
-    let profile = Profile::load(ctx)?.unwrap_or_default();
+    let profile = load_profile(ctx)?.unwrap_or_default();
     let product = product_of(ctx, &req.product);
     let context = ctx.context().to_string();
     let slug = req.preview_slug.trim().to_string();

@@ -1,121 +1,71 @@
-//! The product profile as this driver reads it: lanes, health paths and the
+//! The product profile as this driver uses it: lanes, health paths and the
 //! preview contract.
 //!
 //! The host stores one `product_profile` record per product, keyed by the
 //! product name, and has already resolved the invocation's lane from it.
-//! Parsing is lenient (every field defaults) so a profile written by a newer
-//! host still reads.
-
-use std::collections::BTreeMap;
+//! The shape is the shared one (`ProductProfile`, the host's own model),
+//! read leniently so a profile written by a newer host still reads;
+//! [`ProfileExt`] adds what this driver derives from it.
 
 use launchplane_sdk::prelude::*;
 
 use crate::checks::url_host;
-use crate::models::DataTransportMode;
+use crate::records::ProductProfile;
 
 /// The health path used when neither the profile nor the target names one.
 pub const DEFAULT_HEALTH_PATH: &str = "/api/health";
 
-#[derive(Deserialize, Debug, Clone, Default)]
-#[serde(default)]
-pub struct ImageProfile {
-    pub repository: String,
+/// The invocation product's profile, if the host stores one.
+pub fn load_profile(ctx: &Ctx<'_>) -> Result<Option<ProductProfile>, DriverError> {
+    crate::records::read(ctx, "product_profile", ctx.product())
 }
 
-#[derive(Deserialize, Debug, Clone, Default)]
-#[serde(default)]
-pub struct LaneProfile {
-    pub instance: String,
-    pub context: String,
-    pub base_url: String,
-    pub health_url: String,
-}
-
-#[derive(Deserialize, Debug, Clone)]
-#[serde(default)]
-pub struct PreviewProfile {
-    pub enabled: bool,
-    pub context: String,
-    pub slug_template: String,
-    pub app_name_prefix: String,
-    pub template_instance: String,
-    pub required_template_env_keys: Vec<String>,
-    pub copied_env_keys: Vec<String>,
-    pub omitted_env_keys: Vec<String>,
-    pub override_env: BTreeMap<String, String>,
-    pub preview_url_env_keys: Vec<String>,
-    pub preview_domain_env_keys: Vec<String>,
-    pub required_provider_fields: Vec<String>,
-    pub data_transport_mode: DataTransportMode,
-    pub migration_command: String,
-    pub seed_command: String,
-}
-
-impl Default for PreviewProfile {
-    fn default() -> Self {
-        PreviewProfile {
-            enabled: false,
-            context: String::new(),
-            slug_template: "pr-{number}".to_string(),
-            app_name_prefix: String::new(),
-            template_instance: "testing".to_string(),
-            required_template_env_keys: Vec::new(),
-            copied_env_keys: Vec::new(),
-            omitted_env_keys: Vec::new(),
-            override_env: BTreeMap::new(),
-            preview_url_env_keys: Vec::new(),
-            preview_domain_env_keys: Vec::new(),
-            required_provider_fields: Vec::new(),
-            data_transport_mode: DataTransportMode::None,
-            migration_command: String::new(),
-            seed_command: String::new(),
-        }
-    }
-}
-
-#[derive(Deserialize, Debug, Clone, Default)]
-#[serde(default)]
-pub struct Profile {
-    pub product: String,
-    pub repository: String,
-    pub image: ImageProfile,
-    pub health_path: String,
-    pub lanes: Vec<LaneProfile>,
-    pub preview: PreviewProfile,
-}
-
-impl Profile {
-    /// The invocation product's profile, if the host stores one.
-    pub fn load(ctx: &Ctx<'_>) -> Result<Option<Profile>, DriverError> {
-        crate::records::read(ctx, "product_profile", ctx.product())
-    }
-
-    pub fn lane(&self, instance: &str) -> Option<&LaneProfile> {
-        self.lanes
-            .iter()
-            .find(|l| l.instance.trim().eq_ignore_ascii_case(instance.trim()))
-    }
-
+/// What this driver derives from a product profile: preview slugs and app
+/// names, the anchor repository and pull-request URLs. (The lane of an
+/// instance is the profile's own `lane`.)
+pub trait ProfileExt {
     /// `<prefix>` of preview application names: the profile's, else
     /// `<product>-preview`.
-    pub fn app_name_prefix(&self, product: &str) -> String {
+    fn app_name_prefix(&self, product: &str) -> String;
+
+    /// The preview slug of PR `number`: the slug template with `{number}`
+    /// replaced.
+    fn slug_for(&self, number: u64) -> String;
+
+    /// The PR number a slug names: the template's prefix and suffix
+    /// stripped, digits only, greater than zero.
+    fn number_from_slug(&self, slug: &str) -> Option<u64>;
+
+    /// The short repository name previews are anchored at: the last segment
+    /// of the profile's repository, else the product.
+    fn anchor_repo(&self, product: &str) -> String;
+
+    /// The pull-request URL of PR `number` of the profile's repository.
+    fn pr_url(&self, product: &str, number: u64) -> String;
+}
+
+/// The profile's slug template, `pr-{number}` when blank.
+fn slug_template(profile: &ProductProfile) -> &str {
+    match profile.preview.slug_template.trim() {
+        "" => "pr-{number}",
+        template => template,
+    }
+}
+
+impl ProfileExt for ProductProfile {
+    fn app_name_prefix(&self, product: &str) -> String {
         match self.preview.app_name_prefix.trim() {
             "" => format!("{product}-preview"),
             prefix => prefix.trim_end_matches('-').to_string(),
         }
     }
 
-    /// The preview slug of PR `number`: the slug template with `{number}`
-    /// replaced.
-    pub fn slug_for(&self, number: u64) -> String {
-        self.slug_template()
-            .replace("{number}", &number.to_string())
+    fn slug_for(&self, number: u64) -> String {
+        slug_template(self).replace("{number}", &number.to_string())
     }
 
-    /// The PR number a slug names: the template's prefix and suffix stripped,
-    /// digits only, greater than zero.
-    pub fn number_from_slug(&self, slug: &str) -> Option<u64> {
-        let template = self.slug_template();
+    fn number_from_slug(&self, slug: &str) -> Option<u64> {
+        let template = slug_template(self);
         let (prefix, suffix) = template.split_once("{number}")?;
         let digits = slug.trim().strip_prefix(prefix)?.strip_suffix(suffix)?;
         if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
@@ -124,16 +74,7 @@ impl Profile {
         digits.parse().ok().filter(|n| *n > 0)
     }
 
-    fn slug_template(&self) -> &str {
-        match self.preview.slug_template.trim() {
-            "" => "pr-{number}",
-            template => template,
-        }
-    }
-
-    /// The short repository name previews are anchored at: the last segment
-    /// of the profile's repository, else the product.
-    pub fn anchor_repo(&self, product: &str) -> String {
+    fn anchor_repo(&self, product: &str) -> String {
         let repository = self.repository.trim().trim_end_matches('/');
         let name = repository.rsplit('/').next().unwrap_or_default();
         let name = name.strip_suffix(".git").unwrap_or(name);
@@ -144,8 +85,7 @@ impl Profile {
         }
     }
 
-    /// The pull-request URL of PR `number` of the profile's repository.
-    pub fn pr_url(&self, product: &str, number: u64) -> String {
+    fn pr_url(&self, product: &str, number: u64) -> String {
         let repository = self.repository.trim().trim_end_matches('/');
         let repository = repository
             .strip_prefix("https://github.com/")
@@ -186,7 +126,7 @@ pub fn origin_of(domain: &str) -> String {
 /// profile's, else `/api/health`). Duplicates are dropped. Empty means there
 /// is nothing to check (health `skipped`).
 pub fn lane_health_urls(
-    profile: Option<&Profile>,
+    profile: Option<&ProductProfile>,
     instance: &str,
     target: Option<&Target>,
 ) -> Vec<String> {
@@ -233,15 +173,23 @@ pub fn lane_health_urls(
 mod tests {
     use super::*;
 
-    fn profile() -> Profile {
-        serde_json::from_value(json!({
-            "product": "shop",
-            "repository": "acme/shop-web",
-            "health_path": "healthz",
-            "lanes": [{"instance": "prod", "context": "shop-prod", "base_url": "https://shop.example/", "health_url": ""}],
-            "preview": {"slug_template": "preview-{number}-x", "unknown": true},
-            "extra": 1
-        }))
+    fn profile() -> ProductProfile {
+        crate::records::parse(
+            "product_profile",
+            json!({
+                "product": "shop",
+                "display_name": "Shop",
+                "repository": "acme/shop-web",
+                "driver_id": "generic-web",
+                "image": {"repository": "ghcr.io/acme/shop-web"},
+                "health_path": "healthz",
+                "lanes": [{"instance": "prod", "context": "shop-prod", "base_url": "https://shop.example/", "health_url": ""}],
+                "preview": {"slug_template": "preview-{number}-x", "unknown": true},
+                "updated_at": "2026-01-01T00:00:00Z",
+                "source": "test",
+                "extra": 1
+            }),
+        )
         .expect("lenient")
     }
 
@@ -253,7 +201,7 @@ mod tests {
         for bad in ["preview-0-x", "preview--x", "pr-7", "preview-7a-x"] {
             assert_eq!(p.number_from_slug(bad), None, "{bad}");
         }
-        let default = Profile::default();
+        let default = ProductProfile::default();
         assert_eq!(default.slug_for(12), "pr-12");
         assert_eq!(default.number_from_slug("pr-12"), Some(12));
         assert_eq!(default.app_name_prefix("shop"), "shop-preview");

@@ -9,11 +9,12 @@ use crate::checks::{
 use crate::hooks::{self, RollbackCandidate, RollbackSelectAnswer, RollbackSelectPayload};
 use crate::lane::{DEFAULT_DEPLOY_TIMEOUT_SECONDS, LanePlan, deploy_lane};
 use crate::models::*;
-use crate::profile::Profile;
+use crate::profile::load_profile;
+use crate::records::ProductProfile;
 use crate::records::{
-    self, ArtifactIdentityRef, BackupGateEvidence, BackupGateRecord, DeploymentRecord,
-    HealthcheckEvidence, Inventory, PromotionRecord, RollbackExecutionEvidence,
-    deployment_record_id, inventory_id,
+    self, ArtifactIdentityRef, BackupGateEvidence, BackupGateRecord, DeploymentExt,
+    DeploymentRecord, EnvironmentInventory, HealthcheckEvidence, PromotionRecord,
+    RollbackExecutionEvidence, deployment_record_id, inventory_id,
 };
 use crate::stable::{lane_context, product_of, record_failure, with_note, write_then};
 
@@ -182,11 +183,30 @@ fn backup_gate(
     })
 }
 
+/// What the lane's inventory says is deployed now; empty without one.
+struct CurrentDeployment {
+    deployment_record_id: String,
+    artifact_id: String,
+}
+
+impl CurrentDeployment {
+    fn of(inventory: Option<&EnvironmentInventory>) -> Self {
+        CurrentDeployment {
+            deployment_record_id: inventory
+                .map(|i| i.deployment_record_id.clone())
+                .unwrap_or_default(),
+            artifact_id: inventory
+                .map(|i| i.artifact_id().to_string())
+                .unwrap_or_default(),
+        }
+    }
+}
+
 /// A built plan, the profile it was built with, and the hook failure to
 /// fail with once the plan is recorded.
 struct Planned {
     plan: RollbackPlan,
-    profile: Option<Profile>,
+    profile: Option<ProductProfile>,
     hook_failure: Option<DriverError>,
 }
 
@@ -197,7 +217,7 @@ struct Planned {
 /// it names a deployment not among the candidates), `record_get
 /// backup_gate` (when named).
 fn build_plan(ctx: &Ctx<'_>, req: &RollbackPlanRequest) -> Result<Planned, DriverError> {
-    let profile = Profile::load(ctx)?;
+    let profile = load_profile(ctx)?;
     let image_repository = profile
         .as_ref()
         .map(|p| p.image.repository.clone())
@@ -205,8 +225,9 @@ fn build_plan(ctx: &Ctx<'_>, req: &RollbackPlanRequest) -> Result<Planned, Drive
     let instance = normalized(&req.instance);
     let context = lane_context(ctx, profile.as_ref(), &instance);
     let product = product_of(ctx, &req.product);
-    let current: Inventory =
-        records::read(ctx, "inventory", &inventory_id(&context, &instance))?.unwrap_or_default();
+    let inventory: Option<EnvironmentInventory> =
+        records::read(ctx, "inventory", &inventory_id(&context, &instance))?;
+    let current = CurrentDeployment::of(inventory.as_ref());
     let mut blockers = Vec::new();
 
     let requested = req
@@ -236,8 +257,8 @@ fn build_plan(ctx: &Ctx<'_>, req: &RollbackPlanRequest) -> Result<Planned, Drive
             )? {
                 let deployment: DeploymentRecord = records::parse("deployment", value)?;
                 let is_current = deployment.record_id == current.deployment_record_id
-                    || (!current.artifact_id().is_empty()
-                        && deployment.artifact_id() == current.artifact_id());
+                    || (!current.artifact_id.is_empty()
+                        && deployment.artifact_id() == current.artifact_id);
                 if !is_current && eligible(&deployment, &image_repository) {
                     candidates.push(deployment);
                 }
@@ -257,7 +278,7 @@ fn build_plan(ctx: &Ctx<'_>, req: &RollbackPlanRequest) -> Result<Planned, Drive
         }
         .to_string(),
         current_deployment_record_id: current.deployment_record_id.clone(),
-        current_artifact_id: current.artifact_id().to_string(),
+        current_artifact_id: current.artifact_id.clone(),
         selected: target.as_ref().map(|d| candidate(d, &image_repository)),
         candidates: candidates
             .iter()
@@ -372,7 +393,7 @@ fn build_plan(ctx: &Ctx<'_>, req: &RollbackPlanRequest) -> Result<Planned, Drive
         rollback_deployment_record_id: target_id,
         selection,
         current_deployment_record_id: current.deployment_record_id.clone(),
-        current_artifact_id: current.artifact_id().to_string(),
+        current_artifact_id: current.artifact_id.clone(),
         artifact_identity: target
             .as_ref()
             .and_then(|d| d.artifact_identity.clone())

@@ -12,10 +12,11 @@ use crate::lane::{
     health_failure_detail, provider_step_error,
 };
 use crate::models::*;
-use crate::profile::{Profile, lane_health_urls};
+use crate::profile::{lane_health_urls, load_profile};
+use crate::records::ProductProfile;
 use crate::records::{
     self, ArtifactIdentityRef, BackupGateEvidence, BackupGateRecord, DeploymentEvidence,
-    HealthcheckEvidence, Inventory, PostDeployUpdateEvidence, PromotionRecord,
+    EnvironmentInventory, HealthcheckEvidence, PostDeployUpdateEvidence, PromotionRecord,
     RollbackExecutionEvidence, TargetType, deployment_record_id, inventory_id, promotion_record_id,
 };
 
@@ -30,7 +31,7 @@ pub fn product_of(ctx: &Ctx<'_>, payload_product: &str) -> String {
 
 /// The context of lane `instance`: the one the host resolved for the
 /// invocation, else the profile's.
-pub fn lane_context(ctx: &Ctx<'_>, profile: Option<&Profile>, instance: &str) -> String {
+pub fn lane_context(ctx: &Ctx<'_>, profile: Option<&ProductProfile>, instance: &str) -> String {
     match ctx.context().trim() {
         "" => profile
             .and_then(|p| p.lane(instance))
@@ -118,7 +119,7 @@ pub fn stable_deploy(
         u64::from(req.health_timeout_seconds),
         1,
     )?;
-    let profile = Profile::load(ctx)?;
+    let profile = load_profile(ctx)?;
     let image_repository = profile.as_ref().map_or("", |p| p.image.repository.as_str());
     let image_reference =
         immutable_image_reference("artifact_id", &req.artifact_id, image_repository)?;
@@ -382,7 +383,7 @@ pub fn prod_promotion(
         1,
     )?;
 
-    let profile = Profile::load(ctx)?;
+    let profile = load_profile(ctx)?;
     let image_repository = profile.as_ref().map_or("", |p| p.image.repository.as_str());
     let image_reference =
         immutable_image_reference("artifact_id", &req.artifact_id, image_repository)?;
@@ -397,9 +398,11 @@ pub fn prod_promotion(
     let artifact_id = req.artifact_id.trim().to_string();
 
     // The artifact testing runs, per its inventory, is what gets promoted.
-    let source_inventory: Option<Inventory> =
+    let source_inventory: Option<EnvironmentInventory> =
         records::read(ctx, "inventory", &inventory_id(&source_context, &from))?;
-    if let Some(running) = source_inventory.as_ref().map(Inventory::artifact_id)
+    if let Some(running) = source_inventory
+        .as_ref()
+        .map(EnvironmentInventory::artifact_id)
         && !running.is_empty()
         && running != artifact_id
     {

@@ -1,61 +1,59 @@
-//! lifecycle_records: the records of the web lifecycle (deployments,
-//! promotions, inventory, backup gates, previews) in the exact JSON shapes
-//! the host's record models accept.
+//! lifecycle_records: the drivers' helpers around the records of the web
+//! lifecycle (deployments, promotions, inventory, backup gates, release
+//! tuples, artifact manifests, product profiles, previews).
 //!
-//! generic-web writes them, and so do the drivers that extend it (VeriReel's
-//! own stable deploys fold into the same deployment records), so the shapes
-//! live in one crate rather than in a copy per driver.
+//! The shapes are not defined here: they are `launchplane_wire`'s, the very
+//! types the host validates with, re-exported under their usual names
+//! ([`DeploymentRecord`], [`PromotionRecord`], …). What this crate adds is
+//! how drivers use them: record ids stamped with the host clock's text
+//! ([`deployment_record_id`], [`promotion_record_id`]), the `runtime_source`
+//! keys drivers write ([`source_keys`]), small builders
+//! ([`target_type_of`], [`DeploymentExt`]), and the store calls ([`read`],
+//! [`parse`], [`write`], [`list`]).
 //!
-//! Writes serialise every field of the host model and nothing else (the host
-//! rejects unknown fields). Reads are lenient: a stored document may carry
-//! keys the host adds (such as its own `record_id` column), and a driver must
-//! not fail a lifecycle step because the store knows more than it does.
+//! generic-web writes these records, and so do the drivers that extend it
+//! (VeriReel's own stable deploys fold into the same deployment records).
+//!
+//! Writes serialise every field of the shared model and nothing else (the
+//! host rejects unknown fields). Reads are lenient
+//! ([`launchplane_wire::read_lenient`]): a stored document may carry keys
+//! the host adds (such as its own `record_id` column) or that a newer host
+//! knows, and a driver must not fail a lifecycle step because the store
+//! knows more than it does; those keys are ignored at every level. Missing
+//! fields take the shared model's defaults, as on the host.
 //!
 //! A driver never writes `inventory`: the host rebuilds a lane's inventory
 //! from the `deployment` and `promotion` records written here (deploy `pass`
 //! and destination health `pass` or `skipped`).
 
-use std::collections::BTreeMap;
-
 use launchplane_sdk::prelude::*;
 
-fn one() -> u32 {
-    1
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// Status of one step of a release, as stored in evidence records.
-#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum ReleaseStatus {
-    Pending,
-    Pass,
-    Fail,
-    #[default]
-    Skipped,
-}
-
-impl ReleaseStatus {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            ReleaseStatus::Pending => "pending",
-            ReleaseStatus::Pass => "pass",
-            ReleaseStatus::Fail => "fail",
-            ReleaseStatus::Skipped => "skipped",
-        }
-    }
-}
-
-/// Outcome of an action that either worked or did not.
-#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum PassFail {
-    Pass,
-    Fail,
-}
+pub use launchplane_wire::records::artifact::{
+    ArtifactAddonSelector, ArtifactAddonSource, ArtifactBuildFlags, ArtifactIdentityManifest,
+    ArtifactImageReference, ArtifactOpenUpgradeInputs,
+};
+pub use launchplane_wire::records::backup_gate::BackupGateRecord;
+pub use launchplane_wire::records::deployment::{
+    ArtifactIdentityRef, DelegatedExecutor, DeploymentEvidence, DeploymentRecord,
+    HealthcheckEvidence, PostDeployUpdateEvidence, ReleaseStatus, ResolvedTarget, TargetType,
+    pending, skipped,
+};
+pub use launchplane_wire::records::inventory::{EnvironmentInventory, inventory_id};
+pub use launchplane_wire::records::preview::{
+    PreviewGenerationRecord, PreviewGenerationState, PreviewPullRequestSummary, PreviewRecord,
+    PreviewSourceRecord, PreviewSourceSelection, PreviewState, generation_id, preview_id,
+    preview_label,
+};
+pub use launchplane_wire::records::preview_inventory_scan::{PassFail, PreviewInventoryScanRecord};
+pub use launchplane_wire::records::product_profile::{
+    DataTransportMode, DomainCertificateType, ProductImageProfile, ProductLaneProfile,
+    ProductPreviewProfile, ProductProfile,
+};
+pub use launchplane_wire::records::promotion::{
+    BackupGateEvidence, PromotionRecord, RollbackExecutionEvidence,
+};
+pub use launchplane_wire::records::release_tuple::ReleaseTupleRecord;
+pub use launchplane_wire::{Validate, ValidationError};
 
 /// The timestamp used in record ids: `2026-04-29T19:58:38Z` becomes
 /// `20260429T195838Z` (UTC basic format). Sub-second digits, which the host
@@ -87,122 +85,8 @@ pub fn compact_timestamp(now: &str) -> String {
         .collect()
 }
 
-/// `{artifact_id, manifest_version}`.
-#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, PartialEq, Eq)]
-pub struct ArtifactIdentityRef {
-    pub artifact_id: String,
-    #[serde(default = "one")]
-    pub manifest_version: u32,
-}
-
-impl ArtifactIdentityRef {
-    pub fn new(artifact_id: &str) -> Self {
-        ArtifactIdentityRef {
-            artifact_id: artifact_id.to_string(),
-            manifest_version: 1,
-        }
-    }
-}
-
-/// The provider target kind as deployment evidence spells it.
-#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum TargetType {
-    Compose,
-    #[default]
-    Application,
-}
-
-impl TargetType {
-    /// Provider-neutral target types map onto the two evidence kinds; anything
-    /// that is not a compose stack deploys as an application.
-    pub fn of(target_type: &str) -> Self {
-        if target_type.trim().eq_ignore_ascii_case("compose") {
-            TargetType::Compose
-        } else {
-            TargetType::Application
-        }
-    }
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            TargetType::Compose => "compose",
-            TargetType::Application => "application",
-        }
-    }
-}
-
-/// What the provider deploy did.
-#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, PartialEq, Eq)]
-pub struct DeploymentEvidence {
-    pub target_name: String,
-    #[serde(default)]
-    pub target_type: TargetType,
-    #[serde(default)]
-    pub deploy_mode: String,
-    #[serde(default)]
-    pub deployment_id: String,
-    #[serde(default)]
-    pub status: ReleaseStatus,
-    #[serde(default)]
-    pub started_at: String,
-    #[serde(default)]
-    pub finished_at: String,
-}
-
-/// Health verification of a lane. Verified evidence carries its URLs, its
-/// timeout and a `pass`/`fail` status (the host's rule).
-#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, PartialEq, Eq)]
-pub struct HealthcheckEvidence {
-    #[serde(default)]
-    pub verified: bool,
-    #[serde(default)]
-    pub urls: Vec<String>,
-    #[serde(default)]
-    pub timeout_seconds: Option<u32>,
-    #[serde(default)]
-    pub status: ReleaseStatus,
-}
-
-impl Default for HealthcheckEvidence {
-    fn default() -> Self {
-        HealthcheckEvidence::skipped()
-    }
-}
-
-impl HealthcheckEvidence {
-    pub fn skipped() -> Self {
-        HealthcheckEvidence {
-            verified: false,
-            urls: Vec::new(),
-            timeout_seconds: None,
-            status: ReleaseStatus::Skipped,
-        }
-    }
-}
-
-/// The product's post-deploy step (here: the `post-deploy` hook).
-#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, PartialEq, Eq)]
-pub struct PostDeployUpdateEvidence {
-    #[serde(default)]
-    pub attempted: bool,
-    #[serde(default)]
-    pub status: ReleaseStatus,
-    #[serde(default)]
-    pub detail: String,
-}
-
-impl Default for PostDeployUpdateEvidence {
-    fn default() -> Self {
-        PostDeployUpdateEvidence {
-            attempted: false,
-            status: ReleaseStatus::Skipped,
-            detail: String::new(),
-        }
-    }
-}
-
-/// `runtime_source` keys this driver writes on deployment records.
+/// `runtime_source` keys the web lifecycle drivers write on deployment
+/// records.
 pub mod source_keys {
     /// The immutable image reference the lane was pointed at.
     pub const IMAGE_REFERENCE: &str = "image_reference";
@@ -214,355 +98,29 @@ pub mod source_keys {
     pub const FAILURE_DETAIL: &str = "failure_detail";
 }
 
-/// One deployment of one lane (the host's `DeploymentRecord`). The host's
-/// `delegated_executor` keeps its default and `resolved_target` stays null:
-/// provider-neutral targets carry no provider target id.
-#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, PartialEq, Eq)]
-pub struct DeploymentRecord {
-    #[serde(default = "one")]
-    pub schema_version: u32,
-    pub record_id: String,
-    #[serde(default)]
-    pub artifact_identity: Option<ArtifactIdentityRef>,
-    pub context: String,
-    pub instance: String,
-    pub source_git_ref: String,
-    #[serde(default = "yes")]
-    pub wait_for_completion: bool,
-    #[serde(default = "yes")]
-    pub verify_destination_health: bool,
-    #[serde(default)]
-    pub no_cache: bool,
-    #[serde(default)]
-    pub resolved_target: Option<Value>,
-    #[serde(default)]
-    pub runtime_source: BTreeMap<String, String>,
-    pub deploy: DeploymentEvidence,
-    #[serde(default)]
-    pub post_deploy_update: PostDeployUpdateEvidence,
-    #[serde(default)]
-    pub destination_health: HealthcheckEvidence,
+/// The evidence target kind of a provider-neutral target type: a compose
+/// stack is `compose`; anything else deploys as an `application`.
+pub fn target_type_of(target_type: &str) -> TargetType {
+    if target_type.trim().eq_ignore_ascii_case("compose") {
+        TargetType::Compose
+    } else {
+        TargetType::Application
+    }
 }
 
-impl DeploymentRecord {
-    pub fn artifact_id(&self) -> &str {
-        self.artifact_identity
-            .as_ref()
-            .map_or("", |a| a.artifact_id.as_str())
-    }
+/// What drivers read off a deployment record beyond its fields.
+pub trait DeploymentExt {
+    /// The image reference the lane was pointed at
+    /// (`runtime_source.image_reference`), or `""`.
+    fn image_reference(&self) -> &str;
+}
 
-    pub fn image_reference(&self) -> &str {
+impl DeploymentExt for DeploymentRecord {
+    fn image_reference(&self) -> &str {
         self.runtime_source
             .get(source_keys::IMAGE_REFERENCE)
             .map_or("", String::as_str)
     }
-}
-
-/// The backup gate as a promotion or rollback plan saw it.
-#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, PartialEq, Eq)]
-pub struct BackupGateEvidence {
-    #[serde(default = "yes")]
-    pub required: bool,
-    #[serde(default)]
-    pub status: ReleaseStatus,
-    #[serde(default)]
-    pub evidence: BTreeMap<String, String>,
-}
-
-impl BackupGateEvidence {
-    /// No backup record named and none demanded.
-    pub fn not_required() -> Self {
-        BackupGateEvidence {
-            required: false,
-            status: ReleaseStatus::Skipped,
-            evidence: BTreeMap::new(),
-        }
-    }
-}
-
-/// A rollback executed after a promotion.
-#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, PartialEq, Eq)]
-pub struct RollbackExecutionEvidence {
-    #[serde(default)]
-    pub attempted: bool,
-    #[serde(default)]
-    pub status: ReleaseStatus,
-    #[serde(default)]
-    pub detail: String,
-    #[serde(default)]
-    pub snapshot_name: String,
-    #[serde(default)]
-    pub started_at: String,
-    #[serde(default)]
-    pub finished_at: String,
-}
-
-impl Default for RollbackExecutionEvidence {
-    fn default() -> Self {
-        RollbackExecutionEvidence {
-            attempted: false,
-            status: ReleaseStatus::Skipped,
-            detail: String::new(),
-            snapshot_name: String::new(),
-            started_at: String::new(),
-            finished_at: String::new(),
-        }
-    }
-}
-
-/// One promotion (the host's `PromotionRecord`).
-#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, PartialEq, Eq)]
-pub struct PromotionRecord {
-    #[serde(default = "one")]
-    pub schema_version: u32,
-    pub record_id: String,
-    pub artifact_identity: ArtifactIdentityRef,
-    #[serde(default)]
-    pub deployment_record_id: String,
-    #[serde(default)]
-    pub backup_record_id: String,
-    pub context: String,
-    pub from_instance: String,
-    pub to_instance: String,
-    #[serde(default)]
-    pub source_health: HealthcheckEvidence,
-    #[serde(default = "BackupGateEvidence::not_required")]
-    pub backup_gate: BackupGateEvidence,
-    pub deploy: DeploymentEvidence,
-    #[serde(default)]
-    pub post_deploy_update: PostDeployUpdateEvidence,
-    #[serde(default)]
-    pub destination_health: HealthcheckEvidence,
-    #[serde(default)]
-    pub rollback: RollbackExecutionEvidence,
-    #[serde(default)]
-    pub rollback_health: HealthcheckEvidence,
-}
-
-/// What is deployed on a lane now (read only; the host maintains it).
-#[derive(Deserialize, Debug, Clone, Default)]
-#[serde(default)]
-pub struct Inventory {
-    pub context: String,
-    pub instance: String,
-    pub artifact_identity: Option<ArtifactIdentityRef>,
-    pub source_git_ref: String,
-    pub deployment_record_id: String,
-    pub promotion_record_id: String,
-}
-
-impl Inventory {
-    pub fn artifact_id(&self) -> &str {
-        self.artifact_identity
-            .as_ref()
-            .map_or("", |a| a.artifact_id.as_str())
-    }
-}
-
-/// A lane's current release tuple (read only; the host mints it), stored
-/// under `<context>-<channel>`.
-#[derive(Deserialize, Debug, Clone, Default)]
-#[serde(default)]
-pub struct ReleaseTuple {
-    pub tuple_id: String,
-    pub context: String,
-    pub channel: String,
-    pub artifact_id: String,
-    pub image_repository: String,
-    pub image_digest: String,
-}
-
-/// The image of an artifact manifest.
-#[derive(Deserialize, Debug, Clone, Default)]
-#[serde(default)]
-pub struct ManifestImage {
-    pub repository: String,
-    pub digest: String,
-}
-
-/// What a promotion needs of an artifact manifest (read only), stored
-/// under its artifact id.
-#[derive(Deserialize, Debug, Clone, Default)]
-#[serde(default)]
-pub struct ArtifactManifestView {
-    pub artifact_id: String,
-    pub source_commit: String,
-    pub image: ManifestImage,
-}
-
-/// A backup gate record (read only).
-#[derive(Deserialize, Debug, Clone)]
-pub struct BackupGateRecord {
-    #[serde(default)]
-    pub record_id: String,
-    #[serde(default)]
-    pub context: String,
-    #[serde(default)]
-    pub instance: String,
-    #[serde(default = "yes")]
-    pub required: bool,
-    #[serde(default)]
-    pub status: ReleaseStatus,
-    #[serde(default)]
-    pub evidence: BTreeMap<String, String>,
-}
-
-/// `pending | active | failed | paused | teardown_pending | destroyed`.
-#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum PreviewState {
-    #[default]
-    Pending,
-    Active,
-    Failed,
-    Paused,
-    TeardownPending,
-    Destroyed,
-}
-
-/// One preview per (context, anchor repo, PR) (the host's `PreviewRecord`,
-/// keyed by `preview_id`).
-#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, PartialEq, Eq)]
-pub struct PreviewRecord {
-    #[serde(default = "one")]
-    pub schema_version: u32,
-    pub preview_id: String,
-    pub context: String,
-    pub anchor_repo: String,
-    pub anchor_pr_number: u64,
-    pub anchor_pr_url: String,
-    pub preview_label: String,
-    pub canonical_url: String,
-    #[serde(default)]
-    pub state: PreviewState,
-    pub created_at: String,
-    pub updated_at: String,
-    pub eligible_at: String,
-    #[serde(default)]
-    pub paused_at: String,
-    #[serde(default)]
-    pub destroy_after: String,
-    #[serde(default)]
-    pub destroyed_at: String,
-    #[serde(default)]
-    pub destroy_reason: String,
-    #[serde(default)]
-    pub active_generation_id: String,
-    #[serde(default)]
-    pub serving_generation_id: String,
-    #[serde(default)]
-    pub latest_generation_id: String,
-    #[serde(default)]
-    pub latest_manifest_fingerprint: String,
-}
-
-/// `resolving | building | deploying | verifying | ready | failed | superseded`.
-#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum PreviewGenerationState {
-    Resolving,
-    Building,
-    Deploying,
-    Verifying,
-    Ready,
-    Failed,
-    Superseded,
-}
-
-/// A pull request a generation was built from.
-#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, PartialEq, Eq)]
-pub struct PreviewPullRequestSummary {
-    pub repo: String,
-    pub pr_number: u64,
-    pub head_sha: String,
-    pub pr_url: String,
-}
-
-/// One build/deploy attempt of a preview (the host's
-/// `PreviewGenerationRecord`, keyed by `generation_id`).
-#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, PartialEq, Eq)]
-pub struct PreviewGenerationRecord {
-    #[serde(default = "one")]
-    pub schema_version: u32,
-    pub generation_id: String,
-    pub preview_id: String,
-    pub sequence: u32,
-    pub state: PreviewGenerationState,
-    pub requested_reason: String,
-    pub requested_at: String,
-    #[serde(default)]
-    pub started_at: String,
-    #[serde(default)]
-    pub ready_at: String,
-    #[serde(default)]
-    pub finished_at: String,
-    #[serde(default)]
-    pub superseded_at: String,
-    #[serde(default)]
-    pub failed_at: String,
-    #[serde(default)]
-    pub expires_at: String,
-    pub resolved_manifest_fingerprint: String,
-    #[serde(default)]
-    pub artifact_id: String,
-    #[serde(default)]
-    pub baseline_release_tuple_id: String,
-    #[serde(default)]
-    pub source_map: Vec<Value>,
-    pub anchor_summary: PreviewPullRequestSummary,
-    #[serde(default)]
-    pub companion_summaries: Vec<PreviewPullRequestSummary>,
-    #[serde(default)]
-    pub deploy_status: ReleaseStatus,
-    #[serde(default)]
-    pub verify_status: ReleaseStatus,
-    #[serde(default)]
-    pub overall_health_status: ReleaseStatus,
-    #[serde(default)]
-    pub failure_stage: String,
-    #[serde(default)]
-    pub failure_summary: String,
-}
-
-/// `preview_inventory_scan`: what a scan found. The host has no model of
-/// its own for this kind and keys it by `record_id` (= `scan_id`).
-#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, PartialEq, Eq)]
-pub struct PreviewInventoryScanRecord {
-    pub record_id: String,
-    pub scan_id: String,
-    pub context: String,
-    pub scanned_at: String,
-    pub source: String,
-    pub status: PassFail,
-    pub preview_count: u64,
-    pub preview_slugs: Vec<String>,
-    #[serde(default)]
-    pub error_message: String,
-}
-
-/// `preview-` + lower-case(`<context>-<anchor_repo>-pr-<n>`), runs of
-/// characters outside `[a-z0-9]` folded to one `-`, trimmed.
-pub fn preview_id(context: &str, anchor_repo: &str, number: u64) -> String {
-    let key = format!("{context}-{anchor_repo}-pr-{number}").to_lowercase();
-    let mut normalized = String::with_capacity(key.len());
-    for c in key.chars() {
-        if c.is_ascii_lowercase() || c.is_ascii_digit() {
-            normalized.push(c);
-        } else if !normalized.ends_with('-') {
-            normalized.push('-');
-        }
-    }
-    format!("preview-{}", normalized.trim_matches('-'))
-}
-
-/// `<preview_id>-generation-<sequence, 4 digits>`.
-pub fn generation_id(preview_id: &str, sequence: u32) -> String {
-    format!("{preview_id}-generation-{sequence:04}")
-}
-
-/// `<context>/<anchor_repo>/pr-<n>`.
-pub fn preview_label(context: &str, anchor_repo: &str, number: u64) -> String {
-    format!("{context}/{anchor_repo}/pr-{number}")
 }
 
 /// `deployment-<compact ts>-<context>-<instance>`.
@@ -578,9 +136,31 @@ pub fn promotion_record_id(now: &str, context: &str, from: &str, to: &str) -> St
     )
 }
 
-/// `<context>-<instance>`.
-pub fn inventory_id(context: &str, instance: &str) -> String {
-    format!("{context}-{instance}")
+/// Checks `record` of `kind` as the host does when a driver writes it: the
+/// shared model's strict shape (unknown fields refused) and the host's
+/// rules. Kinds the host keeps as given, and drivers' own kinds, pass.
+/// Driver tests use it to prove that what a driver writes is what the host
+/// accepts.
+pub fn check_host_rules(kind: &str, record: &Value) -> Result<(), ValidationError> {
+    fn strict<T: serde::de::DeserializeOwned + Validate>(
+        kind: &str,
+        record: &Value,
+    ) -> Result<(), ValidationError> {
+        launchplane_wire::parse_record::<T>(record, kind).map(|_| ())
+    }
+    match kind {
+        "artifact_manifest" => strict::<ArtifactIdentityManifest>(kind, record),
+        "backup_gate" => strict::<BackupGateRecord>(kind, record),
+        "deployment" => strict::<DeploymentRecord>(kind, record),
+        "inventory" => strict::<EnvironmentInventory>(kind, record),
+        "preview" => strict::<PreviewRecord>(kind, record),
+        "preview_generation" => strict::<PreviewGenerationRecord>(kind, record),
+        "preview_inventory_scan" => strict::<PreviewInventoryScanRecord>(kind, record),
+        "product_profile" => strict::<ProductProfile>(kind, record),
+        "promotion" => strict::<PromotionRecord>(kind, record),
+        "release_tuple" => strict::<ReleaseTupleRecord>(kind, record),
+        _ => Ok(()),
+    }
 }
 
 /// Reads a record and parses it leniently; a malformed stored record is the
@@ -596,9 +176,10 @@ pub fn read<T: serde::de::DeserializeOwned>(
     }
 }
 
-/// Parses a stored document of `kind`.
+/// Parses a stored document of `kind` leniently (keys the type does not
+/// know are ignored).
 pub fn parse<T: serde::de::DeserializeOwned>(kind: &str, value: Value) -> Result<T, DriverError> {
-    serde_json::from_value(value)
+    launchplane_wire::read_lenient(&value, "")
         .map_err(|e| DriverError::Internal(format!("a stored {kind} record is malformed: {e}")))
 }
 
@@ -629,6 +210,74 @@ pub fn list(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn skipped_health() -> HealthcheckEvidence {
+        HealthcheckEvidence::skipped()
+    }
+
+    /// A deployment as the web lifecycle drivers build one before the deploy
+    /// runs.
+    fn pending_deployment() -> DeploymentRecord {
+        let now = "2026-04-29T19:58:38.123Z";
+        DeploymentRecord {
+            schema_version: 1,
+            record_id: deployment_record_id(now, "shop-testing", "testing"),
+            artifact_identity: Some(ArtifactIdentityRef::new("ghcr.io/acme/shop@sha256:aa")),
+            context: "shop-testing".into(),
+            instance: "testing".into(),
+            source_git_ref: "abc1234".into(),
+            wait_for_completion: true,
+            verify_destination_health: true,
+            no_cache: false,
+            delegated_executor: DelegatedExecutor::default(),
+            resolved_target: None,
+            runtime_source: [(
+                source_keys::IMAGE_REFERENCE.to_string(),
+                "ghcr.io/acme/shop@sha256:aa".to_string(),
+            )]
+            .into(),
+            deploy: DeploymentEvidence {
+                target_name: "shop-testing-app".into(),
+                target_type: target_type_of("application"),
+                deploy_mode: "image-reference".into(),
+                deployment_id: String::new(),
+                status: ReleaseStatus::Pending,
+                started_at: now.into(),
+                finished_at: String::new(),
+            },
+            post_deploy_update: PostDeployUpdateEvidence::default(),
+            destination_health: skipped_health(),
+        }
+    }
+
+    #[test]
+    fn what_drivers_build_the_host_accepts_and_drivers_read_back() {
+        let deployment = pending_deployment();
+        let written = serde_json::to_value(&deployment).unwrap();
+        check_host_rules("deployment", &written).expect("the host accepts it");
+        let mut stored = written.clone();
+        stored["added_by_a_newer_host"] = json!(true);
+        let back: DeploymentRecord = parse("deployment", stored).unwrap();
+        assert_eq!(back, deployment);
+        assert_eq!(back.image_reference(), "ghcr.io/acme/shop@sha256:aa");
+        assert_eq!(
+            back.record_id,
+            "deployment-20260429T195838.123Z-shop-testing-testing"
+        );
+
+        let mut extra = written;
+        extra["not_a_field"] = json!(1);
+        let error = check_host_rules("deployment", &extra).unwrap_err();
+        assert_eq!(error.field, "deployment.not_a_field");
+        assert!(check_host_rules("odoo_instance_override", &json!({"any": 1})).is_ok());
+    }
+
+    #[test]
+    fn target_types_map_onto_the_evidence_kinds() {
+        assert_eq!(target_type_of(" Compose "), TargetType::Compose);
+        assert_eq!(target_type_of("application"), TargetType::Application);
+        assert_eq!(target_type_of("static-site"), TargetType::Application);
+    }
 
     #[test]
     fn compact_timestamps() {

@@ -10,7 +10,7 @@
 //! from the request id so a retried request reuses the same gate.
 
 use launchplane_sdk::prelude::*;
-use lifecycle_records::{self as records, ArtifactManifestView, ReleaseTuple};
+use lifecycle_records::{self as records, ArtifactIdentityManifest, ReleaseTupleRecord};
 
 use crate::models::{ProdPromotionInputsResult, ReadyBlocked};
 
@@ -53,7 +53,7 @@ pub fn resolve(
     };
 
     let tuple_key = records::inventory_id(context, from);
-    let Some(tuple) = records::read::<ReleaseTuple>(ctx, "release_tuple", &tuple_key)? else {
+    let Some(tuple) = records::read::<ReleaseTupleRecord>(ctx, "release_tuple", &tuple_key)? else {
         return blocked(
             result,
             format!(
@@ -75,7 +75,7 @@ pub fn resolve(
         );
     }
     let manifest =
-        records::read::<ArtifactManifestView>(ctx, "artifact_manifest", &tuple.artifact_id)?;
+        records::read::<ArtifactIdentityManifest>(ctx, "artifact_manifest", &tuple.artifact_id)?;
     let Some(manifest) = manifest else {
         return blocked(
             result,

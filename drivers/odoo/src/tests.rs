@@ -666,6 +666,7 @@ fn inputs(host: FakeHost) -> Value {
 #[test]
 fn promotion_inputs_name_the_testing_tuple_artifact_and_the_gate_to_capture() {
     let manifest = json!({"artifact_id": "artifact-cm-1", "source_commit": "abc1234",
+                          "enterprise_base_digest": "sha256:base",
                           "image": {"repository": "ghcr.io/o/cm", "digest": "sha256:1"}});
     let result = inputs(
         FakeHost::new()
@@ -706,6 +707,7 @@ fn promotion_inputs_are_blocked_with_the_reason_until_testing_is_shipped() {
     );
     assert_eq!(result["release_tuple_id"], "cm-testing-1");
     let uncommitted = json!({"artifact_id": "artifact-cm-1", "source_commit": " ",
+                             "enterprise_base_digest": "sha256:base",
                              "image": {"repository": "ghcr.io/o/cm", "digest": "sha256:1"}});
     blocked(
         FakeHost::new()

@@ -115,7 +115,7 @@ pub struct StableDeployResult {
     pub target_name: String,
     pub target_type: String,
     pub target_id: String,
-    #[serde(default)]
+    #[serde(default = "lifecycle_records::skipped")]
     pub rollout_status: ReleaseStatus,
     pub rollout_base_url: String,
     pub rollout_health_urls: Vec<String>,
@@ -494,7 +494,7 @@ pub struct ProdRollbackResult {
     pub backup_record_id: String,
     pub snapshot_name: String,
     pub rollback_status: ReleaseStatus,
-    #[serde(default)]
+    #[serde(default = "lifecycle_records::skipped")]
     pub rollback_health_status: ReleaseStatus,
     pub rollback_started_at: String,
     pub rollback_finished_at: String,

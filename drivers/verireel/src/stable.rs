@@ -15,9 +15,9 @@
 
 use launchplane_sdk::prelude::*;
 use lifecycle_records::{
-    self as records, ArtifactIdentityRef, DeploymentEvidence, DeploymentRecord,
+    self as records, ArtifactIdentityRef, DelegatedExecutor, DeploymentEvidence, DeploymentRecord,
     HealthcheckEvidence, PostDeployUpdateEvidence, ReleaseStatus, TargetType, deployment_record_id,
-    inventory_id, source_keys,
+    inventory_id, source_keys, target_type_of,
 };
 
 use crate::checks::{
@@ -355,6 +355,7 @@ pub fn stable_deploy(
         wait_for_completion: true,
         verify_destination_health: true,
         no_cache: req.no_cache,
+        delegated_executor: DelegatedExecutor::default(),
         resolved_target: None,
         runtime_source: [(
             source_keys::IMAGE_REFERENCE.to_string(),
@@ -419,7 +420,7 @@ pub fn stable_deploy(
         }
     };
     record.deploy.target_name = target.target_name.clone();
-    record.deploy.target_type = TargetType::of(&target.target_type);
+    record.deploy.target_type = target_type_of(&target.target_type);
     result.target_name = target.target_name.clone();
     result.target_type = record.deploy.target_type.as_str().to_string();
     records::write(ctx, "deployment", &record)?;

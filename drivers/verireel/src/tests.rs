@@ -770,6 +770,18 @@ fn live_host(health: Value) -> FakeHost {
         .with_page(&format!("{BASE}/sign-in"), 200, "Sign in to VeriReel")
 }
 
+/// Every stored deployment passes the host's validating model
+/// (`lifecycle_records::check_host_rules`): what VeriReel writes is what the
+/// host accepts.
+#[track_caller]
+fn assert_host_accepts_the_deployments(harness: &Harness) {
+    for record in harness.host.records("deployment") {
+        if let Err(e) = lifecycle_records::check_host_rules("deployment", &record) {
+            panic!("the host refuses a deployment record: {e}\n{record}");
+        }
+    }
+}
+
 fn deploy(harness: &Harness) -> Value {
     harness
         .call("testing_deploy", "testing", valid_request("testing_deploy"))
@@ -842,6 +854,7 @@ fn a_testing_deploy_sets_the_image_before_deploying_and_verifies_the_build() {
     assert_eq!(last["deploy"]["target_name"], "ver-testing-app");
     assert_eq!(last["destination_health"]["status"], "pass");
     assert_eq!(last["destination_health"]["timeout_seconds"], 300);
+    assert_host_accepts_the_deployments(&harness);
 }
 
 #[test]
@@ -879,6 +892,7 @@ fn a_page_without_the_product_fails_the_rollout() {
             && message.contains("does not contain `VeriReel`"),
         "{message}"
     );
+    assert_host_accepts_the_deployments(&harness);
 }
 
 #[test]
@@ -891,6 +905,7 @@ fn failed_deploys_are_recorded_and_answered() {
     assert_eq!(bare.host.ops(), ["resolve_target", "record_put"]);
     let record = bare.host.records("deployment").pop().expect("record");
     assert_eq!(record["deploy"]["status"], "fail");
+    assert_host_accepts_the_deployments(&bare);
 
     // The provider refuses the deploy: no rollout is attempted.
     let host = live_host(json!({"ok": true}))
@@ -906,6 +921,7 @@ fn failed_deploys_are_recorded_and_answered() {
         "{result}"
     );
     assert!(!harness.host.ops().contains(&"content_check".to_string()));
+    assert_host_accepts_the_deployments(&harness);
 }
 
 #[test]
@@ -1001,6 +1017,7 @@ fn testing_verification_folds_the_workflow_checks_into_the_deployment() {
             .iter()
             .any(|(k, _)| k == "inventory_record_id")
     );
+    assert_host_accepts_the_deployments(&verified);
 }
 
 #[test]

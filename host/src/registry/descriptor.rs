@@ -6,6 +6,12 @@
 //! setting_groups`) plus ours: `api_version`, per action `envelope_key`,
 //! `execution`, `idempotency`, per driver `hooks_called`,
 //! `hooks_implemented` and the component `digest`.
+//!
+//! The parts (the action enums, the action, capability and setting-group
+//! entries) are the shared definitions of `launchplane_wire::descriptor`,
+//! the same types the SDK builds; only the whole [`DriverDescriptor`] (with
+//! the component digest) is the host's own. [`DriverDescriptor::from_component`]
+//! is the one place the WIT binding types become these.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -13,107 +19,10 @@ use serde_json::Value;
 use super::error::RegistryError;
 use crate::runtime;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Safety {
-    Read,
-    SafeWrite,
-    Mutation,
-    Destructive,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Scope {
-    Global,
-    Context,
-    Instance,
-    Preview,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Method {
-    Get,
-    Post,
-}
-
-impl Method {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Post => "POST",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Execution {
-    Sync,
-    Async,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Idempotency {
-    Optional,
-    Required,
-    None,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PanelKind {
-    Summary,
-    LaneHealth,
-    ArtifactEvidence,
-    DeploymentEvidence,
-    PromotionEvidence,
-    BackupEvidence,
-    PreviewInventory,
-    Settings,
-    SecretBindings,
-    Audit,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ActionDescriptor {
-    pub action_id: String,
-    pub label: String,
-    pub description: String,
-    pub safety: Safety,
-    pub scope: Scope,
-    pub method: Method,
-    pub route_path: String,
-    pub authz_action: String,
-    pub operator_visible: bool,
-    pub input_schema: Value,
-    pub output_schema: Value,
-    pub writes_records: Vec<String>,
-    pub envelope_key: String,
-    pub execution: Execution,
-    pub idempotency: Idempotency,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CapabilityDescriptor {
-    pub capability_id: String,
-    pub label: String,
-    pub description: String,
-    pub actions: Vec<String>,
-    pub panels: Vec<PanelKind>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SettingGroupDescriptor {
-    pub group_id: String,
-    pub label: String,
-    pub description: String,
-    pub scope: Scope,
-    pub fields: Vec<String>,
-    pub secret_bindings: Vec<String>,
-}
+pub use launchplane_wire::descriptor::{
+    ActionDescriptor, CapabilityDescriptor, Execution, Idempotency, Method, PanelKind, Safety,
+    Scope, SettingGroupDescriptor,
+};
 
 /// A driver's descriptor, validated.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -105,8 +105,8 @@ pub fn sorted(list: &[&str]) -> Vec<String> {
     list
 }
 
-/// The fields of the host's `DeploymentRecord` this driver writes (all but
-/// `delegated_executor`, which keeps the host default).
+/// The fields of the host's `DeploymentRecord`: this driver writes every
+/// one (`delegated_executor` at its only value, `resolved_target` null).
 pub fn deployment_fields() -> Vec<String> {
     sorted(&[
         "schema_version",
@@ -118,6 +118,7 @@ pub fn deployment_fields() -> Vec<String> {
         "wait_for_completion",
         "verify_destination_health",
         "no_cache",
+        "delegated_executor",
         "resolved_target",
         "runtime_source",
         "deploy",
@@ -214,4 +215,31 @@ pub fn args_of(harness: &Harness, op: &str) -> Vec<Vec<String>> {
         .filter(|c| c.op == op)
         .map(|c| c.args)
         .collect()
+}
+
+/// Every stored record of the kinds this driver writes passes the host's
+/// validating model of its kind (`lifecycle_records::check_host_rules`):
+/// what the driver writes is what the host accepts. The fake host adds a
+/// `record_id` to every record it stores; preview records have none, so it
+/// is dropped before the check.
+#[track_caller]
+pub fn assert_host_accepts_the_records(harness: &Harness) {
+    for kind in [
+        "deployment",
+        "promotion",
+        "preview",
+        "preview_generation",
+        "preview_inventory_scan",
+    ] {
+        for mut record in harness.host.records(kind) {
+            if matches!(kind, "preview" | "preview_generation")
+                && let Value::Object(map) = &mut record
+            {
+                map.remove("record_id");
+            }
+            if let Err(e) = crate::records::check_host_rules(kind, &record) {
+                panic!("the host refuses a {kind} record: {e}\n{record}");
+            }
+        }
+    }
 }

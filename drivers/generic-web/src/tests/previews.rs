@@ -215,6 +215,7 @@ fn refresh_creates_the_app_from_the_template_and_records_the_generation() {
         h.host.records("preview").last().unwrap()["serving_generation_id"],
         json!(format!("{PREVIEW_ID}-generation-0002"))
     );
+    assert_host_accepts_the_records(&h);
 }
 
 #[test]
@@ -293,6 +294,7 @@ fn refresh_deletes_only_the_app_it_created_when_health_fails() {
         .expect("a failed refresh is a result");
     assert!(args_of(&h, "delete_preview_app").is_empty());
     assert_eq!(reply.result["application_id"], json!("shop-preview-pr-7"));
+    assert_host_accepts_the_records(&h);
 }
 
 #[test]
@@ -388,6 +390,7 @@ fn inventory_lists_apps_by_prefix_and_records_a_scan() {
                "source": "generic-web-preview-inventory", "status": "pass", "preview_count": 2,
                "preview_slugs": ["pr-1", "pr-2"], "error_message": ""})
     );
+    assert_host_accepts_the_records(&h);
 }
 
 #[test]
@@ -412,6 +415,7 @@ fn inventory_records_a_failed_scan_when_listing_fails() {
         scan["error_message"],
         json!("listing preview apps failed: api down")
     );
+    assert_host_accepts_the_records(&h);
 }
 
 #[test]
@@ -453,6 +457,7 @@ fn destroy_deletes_the_app_and_records_the_destroyed_transition() {
     assert_eq!(preview["active_generation_id"], json!(""));
     assert_eq!(preview["serving_generation_id"], json!(""));
     assert_eq!(preview["latest_generation_id"], json!(GENERATION_ID));
+    assert_host_accepts_the_records(&h);
 }
 
 #[test]

@@ -140,6 +140,7 @@ fn promotion_checks_testing_deploys_prod_and_links_the_records() {
     assert_eq!(reply.result["source_health_status"], json!("pass"));
     assert_eq!(reply.result["destination_health_status"], json!("pass"));
     assert_eq!(reply.result["dry_run"], json!(false));
+    assert_host_accepts_the_records(&h);
 }
 
 #[test]
@@ -352,6 +353,7 @@ fn a_backup_gate_must_exist_and_pass_when_named() {
             .contains(&("backup_record_id".to_string(), "backup-1".to_string()))
     );
     assert_eq!(reply.result["backup_status"], json!("pass"));
+    assert_host_accepts_the_records(&h);
 }
 
 #[test]

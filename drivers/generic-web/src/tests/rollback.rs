@@ -194,6 +194,7 @@ fn the_rollback_deploys_the_previous_artifact_and_annotates_the_promotion() {
             ),
         ]
     );
+    assert_host_accepts_the_records(&h);
 }
 
 #[test]

@@ -108,6 +108,7 @@ fn deploy_runs_the_lane_pipeline_and_records_it() {
         record["runtime_source"],
         json!({"image_reference": artifact, "runtime_identity": identity(&artifact)})
     );
+    assert_host_accepts_the_records(&h);
 }
 
 #[test]
@@ -184,6 +185,7 @@ fn a_failed_deploy_is_recorded_then_reported_as_a_provider_failure() {
         record["runtime_source"]["failure_detail"],
         json!("build queue down")
     );
+    assert_host_accepts_the_records(&h);
 }
 
 #[test]
@@ -227,6 +229,7 @@ fn failed_health_stops_before_the_post_deploy_hooks() {
         record["destination_health"],
         json!({"verified": true, "urls": [TESTING_HEALTH], "timeout_seconds": 60, "status": "fail"})
     );
+    assert_host_accepts_the_records(&h);
 }
 
 #[test]

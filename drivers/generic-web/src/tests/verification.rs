@@ -64,6 +64,7 @@ fn stable_verification_updates_deployment_and_promotion_health() {
         "promotion_record_id".to_string(),
         "promotion-p2".to_string()
     )));
+    assert_host_accepts_the_records(&h);
 }
 
 #[test]

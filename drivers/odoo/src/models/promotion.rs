@@ -92,11 +92,11 @@ pub struct ProdPromotionResult {
     /// `<context>-prod-<artifact_id>` once the promoted tuple is minted.
     pub release_tuple_id: String,
     pub promotion_status: PassFail,
-    #[serde(default)]
+    #[serde(default = "lifecycle_records::skipped")]
     pub deployment_status: ReleaseStatus,
-    #[serde(default)]
+    #[serde(default = "lifecycle_records::skipped")]
     pub post_deploy_status: ReleaseStatus,
-    #[serde(default)]
+    #[serde(default = "lifecycle_records::skipped")]
     pub destination_health_status: ReleaseStatus,
     #[serde(default)]
     pub error_message: String,

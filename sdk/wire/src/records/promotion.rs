@@ -2,25 +2,25 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::deployment::{
     ArtifactIdentityRef, DeploymentEvidence, DeploymentRecord, HealthcheckEvidence,
-    PostDeployUpdateEvidence, ReleaseStatus, check_attempted_status,
+    PostDeployUpdateEvidence, ReleaseStatus, check_attempted_status, pending, skipped,
 };
 use super::inventory::PromotionLink;
-use super::{
-    ValidationError, default_schema_version, default_true, impl_validate, require_all_non_blank,
-    require_positive,
+use crate::validation::{
+    ValidationError, default_schema_version, default_true, require_all_non_blank, require_positive,
 };
 
 /// The backup gate as seen by a promotion.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BackupGateEvidence {
     #[serde(default = "default_true")]
     pub required: bool,
-    #[serde(default)]
+    #[serde(default = "pending")]
     pub status: ReleaseStatus,
     #[serde(default)]
     pub evidence: BTreeMap<String, String>,
@@ -37,6 +37,15 @@ impl Default for BackupGateEvidence {
 }
 
 impl BackupGateEvidence {
+    /// No backup record named and none demanded: not required, `skipped`.
+    pub fn not_required() -> Self {
+        BackupGateEvidence {
+            required: false,
+            status: ReleaseStatus::Skipped,
+            evidence: BTreeMap::new(),
+        }
+    }
+
     /// The original states no rule of its own for this block (the
     /// `backup_record_id` rule lives on the promotion).
     pub fn validate(&self) -> Result<(), ValidationError> {
@@ -45,7 +54,7 @@ impl BackupGateEvidence {
 }
 
 /// A rollback executed after a failed promotion.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RollbackExecutionEvidence {
     #[serde(default)]
@@ -60,10 +69,6 @@ pub struct RollbackExecutionEvidence {
     pub started_at: String,
     #[serde(default)]
     pub finished_at: String,
-}
-
-fn skipped() -> ReleaseStatus {
-    ReleaseStatus::Skipped
 }
 
 impl Default for RollbackExecutionEvidence {
@@ -87,7 +92,7 @@ impl RollbackExecutionEvidence {
 }
 
 /// One promotion of an artifact from one instance of a context to another.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PromotionRecord {
     #[serde(default = "default_schema_version")]
@@ -224,7 +229,7 @@ impl PromotionRecord {
     }
 }
 
-impl_validate!(
+crate::impl_validate!(
     BackupGateEvidence,
     RollbackExecutionEvidence,
     PromotionRecord
@@ -235,7 +240,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::records::models::fixtures::*;
+    use crate::fixtures::*;
 
     fn deployment_for(promotion: &PromotionRecord) -> DeploymentRecord {
         let value = set(deployment_full(), "/instance", json!("prod"));

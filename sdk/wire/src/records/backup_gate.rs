@@ -2,17 +2,17 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::deployment::ReleaseStatus;
-use super::{
-    ValidationError, default_schema_version, default_true, impl_validate, require_all_non_blank,
-    require_positive,
+use super::deployment::{ReleaseStatus, pending};
+use crate::validation::{
+    ValidationError, default_schema_version, default_true, require_all_non_blank, require_positive,
 };
 
 /// The outcome of a backup taken before a destructive step. Its status has
 /// the same four values as [`ReleaseStatus`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BackupGateRecord {
     #[serde(default = "default_schema_version")]
@@ -24,7 +24,7 @@ pub struct BackupGateRecord {
     pub source: String,
     #[serde(default = "default_true")]
     pub required: bool,
-    #[serde(default)]
+    #[serde(default = "pending")]
     pub status: ReleaseStatus,
     #[serde(default)]
     pub evidence: BTreeMap<String, String>,
@@ -52,14 +52,14 @@ impl BackupGateRecord {
     }
 }
 
-impl_validate!(BackupGateRecord);
+crate::impl_validate!(BackupGateRecord);
 
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::records::models::fixtures::*;
+    use crate::fixtures::*;
 
     #[test]
     fn record_round_trips_with_defaults() {

@@ -1,9 +1,12 @@
-//! JSON fixtures shared by the models' unit tests.
+//! JSON fixtures of every record family and the helpers to bend them
+//! (`set`, `insert`, `remove`) and check them (`parse`, `reject`,
+//! `round_trip`): the models' unit tests here, and through the `fixtures`
+//! feature the host's own model tests, start from these.
 
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::{Validate, ValidationError, parse_record};
+use crate::validation::{Validate, ValidationError, parse_record};
 
 /// Parses and validates `value` as `T`, panicking with the error.
 pub fn parse<T: DeserializeOwned + Validate>(value: Value) -> T {
@@ -75,6 +78,7 @@ pub fn remove(mut value: Value, pointer: &str, key: &str) -> Value {
     value
 }
 
+/// A passed compose deploy of `cm-testing`.
 pub fn deploy_evidence() -> Value {
     json!({
         "target_name": "cm-testing",
@@ -157,6 +161,7 @@ pub fn promotion_full() -> Value {
     })
 }
 
+/// A passing backup gate of `cm/prod`.
 pub fn backup_gate() -> Value {
     json!({
         "record_id": "backup-gate-cm-prod-1",
@@ -169,6 +174,7 @@ pub fn backup_gate() -> Value {
     })
 }
 
+/// The ship tuple of `cm/testing`.
 pub fn release_tuple() -> Value {
     json!({
         "tuple_id": "cm-testing-artifact-cm-0123456",
@@ -184,6 +190,7 @@ pub fn release_tuple() -> Value {
     })
 }
 
+/// The manifest of `artifact-cm-0123456`, with two addon sources.
 pub fn artifact_manifest() -> Value {
     json!({
         "artifact_id": "artifact-cm-0123456",
@@ -198,6 +205,7 @@ pub fn artifact_manifest() -> Value {
     })
 }
 
+/// The `preview` of generation evidence for PR 42.
 pub fn preview_request() -> Value {
     json!({
         "context": "cm",
@@ -210,6 +218,7 @@ pub fn preview_request() -> Value {
     })
 }
 
+/// The `generation` of generation evidence for PR 42, in `state`.
 pub fn generation_request(state: &str) -> Value {
     json!({
         "context": "cm",
@@ -226,6 +235,7 @@ pub fn generation_request(state: &str) -> Value {
     })
 }
 
+/// The `destroy` of destroyed evidence for PR 42.
 pub fn destroy_request() -> Value {
     json!({
         "context": "cm",
@@ -253,5 +263,81 @@ pub fn product_profile() -> Value {
         "preview": {"enabled": true, "context": "syo-preview"},
         "updated_at": "2026-04-29T19:00:00Z",
         "source": "operator:test"
+    })
+}
+
+/// A passing scan of a preview context that found two previews.
+pub fn preview_inventory_scan() -> Value {
+    json!({
+        "record_id": "preview-inventory-scan-cm-preview-20260429T190000Z",
+        "scan_id": "preview-inventory-scan-cm-preview-20260429T190000Z",
+        "context": "cm-preview",
+        "scanned_at": "2026-04-29T19:00:00Z",
+        "source": "nightly-sweep",
+        "status": "pass",
+        "preview_count": 2,
+        "preview_slugs": ["pr-7", "pr-9"],
+        "error_message": ""
+    })
+}
+
+/// The inventory of `cm/testing` after [`deployment_full`].
+pub fn inventory() -> Value {
+    json!({
+        "context": "cm",
+        "instance": "testing",
+        "artifact_identity": {"artifact_id": "artifact-cm-0123456", "manifest_version": 1},
+        "source_git_ref": "0123456789abcdef0123456789abcdef01234567",
+        "deploy": deploy_evidence(),
+        "post_deploy_update": {"attempted": true, "status": "pass", "detail": "ok"},
+        "destination_health": {
+            "verified": true,
+            "urls": ["https://cm-testing.example.com/web/health"],
+            "timeout_seconds": 60,
+            "status": "pass"
+        },
+        "updated_at": "2026-04-29T20:02:00Z",
+        "deployment_record_id": "deployment-20260429T195838Z-cm-testing"
+    })
+}
+
+/// The active preview of PR 42 of `acme/tenant-cm` in `cm`.
+pub fn preview() -> Value {
+    json!({
+        "preview_id": "preview-cm-acme-tenant-cm-pr-42",
+        "context": "cm",
+        "anchor_repo": "acme/tenant-cm",
+        "anchor_pr_number": 42,
+        "anchor_pr_url": "https://github.com/acme/tenant-cm/pull/42",
+        "preview_label": "cm/acme/tenant-cm/pr-42",
+        "canonical_url": "https://previews.example.com/previews/cm/acme/tenant-cm/pr-42",
+        "state": "active",
+        "created_at": "2026-04-29T19:00:00Z",
+        "updated_at": "2026-04-29T19:20:00Z",
+        "eligible_at": "2026-04-29T19:00:00Z",
+        "active_generation_id": "preview-cm-acme-tenant-cm-pr-42-generation-0001",
+        "serving_generation_id": "preview-cm-acme-tenant-cm-pr-42-generation-0001",
+        "latest_generation_id": "preview-cm-acme-tenant-cm-pr-42-generation-0001",
+        "latest_manifest_fingerprint": "launchplane-manifest-0123456789abcdef"
+    })
+}
+
+/// The ready first generation of [`preview`].
+pub fn preview_generation() -> Value {
+    json!({
+        "generation_id": "preview-cm-acme-tenant-cm-pr-42-generation-0001",
+        "preview_id": "preview-cm-acme-tenant-cm-pr-42",
+        "sequence": 1,
+        "state": "ready",
+        "requested_reason": "github_pr_event_synchronize",
+        "requested_at": "2026-04-29T19:10:00Z",
+        "ready_at": "2026-04-29T19:20:00Z",
+        "resolved_manifest_fingerprint": "launchplane-manifest-0123456789abcdef",
+        "source_map": [{"repo": "acme/tenant-cm", "git_sha": "abcdef1234567", "selection": "anchor"}],
+        "anchor_summary": {"repo": "acme/tenant-cm", "pr_number": 42, "head_sha": "abcdef1234567", "pr_url": "https://github.com/acme/tenant-cm/pull/42"},
+        "companion_summaries": [{"repo": "acme/shared-addons", "pr_number": 7, "head_sha": "1234567", "pr_url": "https://github.com/acme/shared-addons/pull/7"}],
+        "deploy_status": "pass",
+        "verify_status": "pass",
+        "overall_health_status": "pass"
     })
 }

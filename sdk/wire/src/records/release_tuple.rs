@@ -4,12 +4,13 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::artifact::ArtifactIdentityManifest;
 use super::promotion::PromotionRecord;
-use super::{
-    ValidationError, default_schema_version, impl_validate, require_all_non_blank, require_positive,
+use crate::validation::{
+    ValidationError, default_schema_version, require_all_non_blank, require_positive,
 };
 
 /// The only channels release tuples exist for.
@@ -31,14 +32,15 @@ pub fn tuple_id(context: &str, channel: &str, artifact_id: &str) -> String {
 }
 
 /// How a tuple came to be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ReleaseTupleProvenance {
     Ship,
     Promotion,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The tuple of a stable channel, keyed by `<context>-<channel>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReleaseTupleRecord {
     #[serde(default = "default_schema_version")]
@@ -311,14 +313,14 @@ pub fn mint_from_manifest(
     Ok(record)
 }
 
-impl_validate!(ReleaseTupleRecord);
+crate::impl_validate!(ReleaseTupleRecord);
 
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::records::models::fixtures::*;
+    use crate::fixtures::*;
 
     fn source() -> ReleaseTupleRecord {
         parse(release_tuple())

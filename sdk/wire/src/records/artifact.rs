@@ -3,14 +3,15 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{
-    ValidationError, default_schema_version, impl_validate, require_non_blank, require_positive,
+use crate::validation::{
+    ValidationError, default_schema_version, require_non_blank, require_positive,
 };
 
 /// An addon repository at a ref.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArtifactAddonSource {
     pub repository: String,
@@ -19,7 +20,7 @@ pub struct ArtifactAddonSource {
 }
 
 /// An addon selector and what it resolved to (metadata only).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArtifactAddonSelector {
     pub repository: String,
@@ -27,7 +28,8 @@ pub struct ArtifactAddonSelector {
     pub resolved_ref: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// What an OpenUpgrade run would take (metadata only).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArtifactOpenUpgradeInputs {
     #[serde(default)]
@@ -36,7 +38,8 @@ pub struct ArtifactOpenUpgradeInputs {
     pub install_spec: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The build's flags: addons skipped and named values.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArtifactBuildFlags {
     #[serde(default)]
@@ -45,7 +48,8 @@ pub struct ArtifactBuildFlags {
     pub values: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The built image: repository, digest and tags.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArtifactImageReference {
     pub repository: String,
@@ -55,7 +59,7 @@ pub struct ArtifactImageReference {
 }
 
 /// The manifest of one built artifact, keyed by `artifact_id`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArtifactIdentityManifest {
     #[serde(default = "default_schema_version")]
@@ -92,14 +96,14 @@ impl ArtifactIdentityManifest {
     }
 }
 
-impl_validate!(ArtifactIdentityManifest);
+crate::impl_validate!(ArtifactIdentityManifest);
 
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::records::models::fixtures::*;
+    use crate::fixtures::*;
 
     #[test]
     fn manifest_round_trips_with_defaults() {

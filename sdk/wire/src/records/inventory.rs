@@ -1,14 +1,15 @@
 //! Environment inventory (`EnvironmentInventory`, reference §6.5): what is
 //! deployed on each lane now, rebuilt in place from deployment evidence.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::deployment::{
     ArtifactIdentityRef, DeploymentEvidence, DeploymentRecord, HealthcheckEvidence,
     PostDeployUpdateEvidence,
 };
-use super::{
-    ValidationError, default_schema_version, impl_validate, require_all_non_blank, require_positive,
+use crate::validation::{
+    ValidationError, default_schema_version, require_all_non_blank, require_positive,
 };
 
 /// The inventory id of a lane: `<context>-<instance>`.
@@ -25,7 +26,7 @@ pub struct PromotionLink {
 }
 
 /// The current state of one lane.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnvironmentInventory {
     #[serde(default = "default_schema_version")]
@@ -78,6 +79,13 @@ impl EnvironmentInventory {
         }
     }
 
+    /// The artifact id, or `""` without an artifact identity.
+    pub fn artifact_id(&self) -> &str {
+        self.artifact_identity
+            .as_ref()
+            .map_or("", |a| a.artifact_id.as_str())
+    }
+
     /// `<context>-<instance>`.
     pub fn id(&self) -> String {
         inventory_id(&self.context, &self.instance)
@@ -119,14 +127,14 @@ impl EnvironmentInventory {
     }
 }
 
-impl_validate!(EnvironmentInventory);
+crate::impl_validate!(EnvironmentInventory);
 
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::records::models::fixtures::*;
+    use crate::fixtures::*;
 
     #[test]
     fn inventory_id_is_context_dash_instance() {

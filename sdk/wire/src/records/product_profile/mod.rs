@@ -10,19 +10,35 @@
 //! `health_path` means "no HTTP runtime"), so every [S] profile stays valid.
 //! Not modelled (so refused as unknown fields): the lanes' Odoo
 //! bootstrap / prelaunch / data policies and `health_monitoring`.
+//!
+//! One noun per module: the profile itself here, its [`preview`] contract,
+//! its [`promotion_workflow`] and its [`expected_config`]; every type is
+//! re-exported here.
+
+mod expected_config;
+mod preview;
+mod promotion_workflow;
 
 use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::{
-    ValidationError, default_schema_version, impl_validate, require_all_non_blank,
-    require_non_blank, require_positive,
+pub use expected_config::{
+    ExpectedConfig, ExpectedManagedSecretBinding, ExpectedRuntimeEnvironmentKey,
+};
+pub use preview::{DataTransportMode, DomainCertificateType, ProductPreviewProfile};
+pub use promotion_workflow::{Bump, ProductPromotionWorkflowProfile};
+
+use crate::validation::{
+    ValidationError, default_schema_version, require_all_non_blank, require_non_blank,
+    require_positive,
 };
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The product's image.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductImageProfile {
     /// The image repository; may be blank unless previews are enabled.
@@ -30,7 +46,7 @@ pub struct ProductImageProfile {
 }
 
 /// One stable lane of a product (`instance` in `context`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductLaneProfile {
     pub instance: String,
@@ -42,313 +58,14 @@ pub struct ProductLaneProfile {
 }
 
 impl ProductLaneProfile {
+    /// `instance` and `context` non-blank.
     pub fn validate(&self) -> Result<(), ValidationError> {
         require_all_non_blank(&[("instance", &self.instance), ("context", &self.context)])
     }
 }
 
-/// `none | letsencrypt` [L].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DomainCertificateType {
-    #[default]
-    None,
-    Letsencrypt,
-}
-
-/// How a preview gets its data: `none | clone | bootstrap | migrate_seed | driver`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DataTransportMode {
-    #[default]
-    None,
-    Clone,
-    Bootstrap,
-    MigrateSeed,
-    Driver,
-}
-
-fn default_slug_template() -> String {
-    "pr-{number}".to_string()
-}
-
-fn default_template_instance() -> String {
-    "testing".to_string()
-}
-
-fn default_enable_label() -> String {
-    "launchplane-preview".to_string()
-}
-
-/// The product's PR-preview contract.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProductPreviewProfile {
-    #[serde(default)]
-    pub enabled: bool,
-    #[serde(default)]
-    pub context: String,
-    /// [L]
-    #[serde(default = "default_enable_label")]
-    pub enable_label: String,
-    #[serde(default = "default_slug_template")]
-    pub slug_template: String,
-    /// Blank means the effective default `<product>-preview`.
-    #[serde(default)]
-    pub app_name_prefix: String,
-    #[serde(default = "default_template_instance")]
-    pub template_instance: String,
-    #[serde(default)]
-    pub required_template_env_keys: Vec<String>,
-    #[serde(default)]
-    pub copied_env_keys: Vec<String>,
-    #[serde(default)]
-    pub omitted_env_keys: Vec<String>,
-    #[serde(default)]
-    pub override_env: std::collections::BTreeMap<String, String>,
-    #[serde(default)]
-    pub preview_url_env_keys: Vec<String>,
-    #[serde(default)]
-    pub preview_domain_env_keys: Vec<String>,
-    /// [L]
-    #[serde(default)]
-    pub domain_certificate_type: DomainCertificateType,
-    #[serde(default)]
-    pub required_provider_fields: Vec<String>,
-    #[serde(default)]
-    pub data_transport_mode: DataTransportMode,
-    #[serde(default)]
-    pub migration_command: String,
-    #[serde(default)]
-    pub seed_command: String,
-}
-
-impl Default for ProductPreviewProfile {
-    fn default() -> Self {
-        ProductPreviewProfile {
-            enabled: false,
-            context: String::new(),
-            enable_label: default_enable_label(),
-            slug_template: default_slug_template(),
-            app_name_prefix: String::new(),
-            template_instance: default_template_instance(),
-            required_template_env_keys: Vec::new(),
-            copied_env_keys: Vec::new(),
-            omitted_env_keys: Vec::new(),
-            override_env: Default::default(),
-            preview_url_env_keys: Vec::new(),
-            preview_domain_env_keys: Vec::new(),
-            domain_certificate_type: DomainCertificateType::None,
-            required_provider_fields: Vec::new(),
-            data_transport_mode: DataTransportMode::None,
-            migration_command: String::new(),
-            seed_command: String::new(),
-        }
-    }
-}
-
-/// Every key of a key list must be non-blank and unique (after trimming).
-fn check_key_list(keys: &[String], field: &str) -> Result<(), ValidationError> {
-    let mut seen = HashSet::new();
-    for (index, key) in keys.iter().enumerate() {
-        let key = key.trim();
-        if key.is_empty() {
-            return Err(ValidationError::new(
-                format!("{field}[{index}]"),
-                "must not be blank",
-            ));
-        }
-        if !seen.insert(key) {
-            return Err(ValidationError::new(
-                format!("{field}[{index}]"),
-                format!("duplicate value `{key}`"),
-            ));
-        }
-    }
-    Ok(())
-}
-
-impl ProductPreviewProfile {
-    /// Enabled ⇒ `context`, a `slug_template` containing `{number}` and a
-    /// `template_instance`; key lists non-blank and unique; copied and
-    /// omitted env keys disjoint; `override_env` keys non-blank;
-    /// migration/seed commands need a data transport mode.
-    pub fn validate(&self) -> Result<(), ValidationError> {
-        if self.enabled {
-            require_non_blank(&self.context, "context")
-                .map_err(|e| ValidationError::new(e.field, "required when previews are enabled"))?;
-            if !self.slug_template.contains("{number}") {
-                return Err(ValidationError::new(
-                    "slug_template",
-                    "enabled product preview profile slug_template requires {number}",
-                ));
-            }
-            require_non_blank(&self.template_instance, "template_instance")
-                .map_err(|e| ValidationError::new(e.field, "required when previews are enabled"))?;
-        }
-        for (field, keys) in [
-            (
-                "required_template_env_keys",
-                &self.required_template_env_keys,
-            ),
-            ("copied_env_keys", &self.copied_env_keys),
-            ("omitted_env_keys", &self.omitted_env_keys),
-            ("preview_url_env_keys", &self.preview_url_env_keys),
-            ("preview_domain_env_keys", &self.preview_domain_env_keys),
-            ("required_provider_fields", &self.required_provider_fields),
-        ] {
-            check_key_list(keys, field)?;
-        }
-        let copied: BTreeSet<&str> = self.copied_env_keys.iter().map(|k| k.trim()).collect();
-        let overlap: Vec<&str> = self
-            .omitted_env_keys
-            .iter()
-            .map(|k| k.trim())
-            .filter(|k| copied.contains(k))
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        if !overlap.is_empty() {
-            return Err(ValidationError::new(
-                "omitted_env_keys",
-                format!(
-                    "product preview profile cannot both copy and omit env keys: {}",
-                    overlap.join(", ")
-                ),
-            ));
-        }
-        if self.override_env.keys().any(|k| k.trim().is_empty()) {
-            return Err(ValidationError::new(
-                "override_env",
-                "product preview profile override_env keys must be non-empty",
-            ));
-        }
-        if self.data_transport_mode == DataTransportMode::None {
-            for (field, command) in [
-                ("migration_command", &self.migration_command),
-                ("seed_command", &self.seed_command),
-            ] {
-                if !command.is_empty() {
-                    return Err(ValidationError::new(
-                        field,
-                        "product preview profile migration_command/seed_command require a data \
-                         transport mode",
-                    ));
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// `patch | minor | major`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Bump {
-    #[default]
-    Patch,
-    Minor,
-    Major,
-}
-
-fn default_workflow_id() -> String {
-    "promote-prod.yml".to_string()
-}
-fn default_ref() -> String {
-    "main".to_string()
-}
-fn default_dry_run_input() -> String {
-    "dry_run".to_string()
-}
-fn default_bump_input() -> String {
-    "bump".to_string()
-}
-fn default_artifact_id_input() -> String {
-    "artifact_id".to_string()
-}
-fn default_deploy_reference_input() -> String {
-    "deploy_reference".to_string()
-}
-fn default_source_git_ref_input() -> String {
-    "source_git_ref".to_string()
-}
-fn default_promotion_intent_input() -> String {
-    "promotion_intent_id".to_string()
-}
-
-/// The GitHub workflow that promotes the product to prod.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProductPromotionWorkflowProfile {
-    #[serde(default = "default_workflow_id")]
-    pub workflow_id: String,
-    #[serde(default = "default_ref", rename = "ref")]
-    pub git_ref: String,
-    #[serde(default = "default_dry_run_input")]
-    pub dry_run_input: String,
-    #[serde(default = "default_bump_input")]
-    pub bump_input: String,
-    /// [L]
-    #[serde(default = "default_artifact_id_input")]
-    pub artifact_id_input: String,
-    /// [L]
-    #[serde(default = "default_deploy_reference_input")]
-    pub deploy_reference_input: String,
-    /// [L]
-    #[serde(default = "default_source_git_ref_input")]
-    pub source_git_ref_input: String,
-    /// [L]
-    #[serde(default = "default_promotion_intent_input")]
-    pub promotion_intent_input: String,
-    #[serde(default)]
-    pub default_bump: Bump,
-}
-
-impl Default for ProductPromotionWorkflowProfile {
-    fn default() -> Self {
-        ProductPromotionWorkflowProfile {
-            workflow_id: default_workflow_id(),
-            git_ref: default_ref(),
-            dry_run_input: default_dry_run_input(),
-            bump_input: default_bump_input(),
-            artifact_id_input: default_artifact_id_input(),
-            deploy_reference_input: default_deploy_reference_input(),
-            source_git_ref_input: default_source_git_ref_input(),
-            promotion_intent_input: default_promotion_intent_input(),
-            default_bump: Bump::Patch,
-        }
-    }
-}
-
-impl ProductPromotionWorkflowProfile {
-    /// `workflow_id`, `ref` and every input name non-blank; input names
-    /// unique.
-    pub fn validate(&self) -> Result<(), ValidationError> {
-        require_all_non_blank(&[("workflow_id", &self.workflow_id), ("ref", &self.git_ref)])?;
-        let inputs = [
-            ("dry_run_input", &self.dry_run_input),
-            ("bump_input", &self.bump_input),
-            ("artifact_id_input", &self.artifact_id_input),
-            ("deploy_reference_input", &self.deploy_reference_input),
-            ("source_git_ref_input", &self.source_git_ref_input),
-            ("promotion_intent_input", &self.promotion_intent_input),
-        ];
-        let mut seen = HashSet::new();
-        for (field, value) in inputs {
-            require_non_blank(value, field)?;
-            if !seen.insert(value.trim()) {
-                return Err(ValidationError::new(
-                    field,
-                    format!("workflow input name `{}` is used twice", value.trim()),
-                ));
-            }
-        }
-        Ok(())
-    }
-}
-
 /// `active | retiring | retired` [L].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LifecycleState {
     #[default]
@@ -358,102 +75,13 @@ pub enum LifecycleState {
 }
 
 impl LifecycleState {
+    /// The JSON name.
     pub fn as_str(&self) -> &'static str {
         match self {
             LifecycleState::Active => "active",
             LifecycleState::Retiring => "retiring",
             LifecycleState::Retired => "retired",
         }
-    }
-}
-
-/// A runtime environment key the product expects [L].
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExpectedRuntimeEnvironmentKey {
-    pub key: String,
-    #[serde(default)]
-    pub context: String,
-    #[serde(default)]
-    pub instance: String,
-}
-
-fn default_integration() -> String {
-    "runtime_environment".to_string()
-}
-
-/// A managed secret binding the product expects [L].
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExpectedManagedSecretBinding {
-    pub binding_key: String,
-    #[serde(default = "default_integration")]
-    pub integration: String,
-    #[serde(default)]
-    pub context: String,
-    #[serde(default)]
-    pub instance: String,
-}
-
-/// Configuration the product expects to exist [L].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExpectedConfig {
-    #[serde(default)]
-    pub runtime_environment_keys: Vec<ExpectedRuntimeEnvironmentKey>,
-    #[serde(default)]
-    pub managed_secret_bindings: Vec<ExpectedManagedSecretBinding>,
-}
-
-fn check_scope(context: &str, instance: &str) -> Result<(), ValidationError> {
-    if !instance.trim().is_empty() && context.trim().is_empty() {
-        return Err(ValidationError::new(
-            "context",
-            "an instance-scoped entry needs a context",
-        ));
-    }
-    Ok(())
-}
-
-impl ExpectedConfig {
-    /// Keys non-blank; an `instance` needs a `context`; entries unique.
-    pub fn validate(&self) -> Result<(), ValidationError> {
-        let mut seen = HashSet::new();
-        for (index, entry) in self.runtime_environment_keys.iter().enumerate() {
-            let at = format!("runtime_environment_keys[{index}]");
-            require_non_blank(&entry.key, "key")
-                .and_then(|()| check_scope(&entry.context, &entry.instance))
-                .map_err(|e| e.within(&at))?;
-            if !seen.insert((
-                entry.key.trim(),
-                entry.context.trim(),
-                entry.instance.trim(),
-            )) {
-                return Err(ValidationError::new(at, "duplicate expected runtime key"));
-            }
-        }
-        let mut seen = HashSet::new();
-        for (index, entry) in self.managed_secret_bindings.iter().enumerate() {
-            let at = format!("managed_secret_bindings[{index}]");
-            require_all_non_blank(&[
-                ("binding_key", &entry.binding_key),
-                ("integration", &entry.integration),
-            ])
-            .and_then(|()| check_scope(&entry.context, &entry.instance))
-            .map_err(|e| e.within(&at))?;
-            if !seen.insert((
-                entry.binding_key.trim(),
-                entry.integration.trim(),
-                entry.context.trim(),
-                entry.instance.trim(),
-            )) {
-                return Err(ValidationError::new(
-                    at,
-                    "duplicate expected managed secret binding",
-                ));
-            }
-        }
-        Ok(())
     }
 }
 
@@ -481,7 +109,7 @@ fn numeric_id<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::E
 }
 
 /// A product: its driver, lanes, preview contract and promotion workflow.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductProfile {
     #[serde(default = "default_schema_version")]
@@ -523,6 +151,35 @@ pub struct ProductProfile {
     /// [L]
     #[serde(default)]
     pub expected_config: ExpectedConfig,
+}
+
+/// An empty profile: every required string blank (so not valid), every
+/// optional field at its serde default. What a driver works with when a
+/// product has no stored profile.
+impl Default for ProductProfile {
+    fn default() -> Self {
+        ProductProfile {
+            schema_version: default_schema_version(),
+            product: String::new(),
+            display_name: String::new(),
+            repository: String::new(),
+            driver_id: String::new(),
+            image: ProductImageProfile::default(),
+            runtime_port: 0,
+            health_path: String::new(),
+            lanes: Vec::new(),
+            historical_contexts: Vec::new(),
+            preview: ProductPreviewProfile::default(),
+            promotion_workflow: ProductPromotionWorkflowProfile::default(),
+            updated_at: String::new(),
+            source: String::new(),
+            lifecycle_state: LifecycleState::default(),
+            repository_id: String::new(),
+            repository_owner_id: String::new(),
+            default_branch: default_branch(),
+            expected_config: ExpectedConfig::default(),
+        }
+    }
 }
 
 impl ProductProfile {
@@ -723,29 +380,31 @@ impl ProductProfile {
     }
 }
 
-impl_validate!(
-    ProductLaneProfile,
-    ProductPreviewProfile,
-    ProductPromotionWorkflowProfile,
-    ExpectedConfig,
-    ProductProfile,
-);
+crate::impl_validate!(ProductLaneProfile, ProductProfile);
+
+/// The profile fixture of the tests, parsed and as stored.
+#[cfg(test)]
+mod profiles {
+    use super::ProductProfile;
+    use crate::fixtures::*;
+
+    pub fn profile() -> ProductProfile {
+        parse(product_profile())
+    }
+
+    /// The profile as stored: every field present.
+    pub fn full() -> serde_json::Value {
+        serde_json::to_value(profile()).unwrap()
+    }
+}
 
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
+    use super::profiles::*;
     use super::*;
-    use crate::records::models::fixtures::*;
-
-    fn profile() -> ProductProfile {
-        parse(product_profile())
-    }
-
-    /// The profile as stored: every field present.
-    fn full() -> serde_json::Value {
-        serde_json::to_value(profile()).unwrap()
-    }
+    use crate::fixtures::*;
 
     #[test]
     fn profile_round_trips_and_serialises_defaults() {
@@ -888,77 +547,6 @@ mod tests {
     }
 
     #[test]
-    fn preview_rules() {
-        let value = set(product_profile(), "/preview/context", json!(""));
-        assert_rejected_at::<ProductProfile>(value.clone(), "preview.context");
-        parse::<ProductProfile>(set(value, "/preview/enabled", json!(false)));
-
-        let value = set(product_profile(), "/preview/slug_template", json!("pr-{n}"));
-        assert_rejected_at::<ProductProfile>(value, "preview.slug_template");
-        let value = set(product_profile(), "/preview/template_instance", json!(" "));
-        assert_rejected_at::<ProductProfile>(value, "preview.template_instance");
-
-        let value = set(
-            product_profile(),
-            "/preview/copied_env_keys",
-            json!(["A", "B"]),
-        );
-        let value = set(value, "/preview/omitted_env_keys", json!(["C", " B "]));
-        let error = reject::<ProductProfile>(value);
-        assert_eq!(error.field, "preview.omitted_env_keys");
-        assert!(error.message.ends_with("env keys: B"), "{error}");
-
-        let value = set(
-            product_profile(),
-            "/preview/copied_env_keys",
-            json!(["A", "A "]),
-        );
-        assert_rejected_at::<ProductProfile>(value, "preview.copied_env_keys[1]");
-        let value = set(
-            product_profile(),
-            "/preview/required_provider_fields",
-            json!([""]),
-        );
-        assert_rejected_at::<ProductProfile>(value, "preview.required_provider_fields[0]");
-        let value = set(
-            product_profile(),
-            "/preview/override_env",
-            json!({" ": "x"}),
-        );
-        assert_rejected_at::<ProductProfile>(value, "preview.override_env");
-        let value = set(
-            product_profile(),
-            "/preview/override_env",
-            json!({"K": null}),
-        );
-        assert_rejected_at::<ProductProfile>(value, "preview.override_env.K");
-
-        let value = set(
-            product_profile(),
-            "/preview/migration_command",
-            json!("npm run migrate"),
-        );
-        assert_rejected_at::<ProductProfile>(value.clone(), "preview.migration_command");
-        parse::<ProductProfile>(set(
-            value,
-            "/preview/data_transport_mode",
-            json!("migrate_seed"),
-        ));
-        let value = set(product_profile(), "/preview/seed_command", json!("seed"));
-        assert_rejected_at::<ProductProfile>(value, "preview.seed_command");
-        let value = set(
-            product_profile(),
-            "/preview/data_transport_mode",
-            json!("copy"),
-        );
-        assert_rejected_at::<ProductProfile>(value, "preview.data_transport_mode");
-
-        let value = set(product_profile(), "/image/repository", json!(""));
-        assert_rejected_at::<ProductProfile>(value.clone(), "image.repository");
-        parse::<ProductProfile>(set(value, "/preview/enabled", json!(false)));
-    }
-
-    #[test]
     fn lifecycle_blocks_enabled_previews() {
         for state in ["retiring", "retired"] {
             let value = set(product_profile(), "/lifecycle_state", json!(state));
@@ -1025,82 +613,13 @@ mod tests {
     }
 
     #[test]
-    fn expected_config_rules() {
-        let value = set(
-            full(),
-            "/expected_config/runtime_environment_keys",
-            json!([{"key": "A", "instance": "prod"}]),
-        );
-        assert_rejected_at::<ProductProfile>(
-            value,
-            "expected_config.runtime_environment_keys[0].context",
-        );
-        let value = set(
-            full(),
-            "/expected_config/runtime_environment_keys",
-            json!([{"key": " "}]),
-        );
-        assert_rejected_at::<ProductProfile>(
-            value,
-            "expected_config.runtime_environment_keys[0].key",
-        );
-        let value = set(
-            full(),
-            "/expected_config/runtime_environment_keys",
-            json!([{"key": "A", "context": "syo"}, {"key": "A", "context": "syo"}]),
-        );
-        assert_rejected_at::<ProductProfile>(value, "expected_config.runtime_environment_keys[1]");
-        let value = set(
-            full(),
-            "/expected_config/managed_secret_bindings",
-            json!([{"binding_key": "S"}, {"binding_key": "S", "integration": "runtime_environment"}]),
-        );
-        assert_rejected_at::<ProductProfile>(value, "expected_config.managed_secret_bindings[1]");
-        let value = set(
-            full(),
-            "/expected_config/managed_secret_bindings",
-            json!([{"binding_key": ""}]),
-        );
-        assert_rejected_at::<ProductProfile>(
-            value,
-            "expected_config.managed_secret_bindings[0].binding_key",
-        );
-        let value = set(
-            full(),
-            "/expected_config/managed_secret_bindings",
-            json!([{"binding_key": "S", "instance": "prod"}]),
-        );
-        assert_rejected_at::<ProductProfile>(
-            value,
-            "expected_config.managed_secret_bindings[0].context",
-        );
-    }
-
-    #[test]
-    fn promotion_workflow_rules() {
-        let value = set(full(), "/promotion_workflow/workflow_id", json!(""));
-        assert_rejected_at::<ProductProfile>(value, "promotion_workflow.workflow_id");
-        let value = set(full(), "/promotion_workflow/ref", json!(" "));
-        assert_rejected_at::<ProductProfile>(value, "promotion_workflow.ref");
-        let value = set(full(), "/promotion_workflow/bump_input", json!("dry_run"));
-        let error = reject::<ProductProfile>(value);
-        assert_eq!(error.field, "promotion_workflow.bump_input");
-        assert!(error.message.contains("twice"), "{error}");
-        let value = set(
-            full(),
-            "/promotion_workflow/source_git_ref_input",
-            json!(""),
-        );
-        assert_rejected_at::<ProductProfile>(value, "promotion_workflow.source_git_ref_input");
-        let value = set(full(), "/promotion_workflow/default_bump", json!("huge"));
-        assert_rejected_at::<ProductProfile>(value, "promotion_workflow.default_bump");
-        let value = set(full(), "/promotion_workflow/default_bump", json!("minor"));
-        assert_eq!(
-            parse::<ProductProfile>(value)
-                .promotion_workflow
-                .default_bump,
-            Bump::Minor
-        );
+    fn the_default_profile_is_empty_with_serde_defaults() {
+        let empty = ProductProfile::default();
+        assert_eq!(empty.schema_version, 1);
+        assert_eq!(empty.default_branch, "main");
+        assert_eq!(empty.preview, ProductPreviewProfile::default());
+        assert!(empty.lanes.is_empty());
+        assert_eq!(empty.validate().unwrap_err().field, "product");
     }
 
     #[test]

@@ -3,18 +3,21 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{
-    ValidationError, default_schema_version, default_true, impl_validate, require_all_non_blank,
-    require_positive,
+use crate::validation::{
+    ValidationError, default_schema_version, default_true, require_all_non_blank, require_positive,
 };
 
 /// Outcome of one step of a release: `pending | pass | fail | skipped`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+///
+/// It has no `Default`: each field names its own ([`pending`] or
+/// [`skipped`]), because a missing status means different things in
+/// different blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ReleaseStatus {
-    #[default]
     Pending,
     Pass,
     Fail,
@@ -22,6 +25,7 @@ pub enum ReleaseStatus {
 }
 
 impl ReleaseStatus {
+    /// The JSON name.
     pub fn as_str(&self) -> &'static str {
         match self {
             ReleaseStatus::Pending => "pending",
@@ -32,12 +36,18 @@ impl ReleaseStatus {
     }
 }
 
-fn skipped() -> ReleaseStatus {
+/// `pending`, the serde default of statuses of steps that may still run.
+pub fn pending() -> ReleaseStatus {
+    ReleaseStatus::Pending
+}
+
+/// `skipped`, the serde default of statuses of steps that did not run.
+pub fn skipped() -> ReleaseStatus {
     ReleaseStatus::Skipped
 }
 
 /// Provider target kind: `compose | application`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TargetType {
     Compose,
@@ -45,6 +55,7 @@ pub enum TargetType {
 }
 
 impl TargetType {
+    /// The JSON name.
     pub fn as_str(&self) -> &'static str {
         match self {
             TargetType::Compose => "compose",
@@ -54,7 +65,7 @@ impl TargetType {
 }
 
 /// The only executor the original knows: `control-plane.dokploy`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
 pub enum DelegatedExecutor {
     #[default]
     #[serde(rename = "control-plane.dokploy")]
@@ -62,7 +73,7 @@ pub enum DelegatedExecutor {
 }
 
 /// `{artifact_id, manifest_version = 1}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArtifactIdentityRef {
     pub artifact_id: String,
@@ -71,6 +82,7 @@ pub struct ArtifactIdentityRef {
 }
 
 impl ArtifactIdentityRef {
+    /// The identity of `artifact_id` in manifest version 1.
     pub fn new(artifact_id: impl Into<String>) -> ArtifactIdentityRef {
         ArtifactIdentityRef {
             artifact_id: artifact_id.into(),
@@ -78,13 +90,14 @@ impl ArtifactIdentityRef {
         }
     }
 
+    /// `manifest_version ≥ 1`.
     pub fn validate(&self) -> Result<(), ValidationError> {
         require_positive(self.manifest_version.into(), "manifest_version")
     }
 }
 
 /// The provider target a deployment resolved to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResolvedTarget {
     pub target_type: TargetType,
@@ -93,6 +106,7 @@ pub struct ResolvedTarget {
 }
 
 impl ResolvedTarget {
+    /// `target_id` and `target_name` non-blank.
     pub fn validate(&self) -> Result<(), ValidationError> {
         require_all_non_blank(&[
             ("target_id", &self.target_id),
@@ -102,7 +116,7 @@ impl ResolvedTarget {
 }
 
 /// What the provider deploy did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeploymentEvidence {
     pub target_name: String,
@@ -110,7 +124,7 @@ pub struct DeploymentEvidence {
     pub deploy_mode: String,
     #[serde(default)]
     pub deployment_id: String,
-    #[serde(default)]
+    #[serde(default = "pending")]
     pub status: ReleaseStatus,
     #[serde(default)]
     pub started_at: String,
@@ -126,7 +140,7 @@ impl DeploymentEvidence {
 }
 
 /// Health verification of a lane.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HealthcheckEvidence {
     #[serde(default)]
@@ -141,6 +155,13 @@ pub struct HealthcheckEvidence {
 
 impl Default for HealthcheckEvidence {
     fn default() -> Self {
+        HealthcheckEvidence::skipped()
+    }
+}
+
+impl HealthcheckEvidence {
+    /// Nothing verified: no URLs, no timeout, `skipped` (the default).
+    pub fn skipped() -> Self {
         HealthcheckEvidence {
             verified: false,
             urls: Vec::new(),
@@ -148,9 +169,7 @@ impl Default for HealthcheckEvidence {
             status: ReleaseStatus::Skipped,
         }
     }
-}
 
-impl HealthcheckEvidence {
     /// `timeout_seconds ≥ 1` when set; verified evidence needs URLs, a
     /// timeout and a `pass`/`fail` status.
     pub fn validate(&self) -> Result<(), ValidationError> {
@@ -183,7 +202,7 @@ impl HealthcheckEvidence {
 }
 
 /// The attempted ⇒ status rule shared by post-deploy updates and rollbacks.
-pub(crate) fn check_attempted_status(
+pub fn check_attempted_status(
     attempted: bool,
     status: ReleaseStatus,
     what: &str,
@@ -204,7 +223,7 @@ pub(crate) fn check_attempted_status(
 }
 
 /// The product's post-deploy step (migrations, overrides…).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PostDeployUpdateEvidence {
     #[serde(default)]
@@ -233,7 +252,7 @@ impl PostDeployUpdateEvidence {
 }
 
 /// One deployment of one lane (`context`/`instance`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeploymentRecord {
     #[serde(default = "default_schema_version")]
@@ -300,7 +319,7 @@ impl DeploymentRecord {
     }
 }
 
-impl_validate!(
+crate::impl_validate!(
     ArtifactIdentityRef,
     ResolvedTarget,
     DeploymentEvidence,
@@ -314,8 +333,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::records::models::fixtures::*;
-    use crate::records::models::from_value;
+    use crate::fixtures::*;
+    use crate::validation::from_value;
 
     #[test]
     fn full_record_round_trips() {

@@ -1,0 +1,184 @@
+//! The driver descriptor's parts, as the SDK builds them from a driver's
+//! declarations and the host publishes them on `GET /v1/drivers`: the enums
+//! of an action (safety, scope, method, execution, idempotency), the panels
+//! a capability feeds, and the action, capability and setting-group
+//! entries.
+//!
+//! These are the Rust side of the WIT `descriptor` record. The WIT-generated
+//! binding types stay with each side's bindings; the SDK converts these into
+//! them (`sdk/src/guest.rs`) and the host converts them back
+//! (`host/src/registry/descriptor.rs`). The whole descriptor differs per
+//! side (the SDK's `Descriptor` is what a driver declares; the host's
+//! `DriverDescriptor` adds the component digest), so it is not here.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// How much an action can change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Safety {
+    Read,
+    SafeWrite,
+    Mutation,
+    Destructive,
+}
+
+/// What an action is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    Global,
+    Context,
+    Instance,
+    Preview,
+}
+
+/// HTTP method of an action's route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    Get,
+    Post,
+}
+
+impl Method {
+    /// `GET` or `POST`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
+}
+
+/// Whether the host runs the action inside the request or as a durable
+/// operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Execution {
+    Sync,
+    Async,
+}
+
+/// Whether the route honours, demands or ignores `Idempotency-Key`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Idempotency {
+    Optional,
+    Required,
+    None,
+}
+
+/// Operator UI panels a capability feeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PanelKind {
+    Summary,
+    LaneHealth,
+    ArtifactEvidence,
+    DeploymentEvidence,
+    PromotionEvidence,
+    BackupEvidence,
+    PreviewInventory,
+    Settings,
+    SecretBindings,
+    Audit,
+}
+
+/// One callable action, as the host sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionDescriptor {
+    pub action_id: String,
+    pub label: String,
+    pub description: String,
+    pub safety: Safety,
+    pub scope: Scope,
+    pub method: Method,
+    pub route_path: String,
+    pub authz_action: String,
+    pub operator_visible: bool,
+    /// JSON Schema of the request payload.
+    pub input_schema: Value,
+    /// JSON Schema of the result.
+    pub output_schema: Value,
+    /// The record kinds the action may write.
+    pub writes_records: Vec<String>,
+    /// The key the request payload sits under in the route's envelope.
+    pub envelope_key: String,
+    pub execution: Execution,
+    pub idempotency: Idempotency,
+}
+
+/// A named group of actions and the panels they feed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapabilityDescriptor {
+    pub capability_id: String,
+    pub label: String,
+    pub description: String,
+    pub actions: Vec<String>,
+    pub panels: Vec<PanelKind>,
+}
+
+/// Runtime settings and secret bindings a driver reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingGroupDescriptor {
+    pub group_id: String,
+    pub label: String,
+    pub description: String,
+    pub scope: Scope,
+    pub fields: Vec<String>,
+    pub secret_bindings: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn enums_use_the_published_names() {
+        assert_eq!(
+            serde_json::to_value([Safety::Read, Safety::SafeWrite, Safety::Destructive]).unwrap(),
+            json!(["read", "safe_write", "destructive"])
+        );
+        assert_eq!(serde_json::to_value(Method::Post).unwrap(), json!("POST"));
+        assert_eq!(Method::Get.as_str(), "GET");
+        assert_eq!(
+            serde_json::to_value(PanelKind::SecretBindings).unwrap(),
+            json!("secret_bindings")
+        );
+        assert_eq!(
+            serde_json::to_value(Idempotency::None).unwrap(),
+            json!("none")
+        );
+        let scope: Scope = serde_json::from_value(json!("preview")).unwrap();
+        assert_eq!(scope, Scope::Preview);
+    }
+
+    #[test]
+    fn entries_round_trip() {
+        let action = ActionDescriptor {
+            action_id: "deploy".into(),
+            label: "Deploy".into(),
+            description: String::new(),
+            safety: Safety::Mutation,
+            scope: Scope::Instance,
+            method: Method::Post,
+            route_path: "/v1/drivers/x/deploy".into(),
+            authz_action: "x_deploy.execute".into(),
+            operator_visible: true,
+            input_schema: json!({"type": "object"}),
+            output_schema: json!({"type": "object"}),
+            writes_records: vec!["deployment".into()],
+            envelope_key: "deploy".into(),
+            execution: Execution::Async,
+            idempotency: Idempotency::Optional,
+        };
+        let value = serde_json::to_value(&action).unwrap();
+        assert_eq!(value["execution"], "async");
+        let back: ActionDescriptor = serde_json::from_value(value).unwrap();
+        assert_eq!(back, action);
+    }
+}
