@@ -1,18 +1,24 @@
 //! The OIDC attack suite: every case runs against a real JWKS HTTP server on
 //! 127.0.0.1 and signs with the development issuer's key machinery.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
 
+use super::verify::unix_now;
 use super::*;
-use crate::auth::Closed;
 use crate::auth::dev_issuer::DevIssuer;
+use crate::auth::{Authenticator, Closed};
 
 const AUD: &str = "launchplane-test";
 const REPO: &str = "org/app";

@@ -1,4 +1,13 @@
+//! The policy suite: matching, validation, normalising, hashing, bootstrap
+//! sources, grants and diagnostics.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
 use super::*;
+use crate::auth::oidc::GithubActionsClaims;
 
 const WORKFLOW: &str = "org/app/.github/workflows/deploy.yml@refs/heads/main";
 const ACTION: &str = "generic_web_deploy.execute";
