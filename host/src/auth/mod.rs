@@ -12,6 +12,7 @@
 //! * [`dev_issuer`]: a local OIDC issuer for development and tests.
 
 pub mod dev_issuer;
+mod error;
 pub mod glob;
 pub mod oidc;
 pub mod operator;
@@ -20,7 +21,7 @@ pub mod policy;
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 
-use crate::error::ApiError;
+pub use error::AuthError;
 
 pub use oidc::{
     GITHUB_ACTIONS_KIND, GithubActionsClaims, OidcAuthenticator, OidcConfig, OidcConfigError,
@@ -97,12 +98,12 @@ impl Caller {
 /// Decides who is calling.
 #[async_trait::async_trait]
 pub trait Authenticator: Send + Sync {
-    async fn authenticate(&self, headers: &HeaderMap) -> Result<CallerIdentity, ApiError>;
+    async fn authenticate(&self, headers: &HeaderMap) -> Result<CallerIdentity, AuthError>;
 
     /// Like [`Self::authenticate`], and also returns the typed claims of
     /// the credential. The default has none; [`OidcAuthenticator`] returns
     /// the verified [`GithubActionsClaims`].
-    async fn authenticate_caller(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    async fn authenticate_caller(&self, headers: &HeaderMap) -> Result<Caller, AuthError> {
         self.authenticate(headers).await.map(Caller::from_identity)
     }
 }
@@ -113,13 +114,13 @@ pub struct Closed;
 
 #[async_trait::async_trait]
 impl Authenticator for Closed {
-    async fn authenticate(&self, headers: &HeaderMap) -> Result<CallerIdentity, ApiError> {
+    async fn authenticate(&self, headers: &HeaderMap) -> Result<CallerIdentity, AuthError> {
         let message = match bearer_token(headers) {
             Err(message) => message,
             Ok(_) => "No token verifier is configured on this host; driver routes are closed."
                 .to_string(),
         };
-        Err(ApiError::authentication_required(message))
+        Err(AuthError::Unauthenticated(message))
     }
 }
 

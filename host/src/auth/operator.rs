@@ -9,8 +9,7 @@
 use axum::http::HeaderMap;
 use sha2::{Digest, Sha256};
 
-use super::{Authenticator, Caller, CallerIdentity, bearer_token};
-use crate::error::ApiError;
+use super::{AuthError, Authenticator, Caller, CallerIdentity, bearer_token};
 use crate::records::Store;
 
 /// The prefix that marks an operator token.
@@ -49,14 +48,14 @@ impl<A> OperatorOr<A> {
         OperatorOr { store, next }
     }
 
-    async fn operator(&self, token: &str) -> Result<Caller, ApiError> {
+    async fn operator(&self, token: &str) -> Result<Caller, AuthError> {
         let found = self
             .store
             .operator_token_by_hash(&token_hash(token))
             .await
-            .map_err(ApiError::internal)?
+            .map_err(|e| AuthError::Unavailable(e.to_string()))?
             .ok_or_else(|| {
-                ApiError::authentication_required("Unknown or revoked operator token.")
+                AuthError::Unauthenticated("Unknown or revoked operator token.".to_string())
             })?;
         let identity = CallerIdentity {
             kind: OPERATOR_KIND.to_string(),
@@ -72,13 +71,13 @@ impl<A> OperatorOr<A> {
 
 #[async_trait::async_trait]
 impl<A: Authenticator> Authenticator for OperatorOr<A> {
-    async fn authenticate(&self, headers: &HeaderMap) -> Result<CallerIdentity, ApiError> {
+    async fn authenticate(&self, headers: &HeaderMap) -> Result<CallerIdentity, AuthError> {
         self.authenticate_caller(headers)
             .await
             .map(|caller| caller.identity)
     }
 
-    async fn authenticate_caller(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    async fn authenticate_caller(&self, headers: &HeaderMap) -> Result<Caller, AuthError> {
         match bearer_token(headers) {
             Ok(token) if token.starts_with(TOKEN_PREFIX) => self.operator(token).await,
             _ => self.next.authenticate_caller(headers).await,

@@ -40,7 +40,7 @@ use std::sync::{Arc, RwLock};
 pub use call::{Accepted, Call, KeyHeader, Reply};
 pub use driver::{DriverRoute, Worker, WorkerConfig};
 
-use crate::auth::{Authenticator, Caller};
+use crate::auth::{AuthError, Authenticator, Caller};
 use crate::error::ApiError;
 use crate::records::Store;
 use crate::registry::Registry;
@@ -124,9 +124,16 @@ impl Service {
         *guard = Arc::new(registry);
     }
 
-    /// Who is calling: 401 when nobody the host trusts.
+    /// Who is calling: 401 `authentication_required` when nobody the host
+    /// trusts, 500 when the credential could not be checked.
     pub async fn authenticate(&self, headers: &axum::http::HeaderMap) -> Result<Caller, ApiError> {
-        self.authenticator.authenticate_caller(headers).await
+        self.authenticator
+            .authenticate_caller(headers)
+            .await
+            .map_err(|error| match error {
+                AuthError::Unauthenticated(message) => ApiError::authentication_required(message),
+                AuthError::Unavailable(detail) => ApiError::internal(detail),
+            })
     }
 
     /// Host capabilities for one driver invocation of request `trace_id`.

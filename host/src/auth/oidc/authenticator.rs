@@ -4,8 +4,7 @@
 use axum::http::HeaderMap;
 
 use super::{AUTHENTICATION_REQUIRED_MESSAGE, GithubActionsClaims, OidcVerifier};
-use crate::auth::{Authenticator, Caller, CallerIdentity, bearer_token};
-use crate::error::ApiError;
+use crate::auth::{AuthError, Authenticator, Caller, CallerIdentity, bearer_token};
 
 /// The [`Authenticator`] for GitHub Actions callers: `Authorization:
 /// Bearer <jwt>` verified by an [`OidcVerifier`].
@@ -37,26 +36,24 @@ impl OidcAuthenticator {
     pub async fn verify_headers(
         &self,
         headers: &HeaderMap,
-    ) -> Result<GithubActionsClaims, ApiError> {
+    ) -> Result<GithubActionsClaims, AuthError> {
         let token = bearer_token(headers).map_err(|message| {
-            ApiError::authentication_required(format!(
-                "{AUTHENTICATION_REQUIRED_MESSAGE} {message}"
-            ))
+            AuthError::Unauthenticated(format!("{AUTHENTICATION_REQUIRED_MESSAGE} {message}"))
         })?;
         self.verifier.verify(token).await.map_err(|error| {
             tracing::info!(code = error.code(), %error, "GitHub OIDC token refused");
-            error.to_api_error()
+            error.to_auth_error()
         })
     }
 }
 
 #[async_trait::async_trait]
 impl Authenticator for OidcAuthenticator {
-    async fn authenticate(&self, headers: &HeaderMap) -> Result<CallerIdentity, ApiError> {
+    async fn authenticate(&self, headers: &HeaderMap) -> Result<CallerIdentity, AuthError> {
         Ok(self.verify_headers(headers).await?.to_identity())
     }
 
-    async fn authenticate_caller(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    async fn authenticate_caller(&self, headers: &HeaderMap) -> Result<Caller, AuthError> {
         let claims = self.verify_headers(headers).await?;
         Ok(Caller {
             identity: claims.to_identity(),

@@ -2,7 +2,7 @@
 //! an unauthenticated caller sees.
 
 use super::{AUTHENTICATION_REQUIRED_MESSAGE, MAX_TOKEN_BYTES};
-use crate::error::ApiError;
+use crate::auth::AuthError;
 
 /// Why a token was refused. The `Display` text never contains the token or
 /// any part of it (header, claims, key id or signature): only fixed text,
@@ -77,8 +77,8 @@ impl TokenError {
 
     /// 401 `authentication_required`: "A valid GitHub OIDC token is
     /// required." plus the short reason.
-    pub fn to_api_error(&self) -> ApiError {
-        ApiError::authentication_required(format!(
+    pub fn to_auth_error(&self) -> AuthError {
+        AuthError::Unauthenticated(format!(
             "{AUTHENTICATION_REQUIRED_MESSAGE} Reason: {}.",
             self.client_reason()
         ))
