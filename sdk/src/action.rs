@@ -8,12 +8,16 @@ use crate::context::Ctx;
 use crate::descriptor::{ActionDescriptor, Execution, Idempotency, Method, Safety, Scope};
 use crate::error::DriverError;
 
-/// A handler's successful answer: the `result` object and the ids of the
-/// records the action wrote or references.
+/// A handler's successful answer: the `result` object, the ids of the
+/// records the action wrote or references, and whether the host may keep
+/// the answer for idempotent replay.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply<R> {
     pub result: R,
     pub records: Vec<(String, String)>,
+    /// `false` for an answer about a state that will change while nothing
+    /// was done (see [`Reply::not_replayable`]).
+    pub replayable: bool,
 }
 
 impl<R> Reply<R> {
@@ -21,7 +25,22 @@ impl<R> Reply<R> {
         Reply {
             result,
             records: Vec::new(),
+            replayable: true,
         }
+    }
+
+    /// An answer the host must not keep for replay: it describes a state
+    /// that will change while nothing was done (blocked: no testing release
+    /// to promote yet, a refused rollback plan), so a retry with the same
+    /// `Idempotency-Key` asks again instead of replaying it forever.
+    pub fn not_replayable(mut self) -> Self {
+        self.replayable = false;
+        self
+    }
+
+    /// [`Reply::not_replayable`] when `blocked`.
+    pub fn replayable_unless(self, blocked: bool) -> Self {
+        if blocked { self.not_replayable() } else { self }
     }
 
     /// Adds a record id under a name such as `deployment_record_id`.
@@ -51,6 +70,7 @@ pub struct Action {
     pub(crate) envelope_key: String,
     pub(crate) execution: Execution,
     pub(crate) idempotency: Idempotency,
+    pub(crate) base_action: Option<String>,
     input_schema: SchemaFn,
     output_schema: SchemaFn,
     pub(crate) handler: Option<ErasedHandler>,
@@ -102,6 +122,7 @@ impl Action {
             envelope_key: String::new(),
             execution: Execution::Sync,
             idempotency,
+            base_action: None,
             input_schema: empty_object_schema,
             output_schema: empty_object_schema,
             handler: None,
@@ -164,6 +185,24 @@ impl Action {
         self
     }
 
+    /// Runs the base driver's action `base_action_id` (an extension
+    /// driver's route for a lifecycle step the base owns): the host admits
+    /// the request with this action's route, authz action and input schema
+    /// (`Req`), lets this driver adapt the request (hook `adapt-request`)
+    /// and the result (`adapt-result`, whose answer `Resp` describes), and
+    /// runs the base driver's handler with this driver's hooks. Such an
+    /// action has no handler of its own.
+    pub fn runs_base<Req, Resp>(mut self, base_action_id: &str) -> Self
+    where
+        Req: JsonSchema + 'static,
+        Resp: JsonSchema + 'static,
+    {
+        self.input_schema = schema_of::<Req>;
+        self.output_schema = schema_of::<Resp>;
+        self.base_action = Some(base_action_id.to_string());
+        self
+    }
+
     /// Attaches the handler. `Req` must reject unknown fields
     /// (`#[serde(deny_unknown_fields)]`); the host refuses to load a driver
     /// whose input schema admits them.
@@ -187,6 +226,7 @@ impl Action {
             Ok(Reply {
                 result,
                 records: reply.records,
+                replayable: reply.replayable,
             })
         }));
         self
@@ -220,6 +260,7 @@ impl Action {
             envelope_key: self.envelope_key.clone(),
             execution: self.execution,
             idempotency: self.idempotency,
+            base_action: self.base_action.clone(),
         }
     }
 }

@@ -9,8 +9,8 @@
 use serde::Serialize;
 
 pub use launchplane_wire::descriptor::{
-    ActionDescriptor, CapabilityDescriptor, Execution, Idempotency, Method, PanelKind, Safety,
-    Scope, SettingGroupDescriptor,
+    ActionDescriptor, CapabilityDescriptor, Execution, Idempotency, Method, PanelKind,
+    RecordKindDeclaration, RecordMode, RecordsKey, Safety, Scope, SettingGroupDescriptor,
 };
 
 /// Everything a driver is.
@@ -29,4 +29,8 @@ pub struct Descriptor {
     pub setting_groups: Vec<SettingGroupDescriptor>,
     pub hooks_called: Vec<String>,
     pub hooks_implemented: Vec<String>,
+    /// Record kinds only this driver knows.
+    pub record_kinds: Vec<RecordKindDeclaration>,
+    /// `records` keys only this driver reports.
+    pub records_keys: Vec<RecordsKey>,
 }

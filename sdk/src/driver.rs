@@ -7,7 +7,8 @@ use serde_json::Value;
 use crate::action::{Action, Reply};
 use crate::context::{Ctx, Invocation};
 use crate::descriptor::{
-    CapabilityDescriptor, Descriptor, PanelKind, Scope, SettingGroupDescriptor,
+    CapabilityDescriptor, Descriptor, PanelKind, RecordKindDeclaration, RecordMode, RecordsKey,
+    Scope, SettingGroupDescriptor,
 };
 use crate::error::DriverError;
 use crate::host::Host;
@@ -95,6 +96,8 @@ pub struct Driver {
     setting_groups: Vec<SettingGroupDescriptor>,
     hooks_called: Vec<String>,
     hooks: Vec<Hook>,
+    record_kinds: Vec<RecordKindDeclaration>,
+    records_keys: Vec<RecordsKey>,
     api_version: String,
 }
 
@@ -112,6 +115,8 @@ impl Driver {
             setting_groups: Vec::new(),
             hooks_called: Vec::new(),
             hooks: Vec::new(),
+            record_kinds: Vec::new(),
+            records_keys: Vec::new(),
             api_version: API_VERSION.to_string(),
         }
     }
@@ -150,6 +155,36 @@ impl Driver {
 
     pub fn action(mut self, action: Action) -> Self {
         self.actions.push(action);
+        self
+    }
+
+    /// Declares a record kind only this driver knows, and how the host
+    /// keeps it. Actions may then list it in `writes`.
+    pub fn record_kind(mut self, kind: &str, mode: RecordMode, description: &str) -> Self {
+        self.record_kinds.push(RecordKindDeclaration {
+            kind: kind.to_string(),
+            mode,
+            description: description.to_string(),
+        });
+        self
+    }
+
+    /// Declares `records` keys only this driver reports (string values).
+    pub fn records_keys(mut self, keys: &[&str]) -> Self {
+        self.records_keys.extend(keys.iter().map(|key| RecordsKey {
+            key: key.to_string(),
+            object: false,
+        }));
+        self
+    }
+
+    /// Declares a `records` key whose value is JSON object text the host
+    /// passes on as an object.
+    pub fn records_object_key(mut self, key: &str) -> Self {
+        self.records_keys.push(RecordsKey {
+            key: key.to_string(),
+            object: true,
+        });
         self
     }
 
@@ -218,6 +253,8 @@ impl Driver {
             setting_groups: self.setting_groups.clone(),
             hooks_called: self.hooks_called.clone(),
             hooks_implemented: self.hooks.iter().map(|h| h.name.clone()).collect(),
+            record_kinds: self.record_kinds.clone(),
+            records_keys: self.records_keys.clone(),
         }
     }
 

@@ -398,6 +398,7 @@ pub fn describe(build: fn() -> Driver) -> wit::types::Descriptor {
                     sdk::Idempotency::Required => wit::types::Idempotency::Required,
                     sdk::Idempotency::None => wit::types::Idempotency::None,
                 },
+                base_action: a.base_action,
             })
             .collect(),
         setting_groups: d
@@ -414,6 +415,27 @@ pub fn describe(build: fn() -> Driver) -> wit::types::Descriptor {
             .collect(),
         hooks_called: d.hooks_called,
         hooks_implemented: d.hooks_implemented,
+        record_kinds: d
+            .record_kinds
+            .into_iter()
+            .map(|k| wit::types::RecordKind {
+                kind: k.kind,
+                mode: match k.mode {
+                    sdk::RecordMode::Evidence => wit::types::RecordMode::Evidence,
+                    sdk::RecordMode::Immutable => wit::types::RecordMode::Immutable,
+                    sdk::RecordMode::State => wit::types::RecordMode::State,
+                },
+                description: k.description,
+            })
+            .collect(),
+        records_keys: d
+            .records_keys
+            .into_iter()
+            .map(|k| wit::types::RecordsKey {
+                key: k.key,
+                object: k.object,
+            })
+            .collect(),
     }
 }
 
@@ -423,12 +445,17 @@ pub fn handle(
     call: wit::types::Invocation,
 ) -> Result<wit::types::Response, wit::types::DriverError> {
     let invocation = invocation(call);
-    let Reply { result, records } = build()
+    let Reply {
+        result,
+        records,
+        replayable,
+    } = build()
         .handle(&invocation, &ComponentHost)
         .map_err(driver_error_to_wit)?;
     Ok(wit::types::Response {
         records,
         result: result.to_string(),
+        replayable,
     })
 }
 

@@ -59,7 +59,7 @@ pub use action::{Action, Reply};
 pub use context::{Caller, Ctx, Invocation};
 pub use descriptor::{
     ActionDescriptor, CapabilityDescriptor, Descriptor, Execution, Idempotency, Method, PanelKind,
-    Safety, Scope, SettingGroupDescriptor,
+    RecordKindDeclaration, RecordMode, RecordsKey, Safety, Scope, SettingGroupDescriptor,
 };
 pub use driver::{Capability, Driver, SettingGroup};
 pub use error::{DriverError, HostError};
@@ -67,7 +67,7 @@ pub use host::Host;
 
 /// The version of the `launchplane:driver` WIT package this SDK implements.
 /// The host refuses drivers built against an incompatible version.
-pub const API_VERSION: &str = "0.1.0";
+pub const API_VERSION: &str = "0.2.0";
 
 /// The provider-boundary note every descriptor carries: drivers describe
 /// intent, the host owns every provider call.
@@ -82,7 +82,7 @@ pub mod prelude {
     };
     pub use crate::{
         Action, Capability, Ctx, Driver, DriverError, Execution, Host, HostError, Idempotency,
-        PanelKind, Reply, Safety, Scope, SettingGroup,
+        PanelKind, RecordMode, Reply, Safety, Scope, SettingGroup,
     };
     pub use schemars::JsonSchema;
     pub use serde::{Deserialize, Serialize};

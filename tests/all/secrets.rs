@@ -242,7 +242,7 @@ async fn product_config_plans_applies_rotates_and_never_shows_a_value() {
     assert!(prod.is_empty());
 
     // A driver never reaches the host's kinds, even for its own product.
-    let records = StoreRecords::new(db.store.clone(), "t");
+    let records = StoreRecords::new(db.store.clone(), "t", Default::default());
     for kind in ["secret", "secret_version", "runtime_environment"] {
         let denied = records.get(&demo_scope(&[]), kind, SECRET_ID).await;
         assert!(matches!(denied, Err(HostError::Denied(_))), "{kind}");

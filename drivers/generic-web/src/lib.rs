@@ -31,7 +31,14 @@ pub fn driver() -> Driver {
         .description(
             "Reusable containerized web-app lifecycle driver for image deploys, health checks, previews, and PR feedback.",
         )
-        .calls_hooks(&hooks::ALL);
+        .calls_hooks(&hooks::ALL)
+        .record_kind(
+            "generic_web_rollback_plan",
+            RecordMode::State,
+            "A lane's current rollback plan: the deployment a rollback would return to, or why it cannot.",
+        )
+        .records_keys(&["generic_web_rollback_plan_id"])
+        .records_object_key("generic_web_preview_verification");
     let driver = catalogue::capabilities()
         .into_iter()
         .fold(driver, Driver::capability);

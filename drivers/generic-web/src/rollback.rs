@@ -435,7 +435,10 @@ pub fn prod_rollback_plan(
         plan, hook_failure, ..
     } = build_plan(ctx, &req)?;
     let id = write_then(ctx, "generic_web_rollback_plan", &plan, hook_failure)?;
-    Ok(Reply::new(plan).record("generic_web_rollback_plan_id", id))
+    let blocked = plan.status == RollbackPlanStatus::Blocked;
+    Ok(Reply::new(plan)
+        .record("generic_web_rollback_plan_id", id)
+        .replayable_unless(blocked))
 }
 
 /// The latest promotion into the lane, if any.
@@ -501,7 +504,9 @@ pub fn prod_rollback(
             .map(|b| b.message.clone())
             .collect::<Vec<_>>()
             .join("; ");
-        return Ok(Reply::new(result).record("generic_web_rollback_plan_id", plan_id));
+        return Ok(Reply::new(result)
+            .record("generic_web_rollback_plan_id", plan_id)
+            .not_replayable());
     };
 
     let now = ctx.host().now();

@@ -514,7 +514,11 @@ fn prod_promotion_inputs(
         to_instance: &to_instance,
         request_id: req.request_id.trim(),
     };
-    Ok(Reply::new(promotion_inputs::resolve(ctx, &promotion)?))
+    let result = promotion_inputs::resolve(ctx, &promotion)?;
+    // Blocked inputs describe a testing lane that has not shipped yet:
+    // nothing was done, so a retry with the same key asks again.
+    let blocked = result.input_status == ReadyBlocked::Blocked;
+    Ok(Reply::new(result).replayable_unless(blocked))
 }
 
 fn prod_promotion_run(

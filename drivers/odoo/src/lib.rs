@@ -27,7 +27,16 @@ pub fn driver() -> Driver {
             "Odoo artifact, deploy, preview, backup, promotion, rollback, and settings driver.",
         )
         .extends("generic-web")
-        .context_patterns(&["cm", "opw"]);
+        .context_patterns(&["cm", "opw"])
+        .record_kind(
+            "odoo_instance_override",
+            RecordMode::State,
+            "An Odoo lane's config-parameter, addon-setting and website overrides, applied by post-deploy.",
+        )
+        .records_keys(&[
+            "odoo_stable_bootstrap_operation_id",
+            "odoo_stable_target_replacement_operation_id",
+        ]);
     let driver = catalogue::capabilities()
         .into_iter()
         .fold(driver, Driver::capability);

@@ -652,15 +652,23 @@ fn testing_tuple(artifact_id: &str) -> Value {
 }
 
 fn inputs(host: FakeHost) -> Value {
-    harness()
+    let reply = harness()
         .with_host(host)
         .call(
             "prod_promotion_inputs",
             "prod",
             json!({"context": " CM ", "request_id": "Release 42"}),
         )
-        .expect("inputs answer")
-        .result
+        .expect("inputs answer");
+    // Blocked inputs are asked again under the same key; ready ones are
+    // kept for replay.
+    assert_eq!(
+        reply.replayable,
+        reply.result["input_status"] == "ready",
+        "{}",
+        reply.result
+    );
+    reply.result
 }
 
 #[test]

@@ -9,63 +9,28 @@ use super::{Accepted, Call, Reply, Service};
 use crate::error::ApiError;
 use crate::records::{AuditEvent, IdempotencyKey, StoredResponse};
 
-/// `records` keys a client may see (the original's allow-list, [S] and
-/// [L]); anything else a handler reports is dropped.
-const RECORD_KEYS: &[&str] = &[
-    "deployment_record_id",
-    "backup_gate_record_id",
-    "backup_record_id",
-    "release_tuple_id",
-    "inventory_record_id",
-    "preview_id",
-    "preview_desired_state_id",
-    "preview_inventory_scan_id",
-    "preview_pr_feedback_id",
-    "preview_lifecycle_cleanup_id",
-    "preview_lifecycle_plan_id",
-    "authz_policy_record_id",
-    "product_profile",
-    "generation_id",
-    "promotion_record_id",
-    "target_id",
-    "target_type",
-    "image_reference",
-    "artifact_id",
-    "transition",
-    "runtime_key_safety_policy_record_id",
-    "provider_target_count",
-    "provider_target_id_count",
-    "runtime_environment_record_count",
-    "secret_binding_count",
-    "preview_state",
-    "preview_generation_id",
-    "verification_status",
-    "verified_at",
-    "generic_web_preview_verification",
-    "request_id",
-    "feedback_id",
-    "state",
-    "odoo_stable_bootstrap_operation_id",
-    "odoo_stable_target_replacement_operation_id",
-    "generic_web_rollback_plan_id",
-    "operation_id",
-];
-
-/// Keys kept as objects rather than stringified.
-const OBJECT_RECORD_KEYS: &[&str] = &["generic_web_preview_verification"];
-
-/// Applies the allow-list and the original's "every value is a string" rule.
-pub fn allowed_records(records: &[(String, Value)]) -> Map<String, Value> {
+/// Keeps the `records` keys a client may see (the host's, from
+/// `records::kinds`, and those a loaded driver declares; anything else a
+/// handler reports is dropped, as in the original) with the original's
+/// "every value is a string" rule; a declared object key is passed on as an
+/// object when its value is JSON object text.
+pub fn allowed_records(
+    records: &[(String, Value)],
+    known: impl Fn(&str) -> Option<bool>,
+) -> Map<String, Value> {
     let mut out = Map::new();
     for (key, value) in records {
-        if !RECORD_KEYS.contains(&key.as_str()) {
+        let Some(object) = known(key) else {
             continue;
-        }
+        };
         let value = match value {
-            _ if OBJECT_RECORD_KEYS.contains(&key.as_str()) => value.clone(),
+            Value::Null => continue,
+            Value::String(s) if object => {
+                serde_json::from_str::<Value>(s).unwrap_or_else(|_| Value::String(s.clone()))
+            }
+            _ if object => value.clone(),
             Value::String(s) => Value::String(s.clone()),
             Value::Bool(b) => Value::String(if *b { "True" } else { "False" }.to_string()),
-            Value::Null => continue,
             other => Value::String(other.to_string()),
         };
         out.insert(key.clone(), value);
@@ -105,7 +70,8 @@ impl Service {
         event.instance = m.instance.to_string();
         match outcome {
             Ok(accepted) => {
-                let body = accepted_body(m.call, &accepted);
+                let registry = self.registry();
+                let body = accepted_body(m.call, &accepted, |key| registry.records_key(key));
                 if let Some(key) = key {
                     self.keep_or_release(key, &accepted, &body, m.call).await;
                 }
@@ -177,13 +143,13 @@ impl Service {
 
 /// `{"status":"accepted","trace_id",records,result}` (result only when not
 /// empty).
-fn accepted_body(call: &Call, accepted: &Accepted) -> Value {
+fn accepted_body(call: &Call, accepted: &Accepted, known: impl Fn(&str) -> Option<bool>) -> Value {
     let mut body = Map::new();
     body.insert("status".into(), json!("accepted"));
     body.insert("trace_id".into(), json!(call.trace_id.as_str()));
     body.insert(
         "records".into(),
-        Value::Object(allowed_records(&accepted.records)),
+        Value::Object(allowed_records(&accepted.records, known)),
     );
     if let Some(result) = &accepted.result
         && !result.as_object().is_some_and(Map::is_empty)
@@ -198,25 +164,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn records_follow_the_original_allow_list_and_stringify() {
+    fn records_follow_the_known_keys_and_stringify() {
         let records = vec![
             ("deployment_record_id".to_string(), json!("d-1")),
             ("promotion_status".to_string(), json!("pass")),
             ("provider_target_count".to_string(), json!(3)),
             ("transition".to_string(), json!(true)),
             (
-                "generic_web_preview_verification".to_string(),
-                json!({"status": "pass"}),
+                "driver_verification".to_string(),
+                json!(r#"{"status": "pass"}"#),
             ),
+            ("driver_note".to_string(), json!(7)),
         ];
-        let out = allowed_records(&records);
+        let known = |key: &str| match key {
+            "driver_verification" => Some(true),
+            "driver_note" => Some(false),
+            _ if crate::records::kinds::is_host_records_key(key) => Some(false),
+            _ => None,
+        };
+        let out = allowed_records(&records, known);
         assert_eq!(
             Value::Object(out),
             json!({
                 "deployment_record_id": "d-1",
                 "provider_target_count": "3",
                 "transition": "True",
-                "generic_web_preview_verification": {"status": "pass"}
+                "driver_verification": {"status": "pass"},
+                "driver_note": "7"
             })
         );
     }

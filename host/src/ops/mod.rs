@@ -138,13 +138,18 @@ impl Service {
 
     /// Host capabilities for one driver invocation of request `trace_id`.
     pub fn host_services_for(&self, trace_id: &str) -> HostServices {
+        let registry = self.registry();
         let mut services = self.services.clone();
-        services.records = Some(StoreRecords::new(self.store.clone(), trace_id));
+        services.records = Some(StoreRecords::new(
+            self.store.clone(),
+            trace_id,
+            registry.declared_kinds(),
+        ));
         services.settings = Some(StoreSettings::new(self.store.clone()));
         // Hooks reach the product's extension driver with the same
         // capabilities (minus hooks: no recursion).
         services.hooks = Some(Arc::new(ProductHooks::new(
-            self.registry(),
+            registry,
             self.store.clone(),
             services.clone(),
         )));

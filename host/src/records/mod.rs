@@ -42,25 +42,6 @@ pub use runtime_environments::{
     write_after_read as runtime_environment_write,
 };
 
-/// Record kinds only the host touches: secret metadata, ciphertext,
-/// bindings and audit events, and runtime settings. A driver's records
-/// capability refuses them for reading and writing, and the registry
-/// refuses a descriptor that declares one in `writes_records`: drivers
-/// never learn a secret or a provider credential.
-pub const HOST_ONLY_KINDS: &[&str] = &[
-    kinds::SECRET_KIND,
-    kinds::VERSION_KIND,
-    kinds::BINDING_KIND,
-    kinds::AUDIT_KIND,
-    models::runtime_environment::KIND,
-    models::runtime_environment::DELETE_EVENT_KIND,
-];
-
-/// Whether records of `kind` are the host's alone ([`HOST_ONLY_KINDS`]).
-pub fn is_host_only_kind(kind: &str) -> bool {
-    HOST_ONLY_KINDS.contains(&kind)
-}
-
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

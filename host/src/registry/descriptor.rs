@@ -5,7 +5,8 @@
 //! context_patterns, provider_boundary, capabilities, actions,
 //! setting_groups`) plus ours: `api_version`, per action `envelope_key`,
 //! `execution`, `idempotency`, per driver `hooks_called`,
-//! `hooks_implemented` and the component `digest`.
+//! `hooks_implemented`, `record_kinds`, `records_keys` and the component
+//! `digest`.
 //!
 //! The parts (the action enums, the action, capability and setting-group
 //! entries) are the shared definitions of `launchplane_wire::descriptor`,
@@ -20,8 +21,8 @@ use super::error::RegistryError;
 use crate::runtime;
 
 pub use launchplane_wire::descriptor::{
-    ActionDescriptor, CapabilityDescriptor, Execution, Idempotency, Method, PanelKind, Safety,
-    Scope, SettingGroupDescriptor,
+    ActionDescriptor, CapabilityDescriptor, Execution, Idempotency, Method, PanelKind,
+    RecordKindDeclaration, RecordMode, RecordsKey, Safety, Scope, SettingGroupDescriptor,
 };
 
 /// A driver's descriptor, validated.
@@ -42,6 +43,12 @@ pub struct DriverDescriptor {
     pub api_version: String,
     pub hooks_called: Vec<String>,
     pub hooks_implemented: Vec<String>,
+    /// Record kinds only this driver knows.
+    #[serde(default)]
+    pub record_kinds: Vec<RecordKindDeclaration>,
+    /// `records` keys only this driver reports.
+    #[serde(default)]
+    pub records_keys: Vec<RecordsKey>,
     /// `sha256:<hex>` of the component file.
     pub digest: String,
 }
@@ -140,6 +147,7 @@ impl DriverDescriptor {
                     runtime::Idempotency::Required => Idempotency::Required,
                     runtime::Idempotency::None => Idempotency::None,
                 },
+                base_action: a.base_action,
             });
         }
         Ok(DriverDescriptor {
@@ -178,6 +186,27 @@ impl DriverDescriptor {
             api_version: d.api_version,
             hooks_called: d.hooks_called,
             hooks_implemented: d.hooks_implemented,
+            record_kinds: d
+                .record_kinds
+                .into_iter()
+                .map(|k| RecordKindDeclaration {
+                    kind: k.kind,
+                    mode: match k.mode {
+                        runtime::RecordMode::Evidence => RecordMode::Evidence,
+                        runtime::RecordMode::Immutable => RecordMode::Immutable,
+                        runtime::RecordMode::State => RecordMode::State,
+                    },
+                    description: k.description,
+                })
+                .collect(),
+            records_keys: d
+                .records_keys
+                .into_iter()
+                .map(|k| RecordsKey {
+                    key: k.key,
+                    object: k.object,
+                })
+                .collect(),
             digest: format!("sha256:{digest_hex}"),
         })
     }

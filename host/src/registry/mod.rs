@@ -8,6 +8,7 @@
 
 mod descriptor;
 mod error;
+mod extension;
 mod manifest;
 mod validate;
 
@@ -20,7 +21,8 @@ use sha2::{Digest, Sha256};
 
 pub use descriptor::{
     ActionDescriptor, CapabilityDescriptor, DriverDescriptor, Execution, Idempotency, Method,
-    PanelKind, Safety, Scope, SettingGroupDescriptor,
+    PanelKind, RecordKindDeclaration, RecordMode, RecordsKey, Safety, Scope,
+    SettingGroupDescriptor,
 };
 pub use error::RegistryError;
 pub use manifest::{DriverEntry, RegistryManifest};
@@ -64,6 +66,10 @@ pub enum RouteMatch<'a> {
 pub struct Registry {
     drivers: Vec<Arc<LoadedDriver>>,
     routes: HashMap<String, Vec<(Method, RouteTarget)>>,
+    /// Record kinds the drivers declare, and how each is kept.
+    declared_kinds: Arc<HashMap<String, RecordMode>>,
+    /// `records` keys the drivers declare (`true`: an object).
+    declared_keys: HashMap<String, bool>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -113,7 +119,47 @@ impl Registry {
                 ));
             }
         }
-        Ok(Registry { drivers, routes })
+        let declared_kinds = Arc::new(
+            descriptors
+                .iter()
+                .flat_map(|d| d.record_kinds.iter())
+                .map(|k| (k.kind.clone(), k.mode))
+                .collect(),
+        );
+        let declared_keys = descriptors
+            .iter()
+            .flat_map(|d| d.records_keys.iter())
+            .map(|k| (k.key.clone(), k.object))
+            .collect();
+        Ok(Registry {
+            drivers,
+            routes,
+            declared_kinds,
+            declared_keys,
+        })
+    }
+
+    /// How records of `kind` are kept: the host's table, else a driver's
+    /// declaration. `None` for a kind nobody declared.
+    pub fn record_mode(&self, kind: &str) -> Option<RecordMode> {
+        crate::records::kinds::rule_of(kind)
+            .map(|rule| rule.mode)
+            .or_else(|| self.declared_kinds.get(kind).copied())
+    }
+
+    /// The record kinds the drivers declare, for the records capability.
+    pub fn declared_kinds(&self) -> Arc<HashMap<String, RecordMode>> {
+        self.declared_kinds.clone()
+    }
+
+    /// Whether `key` may reach a client in `records`, and whether its value
+    /// is an object: the host's keys are strings; a driver's declared
+    /// keys say. `None` for a key nobody knows (it is dropped).
+    pub fn records_key(&self, key: &str) -> Option<bool> {
+        if crate::records::kinds::is_host_records_key(key) {
+            return Some(false);
+        }
+        self.declared_keys.get(key).copied()
     }
 
     pub fn drivers(&self) -> impl Iterator<Item = &Arc<LoadedDriver>> {

@@ -23,6 +23,7 @@ fn action(id: &str, path: &str) -> ActionDescriptor {
         envelope_key: "deploy".to_string(),
         execution: Execution::Sync,
         idempotency: Idempotency::Optional,
+        base_action: None,
     }
 }
 
@@ -45,6 +46,8 @@ fn descriptor(id: &str) -> DriverDescriptor {
         api_version: crate::runtime::API_VERSION.to_string(),
         hooks_called: vec![],
         hooks_implemented: vec![],
+        record_kinds: vec![],
+        records_keys: vec![],
         digest: "sha256:00".to_string(),
     }
 }
@@ -128,10 +131,10 @@ fn an_input_schema_admitting_unknown_fields_is_refused() {
 #[test]
 fn an_incompatible_api_version_is_refused() {
     let mut d = descriptor("web");
-    d.api_version = "0.2.0".to_string();
+    d.api_version = "0.3.0".to_string();
     assert_eq!(
         refused(&d),
-        "driver `web`: incompatible WIT version: api_version `0.2.0` does not match this host's launchplane:driver@0.1.0"
+        "driver `web`: incompatible WIT version: api_version `0.3.0` does not match this host's launchplane:driver@0.2.0"
     );
 }
 
@@ -251,4 +254,90 @@ fn a_driver_cannot_declare_host_only_record_kinds() {
             "{kind}: {message}"
         );
     }
+}
+
+fn kind(name: &str, mode: RecordMode) -> RecordKindDeclaration {
+    RecordKindDeclaration {
+        kind: name.to_string(),
+        mode,
+        description: String::new(),
+    }
+}
+
+#[test]
+fn driver_kinds_and_keys_are_new_names_and_written_only_when_declared() {
+    let mut d = descriptor("web");
+    d.record_kinds = vec![kind("deployment", RecordMode::State)];
+    assert!(
+        refused(&d).contains("is a kind the host keeps itself"),
+        "{}",
+        refused(&d)
+    );
+    d.record_kinds = vec![
+        kind("web_plan", RecordMode::State),
+        kind("web_plan", RecordMode::State),
+    ];
+    assert!(refused(&d).contains("is declared twice"));
+    d.record_kinds = vec![kind("web_plan", RecordMode::State)];
+    d.records_keys = vec![RecordsKey {
+        key: "deployment_record_id".into(),
+        object: false,
+    }];
+    assert!(refused(&d).contains("is a key the host knows"));
+    d.records_keys = vec![RecordsKey {
+        key: "web_plan_id".into(),
+        object: false,
+    }];
+    validate_descriptor("web", &d).expect("valid");
+
+    // A written kind must be the host's drivers may write, or declared.
+    d.actions[0].writes_records = vec!["web_plan".into(), "product_profile".into()];
+    let error = validate_together(&[&d]).expect_err("product_profile is read-only");
+    assert!(error.to_string().contains("`product_profile`"), "{error}");
+    d.actions[0].writes_records = vec!["web_plan".into(), "other_plan".into()];
+    let error = validate_together(&[&d]).expect_err("undeclared");
+    assert!(error.to_string().contains("`other_plan`"), "{error}");
+    // An extension may write what its base declares.
+    d.actions[0].writes_records = vec!["web_plan".into()];
+    let mut ext = descriptor("ext");
+    ext.base_driver_id = "web".into();
+    ext.actions[0].writes_records = vec!["web_plan".into()];
+    validate_together(&[&d, &ext]).expect("inherited kind");
+    // Two drivers may not declare one kind two ways.
+    ext.record_kinds = vec![kind("web_plan", RecordMode::Evidence)];
+    let error = validate_together(&[&d, &ext]).expect_err("modes disagree");
+    assert!(error.to_string().contains("with another mode"), "{error}");
+}
+
+#[test]
+fn a_base_action_names_an_action_of_the_base_with_its_shape() {
+    let web = descriptor("web");
+    let mut ext = descriptor("ext");
+    ext.actions[0].writes_records.clear();
+    ext.actions[0].base_action = Some("web_deploy".into());
+    assert!(refused(&ext).contains("only a driver that extends a base driver"));
+    ext.base_driver_id = "web".into();
+    validate_descriptor("ext", &ext).expect("valid alone");
+    validate_together(&[&web, &ext]).expect("runs web_deploy");
+    ext.actions[0].base_action = Some("missing".into());
+    let error = validate_together(&[&web, &ext]).expect_err("unknown base action");
+    assert!(
+        error
+            .to_string()
+            .contains("is not an action of base driver `web`"),
+        "{error}"
+    );
+    ext.actions[0].base_action = Some("web_deploy".into());
+    ext.actions[0].scope = Scope::Context;
+    let error = validate_together(&[&web, &ext]).expect_err("other scope");
+    assert!(error.to_string().contains("another scope"), "{error}");
+    ext.actions[0].scope = Scope::Instance;
+    ext.actions[0].writes_records = vec!["deployment".into()];
+    let error = validate_together(&[&web, &ext]).expect_err("own writes");
+    assert!(
+        error
+            .to_string()
+            .contains("writes what the base action declares"),
+        "{error}"
+    );
 }

@@ -190,7 +190,7 @@ pub fn validate_descriptor(registry_id: &str, d: &DriverDescriptor) -> Result<()
                     format!("`{kind}` is not a record kind name"),
                 ));
             }
-            if crate::records::is_host_only_kind(kind) {
+            if crate::records::kinds::is_host_only(kind) {
                 return Err(RegistryError::invalid(
                     driver,
                     at("writes_records"),
@@ -236,7 +236,7 @@ pub fn validate_descriptor(registry_id: &str, d: &DriverDescriptor) -> Result<()
             }
         }
     }
-    Ok(())
+    super::extension::validate_declarations(d)
 }
 
 fn check_schema(driver: &str, field: &str, schema: &Value) -> Result<(), RegistryError> {
@@ -350,5 +350,5 @@ pub fn validate_together(drivers: &[&DriverDescriptor]) -> Result<(), RegistryEr
                 .and_then(|o| o.base());
         }
     }
-    Ok(())
+    super::extension::validate_together(drivers)
 }

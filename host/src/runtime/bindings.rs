@@ -15,11 +15,11 @@ wasmtime::component::bindgen!({
 // the root: the world `use`s them.
 pub use launchplane::driver::types::{
     ActionDescriptor, Caller, CapabilityDescriptor, Execution, HostError, HttpMethod, Idempotency,
-    PanelKind, Safety, Scope, SettingGroupDescriptor,
+    PanelKind, RecordKind, RecordMode, RecordsKey, Safety, Scope, SettingGroupDescriptor,
 };
 
 /// The WIT package version this host implements.
-pub const API_VERSION: &str = "0.1.0";
+pub const API_VERSION: &str = "0.2.0";
 
 /// The WIT package name, as it appears in component import names.
 pub const PACKAGE: &str = "launchplane:driver";

@@ -369,6 +369,9 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    // The call keeps the invocation's span (and so the request's trace id)
+    // on the runtime it moves to.
+    let future = tracing::Instrument::instrument(future, tracing::Span::current());
     match host {
         Some(handle) => AbortOnDrop(handle.spawn(future))
             .await

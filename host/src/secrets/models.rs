@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use crate::records::models::default_schema_version;
 
 /// Record kinds in the store. Host-only: no driver reads or writes them
-/// (`records::HOST_ONLY_KINDS`).
+/// (`records::kinds`).
 pub use crate::records::kinds::{AUDIT_KIND, BINDING_KIND, SECRET_KIND, VERSION_KIND};
 
 /// Where a secret applies.

@@ -108,6 +108,40 @@ pub struct ActionDescriptor {
     pub envelope_key: String,
     pub execution: Execution,
     pub idempotency: Idempotency,
+    /// For an extension driver's action: the base driver's action it runs
+    /// (under this action's route, authz action and input schema, with the
+    /// extension's hooks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_action: Option<String>,
+}
+
+/// How the host keeps records of a kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordMode {
+    /// Append-only evidence; may move from pending to final under its id.
+    Evidence,
+    /// Written once; the same document again is a no-op.
+    Immutable,
+    /// Current state (a lane's, a preview's), replaced in place (history
+    /// kept); instance-scoped actions that write one hold their lane.
+    State,
+}
+
+/// A record kind only the declaring driver knows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordKindDeclaration {
+    pub kind: String,
+    pub mode: RecordMode,
+    pub description: String,
+}
+
+/// A `records` key of an accepted answer only the declaring driver reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordsKey {
+    pub key: String,
+    /// Passed on as a JSON object rather than a string.
+    pub object: bool,
 }
 
 /// A named group of actions and the panels they feed.
@@ -175,6 +209,7 @@ mod tests {
             envelope_key: "deploy".into(),
             execution: Execution::Async,
             idempotency: Idempotency::Optional,
+            base_action: None,
         };
         let value = serde_json::to_value(&action).unwrap();
         assert_eq!(value["execution"], "async");

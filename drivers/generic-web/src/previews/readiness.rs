@@ -350,5 +350,6 @@ pub fn preview_readiness(
     non_blank("source", &req.source)?;
     let profile = load_profile(ctx)?;
     let (result, _) = evaluate_readiness(ctx, profile.as_ref(), &req.source);
-    Ok(Reply::new(result))
+    let blocked = result.readiness_status == PassBlocked::Blocked;
+    Ok(Reply::new(result).replayable_unless(blocked))
 }

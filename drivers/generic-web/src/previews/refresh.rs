@@ -254,7 +254,9 @@ pub fn preview_refresh(
     result.readiness = Some(readiness);
     if blocked {
         result.refresh_finished_at = ctx.host().now();
-        return Ok(Reply::new(result));
+        // Nothing was created: a retry once the template is ready asks
+        // again instead of replaying the refusal.
+        return Ok(Reply::new(result).not_replayable());
     }
 
     let anchor_repo = template.anchor_repo(&product);

@@ -225,6 +225,10 @@ fn refresh_is_blocked_before_any_provider_mutation() {
         .call("preview_refresh", "", refresh(&image('a')))
         .expect("answers blocked");
     assert_eq!(reply.result["refresh_status"], json!("blocked"));
+    assert!(
+        !reply.replayable,
+        "a blocked refresh is asked again, not replayed"
+    );
     assert_eq!(
         reply.result["readiness"]["readiness_status"],
         json!("blocked")

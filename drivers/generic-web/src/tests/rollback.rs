@@ -229,6 +229,10 @@ fn an_explicit_failed_deployment_blocks_the_rollback() {
         .call("prod_rollback", "prod", req)
         .expect("answers blocked");
     assert_eq!(reply.result["rollback_status"], json!("blocked"));
+    assert!(
+        !reply.replayable,
+        "a blocked rollback is asked again, not replayed"
+    );
     assert_eq!(reply.result["deploy_status"], json!("skipped"));
     assert_eq!(
         reply.result["blockers"][0]["code"],
@@ -269,6 +273,10 @@ fn no_earlier_deployment_blocks_the_plan() {
         .call("prod_rollback_plan", "prod", request())
         .expect("blocked plan");
     assert_eq!(reply.result["status"], json!("blocked"));
+    assert!(
+        !reply.replayable,
+        "a blocked plan is asked again, not replayed"
+    );
     assert_eq!(
         reply.result["blockers"][0]["code"],
         json!("missing_rollback_target")

@@ -11,15 +11,34 @@ use super::lane::needs_lane;
 use crate::error::ApiError;
 use crate::ops::{Accepted, Service};
 use crate::records::{NewOperation, StoreError};
+use crate::registry::{ActionDescriptor, LoadedDriver};
 use crate::runtime::{DriverComponent, DriverError, InvokeError, Invoked, Response};
 
 /// What a component run produced: its answer and the host calls it made.
 pub type ComponentRun = Result<Invoked<Result<Response, DriverError>>, InvokeError>;
 
 impl Service {
-    /// Runs driver code for one [`ActionCall`]: a fresh instance, the
-    /// invocation's scope, the host capabilities of its trace. Shared by
-    /// sync requests and the operation worker.
+    /// Runs driver code for one [`ActionCall`] of `action` of `driver`:
+    /// its own handler, or for an extension action the base action it
+    /// names (`base_action.rs`). Shared by sync requests and the operation
+    /// worker.
+    pub async fn run_action(
+        &self,
+        driver: &LoadedDriver,
+        action: &ActionDescriptor,
+        call: &ActionCall,
+    ) -> ComponentRun {
+        match &action.base_action {
+            None => {
+                self.run_component(&driver.component, &action.writes_records, call)
+                    .await
+            }
+            Some(base) => self.run_base_action(driver, action, base, call).await,
+        }
+    }
+
+    /// One component invocation: a fresh instance, the invocation's scope,
+    /// the host capabilities of its trace.
     pub async fn run_component(
         &self,
         component: &DriverComponent,
@@ -42,23 +61,20 @@ impl Service {
         admitted: &Admitted,
         call: ActionCall,
     ) -> Result<Accepted, ApiError> {
-        let driver = &admitted.route.driver;
-        let action = &admitted.route.action;
-        let run = if needs_lane(action) {
+        let route = &admitted.route;
+        let run = if self.holds_lane(route) {
             let lease = self
-                .lease_lane(&call, driver.component.limits().deadline_ms)
+                .lease_lane(&call, route.driver.component.limits().deadline_ms)
                 .await?;
             // The guest runs on the guest pool whether or not this request
             // is still awaited (a client that disconnects drops this
             // future), so the lease is released by a task that waits for
             // the guest, not by this one.
-            let (service, component, writes) = (
-                self.clone(),
-                driver.component.clone(),
-                action.writes_records.clone(),
-            );
+            let (service, route) = (self.clone(), route.clone());
             let guest = async move {
-                let run = service.run_component(&component, &writes, &call).await;
+                let run = service
+                    .run_action(&route.driver, &route.action, &call)
+                    .await;
                 service.release_lane(&lease).await;
                 run
             };
@@ -69,10 +85,25 @@ impl Service {
             .await
             .map_err(|e| ApiError::internal(format!("the invocation task failed: {e}")))?
         } else {
-            self.run_component(&driver.component, &action.writes_records, &call)
-                .await
+            self.run_action(&route.driver, &route.action, &call).await
         };
         accepted(&admitted.route.target.driver_id, run)
+    }
+
+    /// Whether a sync action holds its lane while it runs: its own rule,
+    /// or the rule of the base action it runs.
+    fn holds_lane(&self, route: &super::DriverRoute) -> bool {
+        let registry = &route.registry;
+        needs_lane(&route.action, registry)
+            || route.action.base_action.as_ref().is_some_and(|base| {
+                route
+                    .driver
+                    .descriptor
+                    .base()
+                    .and_then(|id| registry.driver(id))
+                    .and_then(|d| d.descriptor.action(base))
+                    .is_some_and(|a| needs_lane(a, registry))
+            })
     }
 
     /// An async action: its durable operation, reserving its lane. The
@@ -141,7 +172,7 @@ fn accepted(driver_id: &str, run: ComponentRun) -> Result<Accepted, ApiError> {
         ApiError::internal(format!("driver {driver_id} returned malformed JSON: {e}"))
     })?;
     let mut accepted = Accepted::new();
-    accepted.store_for_replay = !reports_blocked(&result);
+    accepted.store_for_replay = response.replayable;
     accepted.result = Some(result);
     accepted.written = invoked
         .transcript
@@ -155,20 +186,6 @@ fn accepted(driver_id: &str, run: ComponentRun) -> Result<Accepted, ApiError> {
         .map(|(k, v)| (k, Value::String(v)))
         .collect();
     Ok(accepted)
-}
-
-/// Whether a driver's answer says it was blocked: a top-level `status` or
-/// `*_status` field that is `blocked`. Such an answer describes a state
-/// that will change (no testing release yet, a rollback plan refused) and
-/// nothing was done, so, as in the original, it is not kept for idempotent
-/// replay: a retry with the same key asks again instead of replaying
-/// "blocked" forever. Other answers, failures included, are kept.
-fn reports_blocked(result: &Value) -> bool {
-    result.as_object().is_some_and(|fields| {
-        fields.iter().any(|(name, value)| {
-            (name == "status" || name.ends_with("_status")) && value.as_str() == Some("blocked")
-        })
-    })
 }
 
 /// A driver's typed failure, as the original's status and code.

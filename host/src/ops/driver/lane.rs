@@ -23,14 +23,19 @@ use super::invocation::ActionCall;
 use crate::error::ApiError;
 use crate::ops::Service;
 use crate::records::{LaneLease, NewLaneLease, StoreError};
-use crate::registry::{ActionDescriptor, Safety, Scope};
-use crate::runtime::capabilities::is_state_kind;
+use crate::registry::{ActionDescriptor, RecordMode, Registry, Safety, Scope};
 
-/// Whether an in-request action must hold its lane while it runs.
-pub fn needs_lane(action: &ActionDescriptor) -> bool {
+/// Whether an in-request action must hold its lane while it runs: an
+/// instance-scoped action that changes what runs on the lane, or that
+/// writes state replaced in place (`registry` knows how every kind is
+/// kept, the host's and the drivers' declared ones).
+pub fn needs_lane(action: &ActionDescriptor, registry: &Registry) -> bool {
     action.scope == Scope::Instance
         && (matches!(action.safety, Safety::Mutation | Safety::Destructive)
-            || action.writes_records.iter().any(|kind| is_state_kind(kind)))
+            || action
+                .writes_records
+                .iter()
+                .any(|kind| registry.record_mode(kind) == Some(RecordMode::State)))
 }
 
 impl Service {

@@ -15,6 +15,7 @@
 //!    the audit event.
 
 pub mod admission;
+mod base_action;
 pub mod envelope;
 pub mod execute;
 pub mod invocation;

@@ -37,7 +37,7 @@ pub use crate::records::Lane;
 pub use hooks::{HookDrivers, ProductHooks};
 pub use probe::HttpProbe;
 pub use provider::{DEFAULT_JOB_NAME, ProviderCapability, host_error as provider_host_error};
-pub use records::{StoreRecords, is_state_kind};
+pub use records::StoreRecords;
 pub use settings::StoreSettings;
 
 use super::bindings::launchplane::driver::types;

@@ -4,7 +4,7 @@
 
 mod store;
 
-pub use store::{StoreRecords, is_state_kind};
+pub use store::StoreRecords;
 
 use super::super::bindings::HostError;
 use super::super::bindings::launchplane::driver::records;

@@ -7,9 +7,13 @@
 //! validated against their model when the host has one, then stored as
 //! append-only evidence or replace-in-place state.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use crate::records::ingest::{Ingest, IngestError, InventoryRule};
+use crate::records::kinds::{self, Model, RecordMode};
 use crate::records::models::artifact::ArtifactIdentityManifest;
 use crate::records::models::backup_gate::BackupGateRecord;
 use crate::records::models::deployment::DeploymentRecord;
@@ -17,49 +21,38 @@ use crate::records::models::inventory::EnvironmentInventory;
 use crate::records::models::preview::{PreviewGenerationRecord, PreviewRecord};
 use crate::records::models::promotion::PromotionRecord;
 use crate::records::models::{Validate, parse_record};
-use crate::records::{
-    RecordQuery as StoreQuery, RecordWrite, Store, StoreError, StoredRecord, is_host_only_kind,
-};
+use crate::records::{RecordQuery as StoreQuery, RecordWrite, Store, StoreError, StoredRecord};
 use crate::runtime::records::RecordQuery;
 use crate::runtime::{HostError, InvocationScope};
-
-/// Kinds that are current state (replaced in place, history kept); every
-/// other kind is append-only evidence.
-const STATE_KINDS: &[&str] = &[
-    "inventory",
-    "release_tuple",
-    "preview",
-    "odoo_instance_override",
-    "generic_web_rollback_plan",
-];
-
-/// Evidence that never changes once written: the same document again is a
-/// no-op, a different one under the same id a conflict. An artifact id
-/// names one image for good; other evidence may move from pending to final
-/// under its id (history kept).
-const IMMUTABLE_KINDS: &[&str] = &["artifact_manifest"];
-
-/// Whether records of `kind` are lane state replaced in place (rather than
-/// append-only evidence). A driver changes such a record by reading,
-/// merging and writing it back, which is why the host serializes the
-/// actions that write one (`http/lanes.rs`).
-pub fn is_state_kind(kind: &str) -> bool {
-    STATE_KINDS.contains(&kind)
-}
 
 /// The records capability over a [`Store`].
 #[derive(Debug, Clone)]
 pub struct StoreRecords {
     store: Store,
     trace_id: String,
+    /// The record kinds drivers declare, and how each is kept.
+    declared: Arc<HashMap<String, RecordMode>>,
 }
 
 impl StoreRecords {
-    pub fn new(store: Store, trace_id: &str) -> Self {
+    pub fn new(store: Store, trace_id: &str, declared: Arc<HashMap<String, RecordMode>>) -> Self {
         StoreRecords {
             store,
             trace_id: trace_id.to_string(),
+            declared,
         }
+    }
+
+    /// How records of `kind` are kept: the host's table, else the driver's
+    /// declaration; `invalid` for a kind nobody declared.
+    fn mode_of(&self, kind: &str) -> Result<(RecordMode, Model), HostError> {
+        if let Some(rule) = kinds::rule_of(kind) {
+            return Ok((rule.mode, rule.model));
+        }
+        self.declared
+            .get(kind)
+            .map(|mode| (*mode, Model::Document))
+            .ok_or_else(|| HostError::Invalid(format!("`{kind}` is not a declared record kind")))
     }
 }
 
@@ -85,7 +78,7 @@ fn ingest_error(error: IngestError) -> HostError {
 
 /// Refuses the host's own kinds (secrets, runtime settings) to drivers.
 fn driver_kind(kind: &str) -> Result<(), HostError> {
-    if is_host_only_kind(kind) {
+    if kinds::is_host_only(kind) {
         return Err(HostError::Denied(format!(
             "`{kind}` records belong to the host; drivers cannot read or write them"
         )));
@@ -161,8 +154,9 @@ impl StoreRecords {
             product: &scope.product,
             trace_id: &self.trace_id,
         };
-        match kind {
-            "deployment" => {
+        let (mode, model) = self.mode_of(kind)?;
+        match model {
+            Model::Deployment => {
                 let deployment: DeploymentRecord = typed(kind, &document)?;
                 ingest
                     .deployment(&deployment, InventoryRule::WhenHealthy, true)
@@ -170,7 +164,7 @@ impl StoreRecords {
                     .map_err(ingest_error)?;
                 return Ok(deployment.record_id);
             }
-            "promotion" => {
+            Model::Promotion => {
                 let promotion: PromotionRecord = typed(kind, &document)?;
                 ingest
                     .promotion(&promotion, InventoryRule::WhenHealthy, true)
@@ -178,7 +172,7 @@ impl StoreRecords {
                     .map_err(ingest_error)?;
                 return Ok(promotion.record_id);
             }
-            "backup_gate" => {
+            Model::BackupGate => {
                 let gate: BackupGateRecord = typed(kind, &document)?;
                 ingest.backup_gate(&gate).await.map_err(ingest_error)?;
                 return Ok(gate.record_id);
@@ -187,22 +181,22 @@ impl StoreRecords {
         }
         // Kinds the host has a model for are validated; their ids and key
         // columns come from the model.
-        let (record_id, instance) = match kind {
+        let (record_id, instance) = match model {
             // Keyed by the artifact id the product minted, never a
             // generated one: deploys and promotions name it later.
-            "artifact_manifest" => {
+            Model::ArtifactManifest => {
                 let manifest: ArtifactIdentityManifest = typed(kind, &document)?;
                 (manifest.artifact_id, String::new())
             }
-            "inventory" => {
+            Model::Inventory => {
                 let inventory: EnvironmentInventory = typed(kind, &document)?;
                 (inventory.id(), inventory.instance.clone())
             }
-            "preview" => {
+            Model::Preview => {
                 let preview: PreviewRecord = typed(kind, &document)?;
                 (preview.preview_id.clone(), String::new())
             }
-            "preview_generation" => {
+            Model::PreviewGeneration => {
                 let generation: PreviewGenerationRecord = typed(kind, &document)?;
                 (
                     generation.generation_id.clone(),
@@ -227,13 +221,12 @@ impl StoreRecords {
         if record.context.is_empty() {
             record.context = scope.context.clone();
         }
-        let write = if is_state_kind(kind) {
-            RecordWrite::Replace { record }
-        } else {
-            RecordWrite::Append {
+        let write = match mode {
+            RecordMode::State => RecordWrite::Replace { record },
+            RecordMode::Evidence | RecordMode::Immutable => RecordWrite::Append {
                 record,
-                allow_transition: !IMMUTABLE_KINDS.contains(&kind),
-            }
+                allow_transition: mode == RecordMode::Evidence,
+            },
         };
         self.store
             .write_records(&[write], &self.trace_id)

@@ -1,0 +1,178 @@
+//! What drivers declare beyond their own actions: the record kinds and
+//! `records` keys only they know, and the base-driver actions an extension
+//! runs under routes of its own. Checked alone (names, no clash with the
+//! host's table) and together (a written kind is known, a base action
+//! exists and has the extension action's shape, two drivers declaring one
+//! kind or key agree).
+
+use std::collections::HashMap;
+
+use super::descriptor::{DriverDescriptor, RecordMode};
+use super::error::RegistryError;
+use crate::records::kinds::{self, Access};
+
+fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// One descriptor's declarations, alone.
+pub fn validate_declarations(d: &DriverDescriptor) -> Result<(), RegistryError> {
+    let driver = d.driver_id.as_str();
+    let mut seen = HashMap::new();
+    for (i, k) in d.record_kinds.iter().enumerate() {
+        let field = format!("record_kinds[{i}] `{}`", k.kind);
+        if !is_name(&k.kind) {
+            return Err(RegistryError::invalid(
+                driver,
+                field,
+                "must be lower-case letters, digits and `_`",
+            ));
+        }
+        if kinds::rule_of(&k.kind).is_some() {
+            return Err(RegistryError::invalid(
+                driver,
+                field,
+                "is a kind the host keeps itself; only new kinds are declared",
+            ));
+        }
+        if seen.insert(k.kind.as_str(), ()).is_some() {
+            return Err(RegistryError::invalid(driver, field, "is declared twice"));
+        }
+    }
+    let mut seen = HashMap::new();
+    for (i, k) in d.records_keys.iter().enumerate() {
+        let field = format!("records_keys[{i}] `{}`", k.key);
+        if !is_name(&k.key) {
+            return Err(RegistryError::invalid(
+                driver,
+                field,
+                "must be lower-case letters, digits and `_`",
+            ));
+        }
+        if kinds::is_host_records_key(&k.key) {
+            return Err(RegistryError::invalid(
+                driver,
+                field,
+                "is a key the host knows; only new keys are declared",
+            ));
+        }
+        if seen.insert(k.key.as_str(), ()).is_some() {
+            return Err(RegistryError::invalid(driver, field, "is declared twice"));
+        }
+    }
+    for (i, a) in d.actions.iter().enumerate() {
+        if a.base_action.is_some() && d.base().is_none() {
+            return Err(RegistryError::invalid(
+                driver,
+                format!("actions[{i}] `{}`.base_action", a.action_id),
+                "only a driver that extends a base driver runs base actions",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The drivers' declarations, together.
+pub fn validate_together(drivers: &[&DriverDescriptor]) -> Result<(), RegistryError> {
+    let find = |id: &str| drivers.iter().copied().find(|d| d.driver_id == id);
+    let mut modes: HashMap<&str, (RecordMode, &str)> = HashMap::new();
+    let mut keys: HashMap<&str, (bool, &str)> = HashMap::new();
+    for d in drivers {
+        for k in &d.record_kinds {
+            if let Some((mode, other)) = modes.insert(&k.kind, (k.mode, &d.driver_id))
+                && mode != k.mode
+            {
+                return Err(RegistryError::invalid(
+                    &d.driver_id,
+                    format!("record_kinds `{}`", k.kind),
+                    format!("is declared by driver `{other}` with another mode"),
+                ));
+            }
+        }
+        for k in &d.records_keys {
+            if let Some((object, other)) = keys.insert(&k.key, (k.object, &d.driver_id))
+                && object != k.object
+            {
+                return Err(RegistryError::invalid(
+                    &d.driver_id,
+                    format!("records_keys `{}`", k.key),
+                    format!("is declared by driver `{other}` with another shape"),
+                ));
+            }
+        }
+    }
+    for d in drivers {
+        // The kinds this driver may write: the host's writable ones, its
+        // own and its bases'.
+        let mut chain = vec![*d];
+        while let Some(base) = chain.last().and_then(|c| c.base()).and_then(find) {
+            if chain.iter().any(|c| c.driver_id == base.driver_id) {
+                break;
+            }
+            chain.push(base);
+        }
+        for (i, a) in d.actions.iter().enumerate() {
+            let at = |field: &str| format!("actions[{i}] `{}`.{field}", a.action_id);
+            for kind in &a.writes_records {
+                let known = match kinds::rule_of(kind) {
+                    Some(rule) => rule.access == Access::DriverWrite,
+                    None => chain
+                        .iter()
+                        .any(|c| c.record_kinds.iter().any(|k| &k.kind == kind)),
+                };
+                if !known {
+                    return Err(RegistryError::invalid(
+                        &d.driver_id,
+                        at("writes_records"),
+                        format!(
+                            "`{kind}` is neither a kind drivers may write nor one this driver or its base declares"
+                        ),
+                    ));
+                }
+            }
+            let Some(base_action) = &a.base_action else {
+                continue;
+            };
+            let base = d.base().and_then(find);
+            let Some(target) = base.and_then(|b| b.action(base_action)) else {
+                return Err(RegistryError::invalid(
+                    &d.driver_id,
+                    at("base_action"),
+                    format!(
+                        "`{base_action}` is not an action of base driver `{}`",
+                        d.base().unwrap_or_default()
+                    ),
+                ));
+            };
+            if target.base_action.is_some() {
+                return Err(RegistryError::invalid(
+                    &d.driver_id,
+                    at("base_action"),
+                    format!("`{base_action}` runs a base action itself"),
+                ));
+            }
+            if target.scope != a.scope
+                || target.execution != a.execution
+                || target.method != a.method
+            {
+                return Err(RegistryError::invalid(
+                    &d.driver_id,
+                    at("base_action"),
+                    format!(
+                        "`{base_action}` has another scope, execution or method than this action"
+                    ),
+                ));
+            }
+            if !a.writes_records.is_empty() {
+                return Err(RegistryError::invalid(
+                    &d.driver_id,
+                    at("writes_records"),
+                    "an action that runs a base action writes what the base action declares",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
