@@ -80,10 +80,6 @@ fn main() -> anyhow::Result<()> {
     let server = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("bench-service")
-        // As `launchplane serve` registers its threads: they stay off the
-        // cores a runaway driver is confined to.
-        .on_thread_start(launchplane::runtime::cpu_partition::host_thread_started)
-        .on_thread_stop(launchplane::runtime::cpu_partition::host_thread_stopped)
         .enable_all()
         .build()?;
     let client = tokio::runtime::Builder::new_current_thread()

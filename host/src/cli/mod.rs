@@ -147,18 +147,11 @@ pub struct GuestArgs {
     #[arg(long, env = "LAUNCHPLANE_GUEST_NICE", default_value_t = crate::runtime::DEFAULT_GUEST_NICE,
         value_parser = clap::value_parser!(i32).range(0..=i64::from(crate::runtime::MAX_GUEST_NICE)))]
     pub guest_nice: i32,
-    /// Cores that driver threads running a long computation are confined
-    /// to while it runs, so the service's own threads keep the others:
-    /// `auto` (a quarter of the cores, at least one; off on one core),
-    /// `off`, or a number (Linux).
-    #[arg(long, env = "LAUNCHPLANE_GUEST_QUARANTINE_CPUS", default_value_t = crate::runtime::QuarantineCpus::Auto)]
-    pub guest_quarantine_cpus: crate::runtime::QuarantineCpus,
 }
 
 impl GuestArgs {
-    /// The guest settings from `LAUNCHPLANE_GUEST_THREADS`,
-    /// `LAUNCHPLANE_GUEST_NICE` and `LAUNCHPLANE_GUEST_QUARANTINE_CPUS`
-    /// alone, parsed and range-checked exactly as `serve` does, for code
+    /// The guest settings from `LAUNCHPLANE_GUEST_THREADS` and
+    /// `LAUNCHPLANE_GUEST_NICE` alone, parsed and range-checked exactly as `serve` does, for code
     /// that builds a runtime without a command line (the test harness and
     /// the benchmark).
     pub fn from_env() -> Result<crate::runtime::GuestPoolConfig, clap::Error> {
@@ -172,7 +165,6 @@ impl GuestArgs {
         crate::runtime::GuestPoolConfig {
             threads: self.guest_threads,
             nice: self.guest_nice,
-            quarantine: self.guest_quarantine_cpus,
         }
     }
 }
@@ -224,12 +216,7 @@ struct DriversArgs {
 pub fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_tracing();
-    // The service's threads, main included (it accepts connections), stay
-    // off the cores a runaway driver is confined to (runtime::cpu_partition).
-    crate::runtime::cpu_partition::host_thread_started();
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .on_thread_start(crate::runtime::cpu_partition::host_thread_started)
-        .on_thread_stop(crate::runtime::cpu_partition::host_thread_stopped)
         .enable_all()
         .build()?;
     runtime.block_on(async move {

@@ -74,7 +74,6 @@ pub async fn build_state(config: &ServeConfig) -> anyhow::Result<Service> {
     tracing::info!(
         guest_threads = runtime.guest_threads(),
         guest_nice = config.guests.nice,
-        guest_quarantine_cpus = %config.guests.quarantine,
         "driver runtime started"
     );
     let registry = Registry::load(&config.registry, &runtime).await?;

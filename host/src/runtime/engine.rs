@@ -70,8 +70,6 @@ fn start_epoch_ticker(engine: &Engine, tick: Duration) {
     let spawned = std::thread::Builder::new()
         .name("launchplane-epoch".into())
         .spawn(move || {
-            // The clock that stops runaways must not queue behind one.
-            super::cpu_partition::host_thread_started();
             loop {
                 std::thread::sleep(tick);
                 match weak.upgrade() {
@@ -79,7 +77,6 @@ fn start_epoch_ticker(engine: &Engine, tick: Duration) {
                     None => break,
                 }
             }
-            super::cpu_partition::host_thread_stopped();
         });
     if let Err(error) = spawned {
         // Without a ticker no deadline could ever fire; refuse loudly rather

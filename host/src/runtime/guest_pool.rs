@@ -20,14 +20,14 @@
 //! - placement prefers the thread with the fewest long-running invocations,
 //!   then the fewest in flight, so a short invocation does not queue
 //!   behind a runaway while another thread is free of one;
-//! - while a thread runs a long-running invocation, it is confined to a
-//!   few cores and the host's threads keep the others (`cpu_partition`);
-//!   it stays there for a moment after the invocation ends, and among
-//!   otherwise equal threads placement prefers it then, so a runaway
-//!   invoked back to back starts where the last one ran, confined;
 //! - on Linux the threads can run at a lower scheduling priority (a higher
 //!   nice value, `--guest-nice`), so when the cores are contended the
 //!   kernel prefers the host's threads.
+//!
+//! Confining the thread of a long-running invocation to a few cores of
+//! its own (the host's threads kept off them) was tried and removed: over
+//! eight alternating pairs it did not change `/v1/health`'s p99 ratio
+//! under a runaway beyond the spread (docs/performance.md, section 5).
 //!
 //! Renicing the guest threads (+10, +19), `SCHED_IDLE` and short EEVDF
 //! slices for the request threads did not move the benchmark within the
@@ -47,16 +47,13 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use tokio::runtime::{Builder, Handle};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-
-use super::cpu_partition::{self, QuarantineCpus, Tid};
 
 /// How the guest pool is sized and scheduled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,9 +64,6 @@ pub struct GuestPoolConfig {
     /// a nice increment (0..=19; 0 keeps the host's priority). Linux only;
     /// elsewhere the value is ignored.
     pub nice: i32,
-    /// The cores long-running invocations are confined to (see
-    /// `cpu_partition`).
-    pub quarantine: QuarantineCpus,
 }
 
 impl Default for GuestPoolConfig {
@@ -77,7 +71,6 @@ impl Default for GuestPoolConfig {
         GuestPoolConfig {
             threads: 0,
             nice: DEFAULT_GUEST_NICE,
-            quarantine: QuarantineCpus::Auto,
         }
     }
 }
@@ -115,19 +108,6 @@ struct GuestWorker {
 struct WorkerLoad {
     in_flight: AtomicUsize,
     long_running: AtomicUsize,
-    /// When the thread's last long-running invocation ended, on
-    /// [`clock_ms`] (0: never), so placement can tell the thread that
-    /// lingers on the quarantine cores.
-    long_running_ended_ms: AtomicU64,
-    /// The thread, when its long-running invocations are confined.
-    confine: Option<Tid>,
-}
-
-/// Milliseconds since the first call, plus one (so 0 can mean never).
-fn clock_ms() -> u64 {
-    static START: OnceLock<Instant> = OnceLock::new();
-    let start = START.get_or_init(Instant::now);
-    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX) + 1
 }
 
 impl GuestPool {
@@ -147,14 +127,8 @@ impl GuestPool {
                 ),
             ));
         }
-        let confine = match config.quarantine {
-            QuarantineCpus::Off => false,
-            wanted => cpu_partition::configure(wanted)
-                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?
-                .is_some(),
-        };
         let workers = (0..threads)
-            .map(|_| GuestWorker::start(config.nice, confine))
+            .map(|_| GuestWorker::start(config.nice))
             .collect::<std::io::Result<Vec<_>>>()?;
         Ok(GuestPool {
             workers,
@@ -180,9 +154,8 @@ impl GuestPool {
         AbortOnDrop(worker.handle.spawn(tracked))
     }
 
-    /// Fewest long-running invocations first, then fewest in flight, then a
-    /// thread lingering on the quarantine cores; ties go to the lowest
-    /// index, so a lightly loaded service keeps its short invocations on
+    /// Fewest long-running invocations first, then fewest in flight; ties
+    /// go to the lowest index, so a lightly loaded service keeps its short invocations on
     /// one warm thread.
     fn least_loaded(&self) -> &GuestWorker {
         let mut best = &self.workers[0];
@@ -198,14 +171,13 @@ impl GuestPool {
 }
 
 impl GuestWorker {
-    fn start(nice: i32, confine: bool) -> std::io::Result<GuestWorker> {
+    fn start(nice: i32) -> std::io::Result<GuestWorker> {
         let (started, handle) = std::sync::mpsc::channel();
         let (stop, stopped) = oneshot::channel::<()>();
         std::thread::Builder::new()
             .name("launchplane-guest".into())
             .spawn(move || {
                 lower_priority(nice);
-                let tid = cpu_partition::guest_thread_started();
                 let runtime = Builder::new_current_thread()
                     // A task woken from another thread (a new invocation, a
                     // host call's answer) waits in the remote queue, which
@@ -225,13 +197,11 @@ impl GuestWorker {
                 let runtime = match runtime {
                     Ok(runtime) => runtime,
                     Err(error) => {
-                        cpu_partition::guest_thread_stopped(tid);
                         let _ = started.send(Err(error));
                         return;
                     }
                 };
-                if started.send(Ok((runtime.handle().clone(), tid))).is_err() {
-                    cpu_partition::guest_thread_stopped(tid);
+                if started.send(Ok(runtime.handle().clone())).is_err() {
                     return;
                 }
                 // Runs the placed tasks until the pool goes away; dropping
@@ -240,17 +210,13 @@ impl GuestWorker {
                     let _ = stopped.await;
                 });
                 drop(runtime);
-                cpu_partition::guest_thread_stopped(tid);
             })?;
-        let (handle, tid) = handle
+        let handle = handle
             .recv()
             .map_err(|_| std::io::Error::other("a guest thread ended while starting"))??;
         Ok(GuestWorker {
             handle,
-            load: Arc::new(WorkerLoad {
-                confine: confine.then_some(tid),
-                ..WorkerLoad::default()
-            }),
+            load: Arc::new(WorkerLoad::default()),
             stop: Some(stop),
         })
     }
@@ -267,24 +233,12 @@ impl Drop for GuestPool {
 }
 
 impl WorkerLoad {
-    /// Placement order: fewest long-running, fewest in flight, then the
-    /// thread that lingers on the quarantine cores first.
-    fn key(&self) -> (usize, usize, bool) {
+    /// Placement order: fewest long-running, then fewest in flight.
+    fn key(&self) -> (usize, usize) {
         (
             self.long_running.load(Ordering::Relaxed),
             self.in_flight.load(Ordering::Relaxed),
-            !self.lingers(),
         )
-    }
-
-    /// Whether the thread is (most likely) still on the quarantine cores
-    /// after a long-running invocation: `cpu_partition` keeps it there for
-    /// its linger. A hint for placement only.
-    fn lingers(&self) -> bool {
-        let ended = self.long_running_ended_ms.load(Ordering::Relaxed);
-        self.confine.is_some()
-            && ended != 0
-            && u128::from(clock_ms().saturating_sub(ended)) < cpu_partition::LINGER.as_millis()
     }
 }
 
@@ -319,9 +273,6 @@ impl<F: Future> Future for Tracked<F> {
         if outcome.is_pending() && !self.long_running && started.elapsed() >= self.long_poll {
             self.long_running = true;
             self.load.long_running.fetch_add(1, Ordering::Relaxed);
-            if let Some(tid) = self.load.confine {
-                cpu_partition::long_running_started(tid);
-            }
         }
         outcome
     }
@@ -332,12 +283,6 @@ impl<F> Drop for Tracked<F> {
         self.load.in_flight.fetch_sub(1, Ordering::Relaxed);
         if self.long_running {
             self.load.long_running.fetch_sub(1, Ordering::Relaxed);
-            self.load
-                .long_running_ended_ms
-                .store(clock_ms(), Ordering::Relaxed);
-            if let Some(tid) = self.load.confine {
-                cpu_partition::long_running_ended(tid);
-            }
         }
     }
 }
@@ -417,15 +362,7 @@ mod tests {
     const TICK: Duration = Duration::from_millis(10);
 
     fn pool(threads: usize) -> GuestPool {
-        GuestPool::new(
-            GuestPoolConfig {
-                threads,
-                nice: 0,
-                quarantine: QuarantineCpus::Auto,
-            },
-            TICK,
-        )
-        .expect("pool")
+        GuestPool::new(GuestPoolConfig { threads, nice: 0 }, TICK).expect("pool")
     }
 
     /// Stands in for a runaway guest: each poll computes for `per_poll`,
@@ -517,76 +454,6 @@ mod tests {
         );
     }
 
-    /// Computes through each poll like a runaway and notes the cores its
-    /// thread may use at the end of each poll, until stopped.
-    struct CoreWatcher {
-        per_poll: Duration,
-        seen: Arc<std::sync::Mutex<Vec<Vec<usize>>>>,
-        stop: Arc<AtomicBool>,
-    }
-
-    impl Future for CoreWatcher {
-        type Output = ();
-
-        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-            if self.stop.load(Ordering::Relaxed) {
-                return Poll::Ready(());
-            }
-            let started = Instant::now();
-            while started.elapsed() < self.per_poll {
-                std::hint::spin_loop();
-            }
-            if let Ok(mut seen) = self.seen.lock() {
-                seen.push(cpu_partition::current_cores());
-            }
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    }
-
-    #[tokio::test]
-    async fn a_long_running_invocation_runs_on_the_quarantine_cores_until_it_ends() {
-        let pool = pool(2);
-        let Some((rest, quarantine)) = cpu_partition::split_in_force() else {
-            // One core: nothing to confine to, and the pool says so.
-            assert!(pool.workers.iter().all(|w| w.load.confine.is_none()));
-            return;
-        };
-        assert!(pool.workers.iter().all(|w| w.load.confine.is_some()));
-        let (seen, stop) = (Arc::default(), Arc::new(AtomicBool::new(false)));
-        let watcher = pool.spawn(CoreWatcher {
-            per_poll: TICK,
-            seen: Arc::clone(&seen),
-            stop: Arc::clone(&stop),
-        });
-        let seen_enough = || seen.lock().map(|s| s.len() >= 3).unwrap_or(false);
-        wait_until("three polls of the long-running invocation", seen_enough).await;
-        stop.store(true, Ordering::Relaxed);
-        watcher.await.expect("watcher");
-        let seen = seen.lock().expect("seen").clone();
-        // The first poll marks it long-running; every later one runs
-        // confined, whatever other tests in this process are doing.
-        for cores in &seen[1..] {
-            assert_eq!(cores, &quarantine, "polls saw {seen:?}");
-        }
-        // Once it has ended, and its linger has passed, its thread may
-        // leave the quarantine cores again: the remaining cores at least
-        // (all of them unless another test's runaway is confined now).
-        let deadline = Instant::now() + cpu_partition::LINGER * 20;
-        loop {
-            let after = pool.spawn(async { cpu_partition::current_cores() });
-            let after = after.await.expect("after");
-            if rest.iter().all(|core| after.contains(core)) {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "long after the end the thread has {after:?}, not the host's {rest:?}"
-            );
-            tokio::time::sleep(cpu_partition::LINGER / 10).await;
-        }
-    }
-
     #[tokio::test]
     async fn a_task_placed_beside_a_runaway_runs_at_its_next_yield() {
         let pool = pool(1);
@@ -618,52 +485,13 @@ mod tests {
         pool.spawn(async {}).await.expect("joined");
         let (runaway, polls, _stop) = spinner(TICK);
         let runaway = pool.spawn(runaway);
-        let counts = || {
-            let (long_running, in_flight, _) = pool.workers[0].load.key();
-            (long_running, in_flight)
-        };
+        let counts = || pool.workers[0].load.key();
         wait_until("the runaway to count as long-running", || {
             polls.load(Ordering::Relaxed) >= 1 && counts() == (1, 1)
         })
         .await;
         drop(runaway);
         wait_until("the aborted runaway to leave", || counts() == (0, 0)).await;
-    }
-
-    #[tokio::test]
-    async fn the_next_invocation_goes_where_a_runaway_just_ended() {
-        let pool = pool(2);
-        if pool.workers.iter().any(|w| w.load.confine.is_none()) {
-            // One core: nothing is confined, so nothing lingers.
-            return;
-        }
-        // A waiting task keeps the first thread busy, so the runaway goes
-        // to the second.
-        let (release, waiting) = oneshot::channel::<()>();
-        let waiter = pool.spawn(async move {
-            let _ = waiting.await;
-        });
-        let (runaway, _polls, stop) = spinner(TICK);
-        let runaway = pool.spawn(runaway);
-        wait_until("the runaway to count as long-running", || {
-            pool.workers[1].load.key().0 == 1
-        })
-        .await;
-        stop.store(true, Ordering::Relaxed);
-        runaway.await.expect("runaway");
-        let ended = Instant::now();
-        let _ = release.send(());
-        waiter.await.expect("waiter");
-        // Both threads are idle now; the one that ran the runaway is still
-        // on the quarantine cores, and gets the next invocation (unless a
-        // loaded machine took most of the linger to get here).
-        if ended.elapsed() < cpu_partition::LINGER / 2 {
-            assert!(pool.workers[1].load.lingers());
-            assert!(std::ptr::eq(pool.least_loaded(), &pool.workers[1]));
-        }
-        // Its linger passes: ties go back to the first thread.
-        wait_until("the linger to pass", || !pool.workers[1].load.lingers()).await;
-        assert!(std::ptr::eq(pool.least_loaded(), &pool.workers[0]));
     }
 
     #[tokio::test]
@@ -686,7 +514,6 @@ mod tests {
             GuestPoolConfig {
                 threads: 1,
                 nice: 5,
-                ..GuestPoolConfig::default()
             },
             TICK,
         )
@@ -708,7 +535,6 @@ mod tests {
             GuestPoolConfig {
                 threads: 1,
                 nice: 20,
-                ..GuestPoolConfig::default()
             },
             TICK,
         )

@@ -13,7 +13,6 @@ mod bindings;
 mod cache;
 pub mod capabilities;
 mod component;
-pub mod cpu_partition;
 mod engine;
 mod guest_pool;
 mod limits;
@@ -37,7 +36,6 @@ pub use bindings::{
 pub use cache::CompileSource;
 pub use capabilities::{HostServices, InvocationScope, Lane};
 pub use component::{DriverComponent, Invoked};
-pub use cpu_partition::QuarantineCpus;
 pub use engine::EngineConfig;
 pub use guest_pool::{DEFAULT_GUEST_NICE, GuestPoolConfig, MAX_GUEST_NICE};
 pub use limits::DriverLimits;
