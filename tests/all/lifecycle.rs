@@ -26,7 +26,7 @@ const IMAGE_2: &str = "ghcr.io/launchplane/demo@sha256:2222222222222222222222222
 
 /// The "application": `/{instance}/healthz` echoes the identity JSON from
 /// the fake Dokploy app's env.
-async fn health_server(fake: Arc<FakeDokploy>) -> String {
+pub(crate) async fn health_server(fake: Arc<FakeDokploy>) -> String {
     async fn healthz(
         State(fake): State<Arc<FakeDokploy>>,
         Path(instance): Path<String>,

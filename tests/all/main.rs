@@ -8,6 +8,7 @@ mod grants;
 mod hooks;
 mod http;
 mod lifecycle;
+mod odoo;
 mod operators;
 mod parity;
 mod providers;

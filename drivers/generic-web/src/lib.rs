@@ -8,7 +8,7 @@
 mod actions;
 mod catalogue;
 mod checks;
-pub mod hooks;
+pub use lifecycle_records::hooks;
 mod lane;
 pub mod models;
 mod previews;

@@ -15,10 +15,41 @@ use crate::models::*;
 use crate::profile::{lane_health_urls, load_profile};
 use crate::records::ProductProfile;
 use crate::records::{
-    self, ArtifactIdentityRef, BackupGateEvidence, BackupGateRecord, DeploymentEvidence,
-    EnvironmentInventory, HealthcheckEvidence, PostDeployUpdateEvidence, PromotionRecord,
-    RollbackExecutionEvidence, TargetType, deployment_record_id, inventory_id, promotion_record_id,
+    self, ArtifactIdentityManifest, ArtifactIdentityRef, BackupGateEvidence, BackupGateRecord,
+    DeploymentEvidence, EnvironmentInventory, HealthcheckEvidence, PostDeployUpdateEvidence,
+    PromotionRecord, RollbackExecutionEvidence, TargetType, deployment_record_id, inventory_id,
+    promotion_record_id,
 };
+
+/// The image an `artifact_id` deploys: itself when it pins a digest (or
+/// is a bare digest of the profile's repository), else the image of the
+/// stored artifact manifest of that id (`artifact-publish` of an extension
+/// stores one). Anything else is refused naming `artifact_id`.
+pub fn artifact_image(
+    ctx: &Ctx<'_>,
+    artifact_id: &str,
+    image_repository: &str,
+) -> Result<String, DriverError> {
+    let pinned = immutable_image_reference("artifact_id", artifact_id, image_repository);
+    if pinned.is_ok() {
+        return pinned;
+    }
+    match records::read::<ArtifactIdentityManifest>(ctx, "artifact_manifest", artifact_id.trim())? {
+        Some(manifest) => {
+            immutable_image_reference("artifact_id", &manifest.image_reference(), image_repository)
+                .map_err(|_| {
+                    invalid(
+                        "artifact_id",
+                        format_args!(
+                            "the stored manifest of `{}` names no digest-pinned image",
+                            artifact_id.trim()
+                        ),
+                    )
+                })
+        }
+        None => pinned,
+    }
+}
 
 /// The product the invocation is for (the envelope's, which the payload
 /// repeats).
@@ -121,8 +152,7 @@ pub fn stable_deploy(
     )?;
     let profile = load_profile(ctx)?;
     let image_repository = profile.as_ref().map_or("", |p| p.image.repository.as_str());
-    let image_reference =
-        immutable_image_reference("artifact_id", &req.artifact_id, image_repository)?;
+    let image_reference = artifact_image(ctx, &req.artifact_id, image_repository)?;
     let instance = req.instance.trim().to_string();
     let context = lane_context(ctx, profile.as_ref(), &instance);
     let now = ctx.host().now();
@@ -385,8 +415,7 @@ pub fn prod_promotion(
 
     let profile = load_profile(ctx)?;
     let image_repository = profile.as_ref().map_or("", |p| p.image.repository.as_str());
-    let image_reference =
-        immutable_image_reference("artifact_id", &req.artifact_id, image_repository)?;
+    let image_reference = artifact_image(ctx, &req.artifact_id, image_repository)?;
     let context = lane_context(ctx, profile.as_ref(), &to);
     let source_context = profile
         .as_ref()

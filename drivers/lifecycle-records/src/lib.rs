@@ -26,6 +26,8 @@
 //! from the `deployment` and `promotion` records written here (deploy `pass`
 //! and destination health `pass` or `skipped`).
 
+pub mod hooks;
+
 use launchplane_sdk::prelude::*;
 
 pub use launchplane_wire::records::artifact::{
@@ -52,7 +54,7 @@ pub use launchplane_wire::records::product_profile::{
 pub use launchplane_wire::records::promotion::{
     BackupGateEvidence, PromotionRecord, RollbackExecutionEvidence,
 };
-pub use launchplane_wire::records::release_tuple::ReleaseTupleRecord;
+pub use launchplane_wire::records::release_tuple::{ReleaseTupleRecord, tuple_id};
 pub use launchplane_wire::{Validate, ValidationError};
 
 /// The timestamp used in record ids: `2026-04-29T19:58:38Z` becomes

@@ -100,25 +100,23 @@ pub fn all() -> Vec<Action> {
             .authz("odoo_prod_backup_gate.execute")
             .writes(&["backup_gate"])
             .envelope("backup_gate")
-            .handler(prod_backup_gate),
+            .handler(crate::backup_gate::prod_backup_gate),
         Action::post("prod_promotion", "prod-promotion")
             .label("Promote testing to prod")
             .description("Promote a stored testing artifact to prod after backup-gate evidence passes.")
             .safety(Safety::Mutation)
             .scope(Scope::Instance)
             .authz("odoo_prod_promotion.execute")
-            .writes(&["deployment", "promotion", "inventory", "release_tuple"])
             .envelope("promotion")
-            .handler(prod_promotion),
+            .runs_base::<ProdPromotionRequest, ProdPromotionResult>("prod_promotion"),
         Action::post("prod_rollback", "prod-rollback")
             .label("Roll back prod")
             .description("Roll prod back to an explicit stored artifact and record health evidence.")
             .safety(Safety::Destructive)
             .scope(Scope::Instance)
             .authz("odoo_prod_rollback.execute")
-            .writes(&["deployment", "promotion", "inventory", "release_tuple"])
             .envelope("rollback")
-            .handler(prod_rollback),
+            .runs_base::<ProdRollbackRequest, ProdRollbackResult>("prod_rollback"),
         Action::post("target_replacement_plan", "target-replacement-plan")
             .label("Plan stable target replacement")
             .description("Read Launchplane and provider evidence for a safe Odoo stable target replacement dry-run.")
@@ -172,14 +170,7 @@ fn stable_instance(instance: &str) -> Result<(), DriverError> {
     }
 }
 
-fn only_prod(instance: &str) -> Result<(), DriverError> {
-    if normalized(instance) != "prod" {
-        return Err(invalid("instance", "must be `prod`"));
-    }
-    Ok(())
-}
-
-fn testing_to_prod(from_instance: &str, to_instance: &str) -> Result<(), DriverError> {
+pub(crate) fn testing_to_prod(from_instance: &str, to_instance: &str) -> Result<(), DriverError> {
     if normalized(from_instance) != "testing" {
         return Err(invalid(
             "from_instance",
@@ -406,43 +397,6 @@ fn preview_apply(
     envelope_product(ctx, "product", &req.product)?;
     at_least("pr_number", req.pr_number, 1)?;
     at_least("timeout_seconds", req.timeout_seconds.into(), 1)?;
-    not_built(ctx)
-}
-
-fn prod_backup_gate(
-    ctx: &Ctx<'_>,
-    req: ProdBackupGateRequest,
-) -> Result<Reply<ProdBackupGateResult>, DriverError> {
-    non_blank("context", &req.context)?;
-    only_prod(&req.instance)?;
-    non_blank("backup_record_id", &req.backup_record_id)?;
-    optional_at_least("timeout_seconds", req.timeout_seconds, 1)?;
-    not_built(ctx)
-}
-
-fn prod_promotion(
-    ctx: &Ctx<'_>,
-    req: ProdPromotionRequest,
-) -> Result<Reply<ProdPromotionResult>, DriverError> {
-    non_blank("context", &req.context)?;
-    testing_to_prod(&req.from_instance, &req.to_instance)?;
-    non_blank("artifact_id", &req.artifact_id)?;
-    non_blank("backup_record_id", &req.backup_record_id)?;
-    health_needs_wait(req.verify_health, req.wait)?;
-    optional_at_least("timeout_seconds", req.timeout_seconds, 1)?;
-    optional_at_least("health_timeout_seconds", req.health_timeout_seconds, 1)?;
-    not_built(ctx)
-}
-
-fn prod_rollback(
-    ctx: &Ctx<'_>,
-    req: ProdRollbackRequest,
-) -> Result<Reply<ProdRollbackResult>, DriverError> {
-    non_blank("context", &req.context)?;
-    only_prod(&req.instance)?;
-    health_needs_wait(req.verify_health, req.wait)?;
-    optional_at_least("timeout_seconds", req.timeout_seconds, 1)?;
-    optional_at_least("health_timeout_seconds", req.health_timeout_seconds, 1)?;
     not_built(ctx)
 }
 

@@ -7,8 +7,10 @@
 //! release tuples, and the guarded rebuilds of stable lanes.
 
 mod actions;
+mod backup_gate;
 mod catalogue;
 mod checks;
+pub mod lifecycle;
 pub mod models;
 pub mod overrides;
 mod promotion_inputs;
@@ -17,6 +19,7 @@ mod promotion_inputs;
 mod tests;
 
 use launchplane_sdk::prelude::*;
+use lifecycle_records::hooks;
 
 /// The one driver value: the host's descriptor, routes and dispatch all come
 /// from it, so they cannot drift apart.
@@ -43,7 +46,13 @@ pub fn driver() -> Driver {
     let driver = catalogue::setting_groups()
         .into_iter()
         .fold(driver, Driver::setting_group);
-    actions::all().into_iter().fold(driver, Driver::action)
+    let driver = actions::all().into_iter().fold(driver, Driver::action);
+    // Odoo's part of generic-web's lifecycle (lifecycle.rs).
+    driver
+        .hook(hooks::PROMOTION_GATE, lifecycle::promotion_gate)
+        .hook(hooks::ROLLBACK_SELECT, lifecycle::rollback_select)
+        .hook(hooks::ADAPT_REQUEST, lifecycle::adapt_request)
+        .hook(hooks::ADAPT_RESULT, lifecycle::adapt_result)
 }
 
 #[cfg(target_arch = "wasm32")]

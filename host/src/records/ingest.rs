@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::models::ValidationError;
+use super::models::artifact::ArtifactIdentityManifest;
 use super::models::backup_gate::BackupGateRecord;
 use super::models::deployment::{DeploymentRecord, ReleaseStatus};
 use super::models::from_value;
@@ -16,7 +17,10 @@ use super::models::preview::{
     PreviewMutationRequest, PreviewRecord, apply_destroy, apply_generation,
 };
 use super::models::promotion::PromotionRecord;
-use super::models::release_tuple::{ReleaseTupleRecord, is_stable_channel, mint_from_promotion};
+use super::models::release_tuple::{
+    ReleaseTupleProvenance, ReleaseTupleRecord, is_git_sha, is_stable_channel, mint_from_manifest,
+    mint_from_promotion, tuple_id,
+};
 use super::{RecordQuery, RecordWrite, Store, StoreError, StoredRecord};
 
 /// Why an ingest was refused.
@@ -194,7 +198,73 @@ impl Ingest<'_> {
             writes.push(self.inventory(&inventory)?);
             ingested.record("inventory_record_id", inventory.id());
         }
+        // §8 rule 4: a driver's passed, healthy deploy of a stable lane ships
+        // that lane's release tuple. Evidence routes leave tuples alone.
+        if rule == InventoryRule::WhenHealthy
+            && healthy(deployment)
+            && let Some(tuple) = self.ship_tuple(deployment).await?
+        {
+            let key = format!("{}-{}", tuple.context, tuple.channel);
+            ingested.record("release_tuple_id", tuple.tuple_id.clone());
+            let record = StoredRecord::new("release_tuple", &key, self.product, to_value(&tuple)?)
+                .with_instance(&tuple.channel);
+            writes.push(RecordWrite::Replace { record });
+        }
         self.commit(writes, ingested).await
+    }
+
+    /// The `ship` tuple a deployment mints for its stable lane: from the
+    /// stored manifest of its artifact when there is one, else from its
+    /// source commit (`tenant-<context>` → sha) when that is a commit sha.
+    /// `None` for a preview lane, or an artifact with neither.
+    async fn ship_tuple(
+        &self,
+        deployment: &DeploymentRecord,
+    ) -> Result<Option<ReleaseTupleRecord>, IngestError> {
+        let (context, channel) = (deployment.context.trim(), deployment.instance.trim());
+        let Some(artifact_id) = deployment
+            .artifact_identity
+            .as_ref()
+            .map(|a| a.artifact_id.trim())
+            .filter(|a| !a.is_empty())
+        else {
+            return Ok(None);
+        };
+        if !is_stable_channel(channel) {
+            return Ok(None);
+        }
+        let now = crate::time::now_rfc3339();
+        if let Some(manifest) = self
+            .stored::<ArtifactIdentityManifest>("artifact_manifest", artifact_id)
+            .await?
+        {
+            return mint_from_manifest(context, channel, &manifest, &deployment.record_id, &now)
+                .map(Some)
+                .map_err(|e| IngestError::Invalid(e.within("artifact_manifest")));
+        }
+        let sha = deployment.source_git_ref.trim();
+        if !is_git_sha(sha) {
+            return Ok(None);
+        }
+        let tuple = ReleaseTupleRecord {
+            schema_version: 1,
+            tuple_id: tuple_id(context, channel, artifact_id),
+            context: context.to_string(),
+            channel: channel.to_string(),
+            artifact_id: artifact_id.to_string(),
+            repo_shas: [(format!("tenant-{context}"), sha.to_string())].into(),
+            image_repository: String::new(),
+            image_digest: String::new(),
+            deployment_record_id: deployment.record_id.clone(),
+            promotion_record_id: String::new(),
+            promoted_from_channel: String::new(),
+            provenance: ReleaseTupleProvenance::Ship,
+            minted_at: now,
+        };
+        tuple
+            .validate()
+            .map_err(|e| IngestError::Invalid(e.within("release_tuple")))?;
+        Ok(Some(tuple))
     }
 
     /// A promotion; with `deployment_record_id` linkage, the destination

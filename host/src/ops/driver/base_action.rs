@@ -13,7 +13,8 @@
 //!    the base lifecycle calls `promotion-gate`, `post-deploy`, … of the
 //!    extension);
 //! 4. lets the extension adapt the answer (hook `adapt-result`, payload
-//!    `{"request", "result", "records"}`, answer the result object).
+//!    `{"request", "result", "records"}`, answer `{"result", "records"}`:
+//!    its result object and `records` keys to add or replace).
 //!
 //! No lifecycle code lives in the extension; a refusal at 1 or 2 is the
 //! extension's `invalid_request`, before any provider call.
@@ -110,7 +111,7 @@ impl Service {
         {
             Ok(Some(adapted)) => {
                 if let Ok(response) = &mut run.value {
-                    response.result = adapted.to_string();
+                    adapt_response(response, adapted);
                 }
             }
             Ok(None) => {}
@@ -151,6 +152,26 @@ impl Service {
                 .map(Some)
                 .map_err(|e| DriverError::Internal(format!("hook `{hook}` answered non-JSON: {e}")))
         }))
+    }
+}
+
+/// Applies an `adapt-result` answer: its `result` replaces the base
+/// action's, its `records` are added (or replace the base's of the same
+/// key).
+fn adapt_response(response: &mut Response, adapted: Value) {
+    if let Some(result) = adapted.get("result").filter(|r| r.is_object()) {
+        response.result = result.to_string();
+    }
+    if let Some(records) = adapted.get("records").and_then(Value::as_object) {
+        for (key, value) in records {
+            let Some(value) = value.as_str() else {
+                continue;
+            };
+            match response.records.iter_mut().find(|(k, _)| k == key) {
+                Some((_, existing)) => *existing = value.to_string(),
+                None => response.records.push((key.clone(), value.to_string())),
+            }
+        }
     }
 }
 

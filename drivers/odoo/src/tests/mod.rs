@@ -12,7 +12,9 @@ use launchplane_sdk::testing::{ExpectedAction as Row, expected as row};
 const NONE: &[&str] = &[];
 const OVERRIDE: &[&str] = &["odoo_instance_override"];
 const LANE: &[&str] = &["deployment", "inventory"];
-const RELEASE: &[&str] = &["deployment", "promotion", "inventory", "release_tuple"];
+/// An action that runs a generic-web action writes what that one declares
+/// (the host refuses a descriptor that declares more).
+const BASE_WRITES: &[&str] = &[];
 
 /// Reference §5.2 (odoo table) with the routes and envelope keys of §3.7.
 #[rustfmt::skip]
@@ -26,8 +28,8 @@ const REGISTRY: &[Row] = &[
     row("preview_apply_inputs", "preview-apply-inputs", "odoo_preview_apply_inputs.read", Safety::Read, NONE, true, "inputs", Idempotency::Optional),
     row("preview_apply", "preview-apply", "odoo_preview_apply.execute", Safety::Destructive, NONE, true, "apply", Idempotency::Optional),
     row("prod_backup_gate", "prod-backup-gate", "odoo_prod_backup_gate.execute", Safety::SafeWrite, &["backup_gate"], true, "backup_gate", Idempotency::Optional),
-    row("prod_promotion", "prod-promotion", "odoo_prod_promotion.execute", Safety::Mutation, RELEASE, true, "promotion", Idempotency::Optional),
-    row("prod_rollback", "prod-rollback", "odoo_prod_rollback.execute", Safety::Destructive, RELEASE, true, "rollback", Idempotency::Optional),
+    row("prod_promotion", "prod-promotion", "odoo_prod_promotion.execute", Safety::Mutation, BASE_WRITES, true, "promotion", Idempotency::Optional),
+    row("prod_rollback", "prod-rollback", "odoo_prod_rollback.execute", Safety::Destructive, BASE_WRITES, true, "rollback", Idempotency::Optional),
     row("target_replacement_plan", "target-replacement-plan", "odoo_target_replacement_plan.read", Safety::Read, NONE, true, "replacement", Idempotency::Optional),
     row("target_replacement_apply", "target-replacement-apply", "odoo_target_replacement_apply.execute", Safety::Mutation, LANE, true, "replacement", Idempotency::Required),
     row("prod_promotion_inputs", "prod-promotion-inputs", "odoo_prod_promotion_inputs.read", Safety::Read, NONE, true, "inputs", Idempotency::Optional),
@@ -37,7 +39,7 @@ const REGISTRY: &[Row] = &[
 /// The two actions the original runs as durable operations.
 const ASYNC: &[&str] = &["stable_bootstrap", "target_replacement_apply"];
 
-fn harness() -> Harness {
+pub(super) fn harness() -> Harness {
     Harness::new(driver()).for_product("odoo", "cm")
 }
 
@@ -53,7 +55,16 @@ fn descriptor_identity() {
     assert_eq!(descriptor.product, "odoo");
     assert_eq!(descriptor.base_driver_id.as_deref(), Some("generic-web"));
     assert_eq!(descriptor.context_patterns, ["cm", "opw"]);
-    assert!(descriptor.hooks_called.is_empty() && descriptor.hooks_implemented.is_empty());
+    assert!(descriptor.hooks_called.is_empty());
+    assert_eq!(
+        descriptor.hooks_implemented,
+        [
+            "promotion-gate",
+            "rollback-select",
+            "adapt-request",
+            "adapt-result"
+        ]
+    );
     let capability_ids: Vec<&str> = descriptor
         .capabilities
         .iter()
@@ -156,12 +167,20 @@ const BUILT: &[&str] = &[
     "prod_promotion_inputs",
     "config_parameter_override",
     "website_bootstrap_override",
+    "prod_backup_gate",
 ];
+
+/// Actions that run generic-web's handler: the host runs them, the driver
+/// has no handler to call natively (see tests/lifecycle.rs).
+const BASE: &[&str] = &["prod_promotion", "prod_rollback"];
 
 #[test]
 fn valid_requests_reach_the_unbuilt_behaviour() {
     let harness = harness();
-    for row in REGISTRY.iter().filter(|r| !BUILT.contains(&r.action_id)) {
+    for row in REGISTRY
+        .iter()
+        .filter(|r| !BUILT.contains(&r.action_id) && !BASE.contains(&r.action_id))
+    {
         let error = harness
             .call(row.action_id, "testing", valid_request(row.action_id))
             .expect_err("not built yet");
@@ -430,9 +449,23 @@ fn bad_requests_are_refused_naming_the_field() {
     let harness = harness();
     for (action_id, patch, field) in cases {
         let request = with(action_id, patch);
-        let error = harness
-            .call(action_id, "testing", request.clone())
-            .expect_err("refused");
+        let error = if BASE.contains(&action_id) {
+            // The host asks the driver to adapt the request before the
+            // base action runs; that is where Odoo's checks live.
+            let invocation = harness.invocation(action_id, "prod", json!({}));
+            driver()
+                .on_hook(
+                    "adapt-request",
+                    &invocation,
+                    &request.to_string(),
+                    &harness.host,
+                )
+                .expect_err("refused")
+        } else {
+            harness
+                .call(action_id, "testing", request.clone())
+                .expect_err("refused")
+        };
         match error {
             DriverError::InvalidRequest(message) => assert!(
                 message.starts_with(field),
@@ -645,7 +678,7 @@ fn a_stored_override_the_driver_cannot_read_is_not_rewritten() {
     assert_eq!(harness.host.ops(), ["record_get"]);
 }
 
-fn testing_tuple(artifact_id: &str) -> Value {
+pub(super) fn testing_tuple(artifact_id: &str) -> Value {
     json!({"record_id": "cm-testing", "tuple_id": "cm-testing-1", "context": "cm", "channel": "testing",
            "artifact_id": artifact_id, "repo_shas": {}, "image_repository": "", "image_digest": "",
            "provenance": "ship", "minted_at": "2026-11-20T00:00:00Z"})
@@ -724,3 +757,5 @@ fn promotion_inputs_are_blocked_with_the_reason_until_testing_is_shipped() {
         "require artifact source_commit",
     );
 }
+
+mod lifecycle;

@@ -1,4 +1,8 @@
-//! The extension hooks generic-web calls, with their payloads and answers.
+//! The extension hooks of the web lifecycle, with their payloads and
+//! answers: the ones generic-web calls, and the two the host calls for an
+//! extension's action that runs a generic-web action (`adapt-request`,
+//! `adapt-result`). They live here, beside the record shapes, because they
+//! are the contract between generic-web and the drivers that extend it.
 //!
 //! An extension driver (one whose descriptor `extends("generic-web")`)
 //! implements any of these for its products with `Driver::hook`. A product
@@ -25,7 +29,14 @@ pub const ROLLBACK_SELECT: &str = "rollback-select";
 pub const PREVIEW_ENV: &str = "preview-env";
 pub const VERIFY: &str = "verify";
 
-/// Every hook this driver calls, in lifecycle order of first use.
+/// Called by the host for an extension's action that runs a base action:
+/// the extension's validated request in, the base action's request out.
+pub const ADAPT_REQUEST: &str = "adapt-request";
+/// Called by the host after the base action answered: payload
+/// [`AdaptResultPayload`], answer [`AdaptResultAnswer`].
+pub const ADAPT_RESULT: &str = "adapt-result";
+
+/// Every hook generic-web calls, in lifecycle order of first use.
 pub const ALL: [&str; 6] = [
     PRE_DEPLOY,
     POST_DEPLOY,
@@ -89,7 +100,7 @@ pub struct DeployHookPayload {
 }
 
 /// Answer of `post-deploy`.
-#[derive(Deserialize, Debug, Clone, Default)]
+#[derive(Serialize, Deserialize, Debug, Clone, Default)]
 #[serde(default)]
 pub struct PostDeployAnswer {
     pub attempted: bool,
@@ -97,7 +108,7 @@ pub struct PostDeployAnswer {
 }
 
 /// Answer of `verify`.
-#[derive(Deserialize, Debug, Clone, Default)]
+#[derive(Serialize, Deserialize, Debug, Clone, Default)]
 #[serde(default)]
 pub struct VerifyAnswer {
     /// `false` rejects the deploy; absent or `true` accepts it.
@@ -132,7 +143,7 @@ pub struct PromotionGatePayload {
 }
 
 /// Answer of `promotion-gate`.
-#[derive(Deserialize, Debug, Clone, Default)]
+#[derive(Serialize, Deserialize, Debug, Clone, Default)]
 #[serde(default)]
 pub struct PromotionGateAnswer {
     pub allowed: Option<bool>,
@@ -176,7 +187,7 @@ pub struct RollbackSelectPayload {
 }
 
 /// Answer of `rollback-select`.
-#[derive(Deserialize, Debug, Clone, Default)]
+#[derive(Serialize, Deserialize, Debug, Clone, Default)]
 #[serde(default)]
 pub struct RollbackSelectAnswer {
     pub deployment_record_id: String,
@@ -209,7 +220,7 @@ pub struct PreviewEnvPayload {
 }
 
 /// Answer of `preview-env`.
-#[derive(Deserialize, Debug, Clone, Default)]
+#[derive(Serialize, Deserialize, Debug, Clone, Default)]
 #[serde(default)]
 pub struct PreviewEnvAnswer {
     pub env: BTreeMap<String, String>,
@@ -222,4 +233,23 @@ pub fn call<P: Serialize, R: serde::de::DeserializeOwned>(
     payload: &P,
 ) -> Result<R, DriverError> {
     ctx.host().hook(hook, payload)
+}
+
+/// Payload of `adapt-result`: the extension's own request, and what the
+/// base action answered.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[serde(default)]
+pub struct AdaptResultPayload {
+    pub request: Value,
+    pub result: Value,
+    pub records: BTreeMap<String, String>,
+}
+
+/// Answer of `adapt-result`: the extension's result object, and `records`
+/// keys to add or replace.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[serde(default)]
+pub struct AdaptResultAnswer {
+    pub result: Value,
+    pub records: BTreeMap<String, String>,
 }

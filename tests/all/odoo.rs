@@ -1,0 +1,318 @@
+//! Odoo on generic-web's lifecycle, end to end over HTTP with test-issuer
+//! tokens, on PostgreSQL, against the fake Dokploy API: publish → testing
+//! deploy → prod backup gate → Odoo prod promotion → a second release →
+//! rollback, with every record checked; and generic-web's own promotion
+//! route refused for an Odoo product that has no backup gate, before any
+//! provider call.
+
+use std::sync::Arc;
+
+use launchplane::providers::{ProviderTargetInput, ProviderTargets, TargetType};
+use launchplane::records::RecordQuery;
+use launchplane::runtime::capabilities::HttpProbe;
+use launchplane_tests::fake_dokploy::FakeDokploy;
+use launchplane_tests::{Service, TestDatabase};
+use serde_json::{Value, json};
+
+use crate::lifecycle::health_server;
+
+const KEY: &str = "dokploy-odoo-key-0123456789abcdef";
+const SHA_1: &str = "1111111111111111111111111111111111111111";
+const SHA_2: &str = "2222222222222222222222222222222222222222";
+const DIGEST_1: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const DIGEST_2: &str = "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+const REPOSITORY: &str = "ghcr.io/launchplane/odoo-cm";
+
+struct Odoo {
+    db: TestDatabase,
+    fake: Arc<FakeDokploy>,
+    service: Service,
+}
+
+/// Product `demo` on the odoo driver, lanes `cm/testing` and `cm/prod` as
+/// Dokploy applications, prod with the backup settings.
+async fn odoo() -> Odoo {
+    let db = TestDatabase::new("postgres").await;
+    let fake = Arc::new(FakeDokploy::start(KEY).await);
+    for instance in ["testing", "prod"] {
+        fake.add_application(
+            &format!("app-{instance}"),
+            json!({"name": format!("cm-{instance}"), "env": "ODOO_WORKERS=2", "dockerImage": "ghcr.io/launchplane/odoo-cm:old"}),
+        );
+    }
+    let health = health_server(fake.clone()).await;
+    let mut profile = launchplane_tests::demo_profile("odoo");
+    profile["image"] = json!({"repository": REPOSITORY});
+    profile["lanes"] = json!([
+        {"instance": "testing", "context": "cm", "base_url": format!("{health}/testing")},
+        {"instance": "prod", "context": "cm", "base_url": format!("{health}/prod")}
+    ]);
+    let service = Service::start_on_dokploy(&db, &fake.url(), KEY, |state| {
+        state.services.probe = Some(HttpProbe::new().expect("probe"));
+    })
+    .await;
+    let (status, body) = service.post("/v1/product-profiles", &profile, None).await;
+    assert_eq!(status, 202, "{body}");
+    let targets: Vec<_> = ["testing", "prod"]
+        .iter()
+        .map(|instance| {
+            ProviderTargetInput {
+                provider_id: "dokploy".into(),
+                context: "cm".into(),
+                instance: instance.to_string(),
+                target_type: TargetType::Application,
+                target_id: format!("app-{instance}"),
+                target_name: format!("cm-{instance}"),
+                domains: vec![],
+                healthcheck_path: "/healthz".into(),
+                deploy_timeout_seconds: Some(30),
+            }
+            .into_target("2026-11-01T00:00:00Z", "tests")
+            .expect("target")
+        })
+        .collect();
+    ProviderTargets::new(db.store.clone())
+        .put("demo", &targets, "tests")
+        .await
+        .expect("targets");
+    let settings = json!({"mode": "apply", "product": "demo", "context": "cm", "instance": "prod",
+                          "runtime_env": {"ODOO_DB_NAME": "cm", "ODOO_BACKUP_ROOT": "/volumes/data/backups/launchplane"}});
+    let (status, body) = service
+        .post("/v1/product-config/apply", &settings, None)
+        .await;
+    assert_eq!(status, 202, "{body}");
+    Odoo { db, fake, service }
+}
+
+impl Odoo {
+    async fn post(&self, route: &str, body: Value) -> Value {
+        let (status, body) = self.service.post(route, &body, None).await;
+        assert_eq!(status, 202, "{route}: {body}");
+        body
+    }
+
+    async fn publish(&self, artifact_id: &str, sha: &str, digest: &str) {
+        let manifest = json!({"artifact_id": artifact_id, "source_commit": sha,
+                              "enterprise_base_digest": "sha256:base",
+                              "image": {"repository": REPOSITORY, "digest": digest}});
+        self.post(
+            "/v1/drivers/odoo/artifact-publish",
+            json!({"product": "demo", "publish": {"context": "cm", "instance": "testing", "manifest": manifest}}),
+        )
+        .await;
+    }
+
+    async fn deploy_testing(&self, artifact_id: &str, sha: &str) -> Value {
+        self.post(
+            "/v1/drivers/generic-web/deploy",
+            json!({"product": "demo", "deploy": {"product": "demo", "instance": "testing",
+                   "artifact_id": artifact_id, "source_git_ref": sha}}),
+        )
+        .await
+    }
+
+    /// The backup gate id `prod-promotion-inputs` names for `request_id`,
+    /// once testing is shipped.
+    async fn inputs(&self, request_id: &str) -> Value {
+        let body = self
+            .post(
+                "/v1/drivers/odoo/prod-promotion-inputs",
+                json!({"product": "demo", "inputs": {"context": "cm", "request_id": request_id}}),
+            )
+            .await;
+        body["result"].clone()
+    }
+
+    async fn gate(&self, backup_record_id: &str) -> Value {
+        let body = self
+            .post(
+                "/v1/drivers/odoo/prod-backup-gate",
+                json!({"product": "demo", "backup_gate": {"context": "cm", "instance": "prod",
+                       "backup_record_id": backup_record_id}}),
+            )
+            .await;
+        body["result"].clone()
+    }
+
+    async fn promote(&self, artifact_id: &str, backup_record_id: &str) -> Value {
+        self.post(
+            "/v1/drivers/odoo/prod-promotion",
+            json!({"product": "demo", "promotion": {"context": "cm", "artifact_id": artifact_id,
+                   "backup_record_id": backup_record_id}}),
+        )
+        .await
+    }
+
+    fn image(&self, instance: &str) -> String {
+        self.fake
+            .application(&format!("app-{instance}"))
+            .expect("app")["dockerImage"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    async fn record(&self, kind: &str, id: &str) -> Value {
+        self.db
+            .store
+            .get_record(kind, id)
+            .await
+            .expect("read")
+            .unwrap_or_else(|| panic!("no {kind} `{id}`"))
+            .document
+    }
+
+    fn mutations(&self) -> usize {
+        self.fake
+            .calls()
+            .iter()
+            .filter(|c| c.method == "POST")
+            .count()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_deploy_gate_promote_release_again_and_roll_back() {
+    let o = odoo().await;
+
+    // Publish, deploy testing: the deploy ships the testing release tuple.
+    o.publish("artifact-cm-1", SHA_1, DIGEST_1).await;
+    let deployed = o.deploy_testing("artifact-cm-1", SHA_1).await;
+    assert_eq!(o.image("testing"), format!("{REPOSITORY}@{DIGEST_1}"));
+    let tuple = o.record("release_tuple", "cm-testing").await;
+    assert_eq!(tuple["tuple_id"], "cm-testing-artifact-cm-1");
+    assert_eq!(tuple["artifact_id"], "artifact-cm-1");
+    assert_eq!(tuple["provenance"], "ship");
+    assert_eq!(
+        tuple["deployment_record_id"],
+        deployed["records"]["deployment_record_id"]
+    );
+
+    // Inputs are ready now and name the gate to capture.
+    let inputs = o.inputs("release-1").await;
+    assert_eq!(inputs["input_status"], "ready", "{inputs}");
+    assert_eq!(inputs["artifact_id"], "artifact-cm-1");
+    let gate_id = inputs["backup_record_id"].as_str().expect("gate id");
+    assert_eq!(gate_id, "backup-gate-cm-prod-release-1");
+
+    // The gate runs as a Dokploy schedule on the prod lane.
+    let gate = o.gate(gate_id).await;
+    assert_eq!(gate["backup_status"], "pass", "{gate}");
+    let schedules = o.fake.schedules();
+    assert_eq!(schedules.len(), 1, "{schedules:?}");
+    assert!(
+        schedules[0].to_string().contains("pg_dump"),
+        "{}",
+        schedules[0]
+    );
+    let stored = o.record("backup_gate", gate_id).await;
+    assert_eq!(stored["status"], "pass");
+    assert_eq!(stored["required"], true);
+
+    // Odoo's promotion runs generic-web's, with Odoo's gate and shape.
+    let promoted = o.promote("artifact-cm-1", gate_id).await;
+    let result = &promoted["result"];
+    assert_eq!(result["promotion_status"], "pass", "{promoted}");
+    assert_eq!(result["release_tuple_id"], "cm-prod-artifact-cm-1");
+    assert!(result.get("inventory_record_id").is_none(), "{result}");
+    assert_eq!(o.image("prod"), format!("{REPOSITORY}@{DIGEST_1}"));
+    let records = &promoted["records"];
+    assert_eq!(records["backup_record_id"], gate_id);
+    assert_eq!(records["release_tuple_id"], "cm-prod-artifact-cm-1");
+    let promotion_id = records["promotion_record_id"].as_str().expect("promotion");
+    let promotion = o.record("promotion", promotion_id).await;
+    assert_eq!(promotion["backup_record_id"], gate_id);
+    assert_eq!(promotion["backup_gate"]["status"], "pass", "{promotion}");
+    let prod_tuple = o.record("release_tuple", "cm-prod").await;
+    assert_eq!(prod_tuple["artifact_id"], "artifact-cm-1");
+    assert_eq!(prod_tuple["promotion_record_id"], promotion_id);
+    let prod = o.record("inventory", "cm-prod").await;
+    assert_eq!(prod["promotion_record_id"], promotion_id);
+
+    // A second release through both lanes, behind its own gate.
+    o.publish("artifact-cm-2", SHA_2, DIGEST_2).await;
+    o.deploy_testing("artifact-cm-2", SHA_2).await;
+    let inputs = o.inputs("release-2").await;
+    assert_eq!(inputs["artifact_id"], "artifact-cm-2", "{inputs}");
+    let gate_2 = inputs["backup_record_id"].as_str().expect("gate id");
+    assert_eq!(o.gate(gate_2).await["backup_status"], "pass");
+    let promoted = o.promote("artifact-cm-2", gate_2).await;
+    assert_eq!(promoted["result"]["promotion_status"], "pass", "{promoted}");
+    assert_eq!(o.image("prod"), format!("{REPOSITORY}@{DIGEST_2}"));
+
+    // Roll prod back to the first artifact, named explicitly.
+    let rolled = o
+        .post(
+            "/v1/drivers/odoo/prod-rollback",
+            json!({"product": "demo", "rollback": {"context": "cm", "instance": "prod",
+                   "artifact_id": "artifact-cm-1", "reason": "release 2 broke checkout"}}),
+        )
+        .await;
+    let result = &rolled["result"];
+    assert_eq!(result["rollback_status"], "pass", "{rolled}");
+    assert_eq!(result["source_channel"], "artifact");
+    assert_eq!(result["artifact_id"], "artifact-cm-1");
+    assert_eq!(o.image("prod"), format!("{REPOSITORY}@{DIGEST_1}"));
+    let prod = o.record("inventory", "cm-prod").await;
+    assert_eq!(prod["artifact_identity"]["artifact_id"], "artifact-cm-1");
+    let promotions =
+        o.db.store
+            .list_records("promotion", &RecordQuery::default())
+            .await
+            .expect("promotions");
+    assert!(
+        promotions
+            .iter()
+            .any(|p| p.document["rollback"]["attempted"] == true),
+        "the rollback is on a promotion record"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_route_promotes_an_odoo_product_without_a_passing_gate() {
+    let o = odoo().await;
+    o.publish("artifact-cm-1", SHA_1, DIGEST_1).await;
+    o.deploy_testing("artifact-cm-1", SHA_1).await;
+    let before = o.mutations();
+    let prod_image = o.image("prod");
+
+    // generic-web's own route, with no gate at all.
+    let (status, body) = o
+        .service
+        .post(
+            "/v1/drivers/generic-web/prod-promotion",
+            &json!({"product": "demo", "promotion": {"product": "demo", "artifact_id": "artifact-cm-1",
+                    "source_git_ref": SHA_1}}),
+            None,
+        )
+        .await;
+    assert!(status >= 400, "{status}: {body}");
+    let text = body.to_string();
+    assert!(text.contains("prod-backup-gate"), "{body}");
+
+    // Odoo's route, naming a gate that was never captured, or one that failed.
+    let (status, body) = o
+        .service
+        .post(
+            "/v1/drivers/odoo/prod-promotion",
+            &json!({"product": "demo", "promotion": {"context": "cm", "artifact_id": "artifact-cm-1",
+                    "backup_record_id": "backup-gate-cm-prod-never"}}),
+            None,
+        )
+        .await;
+    assert!(status >= 400, "{status}: {body}");
+    assert!(
+        body.to_string().contains("backup-gate-cm-prod-never"),
+        "{body}"
+    );
+    assert_eq!(o.mutations(), before, "no provider mutation");
+    assert_eq!(o.image("prod"), prod_image);
+    assert!(
+        o.db.store
+            .get_record("inventory", "cm-prod")
+            .await
+            .expect("read")
+            .is_none(),
+        "prod inventory untouched"
+    );
+}
