@@ -40,6 +40,9 @@ pub struct ServeConfig {
     pub oidc: OidcSettings,
     /// Run the async operation worker in this process.
     pub worker: bool,
+    /// How long a SIGTERM drains in-flight requests before the host
+    /// releases what it holds and exits.
+    pub shutdown_timeout: std::time::Duration,
     pub provider: ProviderChoice,
     /// Threads and priority of guest execution.
     pub guests: crate::runtime::GuestPoolConfig,

@@ -340,6 +340,8 @@ fn fast(mut options: CallOptions, service_url: &str) -> CallOptions {
         attempts: 3,
         initial_backoff: Duration::from_millis(20),
         max_backoff: Duration::from_millis(50),
+        lane_wait: Duration::ZERO,
+        lane_poll: Duration::from_millis(20),
     };
     options.poll = PollPolicy {
         initial: Duration::from_millis(20),
@@ -1072,6 +1074,54 @@ async fn async_operations_are_polled_until_they_pass_and_time_out_cleanly() {
     let response = timed_out.outcome.response.clone().expect("response");
     assert_eq!(response["operation"]["status"], "pending", "{response}");
     assert_eq!(step.output("exit_code").as_deref(), Some("6"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_lane_is_waited_for_up_to_the_callers_bound() {
+    // A fake service whose lane is busy for the first six POSTs.
+    let posts = Arc::new(AtomicUsize::new(0));
+    let counter = posts.clone();
+    let proxy = Proxy::start(
+        None,
+        Arc::new(move |seen: &Seen| {
+            if seen.method == "GET" && seen.path == "/v1/drivers/fake" {
+                return Some((
+                    200,
+                    json!({"status": "ok", "trace_id": "t", "driver": {"driver_id": "fake", "actions": [
+                        {"action_id": "keyed", "method": "POST", "route_path": "/v1/drivers/fake/keyed", "envelope_key": "keyed",
+                         "input_schema": {"type": "object"}, "execution": "sync", "idempotency": "optional"}
+                    ]}}),
+                ));
+            }
+            if seen.method == "POST" {
+                if counter.fetch_add(1, Ordering::SeqCst) < 6 {
+                    return Some((409, json!({"status": "rejected", "trace_id": "t", "error": {"code": "lane_busy", "message": "Lane demo/testing is busy"}})));
+                }
+                return Some((202, json!({"status": "accepted", "trace_id": "t", "records": {"deployment_record_id": "d-1"}})));
+            }
+            None
+        }),
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("dir");
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "lpo_0123456789abcdef0123456789abcdef\n").expect("token");
+    let options = |lane_wait: Duration| {
+        let mut options = fast(CallOptions::new("fake", "keyed"), &proxy.url);
+        options.product = Some("demo".into());
+        options.token_file = Some(token_file.clone());
+        options.retry.lane_wait = lane_wait;
+        options
+    };
+    // Without a wait, the three tries are spent on the busy lane.
+    let gave_up = run(&options(Duration::ZERO), &Step::local()).await;
+    assert_ne!(gave_up.outcome.exit, Exit::Ok, "{}", gave_up.stderr);
+    assert_eq!(posts.load(Ordering::SeqCst), 3);
+    // With one, the lane is polled until it frees.
+    posts.store(0, Ordering::SeqCst);
+    let waited = run(&options(Duration::from_secs(20)), &Step::local()).await;
+    assert_eq!(waited.outcome.exit, Exit::Ok, "{}", waited.stderr);
+    assert_eq!(posts.load(Ordering::SeqCst), 7);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

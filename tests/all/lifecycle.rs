@@ -21,8 +21,8 @@ use launchplane_tests::{Service, TestDatabase, assert_rejected};
 use serde_json::{Value, json};
 
 const KEY: &str = "dokploy-lifecycle-key-0123456789";
-const IMAGE_1: &str = "ghcr.io/launchplane/demo@sha256:1111111111111111111111111111111111111111111111111111111111111111";
-const IMAGE_2: &str = "ghcr.io/launchplane/demo@sha256:2222222222222222222222222222222222222222222222222222222222222222";
+pub(crate) const IMAGE_1: &str = "ghcr.io/launchplane/demo@sha256:1111111111111111111111111111111111111111111111111111111111111111";
+pub(crate) const IMAGE_2: &str = "ghcr.io/launchplane/demo@sha256:2222222222222222222222222222222222222222222222222222222222222222";
 
 /// The "application": `/{instance}/healthz` echoes the identity JSON from
 /// the fake Dokploy app's env.
@@ -47,13 +47,20 @@ pub(crate) async fn health_server(fake: Arc<FakeDokploy>) -> String {
     format!("http://{}", launchplane_tests::serve_loopback(app).await)
 }
 
-struct Lifecycle {
-    db: TestDatabase,
-    fake: Arc<FakeDokploy>,
-    service: Service,
+pub(crate) struct Lifecycle {
+    pub(crate) db: TestDatabase,
+    pub(crate) fake: Arc<FakeDokploy>,
+    pub(crate) service: Service,
 }
 
-async fn lifecycle() -> Lifecycle {
+pub(crate) async fn lifecycle() -> Lifecycle {
+    lifecycle_configured(|_| {}).await
+}
+
+/// [`lifecycle`] with more service settings.
+pub(crate) async fn lifecycle_configured(
+    configure: impl FnOnce(&mut launchplane::ops::Service),
+) -> Lifecycle {
     let db = TestDatabase::new("postgres").await;
     let fake = Arc::new(FakeDokploy::start(KEY).await);
     for instance in ["testing", "prod"] {
@@ -72,6 +79,7 @@ async fn lifecycle() -> Lifecycle {
     // secrets, read by the provider on each call.
     let service = Service::start_on_dokploy(&db, &fake.url(), KEY, |state| {
         state.services.probe = Some(HttpProbe::new().expect("probe"));
+        configure(state);
     })
     .await;
     let (status, body) = service.post("/v1/product-profiles", &profile, None).await;
@@ -101,7 +109,7 @@ async fn lifecycle() -> Lifecycle {
     Lifecycle { db, fake, service }
 }
 
-fn deploy(image: &str) -> Value {
+pub(crate) fn deploy(image: &str) -> Value {
     json!({"product": "demo", "deploy": {"product": "demo", "instance": "testing", "artifact_id": image, "source_git_ref": "refs/heads/main"}})
 }
 
@@ -118,7 +126,7 @@ async fn inventory(l: &Lifecycle, instance: &str) -> Value {
     body["record"].clone()
 }
 
-fn image_of(l: &Lifecycle, instance: &str) -> String {
+pub(crate) fn image_of(l: &Lifecycle, instance: &str) -> String {
     l.fake.application(&format!("app-{instance}")).expect("app")["dockerImage"]
         .as_str()
         .unwrap_or_default()
@@ -355,7 +363,7 @@ async fn a_lane_not_on_the_profile_is_refused_before_any_provider_call() {
 }
 
 /// A lifecycle whose deploys stay in flight at Dokploy for about a second.
-async fn slow_lifecycle() -> Lifecycle {
+pub(crate) async fn slow_lifecycle() -> Lifecycle {
     let l = lifecycle().await;
     l.fake.script(DeployScript {
         running_polls: 50,
@@ -365,7 +373,7 @@ async fn slow_lifecycle() -> Lifecycle {
 }
 
 /// The live lease on demo's testing lane.
-async fn testing_lease(l: &Lifecycle) -> Option<launchplane::records::LaneLease> {
+pub(crate) async fn testing_lease(l: &Lifecycle) -> Option<launchplane::records::LaneLease> {
     l.db.store
         .lane_lease("demo", "demo", "testing")
         .await
@@ -373,7 +381,7 @@ async fn testing_lease(l: &Lifecycle) -> Option<launchplane::records::LaneLease>
 }
 
 /// Waits until the fake Dokploy has seen `count` application deploys.
-async fn deploys_seen(l: &Lifecycle, count: usize) {
+pub(crate) async fn deploys_seen(l: &Lifecycle, count: usize) {
     for _ in 0..1000 {
         if l.fake.calls_to("/api/application.deploy").len() >= count {
             return;

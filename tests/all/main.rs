@@ -2,6 +2,7 @@
 //! dominates build time, so there is exactly one such binary.
 
 mod client;
+mod crash;
 mod dispatch;
 mod evidence;
 mod grants;

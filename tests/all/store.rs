@@ -544,21 +544,21 @@ conformance!(
         let hour = 3_600_000;
         assert_eq!(
             store
-                .reserve_idempotency_key(&key("k"), "fp1", "host-a", 60_000, hour)
+                .reserve_idempotency_key(&key("k"), "fp1", "host-a", "host-a-trace", 60_000, hour)
                 .await
                 .expect("reserve"),
             Reservation::Reserved
         );
         assert_eq!(
             store
-                .reserve_idempotency_key(&key("k"), "fp1", "host-b", 60_000, hour)
+                .reserve_idempotency_key(&key("k"), "fp1", "host-b", "host-b-trace", 60_000, hour)
                 .await
                 .expect("again"),
             Reservation::InProgress
         );
         assert_eq!(
             store
-                .reserve_idempotency_key(&key("k"), "fp2", "host-b", 60_000, hour)
+                .reserve_idempotency_key(&key("k"), "fp2", "host-b", "host-b-trace", 60_000, hour)
                 .await
                 .expect("other body"),
             Reservation::Reused
@@ -582,14 +582,14 @@ conformance!(
         );
         assert_eq!(
             store
-                .reserve_idempotency_key(&key("k"), "fp1", "host-b", 60_000, hour)
+                .reserve_idempotency_key(&key("k"), "fp1", "host-b", "host-b-trace", 60_000, hour)
                 .await
                 .expect("replay"),
             Reservation::Replay(response)
         );
         assert_eq!(
             store
-                .reserve_idempotency_key(&key("k"), "fp2", "host-b", 60_000, hour)
+                .reserve_idempotency_key(&key("k"), "fp2", "host-b", "host-b-trace", 60_000, hour)
                 .await
                 .expect("reused"),
             Reservation::Reused
@@ -599,7 +599,7 @@ conformance!(
         other.route_path = "/v1/evidence/promotions".into();
         assert_eq!(
             store
-                .reserve_idempotency_key(&other, "fp2", "host-a", 60_000, hour)
+                .reserve_idempotency_key(&other, "fp2", "host-a", "host-a-trace", 60_000, hour)
                 .await
                 .expect("other route"),
             Reservation::Reserved
@@ -611,7 +611,7 @@ conformance!(
             .expect("release");
         assert_eq!(
             store
-                .reserve_idempotency_key(&other, "fp3", "host-a", 60_000, hour)
+                .reserve_idempotency_key(&other, "fp3", "host-a", "host-a-trace", 60_000, hour)
                 .await
                 .expect("after release"),
             Reservation::Reserved
@@ -626,7 +626,14 @@ conformance!(
         // host-a reserves with a tiny lease and "crashes".
         assert_eq!(
             store
-                .reserve_idempotency_key(&key("crash"), "fp", "host-a", 1, 3_600_000)
+                .reserve_idempotency_key(
+                    &key("crash"),
+                    "fp",
+                    "host-a",
+                    "host-a-trace",
+                    1,
+                    3_600_000
+                )
                 .await
                 .expect("reserve"),
             Reservation::Reserved
@@ -634,7 +641,14 @@ conformance!(
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert_eq!(
             store
-                .reserve_idempotency_key(&key("crash"), "fp", "host-b", 60_000, 3_600_000)
+                .reserve_idempotency_key(
+                    &key("crash"),
+                    "fp",
+                    "host-b",
+                    "host-b-trace",
+                    60_000,
+                    3_600_000
+                )
                 .await
                 .expect("take over"),
             Reservation::Reserved
@@ -659,7 +673,7 @@ conformance!(
         // A key past its TTL is forgotten.
         assert_eq!(
             store
-                .reserve_idempotency_key(&key("ttl"), "fp", "host-a", 60_000, 1)
+                .reserve_idempotency_key(&key("ttl"), "fp", "host-a", "host-a-trace", 60_000, 1)
                 .await
                 .expect("reserve"),
             Reservation::Reserved
@@ -667,12 +681,133 @@ conformance!(
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert_eq!(
             store
-                .reserve_idempotency_key(&key("ttl"), "other", "host-b", 60_000, 3_600_000)
+                .reserve_idempotency_key(
+                    &key("ttl"),
+                    "other",
+                    "host-b",
+                    "host-b-trace",
+                    60_000,
+                    3_600_000
+                )
                 .await
                 .expect("expired"),
             Reservation::Reserved
         );
         assert!(store.purge_expired_idempotency_keys().await.is_ok());
+    }
+);
+
+conformance!(
+    an_attempt_that_died_after_its_first_effect_is_never_run_again,
+    |db| async move {
+        let store = &db.store;
+        let hour = 3_600_000;
+        let dead = key("after-effect");
+        let early = key("before-effect");
+        let reserve = |owner: &'static str, trace: &'static str| {
+            let key = dead.clone();
+            async move {
+                store
+                    .reserve_idempotency_key(&key, "fp", owner, trace, 1, hour)
+                    .await
+                    .expect("reserve")
+            }
+        };
+        assert_eq!(reserve("host-a", "trace-a").await, Reservation::Reserved);
+        // A renewal by the owner extends the lease; another host's does not.
+        assert!(
+            !store
+                .renew_idempotency_key(&dead, "host-b", 60_000)
+                .await
+                .expect("renew")
+        );
+        // The attempt starts changing things, writes a record, and dies.
+        assert!(
+            !store
+                .begin_idempotent_effect(&dead, "host-a", "trace-other")
+                .await
+                .expect("effect"),
+            "only the reserving attempt may begin an effect"
+        );
+        assert!(
+            store
+                .begin_idempotent_effect(&dead, "host-a", "trace-a")
+                .await
+                .expect("effect")
+        );
+        store
+            .write_records(
+                &[launchplane::records::RecordWrite::Replace {
+                    record: launchplane::records::StoredRecord::new(
+                        "inventory",
+                        "demo-testing",
+                        "demo",
+                        json!({"context": "demo", "instance": "testing"}),
+                    ),
+                }],
+                "trace-a",
+            )
+            .await
+            .expect("write");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let expected = Reservation::Interrupted(launchplane::records::InterruptedAttempt {
+            trace_id: "trace-a".into(),
+            written: vec!["inventory/demo-testing".into()],
+        });
+        assert_eq!(reserve("host-b", "trace-b").await, expected);
+        assert_eq!(
+            reserve("host-c", "trace-c").await,
+            expected,
+            "and for every later retry"
+        );
+        // The dead attempt's host can neither complete nor release it.
+        let response = StoredResponse {
+            status: 202,
+            body: json!({}),
+            trace_id: "trace-a".into(),
+        };
+        assert!(
+            !store
+                .complete_idempotency_key(&dead, "host-a", &response)
+                .await
+                .expect("complete")
+        );
+        store
+            .release_idempotency_key(&dead, "host-a")
+            .await
+            .expect("release");
+        assert_eq!(
+            reserve("host-d", "trace-d").await,
+            expected,
+            "never deleted"
+        );
+
+        // Before its first effect, a dead attempt is simply taken over, and
+        // the old attempt may no longer begin one.
+        let first = store
+            .reserve_idempotency_key(&early, "fp", "host-a", "trace-a", 1, hour)
+            .await
+            .expect("reserve");
+        assert_eq!(first, Reservation::Reserved);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let second = store
+            .reserve_idempotency_key(&early, "fp", "host-b", "trace-b", 60_000, hour)
+            .await
+            .expect("take over");
+        assert_eq!(second, Reservation::Reserved);
+        assert!(
+            !store
+                .begin_idempotent_effect(&early, "host-a", "trace-a")
+                .await
+                .expect("fenced"),
+            "the old attempt is fenced off"
+        );
+        assert!(
+            store
+                .begin_idempotent_effect(&early, "host-b", "trace-b")
+                .await
+                .expect("effect")
+        );
     }
 );
 
@@ -839,6 +974,7 @@ conformance!(
                             .reserve_idempotency_key(
                                 &key(&format!("race-{round}")),
                                 "fp",
+                                &owner,
                                 &owner,
                                 60_000,
                                 3_600_000,

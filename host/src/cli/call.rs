@@ -71,6 +71,11 @@ pub struct CallArgs {
     /// Extra tries for transport failures and 5xx (POSTs only with an idempotency key).
     #[arg(long, default_value_t = 3)]
     pub retries: u32,
+    /// How long to keep retrying while the lane is busy with another
+    /// mutation (409 `lane_busy`, refused before anything ran), besides
+    /// `--retries` (`90s`, `10m`; `0` = no extra wait). Needs an idempotency key.
+    #[arg(long, default_value = "0", value_parser = parse_duration)]
+    pub lane_wait: Duration,
 }
 
 /// `90`, `90s`, `10m`, `1h`.
@@ -108,6 +113,7 @@ impl CallArgs {
         options.wait = !self.no_wait;
         options.retry = RetryPolicy {
             attempts: self.retries.saturating_add(1),
+            lane_wait: self.lane_wait,
             ..RetryPolicy::default()
         };
         options.poll = PollPolicy::default();

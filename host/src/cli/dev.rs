@@ -134,6 +134,7 @@ async fn serve_dev(args: DevArgs) -> anyhow::Result<()> {
             jwks_url: None,
         },
         worker: true,
+        shutdown_timeout: std::time::Duration::from_secs(30),
         provider: crate::config::ProviderChoice::Simulated,
         guests: crate::runtime::GuestPoolConfig::default(),
     };

@@ -4,6 +4,7 @@ mod call;
 mod dev;
 mod drivers;
 mod environments;
+mod lanes;
 mod operators;
 mod secrets;
 mod serve;
@@ -56,6 +57,11 @@ enum Command {
     Environments {
         #[command(subcommand)]
         command: environments::EnvironmentsCommand,
+    },
+    /// Lane leases: list who holds a lane; release one whose host died.
+    Lanes {
+        #[command(subcommand)]
+        command: lanes::LanesCommand,
     },
     /// Managed secrets: write values, list and show metadata.
     Secrets {
@@ -129,6 +135,17 @@ pub struct ServeArgs {
     /// Do not run the async operation worker in this process.
     #[arg(long, env = "LAUNCHPLANE_NO_WORKER")]
     pub no_worker: bool,
+    /// Seconds a SIGTERM lets in-flight requests finish; then the host
+    /// releases its lane leases and reservations and exits (a request cut
+    /// off after its first change answers retries with 409
+    /// `idempotency_outcome_unknown`, never a second run).
+    #[arg(
+        long,
+        env = "LAUNCHPLANE_SHUTDOWN_TIMEOUT",
+        default_value_t = 30,
+        value_name = "SECONDS"
+    )]
+    pub shutdown_timeout: u64,
     #[command(flatten)]
     pub guests: GuestArgs,
 }
@@ -195,6 +212,7 @@ impl ServeArgs {
                 jwks_url: self.oidc_jwks_url.filter(|u| !u.trim().is_empty()),
             },
             worker: !self.no_worker,
+            shutdown_timeout: std::time::Duration::from_secs(self.shutdown_timeout),
             provider: crate::config::ProviderChoice::FromEnv,
             guests: self.guests.config(),
         })
@@ -243,6 +261,7 @@ pub fn run() -> anyhow::Result<()> {
             Command::Operators { command } => operators::run(command).await,
             Command::Secrets { command } => secrets::run(command).await,
             Command::Environments { command } => environments::run(command).await,
+            Command::Lanes { command } => lanes::run(command).await,
             Command::Migrate { database_url } => {
                 let url = required(database_url, "--database-url", "LAUNCHPLANE_DATABASE_URL")?;
                 crate::records::Store::open(&url).await?;

@@ -1,5 +1,6 @@
 //! `launchplane serve`.
 
+use std::future::IntoFuture as _;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -45,9 +46,31 @@ pub async fn serve_state(state: Service, config: &ServeConfig) -> anyhow::Result
         tokio::spawn(Worker::new(state.clone(), WorkerConfig::default()).run());
     }
     tracing::info!(bind = %listener.local_addr()?, storage_backend = state.store.backend(), "launchplane serving");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    // A signal starts the drain; after `shutdown_timeout` the host stops
+    // waiting, frees its lane leases and reservations, and exits.
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let signalled = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let server = axum::serve(listener, router(state.clone()))
+        .with_graceful_shutdown(signalled(stopping.clone()))
+        .into_future();
+    let timeout = config.shutdown_timeout;
+    let deadline = async move {
+        signalled(stopping).await;
+        tokio::time::sleep(timeout).await;
+    };
+    tokio::select! {
+        served = server => served?,
+        () = deadline => {
+            tracing::warn!(seconds = timeout.as_secs(), "in-flight requests did not finish in time; releasing what this host holds");
+            state.attempts.release_all(&state.store, &state.host_id).await;
+        }
+    }
     Ok(())
 }
 

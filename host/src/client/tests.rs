@@ -413,6 +413,8 @@ fn retry_backoff_doubles_and_is_capped() {
         attempts: 5,
         initial_backoff: Duration::from_millis(100),
         max_backoff: Duration::from_millis(300),
+        lane_wait: Duration::ZERO,
+        lane_poll: Duration::from_secs(2),
     };
     assert_eq!(policy.backoff(1), Duration::from_millis(100));
     assert_eq!(policy.backoff(2), Duration::from_millis(200));

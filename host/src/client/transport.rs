@@ -102,6 +102,11 @@ pub struct RetryPolicy {
     pub attempts: u32,
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
+    /// How long a busy lane (409 `lane_busy`) is waited for, retried every
+    /// `lane_poll` without spending `attempts`; zero = not at all.
+    pub lane_wait: Duration,
+    /// The pause between tries while a lane is busy.
+    pub lane_poll: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -110,6 +115,8 @@ impl Default for RetryPolicy {
             attempts: 4,
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(10),
+            lane_wait: Duration::ZERO,
+            lane_poll: Duration::from_secs(2),
         }
     }
 }
@@ -243,6 +250,7 @@ where
 {
     let attempts = if retry { policy.attempts.max(1) } else { 1 };
     let mut attempt = 1;
+    let mut lane_busy_since: Option<Instant> = None;
     loop {
         let left = remaining(deadline, what)?;
         let outcome = match send(left).await {
@@ -263,7 +271,19 @@ where
             Ok(_) => return outcome.map_err(ClientError::transport),
             Err(message) => message.clone(),
         };
-        if attempt >= attempts {
+        // A busy lane is waited for up to `lane_wait` without spending
+        // attempts: nothing ran, and the holder finishes in its own time.
+        let lane_left = match &outcome {
+            Ok(reply) if retry && is_lane_busy(reply) && !policy.lane_wait.is_zero() => {
+                let since = *lane_busy_since.get_or_insert_with(Instant::now);
+                policy
+                    .lane_wait
+                    .checked_sub(since.elapsed())
+                    .filter(|left| !left.is_zero())
+            }
+            _ => None,
+        };
+        if attempt >= attempts && lane_left.is_none() {
             return match outcome {
                 Ok(reply) => Ok(reply),
                 Err(message) => Err(ClientError::transport(format!(
@@ -272,7 +292,10 @@ where
                 ))),
             };
         }
-        let pause = policy.backoff(attempt);
+        let pause = match lane_left {
+            Some(left) => policy.lane_poll.min(left),
+            None => policy.backoff(attempt),
+        };
         if let Some(left) = remaining(deadline, what)?
             && pause >= left
         {
@@ -286,8 +309,14 @@ where
             attempt + 1
         ));
         tokio::time::sleep(pause).await;
-        attempt += 1;
+        if lane_left.is_none() {
+            attempt += 1;
+        }
     }
+}
+
+fn is_lane_busy(reply: &Reply) -> bool {
+    reply.status == 409 && reply.body["error"]["code"] == "lane_busy"
 }
 
 /// An authenticated connection to one service.

@@ -65,3 +65,12 @@ pub async fn live_target(
 ) -> Result<Reply, ApiError> {
     service.apply_live_target(&call, body).await
 }
+
+/// `POST /v1/lanes/release`.
+pub async fn release_lane(
+    State(service): State<Service>,
+    call: Call,
+    JsonObject(body): JsonObject,
+) -> Result<Reply, ApiError> {
+    service.release_lane_lease(&call, body).await
+}

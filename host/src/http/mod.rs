@@ -27,7 +27,7 @@ use axum::routing::{any, get, post};
 pub use openapi::openapi_document;
 
 use crate::error::ApiError;
-use crate::ops::{Service, live_target, onboarding, product_config};
+use crate::ops::{Service, lanes, live_target, onboarding, product_config};
 
 /// The service router.
 pub fn router(service: Service) -> Router {
@@ -74,6 +74,7 @@ pub fn router_with(service: Service, extra: Router<Service>) -> Router {
         .route(onboarding::ROUTE, post(admin::onboarding))
         .route(product_config::ROUTE, post(admin::product_config))
         .route(live_target::ROUTE, post(admin::live_target))
+        .route(lanes::ROUTE, post(admin::release_lane))
         .route(
             "/v1/contexts/{context}/secrets",
             get(reads::context_secrets),

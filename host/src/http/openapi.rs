@@ -221,6 +221,13 @@ const CORE_ROUTES: &[(&str, &str, &str, &str, &str)] = &[
         "Plan (mode dry-run, action live_target_runtime.plan) or push a lane's resolved runtime environment to its provider target (key names only; no deploy)",
     ),
     (
+        "post",
+        "/v1/lanes/release",
+        "lanes.release",
+        "lane_lease.release",
+        "Free a lane held by an in-request mutation whose host died, at once (operators; `reason` required, audited)",
+    ),
+    (
         "get",
         "/v1/contexts/{context}/secrets",
         "secrets.list_context",

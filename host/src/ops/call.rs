@@ -100,6 +100,9 @@ pub struct Accepted {
     /// `false` for answers the original never stored for replay (blocked
     /// driver outcomes, dry-run plans): the key is released.
     pub store_for_replay: bool,
+    /// What the audit event's `detail` says of an accepted mutation (an
+    /// operator's reason, say); `null` when `None`.
+    pub audit_detail: Option<Value>,
 }
 
 impl Accepted {

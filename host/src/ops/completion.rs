@@ -76,6 +76,9 @@ impl Service {
                     self.keep_or_release(key, &accepted, &body, m.call).await;
                 }
                 event.record_ids = accepted.written;
+                if let Some(detail) = accepted.audit_detail {
+                    event.detail = detail;
+                }
                 self.audit(&event).await;
                 Ok(Reply {
                     status: StatusCode::ACCEPTED,

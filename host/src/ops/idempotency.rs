@@ -9,7 +9,9 @@ use serde_json::{Map, Value, json};
 use super::mutation::Mutation;
 use super::{Reply, Service};
 use crate::error::ApiError;
-use crate::records::{IdempotencyKey, Reservation, StoredResponse, fingerprint};
+use crate::records::{
+    IdempotencyKey, InterruptedAttempt, Reservation, StoredResponse, fingerprint,
+};
 use crate::registry::Idempotency;
 use crate::trace::TraceId;
 
@@ -49,6 +51,7 @@ impl Service {
                 &key,
                 &fingerprint(m.body),
                 &self.host_id,
+                m.call.trace_id.as_str(),
                 self.lease_ms,
                 self.idempotency_ttl_ms,
             )
@@ -67,8 +70,35 @@ impl Service {
                 "idempotency_request_in_progress",
                 "A request with this Idempotency-Key is still being processed; retry later.",
             )),
+            Reservation::Interrupted(attempt) => Err(outcome_unknown(attempt)),
         }
     }
+}
+
+/// 409 `idempotency_outcome_unknown`: an attempt with this key died after
+/// it began changing things. It is not run again; the answer names the
+/// attempt and what it wrote so an operator can decide (inspect the lane,
+/// then retry under a new key or not at all).
+fn outcome_unknown(attempt: InterruptedAttempt) -> ApiError {
+    let written = if attempt.written.is_empty() {
+        "no record".to_string()
+    } else {
+        attempt.written.join(", ")
+    };
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "idempotency_outcome_unknown",
+        format!(
+            "An earlier attempt with this Idempotency-Key (trace `{}`) stopped after it began \
+             changing the lane, so it is not run again. It wrote: {written}. Check the lane's \
+             state; to act again, send a new Idempotency-Key.",
+            attempt.trace_id
+        ),
+    )
+    .with_extra(
+        "attempt",
+        json!({"trace_id": attempt.trace_id, "written": attempt.written}),
+    )
 }
 
 /// The stored answer with a fresh trace id, `replayed: true` and the

@@ -13,12 +13,14 @@
 //! * [`access`]: authorization against the active policy, and its audit.
 //! * [`idempotency`] and [`completion`]: the front and the tail of every
 //!   mutation (reserve a key; store the answer and audit the outcome);
-//!   [`mutation`] joins them for host routes.
+//!   [`mutation`] joins them for host routes; [`attempt`] keeps a running
+//!   attempt's holds alive and fences its first effect.
 //! * The host routes, one file each: [`evidence`], [`grants`], [`profiles`],
 //!   [`onboarding`], [`product_config`], [`live_target`], [`reads`],
 //!   [`secrets`], [`catalogue`].
 
 pub mod access;
+pub mod attempt;
 mod call;
 pub mod catalogue;
 pub mod completion;
@@ -26,6 +28,7 @@ pub mod driver;
 pub mod evidence;
 pub mod grants;
 pub mod idempotency;
+pub mod lanes;
 pub mod live_target;
 pub mod mutation;
 pub mod onboarding;
@@ -59,7 +62,8 @@ pub struct Service {
     /// and operation leases.
     pub host_id: String,
     /// How long a reservation or lease is held before another host may
-    /// take it over.
+    /// take it over; its holder renews it every third of this while it
+    /// runs, so a dead host's holds run out within one `lease_ms`.
     pub lease_ms: i64,
     /// How long an idempotency key is remembered.
     pub idempotency_ttl_ms: i64,
@@ -75,6 +79,9 @@ pub struct Service {
     /// target (drivers reach it through `services.provider`). Set both
     /// with [`Service::set_provider`].
     pub deploy_provider: Option<Arc<dyn crate::providers::DeployProvider>>,
+    /// The lane leases and reservations this host's running attempts hold
+    /// (released at once when a shutdown times out).
+    pub attempts: Arc<attempt::Attempts>,
 }
 
 impl Service {
@@ -85,12 +92,13 @@ impl Service {
             authenticator,
             body_limit: 1024 * 1024,
             host_id: format!("host-{}", uuid::Uuid::new_v4().simple()),
-            lease_ms: 5 * 60 * 1000,
+            lease_ms: 30 * 1000,
             idempotency_ttl_ms: 24 * 60 * 60 * 1000,
             services: HostServices::default(),
             policy_cache: Arc::new(access::PolicyCache::new(std::time::Duration::from_secs(5))),
             master_key: None,
             deploy_provider: None,
+            attempts: Arc::default(),
         }
     }
 
@@ -137,9 +145,16 @@ impl Service {
     }
 
     /// Host capabilities for one driver invocation of request `trace_id`.
-    pub fn host_services_for(&self, trace_id: &str) -> HostServices {
+    /// `effects` fences its provider mutations and record writes
+    /// ([`attempt::ReservationFence`]).
+    pub fn host_services_for(
+        &self,
+        trace_id: &str,
+        effects: Option<Arc<dyn crate::runtime::capabilities::EffectFence>>,
+    ) -> HostServices {
         let registry = self.registry();
         let mut services = self.services.clone();
+        services.effects = effects;
         services.records = Some(StoreRecords::new(
             self.store.clone(),
             trace_id,

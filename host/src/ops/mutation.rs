@@ -68,7 +68,9 @@ impl Service {
             Ticket::Replay(reply) => return Ok(reply),
             Ticket::Proceed(key) => key,
         };
+        let heartbeat = super::attempt::Heartbeat::start(self, key.as_ref(), None);
         let outcome = execute().await;
+        drop(heartbeat);
         self.complete(&m, key.as_ref(), outcome).await
     }
 }

@@ -4,9 +4,20 @@
 //! concurrent requests with one key could both execute. Here the first
 //! request inserts an `in_progress` row (a unique key on scope + route +
 //! key decides the race), runs, then completes the row with its response;
-//! a concurrent duplicate sees the reservation and gets 409. A reservation
-//! left by a crashed host carries a lease and can be taken over once it
-//! expires. Keys expire after a TTL.
+//! a concurrent duplicate sees the reservation and gets 409. Keys expire
+//! after a TTL.
+//!
+//! A reservation carries a lease its host renews while the action runs
+//! (`ops/heartbeat.rs`). When a host dies, its lease runs out, and what a
+//! retry may do depends on how far the dead attempt got:
+//!
+//! * before its first effect (no provider change, no record written:
+//!   `effect_started_at` is null) nothing happened, so the retry takes the
+//!   reservation over and runs;
+//! * after it, the outcome is unknown: the retry is answered
+//!   [`Reservation::Interrupted`] with the records the attempt wrote (tied
+//!   to it by its trace id), now and for every later retry of the key. It
+//!   never runs twice; an operator decides.
 
 use sqlx::Row;
 
@@ -28,6 +39,15 @@ pub struct StoredResponse {
     pub trace_id: String,
 }
 
+/// An attempt that died after its first effect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterruptedAttempt {
+    /// The dead attempt's trace id (its log lines and records carry it).
+    pub trace_id: String,
+    /// `kind/record_id` of every record the attempt wrote, oldest first.
+    pub written: Vec<String>,
+}
+
 /// The outcome of trying to reserve a key.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reservation {
@@ -39,32 +59,31 @@ pub enum Reservation {
     Reused,
     /// The same key is being executed right now by another request.
     InProgress,
+    /// An earlier attempt with this key died after it began changing
+    /// things; it is never run again.
+    Interrupted(InterruptedAttempt),
 }
 
 impl Store {
-    /// Reserves `key` for a request with `fingerprint`, owned by `owner`
-    /// until `lease_ms` from now; the key lives `ttl_ms`.
+    /// Reserves `key` for a request with `fingerprint`, run as attempt
+    /// `trace_id` by `owner` until `lease_ms` from now (renewed by
+    /// [`Store::renew_idempotency_key`]); the key lives `ttl_ms`. An
+    /// expired key is reserved afresh.
     pub async fn reserve_idempotency_key(
         &self,
         key: &IdempotencyKey,
         fingerprint: &str,
         owner: &str,
+        trace_id: &str,
         lease_ms: i64,
         ttl_ms: i64,
     ) -> Result<Reservation, StoreError> {
         let now = unix_millis();
         on_pool!(self, pool => {
-            // Expired keys are forgotten; a request after the TTL runs again.
-            sqlx::query("DELETE FROM lp_idempotency WHERE scope = $1 AND route_path = $2 AND idempotency_key = $3 AND expires_at < $4")
-                .bind(&key.scope)
-                .bind(&key.route_path)
-                .bind(&key.key)
-                .bind(now)
-                .execute(pool)
-                .await?;
             let inserted = sqlx::query(
                 "INSERT INTO lp_idempotency (scope, route_path, idempotency_key, request_fingerprint, state, owner, \
-                 lease_expires_at, created_at, expires_at) VALUES ($1, $2, $3, $4, 'in_progress', $5, $6, $7, $8) \
+                 lease_expires_at, created_at, expires_at, attempt_trace_id) \
+                 VALUES ($1, $2, $3, $4, 'in_progress', $5, $6, $7, $8, $9) \
                  ON CONFLICT (scope, route_path, idempotency_key) DO NOTHING",
             )
             .bind(&key.scope)
@@ -75,6 +94,7 @@ impl Store {
             .bind(now + lease_ms)
             .bind(crate::time::now_rfc3339())
             .bind(now + ttl_ms)
+            .bind(trace_id)
             .execute(pool)
             .await?
             .rows_affected();
@@ -82,7 +102,8 @@ impl Store {
                 return Ok(Reservation::Reserved);
             }
             let row = sqlx::query(
-                "SELECT request_fingerprint, state, lease_expires_at, response_status, response_body, response_trace_id \
+                "SELECT request_fingerprint, state, lease_expires_at, response_status, response_body, response_trace_id, \
+                 expires_at, effect_started_at, interrupted_at, attempt_trace_id \
                  FROM lp_idempotency WHERE scope = $1 AND route_path = $2 AND idempotency_key = $3",
             )
             .bind(&key.scope)
@@ -91,10 +112,34 @@ impl Store {
             .fetch_optional(pool)
             .await?;
             let Some(row) = row else {
-                // Deleted between our insert and read (expired by another
-                // request): the caller may simply retry.
+                // Purged between our insert and read: the caller may retry.
                 return Ok(Reservation::InProgress);
             };
+            let expires_at: i64 = row.try_get(6)?;
+            if expires_at < now {
+                // Forgotten after its TTL: this request starts it afresh.
+                let renewed = sqlx::query(
+                    "UPDATE lp_idempotency SET request_fingerprint = $1, state = 'in_progress', owner = $2, \
+                     lease_expires_at = $3, created_at = $4, expires_at = $5, attempt_trace_id = $6, \
+                     response_status = NULL, response_body = NULL, response_trace_id = NULL, \
+                     effect_started_at = NULL, interrupted_at = NULL \
+                     WHERE scope = $7 AND route_path = $8 AND idempotency_key = $9 AND expires_at < $10",
+                )
+                .bind(fingerprint)
+                .bind(owner)
+                .bind(now + lease_ms)
+                .bind(crate::time::now_rfc3339())
+                .bind(now + ttl_ms)
+                .bind(trace_id)
+                .bind(&key.scope)
+                .bind(&key.route_path)
+                .bind(&key.key)
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected();
+                return Ok(if renewed == 1 { Reservation::Reserved } else { Reservation::InProgress });
+            }
             let stored_fingerprint: String = row.try_get(0)?;
             if stored_fingerprint != fingerprint {
                 return Ok(Reservation::Reused);
@@ -114,18 +159,50 @@ impl Store {
                     trace_id: trace_id.unwrap_or_default(),
                 }));
             }
+            let effect_started_at: Option<i64> = row.try_get(7)?;
+            let interrupted_at: Option<i64> = row.try_get(8)?;
+            let attempt: String = row.try_get(9)?;
             let lease_expires_at: i64 = row.try_get(2)?;
-            if lease_expires_at >= now {
+            if interrupted_at.is_none() && lease_expires_at >= now {
                 return Ok(Reservation::InProgress);
             }
-            // The owner's lease ran out (its host likely crashed): take over
+            if interrupted_at.is_some() || effect_started_at.is_some() {
+                // The attempt died after its first effect: never again.
+                sqlx::query(
+                    "UPDATE lp_idempotency SET interrupted_at = $1 \
+                     WHERE scope = $2 AND route_path = $3 AND idempotency_key = $4 AND interrupted_at IS NULL",
+                )
+                .bind(now)
+                .bind(&key.scope)
+                .bind(&key.route_path)
+                .bind(&key.key)
+                .execute(pool)
+                .await?;
+                let written: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT kind, record_id FROM lp_record_history WHERE trace_id = $1 ORDER BY recorded_at",
+                )
+                .bind(&attempt)
+                .fetch_all(pool)
+                .await?;
+                let mut names: Vec<String> = Vec::with_capacity(written.len());
+                for (kind, id) in written {
+                    let name = format!("{kind}/{id}");
+                    if !names.contains(&name) {
+                        names.push(name);
+                    }
+                }
+                return Ok(Reservation::Interrupted(InterruptedAttempt { trace_id: attempt, written: names }));
+            }
+            // The owner's lease ran out before anything happened: take over
             // only if nobody else did first.
             let taken = sqlx::query(
-                "UPDATE lp_idempotency SET owner = $1, lease_expires_at = $2 \
-                 WHERE scope = $3 AND route_path = $4 AND idempotency_key = $5 AND state = 'in_progress' AND lease_expires_at < $6",
+                "UPDATE lp_idempotency SET owner = $1, lease_expires_at = $2, attempt_trace_id = $3 \
+                 WHERE scope = $4 AND route_path = $5 AND idempotency_key = $6 AND state = 'in_progress' \
+                 AND lease_expires_at < $7 AND effect_started_at IS NULL",
             )
             .bind(owner)
             .bind(now + lease_ms)
+            .bind(trace_id)
             .bind(&key.scope)
             .bind(&key.route_path)
             .bind(&key.key)
@@ -135,6 +212,63 @@ impl Store {
             .rows_affected();
             Ok(if taken == 1 { Reservation::Reserved } else { Reservation::InProgress })
         })
+    }
+
+    /// Notes that the owner's attempt is about to make its first effect.
+    /// `false` when the owner no longer holds the reservation (its lease
+    /// ran out and another request took it over): the attempt must then
+    /// change nothing.
+    pub async fn begin_idempotent_effect(
+        &self,
+        key: &IdempotencyKey,
+        owner: &str,
+        trace_id: &str,
+    ) -> Result<bool, StoreError> {
+        let now = unix_millis();
+        let updated = on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE lp_idempotency SET effect_started_at = COALESCE(effect_started_at, $1) \
+                 WHERE scope = $2 AND route_path = $3 AND idempotency_key = $4 AND owner = $5 \
+                 AND attempt_trace_id = $6 AND state = 'in_progress' AND interrupted_at IS NULL",
+            )
+            .bind(now)
+            .bind(&key.scope)
+            .bind(&key.route_path)
+            .bind(&key.key)
+            .bind(owner)
+            .bind(trace_id)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(updated == 1)
+    }
+
+    /// Extends the owner's reservation lease to `lease_ms` from now;
+    /// `false` when it no longer holds it.
+    pub async fn renew_idempotency_key(
+        &self,
+        key: &IdempotencyKey,
+        owner: &str,
+        lease_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let now = unix_millis();
+        let updated = on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE lp_idempotency SET lease_expires_at = $1 \
+                 WHERE scope = $2 AND route_path = $3 AND idempotency_key = $4 AND owner = $5 \
+                 AND state = 'in_progress' AND interrupted_at IS NULL",
+            )
+            .bind(now + lease_ms)
+            .bind(&key.scope)
+            .bind(&key.route_path)
+            .bind(&key.key)
+            .bind(owner)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(updated == 1)
     }
 
     /// Stores the response of a reserved key. Only the owner can complete.
@@ -148,7 +282,8 @@ impl Store {
         let updated = on_pool!(self, pool => {
             sqlx::query(
                 "UPDATE lp_idempotency SET state = 'complete', response_status = $1, response_body = $2, response_trace_id = $3 \
-                 WHERE scope = $4 AND route_path = $5 AND idempotency_key = $6 AND owner = $7 AND state = 'in_progress'",
+                 WHERE scope = $4 AND route_path = $5 AND idempotency_key = $6 AND owner = $7 AND state = 'in_progress' \
+                 AND interrupted_at IS NULL",
             )
             .bind(i64::from(response.status))
             .bind(&body)
@@ -173,7 +308,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         on_pool!(self, pool => {
             sqlx::query(
-                "DELETE FROM lp_idempotency WHERE scope = $1 AND route_path = $2 AND idempotency_key = $3 AND owner = $4 AND state = 'in_progress'",
+                "DELETE FROM lp_idempotency WHERE scope = $1 AND route_path = $2 AND idempotency_key = $3 AND owner = $4 \
+                 AND state = 'in_progress' AND interrupted_at IS NULL",
             )
             .bind(&key.scope)
             .bind(&key.route_path)

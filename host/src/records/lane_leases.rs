@@ -232,6 +232,47 @@ impl Store {
         Ok(deleted == 1)
     }
 
+    /// Extends a held lease to `ttl_ms` from now (its holder's heartbeat);
+    /// `false` when it is no longer held (released, or expired and taken).
+    pub async fn renew_lane(&self, lease: &LaneLease, ttl_ms: i64) -> Result<bool, StoreError> {
+        let now = unix_millis();
+        let updated = on_pool!(self, pool => {
+            sqlx::query("UPDATE lp_lane_leases SET expires_at = $1 WHERE lease_id = $2 AND expires_at > $3")
+                .bind(now.saturating_add(ttl_ms))
+                .bind(&lease.lease_id)
+                .bind(now)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(updated == 1)
+    }
+
+    /// Frees whatever lease holds one lane (an operator's repair after a
+    /// host died): the freed lease, or `None` when the lane was free.
+    pub async fn force_release_lane(
+        &self,
+        product: &str,
+        context: &str,
+        instance: &str,
+    ) -> Result<Option<LaneLease>, StoreError> {
+        on_pool!(self, pool => {
+            let row = sqlx::query(
+                "DELETE FROM lp_lane_leases WHERE product = $1 AND context = $2 AND instance = $3 \
+                 RETURNING lease_id, product, context, instance, driver_id, action_id, trace_id, owner, acquired_at, expires_at",
+            )
+            .bind(product)
+            .bind(context)
+            .bind(instance)
+            .fetch_optional(pool)
+            .await?;
+            match row {
+                Some(row) => Ok(Some(lease_from_row!(row))),
+                None => Ok(None),
+            }
+        })
+    }
+
     /// The live leases in one context, oldest first: the in-request
     /// mutations running there now (or whose host died less than a lease
     /// ago).

@@ -30,7 +30,9 @@ use sqlx::{PgPool, SqlitePool};
 
 pub use audit::AuditEvent;
 pub use documents::{RecordQuery, RecordWrite, StoredRecord};
-pub use idempotency::{IdempotencyKey, Reservation, StoredResponse, canonical_json, fingerprint};
+pub use idempotency::{
+    IdempotencyKey, InterruptedAttempt, Reservation, StoredResponse, canonical_json, fingerprint,
+};
 pub use lane::Lane;
 pub use lane_leases::{LaneLease, NewLaneLease};
 pub use migrations::LATEST as LATEST_SCHEMA;

@@ -19,12 +19,15 @@
 //! No lifecycle code lives in the extension; a refusal at 1 or 2 is the
 //! extension's `invalid_request`, before any provider call.
 
+use std::sync::Arc;
+
 use serde_json::{Value, json};
 
 use super::execute::ComponentRun;
 use super::invocation::ActionCall;
 use crate::ops::Service;
 use crate::registry::{ActionDescriptor, LoadedDriver};
+use crate::runtime::capabilities::EffectFence;
 use crate::runtime::{DriverError, Invoked, Response};
 
 /// Hook an extension implements to turn its request into the base
@@ -43,6 +46,7 @@ impl Service {
         action: &ActionDescriptor,
         base_action_id: &str,
         call: &ActionCall,
+        effects: Option<Arc<dyn EffectFence>>,
     ) -> ComponentRun {
         let registry = self.registry();
         let unavailable = |message: String| -> ComponentRun {
@@ -69,7 +73,13 @@ impl Service {
             ));
         };
         let request = match self
-            .extension_hook(extension, ADAPT_REQUEST, call, &call.request.payload)
+            .extension_hook(
+                extension,
+                ADAPT_REQUEST,
+                call,
+                &call.request.payload,
+                effects.clone(),
+            )
             .await?
         {
             Ok(Some(adapted)) => adapted,
@@ -94,7 +104,12 @@ impl Service {
         base_call.action_id = base_action_id.to_string();
         base_call.request.payload = request;
         let mut run = self
-            .run_component(&base.component, &base_action.writes_records, &base_call)
+            .run_component(
+                &base.component,
+                &base_action.writes_records,
+                &base_call,
+                effects.clone(),
+            )
             .await?;
         let Ok(response) = &run.value else {
             return Ok(run);
@@ -106,7 +121,7 @@ impl Service {
             "records": response.records.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
         });
         match self
-            .extension_hook(extension, ADAPT_RESULT, call, &payload)
+            .extension_hook(extension, ADAPT_RESULT, call, &payload, effects)
             .await?
         {
             Ok(Some(adapted)) => {
@@ -128,6 +143,7 @@ impl Service {
         hook: &str,
         call: &ActionCall,
         payload: &Value,
+        effects: Option<Arc<dyn EffectFence>>,
     ) -> Result<Result<Option<Value>, DriverError>, crate::runtime::InvokeError> {
         if !extension
             .descriptor
@@ -144,7 +160,7 @@ impl Service {
                 call.invocation(),
                 &payload.to_string(),
                 call.scope(&[]),
-                self.host_services_for(&call.trace_id),
+                self.host_services_for(&call.trace_id, effects),
             )
             .await?;
         Ok(invoked.value.and_then(|answer| {

@@ -2,6 +2,8 @@
 //! a leased lane when it mutates one), or as a durable operation for an
 //! async one, which the worker runs later with the same [`ActionCall`].
 
+use std::sync::Arc;
+
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
@@ -9,9 +11,11 @@ use super::admission::Admitted;
 use super::invocation::ActionCall;
 use super::lane::needs_lane;
 use crate::error::ApiError;
+use crate::ops::attempt::{Heartbeat, ReservationFence};
 use crate::ops::{Accepted, Service};
-use crate::records::{NewOperation, StoreError};
+use crate::records::{IdempotencyKey, NewOperation, StoreError};
 use crate::registry::{ActionDescriptor, LoadedDriver};
+use crate::runtime::capabilities::EffectFence;
 use crate::runtime::{DriverComponent, DriverError, InvokeError, Invoked, Response};
 
 /// What a component run produced: its answer and the host calls it made.
@@ -22,18 +26,23 @@ impl Service {
     /// its own handler, or for an extension action the base action it
     /// names (`base_action.rs`). Shared by sync requests and the operation
     /// worker.
+    /// `effects` fences its effects (see `ops/attempt.rs`).
     pub async fn run_action(
         &self,
         driver: &LoadedDriver,
         action: &ActionDescriptor,
         call: &ActionCall,
+        effects: Option<Arc<dyn EffectFence>>,
     ) -> ComponentRun {
         match &action.base_action {
             None => {
-                self.run_component(&driver.component, &action.writes_records, call)
+                self.run_component(&driver.component, &action.writes_records, call, effects)
                     .await
             }
-            Some(base) => self.run_base_action(driver, action, base, call).await,
+            Some(base) => {
+                self.run_base_action(driver, action, base, call, effects)
+                    .await
+            }
         }
     }
 
@@ -44,49 +53,57 @@ impl Service {
         component: &DriverComponent,
         writes_records: &[String],
         call: &ActionCall,
+        effects: Option<Arc<dyn EffectFence>>,
     ) -> ComponentRun {
         component
             .handle(
                 call.invocation(),
                 call.scope(writes_records),
-                self.host_services_for(&call.trace_id),
+                self.host_services_for(&call.trace_id, effects),
             )
             .await
     }
 
     /// A sync action: its lane leased when it mutates one, driver code run,
     /// its answer read.
+    /// Under an idempotency `key`, its first effect is fenced and its
+    /// reservation renewed while it runs (`ops/attempt.rs`).
     pub(super) async fn invoke(
         &self,
         admitted: &Admitted,
         call: ActionCall,
+        key: Option<&IdempotencyKey>,
     ) -> Result<Accepted, ApiError> {
         let route = &admitted.route;
-        let run = if self.holds_lane(route) {
-            let lease = self
-                .lease_lane(&call, route.driver.component.limits().deadline_ms)
-                .await?;
-            // The guest runs on the guest pool whether or not this request
-            // is still awaited (a client that disconnects drops this
-            // future), so the lease is released by a task that waits for
-            // the guest, not by this one.
-            let (service, route) = (self.clone(), route.clone());
-            let guest = async move {
-                let run = service
-                    .run_action(&route.driver, &route.action, &call)
-                    .await;
-                service.release_lane(&lease).await;
-                run
-            };
-            tokio::spawn(tracing::Instrument::instrument(
-                guest,
-                tracing::Span::current(),
-            ))
-            .await
-            .map_err(|e| ApiError::internal(format!("the invocation task failed: {e}")))?
+        let lease = if self.holds_lane(route) {
+            Some(self.lease_lane(&call).await?)
         } else {
-            self.run_action(&route.driver, &route.action, &call).await
+            None
         };
+        let fence =
+            key.map(|key| ReservationFence::new(self, key, &call.trace_id) as Arc<dyn EffectFence>);
+        let heartbeat = Heartbeat::start(self, key, lease.as_ref());
+        // The guest runs on the guest pool whether or not this request is
+        // still awaited (a client that disconnects drops this future), so
+        // its holds are kept and released by a task that waits for the
+        // guest, not by this one.
+        let (service, route) = (self.clone(), route.clone());
+        let guest = async move {
+            let run = service
+                .run_action(&route.driver, &route.action, &call, fence)
+                .await;
+            drop(heartbeat);
+            if let Some(lease) = &lease {
+                service.release_lane(lease).await;
+            }
+            run
+        };
+        let run = tokio::spawn(tracing::Instrument::instrument(
+            guest,
+            tracing::Span::current(),
+        ))
+        .await
+        .map_err(|e| ApiError::internal(format!("the invocation task failed: {e}")))?;
         accepted(&admitted.route.target.driver_id, run)
     }
 

@@ -40,14 +40,10 @@ pub fn needs_lane(action: &ActionDescriptor, registry: &Registry) -> bool {
 
 impl Service {
     /// Leases the invocation's lane for an in-request mutation, or says who
-    /// holds it. The lease outlives the longest the driver may run (its
-    /// deadline and the parked-guest margin) so that it never expires under
-    /// a live invocation; a host that dies frees it when it expires.
-    pub async fn lease_lane(
-        &self,
-        call: &ActionCall,
-        deadline_ms: u64,
-    ) -> Result<LaneLease, ApiError> {
+    /// holds it. The lease lasts `lease_ms`; the holder's heartbeat
+    /// (`ops/attempt.rs`) renews it while the driver runs, so a host that
+    /// dies frees it within one `lease_ms`.
+    pub async fn lease_lane(&self, call: &ActionCall) -> Result<LaneLease, ApiError> {
         let new = NewLaneLease {
             product: call.product.clone(),
             context: call.context.clone(),
@@ -57,12 +53,7 @@ impl Service {
             trace_id: call.trace_id.clone(),
             owner: self.host_id.clone(),
         };
-        let ttl_ms = self.lease_ms.max(
-            i64::try_from(deadline_ms)
-                .unwrap_or(i64::MAX)
-                .saturating_add(60_000),
-        );
-        match self.store.acquire_lane(&new, ttl_ms).await {
+        match self.store.acquire_lane(&new, self.lease_ms).await {
             Ok(lease) => Ok(lease),
             Err(StoreError::LaneBusy { operation_id, .. }) => {
                 let active = self.holding_operation(&operation_id).await;

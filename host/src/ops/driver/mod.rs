@@ -111,7 +111,7 @@ impl Service {
         };
         let action_call = action_call(call, &admitted)?;
         let outcome = match admitted.route.action.execution {
-            Execution::Sync => self.invoke(&admitted, action_call).await,
+            Execution::Sync => self.invoke(&admitted, action_call, key.as_ref()).await,
             Execution::Async => self.enqueue(action_call).await,
         };
         self.complete(&mutation, key.as_ref(), outcome).await

@@ -145,7 +145,7 @@ impl Worker {
                 return fail("operation_request_malformed", message);
             }
         };
-        match self.service.run_action(driver, action, &call).await {
+        match self.service.run_action(driver, action, &call, None).await {
             Err(error) => fail("driver_failed", error.to_string()),
             Ok(invoked) => match invoked.value {
                 Ok(response) => {

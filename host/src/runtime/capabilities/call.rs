@@ -59,6 +59,16 @@ impl HostCallSite {
     }
 }
 
+/// Passes the invocation's effect fence, if it has one.
+pub(super) async fn fenced(
+    fence: Option<std::sync::Arc<dyn super::EffectFence>>,
+) -> Result<(), HostError> {
+    match fence {
+        Some(fence) => fence.before_effect().await,
+        None => Ok(()),
+    }
+}
+
 impl InvocationState {
     /// What is left of the invocation's budget, and where host calls run;
     /// no budget left ends the invocation.

@@ -12,6 +12,10 @@
 //! | hooks | `hooks/` | [`ProductHooks`], routed by product profile |
 //! | log, clock | `log.rs`, `clock.rs` | the host's log and clock |
 //!
+//! Provider mutations and record writes first pass the invocation's
+//! [`EffectFence`] (`effects.rs`), so a crashed attempt is never re-run
+//! after it changed something.
+//!
 //! Every call runs through `call.rs`: within the invocation's budget, on
 //! the runtime that admitted it, inside its [`InvocationScope`], leaving a
 //! line in its transcript. A capability a host does not wire
@@ -24,6 +28,7 @@
 
 mod call;
 mod clock;
+pub mod effects;
 pub mod hooks;
 mod log;
 pub mod probe;
@@ -34,6 +39,7 @@ pub mod settings;
 use std::sync::Arc;
 
 pub use crate::records::Lane;
+pub use effects::{EffectFence, FenceFuture};
 pub use hooks::{HookDrivers, ProductHooks};
 pub use probe::HttpProbe;
 pub use provider::{DEFAULT_JOB_NAME, ProviderCapability, host_error as provider_host_error};
@@ -81,4 +87,8 @@ pub struct HostServices {
     pub probe: Option<HttpProbe>,
     pub settings: Option<StoreSettings>,
     pub hooks: Option<Arc<ProductHooks>>,
+    /// Asked before every provider mutation and record write (see
+    /// [`effects`]); `None` runs without a fence (no reservation to
+    /// guard: reads, tests, operations that own their lane record).
+    pub effects: Option<Arc<dyn EffectFence>>,
 }

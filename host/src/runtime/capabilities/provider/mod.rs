@@ -14,14 +14,29 @@ pub use capability::{ProviderCapability, host_error};
 
 use super::super::bindings::launchplane::driver::provider;
 use super::super::state::InvocationState;
-use super::call::{HostResult, outcome};
+use super::call::{HostResult, fenced, outcome};
 
 /// The job name of the WIT's unnamed `run-job`.
 pub const DEFAULT_JOB_NAME: &str = "launchplane-job";
 
 /// Provider calls share one shape: check the lane, find the provider, run
 /// the call within the budget, note the outcome.
+/// `effect` calls (they change the lane) pass the invocation's effect
+/// fence first (`../effects.rs`).
 macro_rules! lane_call {
+    (effect $self:ident, $function:literal, $context:expr, $instance:expr, |$provider:ident, $lane:ident| $call:expr) => {{
+        let fence = $self.services.effects.clone();
+        lane_call!(
+            $self,
+            $function,
+            $context,
+            $instance,
+            |$provider, $lane| async move {
+                fenced(fence).await?;
+                $call.await
+            }
+        )
+    }};
     ($self:ident, $function:literal, $context:expr, $instance:expr, |$provider:ident, $lane:ident| $call:expr) => {{
         let $lane = match $self.lane_for($function, &$context, &$instance) {
             Ok(lane) => lane,
@@ -38,6 +53,19 @@ macro_rules! lane_call {
 }
 
 macro_rules! context_call {
+    (effect $self:ident, $function:literal, $context:expr, $summary:expr, |$provider:ident| $call:expr) => {{
+        let fence = $self.services.effects.clone();
+        context_call!(
+            $self,
+            $function,
+            $context,
+            $summary,
+            |$provider| async move {
+                fenced(fence).await?;
+                $call.await
+            }
+        )
+    }};
     ($self:ident, $function:literal, $context:expr, $summary:expr, |$provider:ident| $call:expr) => {{
         if let Err(e) = $self.context_for($function, &$context) {
             return Ok(Err(e));
@@ -79,7 +107,7 @@ impl provider::Host for InvocationState {
         set: Vec<(String, String)>,
         unset: Vec<String>,
     ) -> HostResult<()> {
-        lane_call!(self, "provider.update-env", context, instance, |p, lane| p
+        lane_call!(effect self, "provider.update-env", context, instance, |p, lane| p
             .update_env(&lane, &set, &unset))
     }
 
@@ -89,7 +117,7 @@ impl provider::Host for InvocationState {
         instance: String,
         image_reference: String,
     ) -> HostResult<()> {
-        lane_call!(self, "provider.set-image", context, instance, |p, lane| p
+        lane_call!(effect self, "provider.set-image", context, instance, |p, lane| p
             .set_image(&lane, &image_reference))
     }
 
@@ -99,7 +127,7 @@ impl provider::Host for InvocationState {
         instance: String,
         timeout_seconds: u32,
     ) -> HostResult<provider::DeployOutcome> {
-        lane_call!(self, "provider.deploy", context, instance, |p, lane| p
+        lane_call!(effect self, "provider.deploy", context, instance, |p, lane| p
             .deploy(&lane, timeout_seconds))
     }
 
@@ -110,7 +138,7 @@ impl provider::Host for InvocationState {
         command: Vec<String>,
         timeout_seconds: u32,
     ) -> HostResult<provider::JobOutcome> {
-        lane_call!(self, "provider.run-job", context, instance, |p, lane| p
+        lane_call!(effect self, "provider.run-job", context, instance, |p, lane| p
             .run_job(&lane, DEFAULT_JOB_NAME, &command, timeout_seconds))
     }
 
@@ -123,7 +151,7 @@ impl provider::Host for InvocationState {
         timeout_seconds: u32,
     ) -> HostResult<provider::JobOutcome> {
         lane_call!(
-            self,
+            effect self,
             "provider.run-named-job",
             context,
             instance,
@@ -154,7 +182,7 @@ impl provider::Host for InvocationState {
         env: Vec<(String, String)>,
     ) -> HostResult<provider::PreviewApp> {
         context_call!(
-            self,
+            effect self,
             "provider.create-preview-app",
             context,
             name.clone(),
@@ -171,7 +199,7 @@ impl provider::Host for InvocationState {
         timeout_seconds: u32,
     ) -> HostResult<provider::JobOutcome> {
         context_call!(
-            self,
+            effect self,
             "provider.run-preview-job",
             context,
             format!("{context}/{app_name} {name}"),
@@ -181,7 +209,7 @@ impl provider::Host for InvocationState {
 
     async fn delete_preview_app(&mut self, context: String, name: String) -> HostResult<()> {
         context_call!(
-            self,
+            effect self,
             "provider.delete-preview-app",
             context,
             name.clone(),

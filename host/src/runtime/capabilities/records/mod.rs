@@ -9,7 +9,7 @@ pub use store::StoreRecords;
 use super::super::bindings::HostError;
 use super::super::bindings::launchplane::driver::records;
 use super::super::state::InvocationState;
-use super::call::{HostResult, outcome};
+use super::call::{HostResult, fenced, outcome};
 
 impl records::Host for InvocationState {
     async fn get(&mut self, kind: String, record_id: String) -> HostResult<Option<String>> {
@@ -72,9 +72,13 @@ impl records::Host for InvocationState {
             return Ok(Err(self.unavailable("records.put", "records")));
         };
         let k = kind.clone();
+        let fence = self.services.effects.clone();
         let result = self
             .call_site()?
-            .run(async move { records.put(&scope, &k, &document).await })
+            .run(async move {
+                fenced(fence).await?;
+                records.put(&scope, &k, &document).await
+            })
             .await?;
         self.note("records.put", kind, outcome(&result));
         Ok(result)
