@@ -26,6 +26,7 @@ pub mod driver;
 pub mod evidence;
 pub mod grants;
 pub mod idempotency;
+pub mod input;
 pub mod live_target;
 pub mod mutation;
 pub mod onboarding;

@@ -1,10 +1,16 @@
 //! Audit events: every accepted mutation and every denial, with the
 //! caller's claims (never the credential) and the ids of records written.
+//!
+//! Every plain text column is written with forbidden characters escaped
+//! ([`super::hygiene::escape_forbidden`]): an audit row of a hostile
+//! request is kept, never refused by the database (PostgreSQL refuses NUL
+//! in text).
 
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::Row;
 
+use super::hygiene::escape_forbidden;
 use super::{Store, StoreError, on_pool};
 
 /// One audit event.
@@ -62,27 +68,29 @@ impl AuditEvent {
 }
 
 impl Store {
+    /// Appends `event`. Text is escaped, never refused.
     pub async fn append_audit_event(&self, event: &AuditEvent) -> Result<(), StoreError> {
         let record_ids = serde_json::to_string(&event.record_ids).unwrap_or_else(|_| "[]".into());
+        let text = |value: &str| escape_forbidden(value);
         on_pool!(self, pool => {
             sqlx::query(
                 "INSERT INTO lp_audit_events (event_id, recorded_at, trace_id, caller_kind, caller_subject, caller_claims, \
                  method, route, action, product, context, instance, outcome, status_code, record_ids, detail) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
             )
-            .bind(&event.event_id)
-            .bind(&event.recorded_at)
-            .bind(&event.trace_id)
-            .bind(&event.caller_kind)
-            .bind(&event.caller_subject)
+            .bind(text(&event.event_id))
+            .bind(text(&event.recorded_at))
+            .bind(text(&event.trace_id))
+            .bind(text(&event.caller_kind))
+            .bind(text(&event.caller_subject))
             .bind(event.caller_claims.to_string())
-            .bind(&event.method)
-            .bind(&event.route)
-            .bind(&event.action)
-            .bind(&event.product)
-            .bind(&event.context)
-            .bind(&event.instance)
-            .bind(&event.outcome)
+            .bind(text(&event.method))
+            .bind(text(&event.route))
+            .bind(text(&event.action))
+            .bind(text(&event.product))
+            .bind(text(&event.context))
+            .bind(text(&event.instance))
+            .bind(text(&event.outcome))
             .bind(i64::from(event.status_code))
             .bind(&record_ids)
             .bind(event.detail.to_string())

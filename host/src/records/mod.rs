@@ -9,6 +9,7 @@
 
 mod audit;
 mod documents;
+pub mod hygiene;
 mod idempotency;
 pub mod ingest;
 pub mod kinds;
@@ -72,6 +73,10 @@ pub enum StoreError {
         "the authorization policy changed concurrently (expected revision {expected}, found {found})"
     )]
     PolicyConflict { expected: i64, found: i64 },
+    /// A value the store refuses to hold (see [`hygiene`]); the same on
+    /// both backends, and never a database error.
+    #[error("invalid input: {0}")]
+    Invalid(#[from] hygiene::InputError),
     #[error("stored {what} is malformed: {reason}")]
     Corrupt { what: String, reason: String },
     #[error("database error: {0}")]

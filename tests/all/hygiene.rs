@@ -1,0 +1,209 @@
+//! Input hygiene, bounded tables and secret binding (issue 26, items 4, 5
+//! and 7), on both stores wherever the behaviour is the store's.
+
+use launchplane::records::{AuditEvent, RecordWrite, StoreError, StoredRecord};
+use launchplane_tests::{Service, assert_rejected, conformance};
+use serde_json::{Value, json};
+
+fn deployment(record_id: &str, context: &str) -> Value {
+    json!({
+        "product": "demo",
+        "deployment": {
+            "record_id": record_id,
+            "artifact_identity": {"artifact_id": "artifact-demo-1"},
+            "context": context,
+            "instance": "testing",
+            "source_git_ref": "refs/heads/main",
+            "deploy": {"target_name": "demo-testing", "target_type": "application", "deploy_mode": "image", "status": "pass"},
+        }
+    })
+}
+
+/// Asserts a 400 `invalid_request` whose message names `field`.
+fn assert_names(status: u16, body: &Value, field: &str) {
+    assert_eq!(status, 400, "{field}: {body}");
+    assert_eq!(assert_rejected(body), "invalid_request", "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(field), "{field} not named in {message}");
+}
+
+conformance!(
+    hostile_ids_and_text_are_400_naming_the_field,
+    |db| async move {
+        let service = Service::start(&db).await;
+        service.seed_profile("generic-web").await;
+
+        // The issue's probes: a NUL in `context` (PostgreSQL answered 500,
+        // SQLite 202), a path as a record id, a right-to-left override and
+        // a 5,000-character product name.
+        let (status, body) = service
+            .post(
+                "/v1/evidence/deployments",
+                &deployment("deployment-1", "demo\u{0}"),
+                None,
+            )
+            .await;
+        assert_names(status, &body, "deployment.context");
+        let (status, body) = service
+            .post(
+                "/v1/evidence/deployments",
+                &deployment("../../../../etc/passwd", "demo"),
+                None,
+            )
+            .await;
+        assert_names(status, &body, "deployment.record_id");
+        let (status, body) = service
+            .get("/v1/deployments/..%2F..%2F..%2F..%2Fetc%2Fpasswd")
+            .await;
+        assert_names(status, &body, "record_id");
+        let (status, body) = service.get("/v1/inventory/demo%00/testing").await;
+        assert_names(status, &body, "context");
+        for product in ["shop\u{202E}gnp".to_string(), "p".repeat(5000)] {
+            let mut profile = launchplane_tests::demo_profile("generic-web");
+            profile["product"] = json!(product);
+            let (status, body) = service.post("/v1/product-profiles", &profile, None).await;
+            assert_names(status, &body, "product");
+        }
+        let mut profile = launchplane_tests::demo_profile("generic-web");
+        profile["lanes"][1]["instance"] = json!("prod/../x");
+        let (status, body) = service.post("/v1/product-profiles", &profile, None).await;
+        assert_names(status, &body, "lanes[1].instance");
+
+        // Driver envelopes and grants follow the same rule.
+        let deploy = json!({"product": "demo", "deploy": {"product": "demo", "instance": "testing\u{0}",
+        "artifact_id": "ghcr.io/launchplane/demo:1", "source_git_ref": "refs/heads/main"}});
+        let (status, body) = service
+            .post("/v1/drivers/generic-web/deploy", &deploy, None)
+            .await;
+        assert_names(status, &body, "deploy.instance");
+        let grant = json!({"product": "launchplane", "mode": "dry_run", "grant": {
+        "repository": "launchplane/new", "repository_id": "1", "repository_owner_id": "2",
+        "workflow_refs": ["launchplane/new/.github/workflows/x.yml@refs/heads/main"],
+        "products": ["demo"], "contexts": ["../*"], "actions": ["deployment.write"]}});
+        let (status, body) = service
+            .post("/v1/authz-policies/github-actions/grants", &grant, None)
+            .await;
+        assert_names(status, &body, "grant.contexts[0]");
+        // A control character anywhere in a body, not only in ids.
+        let mut nested = deployment("deployment-2", "demo");
+        nested["deployment"]["deploy"]["target_name"] = json!("demo\u{1b}[31m");
+        let (status, body) = service
+            .post("/v1/evidence/deployments", &nested, None)
+            .await;
+        assert_names(status, &body, "deployment.deploy.target_name");
+
+        // Nothing of the above was stored.
+        assert!(
+            db.store
+                .get_record("deployment", "../../../../etc/passwd")
+                .await
+                .expect("read")
+                .is_none()
+        );
+
+        // Ids the original generates are accepted.
+        for id in [
+            "deployment-20261205T215112.574545Z-demo-testing",
+            "deployment-20260429T195838Z-demo-testing",
+        ] {
+            let (status, body) = service
+                .post("/v1/evidence/deployments", &deployment(id, "demo"), None)
+                .await;
+            assert_eq!(status, 202, "{id}: {body}");
+            let (status, body) = service.get(&format!("/v1/deployments/{id}")).await;
+            assert_eq!(status, 200, "{id}: {body}");
+        }
+    }
+);
+
+conformance!(
+    the_store_refuses_control_characters_the_same_on_both_backends,
+    |db| async move {
+        let store = &db.store;
+        let write = |record: StoredRecord| vec![RecordWrite::Replace { record }];
+        let mut record =
+            StoredRecord::new("deployment", "d-1", "demo", json!({"context": "demo\u{0}"}));
+        let error = store
+            .write_records(&write(record.clone()), "t")
+            .await
+            .expect_err("NUL column");
+        match error {
+            StoreError::Invalid(input) => assert_eq!(input.field, "deployment.context"),
+            other => panic!("expected Invalid, got {other}"),
+        }
+        record.context = "demo".into();
+        record.document = json!({"context": "demo", "notes": ["ok", "bidi \u{202E} override"]});
+        let error = store
+            .write_records(&write(record.clone()), "t")
+            .await
+            .expect_err("bidi text");
+        assert!(error.to_string().contains("deployment.notes[1]"), "{error}");
+        // Tab, line feed and carriage return are text, not control.
+        record.document = json!({"context": "demo", "notes": ["line one\nline two\ttab\r"]});
+        store
+            .write_records(&write(record), "t")
+            .await
+            .expect("multi-line text is stored");
+        // A lookup by an unstorable id finds nothing (PostgreSQL errored).
+        assert!(
+            store
+                .get_record("deployment", "d-1\u{0}")
+                .await
+                .expect("read")
+                .is_none()
+        );
+    }
+);
+
+/// A denied caller: the demo workflow of another repository.
+fn foreign(service: &Service, subject: Option<&str>) -> String {
+    service.issuer.token_with(|r| {
+        r.repository = "launchplane/foreign".into();
+        r.subject = subject.map(str::to_string);
+    })
+}
+
+conformance!(
+    denial_audit_rows_are_never_dropped_for_hostile_text,
+    |db| async move {
+        let service = Service::start(&db).await;
+        service.seed_profile("generic-web").await;
+        // The caller's own claims carry a NUL: the audit row escapes it.
+        let token = foreign(&service, Some("repo:launchplane/foreign:ref:x\u{0}y"));
+        let (status, body) = service
+            .post_as(
+                &token,
+                "/v1/evidence/deployments",
+                &deployment("deployment-9", "demo"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 403, "{body}");
+        let events = db
+            .store
+            .list_audit_events(body["trace_id"].as_str(), 10)
+            .await
+            .expect("audit");
+        assert_eq!(events.len(), 1, "the denial is audited: {events:?}");
+        assert_eq!(events[0].outcome, "denied");
+        assert!(
+            events[0].caller_subject.ends_with("x\\u{0}y"),
+            "{}",
+            events[0].caller_subject
+        );
+
+        // Written directly with hostile text in every column: still a row.
+        let mut event = AuditEvent::new("trace\u{0}", "POST", "/v1/x", "a.write", "rejected", 400);
+        event.context = "demo\u{0}\u{202E}".into();
+        db.store
+            .append_audit_event(&event)
+            .await
+            .expect("escaped, not refused");
+        let events = db
+            .store
+            .list_audit_events(Some("trace\\u{0}"), 10)
+            .await
+            .expect("audit");
+        assert_eq!(events[0].context, "demo\\u{0}\\u{202e}");
+    }
+);
