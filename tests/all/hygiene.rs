@@ -1,6 +1,9 @@
 //! Input hygiene, bounded tables and secret binding (issue 26, items 4, 5
 //! and 7), on both stores wherever the behaviour is the store's.
 
+use std::time::Duration;
+
+use launchplane::ops::maintenance::{self, Retention};
 use launchplane::records::{AuditEvent, RecordWrite, StoreError, StoredRecord};
 use launchplane_tests::{Service, assert_rejected, conformance};
 use serde_json::{Value, json};
@@ -205,5 +208,75 @@ conformance!(
             .await
             .expect("audit");
         assert_eq!(events[0].context, "demo\\u{0}\\u{202e}");
+    }
+);
+
+conformance!(
+    short_windows_keep_keys_and_denials_bounded,
+    |db| async move {
+        let service = Service::start_configured(&db, |state| state.idempotency_ttl_ms = 300).await;
+        service.seed_profile("generic-web").await;
+        let keys = 30;
+        for i in 0..keys {
+            let (status, body) = service
+                .post(
+                    "/v1/evidence/deployments",
+                    &deployment(&format!("deployment-{i}"), "demo"),
+                    Some(&format!("bounded-{i}")),
+                )
+                .await;
+            assert_eq!(status, 202, "{body}");
+        }
+        let token = foreign(&service, None);
+        let denials = 100;
+        for i in 0..denials {
+            let (status, _) = service
+                .post_as(
+                    &token,
+                    "/v1/evidence/deployments",
+                    &deployment(&format!("d-{i}"), "demo"),
+                    None,
+                )
+                .await;
+            assert_eq!(status, 403);
+        }
+        let before = db.store.table_sizes().await.expect("sizes");
+        assert_eq!(before.idempotency_keys, keys);
+        // One row per identity and minute (two if the minute turned).
+        assert!((1..=2).contains(&before.denial_audit_events), "{before:?}");
+        let events = db.store.list_audit_events(None, 1000).await.expect("audit");
+        let counted: u64 = events
+            .iter()
+            .filter(|e| e.outcome == "denied")
+            .map(|e| e.occurrences)
+            .sum();
+        assert_eq!(counted, denials as u64, "every denial is counted");
+
+        // The background sweep, with short windows: keys expire after 300 ms,
+        // denials are kept 300 ms, a sweep every 100 ms.
+        let sweeper = maintenance::spawn(
+            db.store.clone(),
+            Retention {
+                interval: Duration::from_millis(100),
+                denial_audit: Duration::from_millis(300),
+            },
+        );
+        let mut after = before;
+        for _ in 0..50 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            after = db.store.table_sizes().await.expect("sizes");
+            if after.idempotency_keys == 0 && after.denial_audit_events == 0 {
+                break;
+            }
+        }
+        sweeper.abort();
+        eprintln!("table sizes before the sweep {before:?}, after {after:?}");
+        assert_eq!(after.idempotency_keys, 0, "{after:?}");
+        assert_eq!(after.denial_audit_events, 0, "{after:?}");
+        // Accepted mutations stay audited.
+        assert_eq!(
+            after.audit_events,
+            before.audit_events - before.denial_audit_events
+        );
     }
 );

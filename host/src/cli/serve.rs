@@ -44,10 +44,12 @@ pub async fn serve_state(state: Service, config: &ServeConfig) -> anyhow::Result
     if config.worker {
         tokio::spawn(Worker::new(state.clone(), WorkerConfig::default()).run());
     }
+    let sweeper = crate::ops::maintenance::spawn(state.store.clone(), config.retention);
     tracing::info!(bind = %listener.local_addr()?, storage_backend = state.store.backend(), "launchplane serving");
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    sweeper.abort();
     Ok(())
 }
 

@@ -13,7 +13,8 @@
 //! * [`access`]: authorization against the active policy, and its audit.
 //! * [`idempotency`] and [`completion`]: the front and the tail of every
 //!   mutation (reserve a key; store the answer and audit the outcome);
-//!   [`mutation`] joins them for host routes.
+//!   [`mutation`] joins them for host routes; [`maintenance`] sweeps
+//!   expired keys and old denial audit rows in the background.
 //! * The host routes, one file each: [`evidence`], [`grants`], [`profiles`],
 //!   [`onboarding`], [`product_config`], [`live_target`], [`reads`],
 //!   [`secrets`], [`catalogue`].
@@ -28,6 +29,7 @@ pub mod grants;
 pub mod idempotency;
 pub mod input;
 pub mod live_target;
+pub mod maintenance;
 pub mod mutation;
 pub mod onboarding;
 

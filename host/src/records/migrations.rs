@@ -29,6 +29,12 @@ const POSTGRES: &[Step] = &[
         include_str!("../../../migrations/postgres/0003_lane_leases.up.sql"),
         include_str!("../../../migrations/postgres/0003_lane_leases.down.sql"),
     ),
+    (
+        4,
+        "audit coalescing",
+        include_str!("../../../migrations/postgres/0004_audit_coalescing.up.sql"),
+        include_str!("../../../migrations/postgres/0004_audit_coalescing.down.sql"),
+    ),
 ];
 
 const SQLITE: &[Step] = &[
@@ -50,10 +56,16 @@ const SQLITE: &[Step] = &[
         include_str!("../../../migrations/sqlite/0003_lane_leases.up.sql"),
         include_str!("../../../migrations/sqlite/0003_lane_leases.down.sql"),
     ),
+    (
+        4,
+        "audit coalescing",
+        include_str!("../../../migrations/sqlite/0004_audit_coalescing.up.sql"),
+        include_str!("../../../migrations/sqlite/0004_audit_coalescing.down.sql"),
+    ),
 ];
 
 /// The newest schema revision this binary knows.
-pub const LATEST: i64 = 3;
+pub const LATEST: i64 = 4;
 
 fn migrator(steps: &'static [Step]) -> Migrator {
     let mut migrations = Vec::with_capacity(steps.len() * 2);
