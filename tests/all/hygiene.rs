@@ -1,11 +1,13 @@
 //! Input hygiene, bounded tables and secret binding (issue 26, items 4, 5
 //! and 7), on both stores wherever the behaviour is the store's.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use launchplane::ops::maintenance::{self, Retention};
 use launchplane::records::{AuditEvent, RecordWrite, StoreError, StoredRecord};
-use launchplane_tests::{Service, assert_rejected, conformance};
+use launchplane::secrets::{MasterKey, SecretError, Vault};
+use launchplane_tests::{Service, TestDatabase, assert_rejected, conformance, put_secret};
 use serde_json::{Value, json};
 
 fn deployment(record_id: &str, context: &str) -> Value {
@@ -280,3 +282,158 @@ conformance!(
         );
     }
 );
+
+const KEY: &str = "tests master key";
+
+fn vault(db: &TestDatabase, key: &str) -> Vault {
+    Vault::new(db.store.clone(), MasterKey::from_text(key).map(Arc::new))
+}
+
+/// The current version row of `secret_id`.
+async fn version_row(db: &TestDatabase, secret_id: &str) -> StoredRecord {
+    let secret = db
+        .store
+        .get_record("secret", secret_id)
+        .await
+        .expect("read")
+        .expect("secret");
+    let version_id = secret.document["current_version_id"]
+        .as_str()
+        .expect("version id");
+    db.store
+        .get_record("secret_version", version_id)
+        .await
+        .expect("read")
+        .expect("version")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moved_ciphertext_fails_closed_and_legacy_rows_get_a_tag() {
+    let db = TestDatabase::new("sqlite").await;
+    let vault = vault(&db, KEY);
+    put_secret(
+        &vault,
+        "runtime_environment",
+        "API_TOKEN",
+        "demo",
+        "token-a-1f2e",
+    )
+    .await;
+    put_secret(
+        &vault,
+        "runtime_environment",
+        "DB_PASSWORD",
+        "demo",
+        "token-b-9c8d",
+    )
+    .await;
+    let a = version_row(&db, "secret-runtime-environment-api-token-demo").await;
+    let b = version_row(&db, "secret-runtime-environment-db-password-demo").await;
+    assert!(
+        a.document["binding_tag"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("hmac-sha256-v1:"))
+    );
+
+    // A's token (with A's tag) copied into B's version row.
+    let mut moved = b.clone();
+    moved.document["ciphertext"] = a.document["ciphertext"].clone();
+    moved.document["binding_tag"] = a.document["binding_tag"].clone();
+    db.store
+        .write_records(&[RecordWrite::Replace { record: moved }], "t")
+        .await
+        .expect("tamper");
+    let error = vault
+        .resolve("runtime_environment", "demo", "")
+        .await
+        .expect_err("moved");
+    assert!(
+        matches!(error, SecretError::BindingMismatch { .. }),
+        "{error}"
+    );
+    assert!(!error.to_string().contains("token-a-1f2e"), "{error}");
+
+    // A legacy row (no tag, as the original wrote it) stays readable...
+    db.store
+        .write_records(&[RecordWrite::Replace { record: b.clone() }], "t")
+        .await
+        .expect("restore");
+    let mut legacy = a.clone();
+    legacy
+        .document
+        .as_object_mut()
+        .expect("object")
+        .remove("binding_tag");
+    db.store
+        .write_records(&[RecordWrite::Replace { record: legacy }], "t")
+        .await
+        .expect("legacy");
+    let values = vault
+        .resolve("runtime_environment", "demo", "")
+        .await
+        .expect("legacy reads");
+    assert_eq!(
+        values.get("API_TOKEN").map(|v| v.as_str()),
+        Some("token-a-1f2e")
+    );
+    // ...and the next write of the secret (same value) adds the tag.
+    put_secret(
+        &vault,
+        "runtime_environment",
+        "API_TOKEN",
+        "demo",
+        "token-a-1f2e",
+    )
+    .await;
+    let tagged = version_row(&db, "secret-runtime-environment-api-token-demo").await;
+    assert_eq!(tagged.document["binding_tag"], a.document["binding_tag"]);
+    assert_eq!(
+        tagged.record_id, a.record_id,
+        "same version, tagged in place"
+    );
+
+    // A wrong master key is named, not a generic failure.
+    let error = vault_wrong(&db)
+        .resolve("runtime_environment", "demo", "")
+        .await
+        .expect_err("wrong key");
+    assert!(
+        matches!(error, SecretError::MasterKeyMismatch { .. }),
+        "{error}"
+    );
+}
+
+fn vault_wrong(db: &TestDatabase) -> Vault {
+    vault(db, "another master key")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_master_key_is_a_named_503() {
+    let db = TestDatabase::new("postgres").await;
+    put_secret(
+        &vault(&db, KEY),
+        "runtime_environment",
+        "API_TOKEN",
+        "demo",
+        "first-value-7f3a",
+    )
+    .await;
+    let service = Service::start_configured(&db, |state| {
+        state.master_key =
+            MasterKey::from_text("not the key the store was written with").map(Arc::new);
+    })
+    .await;
+    service.seed_profile("generic-web").await;
+    let config = json!({"mode": "dry-run", "product": "demo", "context": "demo",
+        "secrets": [{"name": "API_TOKEN", "value": "second-value-b81d"}]});
+    let (status, body) = service
+        .post("/v1/product-config/apply", &config, None)
+        .await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(assert_rejected(&body), "secrets_master_key_mismatch");
+    let text = body.to_string();
+    assert!(
+        !text.contains("first-value") && !text.contains("second-value"),
+        "{text}"
+    );
+}

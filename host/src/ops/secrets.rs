@@ -27,6 +27,16 @@ pub fn secret_error(error: SecretError) -> ApiError {
             ApiError::invalid_request(format!("Request payload failed validation: {message}"))
         }
         SecretError::NotFound { .. } => ApiError::not_found(error.to_string()),
+        SecretError::MasterKeyMismatch { .. } => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "secrets_master_key_mismatch",
+            error.to_string(),
+        ),
+        SecretError::BindingMismatch { .. } => ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "secret_binding_mismatch",
+            error.to_string(),
+        ),
         SecretError::Store(crate::records::StoreError::Invalid(input)) => {
             super::input::input_error(input)
         }
