@@ -46,6 +46,9 @@ pub struct ServeConfig {
     pub provider: ProviderChoice,
     /// Threads and priority of guest execution.
     pub guests: crate::runtime::GuestPoolConfig,
+    /// The background sweep of expired idempotency keys and old denial
+    /// audit rows.
+    pub retention: crate::ops::maintenance::Retention,
 }
 
 /// Which runtime provider drivers reach.

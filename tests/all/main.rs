@@ -8,6 +8,7 @@ mod evidence;
 mod grants;
 mod hooks;
 mod http;
+mod hygiene;
 mod lifecycle;
 mod odoo;
 mod operators;

@@ -137,6 +137,7 @@ async fn serve_dev(args: DevArgs) -> anyhow::Result<()> {
         shutdown_timeout: std::time::Duration::from_secs(30),
         provider: crate::config::ProviderChoice::Simulated,
         guests: crate::runtime::GuestPoolConfig::default(),
+        retention: crate::ops::maintenance::Retention::default(),
     };
     let mut state = super::serve::build_state(&config).await?;
     // The dev provider is simulated; the issuer's loopback server also plays

@@ -148,6 +148,32 @@ pub struct ServeArgs {
     pub shutdown_timeout: u64,
     #[command(flatten)]
     pub guests: GuestArgs,
+    #[command(flatten)]
+    pub retention: RetentionArgs,
+}
+
+/// The background sweep that keeps traffic-driven tables bounded
+/// (docs/operating.md, "Input hygiene, bounded tables, secret binding").
+#[derive(Debug, Clone, Copy, Args)]
+pub struct RetentionArgs {
+    /// Seconds between sweeps of expired idempotency keys and old denial
+    /// audit rows.
+    #[arg(long, env = "LAUNCHPLANE_MAINTENANCE_INTERVAL_SECS", default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    pub maintenance_interval_secs: u64,
+    /// Seconds a denial audit row (one per caller and minute) is kept.
+    #[arg(long, env = "LAUNCHPLANE_DENIAL_AUDIT_RETENTION_SECS", default_value_t = 30 * 24 * 60 * 60)]
+    pub denial_audit_retention_secs: u64,
+}
+
+impl RetentionArgs {
+    /// The sweep settings these arguments describe.
+    pub fn config(self) -> crate::ops::maintenance::Retention {
+        crate::ops::maintenance::Retention {
+            interval: std::time::Duration::from_secs(self.maintenance_interval_secs),
+            denial_audit: std::time::Duration::from_secs(self.denial_audit_retention_secs),
+        }
+    }
 }
 
 /// Where driver code runs: threads of its own, apart from the threads
@@ -215,6 +241,7 @@ impl ServeArgs {
             shutdown_timeout: std::time::Duration::from_secs(self.shutdown_timeout),
             provider: crate::config::ProviderChoice::FromEnv,
             guests: self.guests.config(),
+            retention: self.retention.config(),
         })
     }
 }

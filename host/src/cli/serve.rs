@@ -45,6 +45,7 @@ pub async fn serve_state(state: Service, config: &ServeConfig) -> anyhow::Result
     if config.worker {
         tokio::spawn(Worker::new(state.clone(), WorkerConfig::default()).run());
     }
+    let sweeper = crate::ops::maintenance::spawn(state.store.clone(), config.retention);
     tracing::info!(bind = %listener.local_addr()?, storage_backend = state.store.backend(), "launchplane serving");
     // A signal starts the drain; after `shutdown_timeout` the host stops
     // waiting, frees its lane leases and reservations, and exits.
@@ -71,6 +72,7 @@ pub async fn serve_state(state: Service, config: &ServeConfig) -> anyhow::Result
             state.attempts.release_all(&state.store, &state.host_id).await;
         }
     }
+    sweeper.abort();
     Ok(())
 }
 

@@ -136,10 +136,30 @@ impl Service {
         }
     }
 
-    /// Appends an audit event; a failure to audit is logged loudly.
-    pub async fn audit(&self, event: &AuditEvent) {
-        if let Err(error) = self.store.append_audit_event(event).await {
-            tracing::error!(%error, "could not write an audit event");
+    /// Appends an audit event. The store escapes hostile text rather than
+    /// refusing it, so only an unavailable database fails this; the write
+    /// is then tried once more, and if that fails too the whole event
+    /// (claims, never a credential) goes to the service log at error level
+    /// under `audit_event_unwritten`, so no event is dropped silently.
+    /// Returns whether the row was written.
+    ///
+    /// A mutation is not undone when its audit row cannot be written: its
+    /// provider action and records are already committed and its answer
+    /// stored for replay, so answering an error would invite a retry
+    /// without the key to do it twice (docs/operating.md).
+    pub async fn audit(&self, event: &AuditEvent) -> bool {
+        let mut attempt = self.store.append_audit_event(event).await;
+        if attempt.is_err() {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            attempt = self.store.append_audit_event(event).await;
+        }
+        match attempt {
+            Ok(()) => true,
+            Err(error) => {
+                let event = serde_json::to_string(event).unwrap_or_default();
+                tracing::error!(%error, audit_event_unwritten = %event, "could not write an audit event; it is logged here instead");
+                false
+            }
         }
     }
 }

@@ -9,6 +9,7 @@
 use axum::http::StatusCode;
 use serde_json::Value;
 
+use super::input::{check_body, input_error};
 use super::mutation::Mutation;
 use super::{Accepted, Call, Reply, Service};
 use crate::error::ApiError;
@@ -34,6 +35,7 @@ pub fn ingest_error(error: IngestError) -> ApiError {
             "record_conflict",
             format!("Record {kind} `{record_id}` already exists with different content."),
         ),
+        IngestError::Store(StoreError::Invalid(input)) => input_error(input),
         IngestError::Store(other) => ApiError::internal(other),
     }
 }
@@ -60,6 +62,7 @@ impl Service {
         call: &Call,
         body: Value,
     ) -> Result<Reply, ApiError> {
+        check_body(&body)?;
         let request = E::parse(&body).map_err(invalid)?;
         self.authorize(call, E::ACTION, request.product(), request.context(), "")
             .await?;

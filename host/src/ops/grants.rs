@@ -18,6 +18,7 @@ use crate::auth::AuthzPolicy;
 use crate::auth::policy::{GithubActionsRule, RuleCounts};
 use crate::error::ApiError;
 use crate::records::StoreError;
+use crate::records::hygiene::check_id_pattern;
 
 const ACTION: &str = "authz_policy_grant.write";
 
@@ -133,6 +134,20 @@ fn parse(body: &Value, change: Change) -> Result<PolicyChange, ApiError> {
             "grants must pin repository_id and repository_owner_id",
         ));
     }
+    if change == Change::Grant {
+        // What a new grant may name follows the id rule (globs allowed);
+        // a removal may still name an older rule exactly as it was written.
+        for (field, patterns) in [
+            ("products", &rule.products),
+            ("contexts", &rule.contexts),
+            ("instances", &rule.instances),
+        ] {
+            for (index, pattern) in patterns.iter().enumerate() {
+                check_id_pattern(&format!("{key}.{field}[{index}]"), pattern.trim())
+                    .map_err(super::input::input_error)?;
+            }
+        }
+    }
     Ok(PolicyChange {
         mode,
         reason,
@@ -170,6 +185,7 @@ impl Service {
         body: Value,
         change: Change,
     ) -> Result<Reply, ApiError> {
+        super::input::check_body(&body)?;
         let request = parse(&body, change)?;
         self.authorize(call, ACTION, "launchplane", "launchplane", "")
             .await?;

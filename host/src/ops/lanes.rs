@@ -62,6 +62,7 @@ impl Service {
         call: &Call,
         map: Map<String, Value>,
     ) -> Result<Reply, ApiError> {
+        super::input::check_body(&Value::Object(map.clone()))?;
         let release = Release::parse(&map)?;
         self.authorize(
             call,

@@ -94,6 +94,7 @@ impl Service {
         map: Map<String, Value>,
     ) -> Result<Reply, ApiError> {
         let state = self;
+        super::input::check_body(&Value::Object(map.clone()))?;
         let request = LiveTargetRequest::parse(&map)?;
         let lane = &request.lane;
         state

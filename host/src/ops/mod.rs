@@ -14,7 +14,8 @@
 //! * [`idempotency`] and [`completion`]: the front and the tail of every
 //!   mutation (reserve a key; store the answer and audit the outcome);
 //!   [`mutation`] joins them for host routes; [`attempt`] keeps a running
-//!   attempt's holds alive and fences its first effect.
+//!   attempt's holds alive and fences its first effect; [`maintenance`]
+//!   sweeps expired keys and old denial audit rows in the background.
 //! * The host routes, one file each: [`evidence`], [`grants`], [`profiles`],
 //!   [`onboarding`], [`product_config`], [`live_target`], [`reads`],
 //!   [`secrets`], [`catalogue`].
@@ -28,8 +29,10 @@ pub mod driver;
 pub mod evidence;
 pub mod grants;
 pub mod idempotency;
+pub mod input;
 pub mod lanes;
 pub mod live_target;
+pub mod maintenance;
 pub mod mutation;
 pub mod onboarding;
 

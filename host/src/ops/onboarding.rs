@@ -105,6 +105,7 @@ impl Service {
             ));
         }
         let body = Value::Object(map);
+        super::input::check_body(&body)?;
         let parsed: OnboardingRequest =
             crate::records::models::from_value(&body, "").map_err(invalid)?;
         if parsed.schema_version < 1 {

@@ -411,6 +411,7 @@ impl Service {
         call: &Call,
         map: Map<String, Value>,
     ) -> Result<Reply, ApiError> {
+        super::input::check_body(&Value::Object(map.clone()))?;
         let config = ProductConfig::parse(&map)?;
         let action = config.mode.action();
         self.authorize(

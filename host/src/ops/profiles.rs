@@ -80,6 +80,7 @@ impl Service {
 
     /// `GET /v1/product-profiles/{product}`.
     pub async fn show_profile(&self, call: &Call, product: &str) -> Result<Reply, ApiError> {
+        super::input::check_path_id("product", product)?;
         self.authorize(call, "product_profile.read", product, "launchplane", "")
             .await?;
         let record = self
@@ -100,6 +101,7 @@ impl Service {
 
     /// `POST /v1/product-profiles`: the full profile record (not enveloped).
     pub async fn write_profile(&self, call: &Call, body: Value) -> Result<Reply, ApiError> {
+        super::input::check_body(&body)?;
         let profile: ProductProfile = parse_record(&body, "").map_err(|e| {
             ApiError::invalid_request(format!("Request payload failed validation: {e}"))
         })?;
@@ -137,7 +139,7 @@ impl Service {
                 .store
                 .write_records(&[RecordWrite::Replace { record }], call.trace_id.as_str())
                 .await
-                .map_err(ApiError::internal)?;
+                .map_err(super::input::store_error)?;
             Ok(accepted)
         })
         .await

@@ -5,6 +5,7 @@
 
 use serde_json::{Value, json};
 
+use super::input::{check_path_id, store_error};
 use super::{Call, Reply, Service};
 use crate::error::ApiError;
 use crate::records::{Operation, RecordQuery, StoredRecord};
@@ -46,11 +47,16 @@ impl Service {
         read: RecordRead,
         record_id: &str,
     ) -> Result<StoredRecord, ApiError> {
+        let field = match read {
+            RecordRead::Preview => "preview_id",
+            RecordRead::Deployment | RecordRead::Promotion => "record_id",
+        };
+        check_path_id(field, record_id)?;
         let record = self
             .store
             .get_record(read.kind(), record_id)
             .await
-            .map_err(ApiError::internal)?
+            .map_err(store_error)?
             .ok_or_else(|| ApiError::no_route(&call.route))?;
         self.authorize(call, read.action(), LAUNCHPLANE, &record.context, "")
             .await?;
@@ -104,6 +110,8 @@ impl Service {
         context: &str,
         instance: &str,
     ) -> Result<Reply, ApiError> {
+        check_path_id("context", context)?;
+        check_path_id("instance", instance)?;
         self.authorize(call, "inventory.read", LAUNCHPLANE, context, instance)
             .await?;
         let record = self
@@ -122,6 +130,7 @@ impl Service {
 
     /// `GET /v1/contexts/{context}/operations/recent`.
     pub async fn recent_operations(&self, call: &Call, context: &str) -> Result<Reply, ApiError> {
+        check_path_id("context", context)?;
         self.authorize(call, "operations.read", LAUNCHPLANE, context, "")
             .await?;
         let recent = |kind: &'static str| {
@@ -168,6 +177,7 @@ impl Service {
     /// `GET /v1/operations/{operation_id}`: authorized with the action that
     /// created the operation, on the operation's own product and lane.
     pub async fn read_operation(&self, call: &Call, operation_id: &str) -> Result<Reply, ApiError> {
+        check_path_id("operation_id", operation_id)?;
         let operation = self
             .store
             .get_operation(operation_id)

@@ -27,6 +27,19 @@ pub fn secret_error(error: SecretError) -> ApiError {
             ApiError::invalid_request(format!("Request payload failed validation: {message}"))
         }
         SecretError::NotFound { .. } => ApiError::not_found(error.to_string()),
+        SecretError::MasterKeyMismatch { .. } => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "secrets_master_key_mismatch",
+            error.to_string(),
+        ),
+        SecretError::BindingMismatch { .. } => ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "secret_binding_mismatch",
+            error.to_string(),
+        ),
+        SecretError::Store(crate::records::StoreError::Invalid(input)) => {
+            super::input::input_error(input)
+        }
         SecretError::Store(crate::records::StoreError::Conflict { kind, record_id }) => {
             ApiError::new(
                 StatusCode::CONFLICT,
@@ -49,6 +62,10 @@ impl Service {
         context: &str,
         instance: &str,
     ) -> Result<Reply, ApiError> {
+        super::input::check_path_id("context", context)?;
+        if !instance.is_empty() {
+            super::input::check_path_id("instance", instance)?;
+        }
         self.authorize(call, "secret.list", LAUNCHPLANE, context, "")
             .await?;
         let secrets = self
@@ -65,6 +82,7 @@ impl Service {
     /// `GET /v1/secrets/{secret_id}`: read first (a missing secret is 404
     /// before authorization, as the original's record reads are).
     pub async fn show_secret(&self, call: &Call, secret_id: &str) -> Result<Reply, ApiError> {
+        super::input::check_path_id("secret_id", secret_id)?;
         let secret = self
             .vault()
             .status(secret_id)

@@ -1,11 +1,26 @@
 //! Audit events: every accepted mutation and every denial, with the
 //! caller's claims (never the credential) and the ids of records written.
+//!
+//! Denials are coalesced: one row per caller identity (kind and subject)
+//! and UTC minute, whose `occurrences` counts the denials it stands for
+//! (the first denial's details are kept). A retention sweep
+//! ([`Store::purge_denial_audit_events`]) deletes old denial rows; other
+//! outcomes are kept.
+//!
+//! Every plain text column is written with forbidden characters escaped
+//! ([`super::hygiene::escape_forbidden`]): an audit row of a hostile
+//! request is kept, never refused by the database (PostgreSQL refuses NUL
+//! in text).
 
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::Row;
 
-use super::{Store, StoreError, on_pool};
+use super::hygiene::escape_forbidden;
+use super::{Store, StoreError, on_pool, unix_millis};
+
+/// The outcome whose rows are coalesced and swept.
+pub const DENIED: &str = "denied";
 
 /// One audit event.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -28,6 +43,8 @@ pub struct AuditEvent {
     pub status_code: u16,
     pub record_ids: Vec<String>,
     pub detail: Value,
+    /// How many events this row stands for (denials coalesce; otherwise 1).
+    pub occurrences: u64,
 }
 
 impl AuditEvent {
@@ -57,40 +74,71 @@ impl AuditEvent {
             status_code,
             record_ids: Vec::new(),
             detail: Value::Object(Default::default()),
+            occurrences: 1,
         }
     }
 }
 
 impl Store {
+    /// Appends `event`; a denial within the same minute as an earlier one
+    /// of the same caller identity increments that row's `occurrences`
+    /// instead. Text is escaped, never refused.
     pub async fn append_audit_event(&self, event: &AuditEvent) -> Result<(), StoreError> {
         let record_ids = serde_json::to_string(&event.record_ids).unwrap_or_else(|_| "[]".into());
+        let now = unix_millis();
+        let text = |value: &str| escape_forbidden(value);
+        let coalesce_key = (event.outcome == DENIED).then(|| {
+            format!(
+                "{DENIED}|{}|{}|{}",
+                text(&event.caller_kind),
+                text(&event.caller_subject),
+                now.div_euclid(60_000)
+            )
+        });
         on_pool!(self, pool => {
             sqlx::query(
                 "INSERT INTO lp_audit_events (event_id, recorded_at, trace_id, caller_kind, caller_subject, caller_claims, \
-                 method, route, action, product, context, instance, outcome, status_code, record_ids, detail) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                 method, route, action, product, context, instance, outcome, status_code, record_ids, detail, \
+                 occurrences, recorded_ms, coalesce_key) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17, $18) \
+                 ON CONFLICT (coalesce_key) DO UPDATE SET occurrences = lp_audit_events.occurrences + 1",
             )
-            .bind(&event.event_id)
-            .bind(&event.recorded_at)
-            .bind(&event.trace_id)
-            .bind(&event.caller_kind)
-            .bind(&event.caller_subject)
+            .bind(text(&event.event_id))
+            .bind(text(&event.recorded_at))
+            .bind(text(&event.trace_id))
+            .bind(text(&event.caller_kind))
+            .bind(text(&event.caller_subject))
             .bind(event.caller_claims.to_string())
-            .bind(&event.method)
-            .bind(&event.route)
-            .bind(&event.action)
-            .bind(&event.product)
-            .bind(&event.context)
-            .bind(&event.instance)
-            .bind(&event.outcome)
+            .bind(text(&event.method))
+            .bind(text(&event.route))
+            .bind(text(&event.action))
+            .bind(text(&event.product))
+            .bind(text(&event.context))
+            .bind(text(&event.instance))
+            .bind(text(&event.outcome))
             .bind(i64::from(event.status_code))
             .bind(&record_ids)
             .bind(event.detail.to_string())
+            .bind(now)
+            .bind(coalesce_key.as_deref())
             .execute(pool)
             .await?
             .rows_affected()
         });
         Ok(())
+    }
+
+    /// Deletes denial rows recorded before `before_ms` (unix milliseconds);
+    /// returns how many rows went.
+    pub async fn purge_denial_audit_events(&self, before_ms: i64) -> Result<u64, StoreError> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query("DELETE FROM lp_audit_events WHERE outcome = $1 AND recorded_ms > 0 AND recorded_ms < $2")
+                .bind(DENIED)
+                .bind(before_ms)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }))
     }
 
     /// Recent audit events, newest first, optionally for one trace.
@@ -102,7 +150,7 @@ impl Store {
         on_pool!(self, pool => {
             sqlx::query(
                 "SELECT event_id, recorded_at, trace_id, caller_kind, caller_subject, caller_claims, method, route, action, \
-                 product, context, instance, outcome, status_code, record_ids, detail FROM lp_audit_events \
+                 product, context, instance, outcome, status_code, record_ids, detail, occurrences FROM lp_audit_events \
                  WHERE ($1 IS NULL OR trace_id = $1) ORDER BY seq DESC LIMIT $2",
             )
             .bind(trace_id)
@@ -131,6 +179,7 @@ impl Store {
                     status_code: u16::try_from(row.try_get::<i64, _>(13)?).unwrap_or(0),
                     record_ids: serde_json::from_str(&row.try_get::<String, _>(14)?).unwrap_or_default(),
                     detail: parse("audit detail", row.try_get(15)?)?,
+                    occurrences: u64::try_from(row.try_get::<i64, _>(16)?).unwrap_or(1),
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()

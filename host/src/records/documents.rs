@@ -8,6 +8,7 @@
 use serde_json::Value;
 use sqlx::Row;
 
+use super::hygiene::{InputError, check_columns, check_document, is_forbidden_char};
 use super::{Store, StoreError, on_pool};
 
 /// One stored record.
@@ -96,6 +97,11 @@ impl Store {
         kind: &str,
         record_id: &str,
     ) -> Result<Option<StoredRecord>, StoreError> {
+        if unstorable(&[kind, record_id]) {
+            // No such record can have been stored (PostgreSQL would refuse
+            // the NUL with an error, SQLite would look it up).
+            return Ok(None);
+        }
         let row = on_pool!(self, pool => {
             sqlx::query(
                 "SELECT kind, record_id, product, context, instance, recorded_at, updated_at, document \
@@ -123,6 +129,14 @@ impl Store {
         } else {
             query.limit.min(1000)
         } as i64;
+        let filters = [&query.product, &query.context, &query.instance];
+        if unstorable(&[kind])
+            || filters
+                .iter()
+                .any(|f| f.as_deref().is_some_and(|v| unstorable(&[v])))
+        {
+            return Ok(Vec::new());
+        }
         on_pool!(self, pool => {
             sqlx::query(
                 "SELECT kind, record_id, product, context, instance, recorded_at, updated_at, document \
@@ -174,6 +188,9 @@ impl Store {
         writes: &[RecordWrite],
         trace_id: &str,
     ) -> Result<Vec<String>, StoreError> {
+        for write in writes {
+            check_write(write)?;
+        }
         let begin = self.write_transaction();
         on_pool!(self, pool => {
             let mut tx = pool.begin_with(begin).await?;
@@ -284,6 +301,37 @@ impl Store {
             Ok(written)
         })
     }
+}
+
+/// Whether any of `values` holds a character no stored row can hold.
+fn unstorable(values: &[&str]) -> bool {
+    values.iter().any(|v| v.chars().any(is_forbidden_char))
+}
+
+/// A write's key columns and document as storable text (the
+/// [`super::hygiene`] rule); the error names `<kind>.<field path>`.
+fn check_write(write: &RecordWrite) -> Result<(), InputError> {
+    let record = match write {
+        RecordWrite::Append { record, .. }
+        | RecordWrite::Replace { record }
+        | RecordWrite::ReplaceIf { record, .. } => record,
+        RecordWrite::DeleteIf {
+            kind, record_id, ..
+        } => return check_columns(&[("kind", kind), ("record_id", record_id)]),
+    };
+    let kind = &record.kind;
+    check_columns(&[("kind", kind)])?;
+    for (column, value) in [
+        ("record_id", &record.record_id),
+        ("product", &record.product),
+        ("context", &record.context),
+        ("instance", &record.instance),
+        ("recorded_at", &record.recorded_at),
+        ("updated_at", &record.updated_at),
+    ] {
+        check_columns(&[(&format!("{kind}.{column}"), value)])?;
+    }
+    check_document(kind, &record.document)
 }
 
 impl StoredRecord {

@@ -35,6 +35,12 @@ const POSTGRES: &[Step] = &[
         include_str!("../../../migrations/postgres/0004_idempotency_attempts.up.sql"),
         include_str!("../../../migrations/postgres/0004_idempotency_attempts.down.sql"),
     ),
+    (
+        5,
+        "audit coalescing",
+        include_str!("../../../migrations/postgres/0005_audit_coalescing.up.sql"),
+        include_str!("../../../migrations/postgres/0005_audit_coalescing.down.sql"),
+    ),
 ];
 
 const SQLITE: &[Step] = &[
@@ -62,10 +68,16 @@ const SQLITE: &[Step] = &[
         include_str!("../../../migrations/sqlite/0004_idempotency_attempts.up.sql"),
         include_str!("../../../migrations/sqlite/0004_idempotency_attempts.down.sql"),
     ),
+    (
+        5,
+        "audit coalescing",
+        include_str!("../../../migrations/sqlite/0005_audit_coalescing.up.sql"),
+        include_str!("../../../migrations/sqlite/0005_audit_coalescing.down.sql"),
+    ),
 ];
 
 /// The newest schema revision this binary knows.
-pub const LATEST: i64 = 4;
+pub const LATEST: i64 = 5;
 
 fn migrator(steps: &'static [Step]) -> Migrator {
     let mut migrations = Vec::with_capacity(steps.len() * 2);

@@ -9,11 +9,13 @@
 
 mod audit;
 mod documents;
+pub mod hygiene;
 mod idempotency;
 pub mod ingest;
 pub mod kinds;
 mod lane;
 mod lane_leases;
+mod maintenance;
 mod migrations;
 pub mod models;
 mod operations;
@@ -35,6 +37,7 @@ pub use idempotency::{
 };
 pub use lane::Lane;
 pub use lane_leases::{LaneLease, NewLaneLease};
+pub use maintenance::TableSizes;
 pub use migrations::LATEST as LATEST_SCHEMA;
 pub use operations::{NewOperation, Operation, OperationStatus};
 pub use operators::OperatorToken;
@@ -74,6 +77,10 @@ pub enum StoreError {
         "the authorization policy changed concurrently (expected revision {expected}, found {found})"
     )]
     PolicyConflict { expected: i64, found: i64 },
+    /// A value the store refuses to hold (see [`hygiene`]); the same on
+    /// both backends, and never a database error.
+    #[error("invalid input: {0}")]
+    Invalid(#[from] hygiene::InputError),
     #[error("stored {what} is malformed: {reason}")]
     Corrupt { what: String, reason: String },
     #[error("database error: {0}")]

@@ -6,6 +6,12 @@
 //! The key derivation keeps both of the original's branches: a value that is
 //! itself a Fernet key (32 bytes, URL-safe base64) is used as is; any other
 //! value is hashed with SHA-256 into one.
+//!
+//! Beside each token a version row carries a binding tag
+//! ([`MasterKey::binding_tag`]): an HMAC-SHA256, under a key derived from
+//! the master key, over the secret id, the version id and the token. A
+//! token copied into another secret's (or version's) row still opens as
+//! Fernet, but its tag no longer matches, and the vault refuses it.
 
 use aes::Aes128;
 use aes::cipher::{BlockDecryptMut, BlockEncryptMut, KeyIvInit, block_padding::Pkcs7};
@@ -46,13 +52,23 @@ pub enum CipherError {
     Unauthentic,
 }
 
-/// The service's master key: a signing half and an encryption half.
+/// The prefix of every binding tag: the scheme's version.
+pub const BINDING_TAG_PREFIX: &str = "hmac-sha256-v1:";
+
+/// The label the binding key is derived under (HMAC of the label with the
+/// master key's signing half), so a binding tag can never be confused with
+/// a Fernet MAC or a [`MasterKey::digest`].
+const BINDING_LABEL: &[u8] = b"launchplane secret version binding v1";
+
+/// The service's master key: a signing half, an encryption half, and the
+/// binding key derived from the signing half.
 ///
-/// Never printed: `Debug` shows nothing of it, and both halves are wiped
+/// Never printed: `Debug` shows nothing of it, and the halves are wiped
 /// when it is dropped.
 pub struct MasterKey {
     signing: hmac::Key,
     encryption: Zeroizing<[u8; 16]>,
+    binding: hmac::Key,
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -75,8 +91,11 @@ impl MasterKey {
         };
         let mut encryption = Zeroizing::new([0u8; 16]);
         encryption.copy_from_slice(&raw[16..]);
+        let signing = hmac::Key::new(hmac::HMAC_SHA256, &raw[..16]);
+        let derived = hmac::sign(&signing, BINDING_LABEL);
         Some(MasterKey {
-            signing: hmac::Key::new(hmac::HMAC_SHA256, &raw[..16]),
+            binding: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()),
+            signing,
             encryption,
         })
     }
@@ -136,6 +155,38 @@ impl MasterKey {
         Ok(Zeroizing::new(plaintext))
     }
 
+    /// The binding tag of `token` as version `version_id` of secret
+    /// `secret_id`: [`BINDING_TAG_PREFIX`] and the hex HMAC-SHA256, under
+    /// the derived binding key, of the three values, each preceded by its
+    /// length (so no two triples share a message).
+    pub fn binding_tag(&self, secret_id: &str, version_id: &str, token: &str) -> String {
+        let tag = hmac::sign(
+            &self.binding,
+            &binding_message(secret_id, version_id, token),
+        );
+        format!("{BINDING_TAG_PREFIX}{}", hex::encode(tag.as_ref()))
+    }
+
+    /// Whether `tag` binds `token` to (`secret_id`, `version_id`) under
+    /// this key (compared in constant time).
+    pub fn verify_binding(
+        &self,
+        secret_id: &str,
+        version_id: &str,
+        token: &str,
+        tag: &str,
+    ) -> bool {
+        let Some(Ok(tag)) = tag.strip_prefix(BINDING_TAG_PREFIX).map(hex::decode) else {
+            return false;
+        };
+        hmac::verify(
+            &self.binding,
+            &binding_message(secret_id, version_id, token),
+            &tag,
+        )
+        .is_ok()
+    }
+
     /// A keyed digest of `value` (hex HMAC-SHA256 under the signing half).
     /// Stands in for a secret value where a request must be compared with
     /// a later one (idempotency fingerprints) without storing the value or
@@ -143,6 +194,17 @@ impl MasterKey {
     pub fn digest(&self, value: &str) -> String {
         hex::encode(hmac::sign(&self.signing, value.as_bytes()).as_ref())
     }
+}
+
+/// `len(secret_id) ‖ secret_id ‖ len(version_id) ‖ version_id ‖
+/// len(token) ‖ token`, lengths as 8-byte big-endian.
+fn binding_message(secret_id: &str, version_id: &str, token: &str) -> Vec<u8> {
+    let mut message = Vec::with_capacity(24 + secret_id.len() + version_id.len() + token.len());
+    for part in [secret_id, version_id, token.trim()] {
+        message.extend_from_slice(&(part.len() as u64).to_be_bytes());
+        message.extend_from_slice(part.as_bytes());
+    }
+    message
 }
 
 #[cfg(test)]
@@ -208,6 +270,32 @@ mod tests {
         );
         assert_eq!(key.decrypt("not a token!"), Err(CipherError::Malformed));
         assert_eq!(key.decrypt("gAAAAA"), Err(CipherError::Malformed));
+    }
+
+    #[test]
+    fn binding_tags_bind_a_token_to_its_secret_and_version() {
+        let key = MasterKey::from_text(SPEC_KEY).expect("key");
+        let tag = key.binding_tag("secret-a", "secret-a-version-1", SPEC_TOKEN);
+        assert!(tag.starts_with(BINDING_TAG_PREFIX));
+        assert!(key.verify_binding("secret-a", "secret-a-version-1", SPEC_TOKEN, &tag));
+        assert!(!key.verify_binding("secret-b", "secret-a-version-1", SPEC_TOKEN, &tag));
+        assert!(!key.verify_binding("secret-a", "secret-a-version-2", SPEC_TOKEN, &tag));
+        assert!(!key.verify_binding("secret-a", "secret-a-version-1", "other", &tag));
+        // Length prefixes: moving a character between fields changes the tag.
+        assert!(!key.verify_binding(
+            "secret-a-",
+            "version-1",
+            SPEC_TOKEN,
+            &key.binding_tag("secret-a", "-version-1", SPEC_TOKEN)
+        ));
+        let other = MasterKey::from_text("another key").expect("key");
+        assert!(!other.verify_binding("secret-a", "secret-a-version-1", SPEC_TOKEN, &tag));
+        assert!(!key.verify_binding("secret-a", "secret-a-version-1", SPEC_TOKEN, "garbage"));
+        // Neither the Fernet MAC key nor the digest is the binding key.
+        assert_ne!(
+            tag.trim_start_matches(BINDING_TAG_PREFIX),
+            key.digest("secret-a")
+        );
     }
 
     #[test]

@@ -33,8 +33,26 @@ pub enum SecretError {
     Invalid(String),
     #[error("no secret `{secret_id}`")]
     NotFound { secret_id: String },
-    #[error("could not decrypt secret `{secret_id}` with the configured master key")]
-    Undecryptable { secret_id: String },
+    /// Neither the version's token nor its binding tag opens under the
+    /// configured key: the master key is not the one the store was
+    /// written with (or the row is damaged). Answered 503
+    /// `secrets_master_key_mismatch`.
+    #[error(
+        "could not decrypt secret `{secret_id}` with the configured master key \
+         (secrets_master_key_mismatch): is {MASTER_KEY_ENV} the key this store was written with?"
+    )]
+    MasterKeyMismatch { secret_id: String },
+    /// The version's token opens under the master key but its binding tag
+    /// does not match this secret and version: the ciphertext was moved
+    /// here from another row. Answered 500 `secret_binding_mismatch`.
+    #[error(
+        "the ciphertext of secret `{secret_id}` version `{version_id}` is not bound to that \
+         secret and version (secret_binding_mismatch); refusing to use it"
+    )]
+    BindingMismatch {
+        secret_id: String,
+        version_id: String,
+    },
     #[error("stored secret `{secret_id}` is malformed: {reason}")]
     Corrupt { secret_id: String, reason: String },
     #[error(transparent)]

@@ -112,6 +112,11 @@ pub struct SecretVersion {
     pub key_id: String,
     /// A Fernet token under the master key.
     pub ciphertext: String,
+    /// The token's binding to this secret and version
+    /// (`MasterKey::binding_tag`). Not in the original: rows it wrote have
+    /// none and stay readable; the next write of the secret adds one.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub binding_tag: String,
 }
 
 /// Where a secret's value goes: an environment key.

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use super::envelope::{Envelope, parse_envelope, validate_payload};
 use super::{DriverRoute, mismatch};
 use crate::error::ApiError;
+use crate::ops::input::check_body;
 use crate::ops::mutation::Mutation;
 use crate::ops::{Call, Service};
 use crate::records::models::product_profile::ProductProfile;
@@ -52,6 +53,7 @@ impl Service {
     ) -> Result<Admitted, ApiError> {
         let action = &route.action;
         let body = Value::Object(body);
+        check_body(&body)?;
         let envelope = parse_envelope(&body, &action.envelope_key)?;
         if let Some(inner) = envelope.payload.get("product").and_then(Value::as_str)
             && inner.trim() != envelope.product

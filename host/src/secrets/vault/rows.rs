@@ -7,6 +7,7 @@ use zeroize::Zeroizing;
 use super::{SecretTarget, Vault};
 use crate::records::{RecordQuery, StoredRecord};
 use crate::secrets::SecretError;
+use crate::secrets::cipher::MasterKey;
 use crate::secrets::models::{SECRET_KIND, SecretRecord, SecretVersion, VERSION_KIND};
 
 impl Vault {
@@ -34,11 +35,26 @@ impl Vault {
             })
     }
 
-    /// The decrypted value of the record's current version.
+    /// The decrypted value of the record's current version, checked
+    /// against its binding tag ([`open`]).
     pub(super) async fn current_value(
         &self,
         record: &SecretRecord,
     ) -> Result<Zeroizing<String>, SecretError> {
+        let (version, _) = self.current_version(record).await?;
+        let plaintext = open(self.key()?, record, &version)?;
+        let text = String::from_utf8(plaintext.to_vec()).map_err(|_| SecretError::Corrupt {
+            secret_id: record.secret_id.clone(),
+            reason: "the stored value is not UTF-8".into(),
+        })?;
+        Ok(Zeroizing::new(text))
+    }
+
+    /// The record's current version row, decoded and as stored.
+    pub(super) async fn current_version(
+        &self,
+        record: &SecretRecord,
+    ) -> Result<(SecretVersion, StoredRecord), SecretError> {
         let stored = self
             .store
             .get_record(VERSION_KIND, &record.current_version_id)
@@ -48,17 +64,47 @@ impl Vault {
                 reason: format!("current version `{}` is missing", record.current_version_id),
             })?;
         let version: SecretVersion = decode(&stored, &record.secret_id)?;
-        let plaintext =
-            self.key()?
-                .decrypt(&version.ciphertext)
-                .map_err(|_| SecretError::Undecryptable {
-                    secret_id: record.secret_id.clone(),
-                })?;
-        let text = String::from_utf8(plaintext.to_vec()).map_err(|_| SecretError::Corrupt {
-            secret_id: record.secret_id.clone(),
-            reason: "the stored value is not UTF-8".into(),
-        })?;
-        Ok(Zeroizing::new(text))
+        Ok((version, stored))
+    }
+}
+
+/// The plaintext of `version`, the current version of `record`. The
+/// binding tag is checked against the ids the record expects (not those
+/// the version row claims), so a token or a whole row moved here from
+/// another secret or version fails closed:
+///
+/// - tag and token both open: the value;
+/// - token opens, tag does not: [`SecretError::BindingMismatch`] (moved);
+/// - token does not open: [`SecretError::MasterKeyMismatch`] (a wrong
+///   master key fails both checks; so does a damaged row);
+/// - no tag (a legacy row, written before tags): the token alone decides,
+///   and the next write of the secret adds the tag.
+pub(super) fn open(
+    key: &MasterKey,
+    record: &SecretRecord,
+    version: &SecretVersion,
+) -> Result<Zeroizing<Vec<u8>>, SecretError> {
+    let secret_id = &record.secret_id;
+    let version_id = &record.current_version_id;
+    let plaintext =
+        key.decrypt(&version.ciphertext)
+            .map_err(|_| SecretError::MasterKeyMismatch {
+                secret_id: secret_id.clone(),
+            })?;
+    let bound = version.binding_tag.is_empty()
+        || key.verify_binding(
+            secret_id,
+            version_id,
+            &version.ciphertext,
+            &version.binding_tag,
+        );
+    if bound {
+        Ok(plaintext)
+    } else {
+        Err(SecretError::BindingMismatch {
+            secret_id: secret_id.clone(),
+            version_id: version_id.clone(),
+        })
     }
 }
 

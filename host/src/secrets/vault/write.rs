@@ -95,6 +95,9 @@ impl Vault {
             .writes;
 
         if action == SecretAction::Unchanged {
+            if let Some((record, _)) = &existing {
+                writes.extend(self.tag_legacy_version(record, key).await?);
+            }
             let version_id = existing
                 .as_ref()
                 .map(|(r, _)| r.current_version_id.clone())
@@ -164,6 +167,37 @@ impl Vault {
     }
 }
 
+impl Vault {
+    /// For a current version written before binding tags (a legacy row,
+    /// just checked to hold the value being written), the write that adds
+    /// its tag; nothing for a tagged row. Guarded by the row as read.
+    async fn tag_legacy_version(
+        &self,
+        record: &SecretRecord,
+        key: &MasterKey,
+    ) -> Result<Option<RecordWrite>, SecretError> {
+        let (mut version, stored) = self.current_version(record).await?;
+        if !version.binding_tag.is_empty() {
+            return Ok(None);
+        }
+        version.binding_tag = key.binding_tag(
+            &record.secret_id,
+            &record.current_version_id,
+            &version.ciphertext,
+        );
+        let mut row = stored.clone();
+        row.document = serde_json::to_value(&version).map_err(|e| SecretError::Corrupt {
+            secret_id: record.secret_id.clone(),
+            reason: e.to_string(),
+        })?;
+        row.updated_at = crate::time::now_rfc3339();
+        Ok(Some(RecordWrite::ReplaceIf {
+            record: row,
+            expected: Some(stored.document),
+        }))
+    }
+}
+
 /// A write needs a valid target, a value and a binding key.
 fn check_write(
     target: &SecretTarget,
@@ -190,15 +224,18 @@ fn new_version(
     write: &WriteContext<'_>,
     now: &str,
 ) -> SecretVersion {
+    let version_id = version_id(id);
+    let ciphertext = key.encrypt(value.as_bytes());
     SecretVersion {
         schema_version: 1,
-        version_id: version_id(id),
+        binding_tag: key.binding_tag(id, &version_id, &ciphertext),
+        version_id,
         secret_id: id.to_string(),
         created_at: now.to_string(),
         created_by: write.actor.to_string(),
         cipher_alg: CIPHER_ALG.into(),
         key_id: KEY_ID.into(),
-        ciphertext: key.encrypt(value.as_bytes()),
+        ciphertext,
     }
 }
 
