@@ -7,6 +7,7 @@ mod evidence;
 mod grants;
 mod hooks;
 mod http;
+mod jwks;
 mod lifecycle;
 mod operators;
 mod parity;
