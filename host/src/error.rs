@@ -8,7 +8,7 @@
 //! (`http/render.rs`) and logs internal failures inside the request's span
 //! (`http/layer.rs`), so the log line carries the trace id the client sees.
 
-use axum::http::StatusCode;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use serde_json::{Map, Value, json};
 
 /// A refused or failed request.
@@ -21,6 +21,9 @@ pub struct ApiError {
     pub extra: Map<String, Value>,
     /// What went wrong inside, for the service log only; never rendered.
     pub detail: Option<String>,
+    /// Response headers the refusal carries (`Allow` on a 405,
+    /// `Retry-After` on a 429).
+    pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl ApiError {
@@ -31,6 +34,7 @@ impl ApiError {
             message: message.into(),
             extra: Map::new(),
             detail: None,
+            headers: Vec::new(),
         }
     }
 
@@ -63,6 +67,14 @@ impl ApiError {
         )
     }
 
+    /// 405 with the `Allow` header naming the methods the path serves
+    /// (`allowed` may be empty: the path serves no method to anyone).
+    pub fn method_not_allowed_with_allow(method: &str, path: &str, allowed: &[&str]) -> Self {
+        let allow = HeaderValue::from_str(&allowed.join(", "))
+            .unwrap_or_else(|_| HeaderValue::from_static(""));
+        ApiError::method_not_allowed(method, path).with_header(header::ALLOW, allow)
+    }
+
     /// 413 when a body exceeds the configured limit.
     pub fn payload_too_large(limit: usize) -> Self {
         ApiError::new(
@@ -83,6 +95,13 @@ impl ApiError {
         error
     }
 
+    /// The refusal with one more response header.
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    /// Adds a top-level key to the error body.
     pub fn with_extra(mut self, key: &str, value: Value) -> Self {
         self.extra.insert(key.to_string(), value);
         self

@@ -166,6 +166,61 @@ async fn unknown_routes_and_methods_answer_the_original_errors() {
     assert_eq!(response.status().as_u16(), 405);
 }
 
+/// Issue 26 item 10: every 405 names the methods the path serves.
+#[tokio::test]
+async fn method_not_allowed_answers_carry_allow() {
+    let server = server().await;
+    let allow = |response: &reqwest::Response| {
+        response
+            .headers()
+            .get(reqwest::header::ALLOW)
+            .map(|v| v.to_str().expect("ascii").to_string())
+    };
+    // A core route: POST on a GET-only path.
+    let response = server
+        .client
+        .post(server.url("/v1/health"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 405);
+    let methods = allow(&response).expect("Allow on a core route");
+    assert!(methods.contains("GET"), "{methods}");
+    assert!(!methods.contains("POST"), "{methods}");
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(assert_rejected(&body), "method_not_allowed");
+
+    // A route with GET and POST: DELETE is refused, both are named.
+    let response = server
+        .client
+        .delete(server.url("/v1/product-profiles"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 405);
+    let methods = allow(&response).expect("Allow");
+    assert!(
+        methods.contains("GET") && methods.contains("POST"),
+        "{methods}"
+    );
+
+    // A driver route: GET and DELETE on a POST action name POST only.
+    for request in [
+        server
+            .client
+            .get(server.url("/v1/drivers/generic-web/deploy")),
+        server
+            .client
+            .delete(server.url("/v1/drivers/generic-web/deploy")),
+    ] {
+        let response = request.send().await.expect("request");
+        assert_eq!(response.status().as_u16(), 405);
+        assert_eq!(allow(&response).as_deref(), Some("POST"));
+        let body: serde_json::Value = response.json().await.expect("json");
+        assert_eq!(assert_rejected(&body), "method_not_allowed");
+    }
+}
+
 #[tokio::test]
 async fn driver_routes_refuse_unauthenticated_callers() {
     let server = server().await;

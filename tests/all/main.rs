@@ -9,6 +9,7 @@ mod grants;
 mod hooks;
 mod http;
 mod hygiene;
+mod jwks;
 mod lifecycle;
 mod odoo;
 mod operators;

@@ -427,24 +427,83 @@ macro_rules! conformance {
 pub const AUDIENCE: &str = "launchplane-tests";
 
 /// A local OIDC issuer on loopback, minting GitHub-Actions-shaped tokens.
+/// Its JWKS lists every key published so far ([`TestIssuer::publish_key`]
+/// adds one, as an issuer rotating its keys does) and counts its fetches.
 pub struct TestIssuer {
     pub issuer: Arc<launchplane::auth::dev_issuer::DevIssuer>,
     pub url: String,
+    published: Arc<Published>,
+}
+
+/// What a [`TestIssuer`] serves: its public keys, and how often the JWKS
+/// was fetched.
+#[derive(Default)]
+struct Published {
+    keys: std::sync::RwLock<Vec<serde_json::Value>>,
+    jwks_fetches: std::sync::atomic::AtomicUsize,
 }
 
 impl TestIssuer {
     pub async fn start() -> TestIssuer {
-        use launchplane::auth::dev_issuer::{DevIssuer, issuer_url_for, router};
+        use launchplane::auth::dev_issuer::{DevIssuer, discovery_document, issuer_url_for};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind issuer");
         let url = issuer_url_for(listener.local_addr().expect("addr"));
         let issuer = Arc::new(DevIssuer::generate(url.clone()).expect("issuer key"));
-        let app = router(issuer.clone());
+        let published = Arc::new(Published::default());
+        published
+            .keys
+            .write()
+            .expect("keys")
+            .push(issuer.public_jwk());
+        let discovery = discovery_document(&url);
+        let app = axum::Router::new()
+            .route(
+                "/.well-known/openid-configuration",
+                axum::routing::get(move || async move { axum::Json(discovery) }),
+            )
+            .route(
+                "/.well-known/jwks",
+                axum::routing::get({
+                    let published = published.clone();
+                    move || async move {
+                        published
+                            .jwks_fetches
+                            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let keys = published.keys.read().expect("keys").clone();
+                        axum::Json(serde_json::json!({ "keys": keys }))
+                    }
+                }),
+            );
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        TestIssuer { issuer, url }
+        TestIssuer {
+            issuer,
+            url,
+            published,
+        }
+    }
+
+    /// Generates a new signing key for this issuer and publishes it beside
+    /// the others; tokens it signs carry its own `kid`.
+    pub fn publish_key(&self) -> launchplane::auth::dev_issuer::DevIssuer {
+        let key = launchplane::auth::dev_issuer::DevIssuer::generate(self.url.clone())
+            .expect("issuer key");
+        self.published
+            .keys
+            .write()
+            .expect("keys")
+            .push(key.public_jwk());
+        key
+    }
+
+    /// How many times the JWKS was fetched so far.
+    pub fn jwks_fetches(&self) -> usize {
+        self.published
+            .jwks_fetches
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// A token with the dev defaults (`launchplane/demo`, deploy.yml on main).
@@ -466,12 +525,20 @@ impl TestIssuer {
     }
 
     pub fn oidc(&self) -> launchplane::auth::OidcAuthenticator {
-        use launchplane::auth::{OidcAuthenticator, OidcConfig, OidcVerifier};
+        launchplane::auth::OidcAuthenticator::new(self.verifier(|config| config))
+    }
+
+    /// A verifier of this issuer's tokens, with `adjust`ed timings.
+    pub fn verifier(
+        &self,
+        adjust: impl FnOnce(launchplane::auth::OidcConfig) -> launchplane::auth::OidcConfig,
+    ) -> launchplane::auth::OidcVerifier {
+        use launchplane::auth::{OidcConfig, OidcVerifier};
         let config = OidcConfig::new(AUDIENCE)
             .expect("config")
             .with_issuer(self.url.clone())
             .expect("issuer");
-        OidcAuthenticator::new(OidcVerifier::new(config).expect("verifier"))
+        OidcVerifier::new(adjust(config)).expect("verifier")
     }
 }
 

@@ -25,6 +25,9 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static("Bearer realm=\"Launchplane API\""),
             );
         }
+        for (name, value) in &self.headers {
+            response.headers_mut().insert(name.clone(), value.clone());
+        }
         response.extensions_mut().insert(Refusal(Arc::new(self)));
         response
     }

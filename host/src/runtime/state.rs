@@ -9,7 +9,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use super::bindings::Invocation;
 use super::capabilities::{HostServices, InvocationScope};
 use super::limits::{DriverLimits, InvocationLimiter};
-use super::stdio::{LogStream, Stream};
+use super::stdio::{LogStream, OutputBudget, OutputLimits, Stream};
 
 /// One host call a driver made, kept as the invocation's transcript.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +36,8 @@ pub struct InvocationState {
     pub(crate) invocation: Option<Invocation>,
     pub(crate) services: HostServices,
     pub(crate) transcript: Vec<HostCall>,
+    /// What the guest may still log (stdout, stderr and `log::emit`).
+    pub(crate) output: OutputBudget,
     /// The runtime that admitted the invocation: host calls run there, not
     /// on the guest thread (see `guest_pool`). `None` runs them in place.
     pub(crate) host: Option<tokio::runtime::Handle>,
@@ -43,24 +45,19 @@ pub struct InvocationState {
 
 impl InvocationState {
     /// A sandbox with no preopened directories, no environment variables, no
-    /// arguments and no network; stdout/stderr go to the log.
+    /// arguments and no network; stdout/stderr go to the log, within the
+    /// invocation's output budget.
     pub(crate) fn new(
         driver_id: Arc<str>,
         trace_id: Arc<str>,
         limits: DriverLimits,
         services: HostServices,
     ) -> Self {
+        let output =
+            OutputBudget::new(OutputLimits::default(), driver_id.clone(), trace_id.clone());
         let wasi = WasiCtx::builder()
-            .stdout(LogStream::new(
-                driver_id.clone(),
-                trace_id.clone(),
-                Stream::Stdout,
-            ))
-            .stderr(LogStream::new(
-                driver_id.clone(),
-                trace_id.clone(),
-                Stream::Stderr,
-            ))
+            .stdout(LogStream::new(output.clone(), Stream::Stdout))
+            .stderr(LogStream::new(output.clone(), Stream::Stderr))
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
@@ -77,6 +74,7 @@ impl InvocationState {
             invocation: None,
             services,
             transcript: Vec::new(),
+            output,
             host: None,
         }
     }

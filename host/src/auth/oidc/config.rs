@@ -62,8 +62,11 @@ pub struct OidcConfig {
 impl OidcConfig {
     /// Default clock skew allowed on `exp`, `nbf` and `iat`.
     pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(30);
-    /// Default shortest time between two JWKS fetches.
-    pub const DEFAULT_REFETCH_INTERVAL: Duration = Duration::from_secs(60);
+    /// Default shortest time between two JWKS fetches: a key the issuer
+    /// publishes is accepted at most this long after its first use, even
+    /// while unknown-`kid` requests flood in (each interval allows one
+    /// fetch, and the fetch reads the whole current key set).
+    pub const DEFAULT_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
     /// Default age after which cached keys are refreshed on use.
     pub const DEFAULT_JWKS_MAX_AGE: Duration = Duration::from_secs(300);
     /// Default timeout of each discovery/JWKS request.

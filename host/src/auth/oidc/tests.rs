@@ -269,7 +269,7 @@ fn config_defaults() {
     let config = OidcConfig::new("aud").unwrap();
     assert_eq!(config.issuer, "https://token.actions.githubusercontent.com");
     assert_eq!(config.leeway, Duration::from_secs(30));
-    assert_eq!(config.refetch_interval, Duration::from_secs(60));
+    assert_eq!(config.refetch_interval, Duration::from_secs(10));
     assert!(config.jwks_url.is_none());
     assert!(!config.require_single_audience);
     assert_eq!(

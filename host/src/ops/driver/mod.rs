@@ -56,21 +56,28 @@ impl Service {
     /// caller is known.
     pub fn driver_route(&self, method: &str, path: &str) -> Result<DriverRoute, ApiError> {
         let registry = self.registry();
+        // Driver actions take an envelope, so only a declared POST is ever
+        // served: a 405 names it in `Allow` when the path has one.
+        let refuse = |method: &str| {
+            let allowed: &[&str] = match registry.route(Method::Post, path) {
+                RouteMatch::Found(_) => &["POST"],
+                _ => &[],
+            };
+            ApiError::method_not_allowed_with_allow(method, path, allowed)
+        };
         let method = match method {
             "GET" => Method::Get,
             "POST" => Method::Post,
-            other => return Err(ApiError::method_not_allowed(other, path)),
+            other => return Err(refuse(other)),
         };
         let target = match registry.route(method, path) {
             RouteMatch::Found(target) => target.clone(),
-            RouteMatch::WrongMethod => {
-                return Err(ApiError::method_not_allowed(method.as_str(), path));
-            }
+            RouteMatch::WrongMethod => return Err(refuse(method.as_str())),
             RouteMatch::NotFound => return Err(ApiError::no_route(path)),
         };
-        // Driver actions take an envelope; a declared GET has none to read.
+        // A declared GET has no envelope to read.
         if method == Method::Get {
-            return Err(ApiError::method_not_allowed("GET", path));
+            return Err(refuse("GET"));
         }
         let driver = registry.driver(&target.driver_id).cloned().ok_or_else(|| {
             ApiError::internal(format!(
