@@ -316,3 +316,128 @@ async fn no_route_promotes_an_odoo_product_without_a_passing_gate() {
         "prod inventory untouched"
     );
 }
+
+/// The decoded `ODOO_INSTANCE_OVERRIDES_PAYLOAD_B64` of an env text.
+fn override_payload(env: &str) -> Value {
+    use base64::Engine as _;
+    let encoded = env
+        .lines()
+        .find_map(|line| line.strip_prefix("ODOO_INSTANCE_OVERRIDES_PAYLOAD_B64="))
+        .unwrap_or_else(|| panic!("no override payload in {env}"));
+    let json = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .expect("base64");
+    serde_json::from_slice(&json).expect("payload JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_testing_deploy_applies_the_lane_overrides_through_the_provider() {
+    let o = odoo().await;
+    let set_base_url = |url: &str| {
+        json!({"product": "demo", "override": {"product": "demo", "context": "cm",
+               "instance": "testing", "key": "web.base.url", "value": url}})
+    };
+    o.post(
+        "/v1/drivers/odoo/config-parameter-override",
+        set_base_url("https://cm-testing.example.com"),
+    )
+    .await;
+    o.publish("artifact-cm-1", SHA_1, DIGEST_1).await;
+    let deployed = o.deploy_testing("artifact-cm-1", SHA_1).await;
+
+    // generic-web's deploy called Odoo's post-deploy: the payload and the
+    // merged modules are in the app's env, and the job ran as a schedule.
+    let app = o.fake.application("app-testing").expect("app");
+    let env = app["env"].as_str().unwrap_or_default();
+    let payload = override_payload(env);
+    assert_eq!(payload["context"], "cm");
+    assert_eq!(
+        payload["config_parameters"],
+        json!([{"key": "web.base.url", "value": {"source": "literal", "value": "https://cm-testing.example.com"}}])
+    );
+    assert!(
+        env.lines()
+            .any(|l| l == "ODOO_INSTALL_MODULES=launchplane_settings,disable_odoo_online"),
+        "{env}"
+    );
+    assert!(env.contains("ODOO_WORKERS=2"), "other env kept: {env}");
+    let schedules = o.fake.schedules();
+    assert_eq!(schedules.len(), 1, "{schedules:?}");
+    assert_eq!(schedules[0]["name"], "platform-data-workflow");
+    assert_eq!(schedules[0]["applicationId"], "app-testing");
+    let command = schedules[0]["command"].as_str().unwrap_or_default();
+    assert!(
+        command.contains("ODOO_INSTANCE_OVERRIDES_PAYLOAD_B64=")
+            && command.ends_with("control-plane post-deploy update"),
+        "{command}"
+    );
+    assert_eq!(
+        o.fake.calls_to("/api/schedule.runManually").len(),
+        1,
+        "the job ran once"
+    );
+    let deployment_id = deployed["records"]["deployment_record_id"]
+        .as_str()
+        .expect("deployment");
+    let deployment = o.record("deployment", deployment_id).await;
+    let update = &deployment["post_deploy_update"];
+    assert_eq!(update["attempted"], true, "{deployment}");
+    assert_eq!(update["status"], "pass");
+    assert!(
+        update["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("platform-data-workflow passed"),
+        "{update}"
+    );
+
+    // The route applies the same for a named phase and records last_apply.
+    let body = o
+        .post(
+            "/v1/drivers/odoo/post-deploy",
+            json!({"product": "demo", "post_deploy": {"context": "cm", "instance": "testing"}}),
+        )
+        .await;
+    let result = &body["result"];
+    assert_eq!(result["post_deploy_status"], "pass", "{body}");
+    assert_eq!(result["override_status"], "pass");
+    assert_eq!(result["override_record_found"], true);
+    assert_eq!(result["override_payload_rendered"], true);
+    assert_eq!(result["required_container_environment_keys"], json!([]));
+    let stored = o.record("odoo_instance_override", "cm-testing").await;
+    assert_eq!(stored["last_apply"]["status"], "pass", "{stored}");
+    assert_eq!(stored["source_label"], "odoo-post-deploy-driver");
+    assert_eq!(o.fake.calls_to("/api/schedule.runManually").len(), 2);
+
+    // A provider that does not keep the env update: the apply fails closed
+    // before the job runs, and says so.
+    o.post(
+        "/v1/drivers/odoo/config-parameter-override",
+        set_base_url("https://cm-testing-2.example.com"),
+    )
+    .await;
+    o.fake.drop_env_writes(true);
+    let body = o
+        .post(
+            "/v1/drivers/odoo/post-deploy",
+            json!({"product": "demo", "post_deploy": {"context": "cm", "instance": "testing", "phase": "deploy"}}),
+        )
+        .await;
+    let result = &body["result"];
+    assert_eq!(result["post_deploy_status"], "fail", "{body}");
+    assert_eq!(result["override_status"], "fail");
+    assert!(
+        result["error_message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not persisted"),
+        "{body}"
+    );
+    assert_eq!(
+        o.fake.calls_to("/api/schedule.runManually").len(),
+        2,
+        "no job after a lost env update"
+    );
+    let stored = o.record("odoo_instance_override", "cm-testing").await;
+    assert_eq!(stored["last_apply"]["status"], "fail", "{stored}");
+}

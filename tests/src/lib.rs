@@ -560,7 +560,7 @@ actions = [
   "preview_readiness.evaluate", "odoo_stable_bootstrap.execute", "authz_policy_grant.write",
   "odoo_artifact_publish.write", "odoo_artifact_publish_inputs.read", "odoo_config_parameter_override.write",
   "odoo_website_bootstrap_override.write", "odoo_prod_backup_gate.execute", "odoo_prod_promotion.execute",
-  "odoo_prod_rollback.execute", "lane_lease.release",
+  "odoo_prod_rollback.execute", "lane_lease.release", "odoo_post_deploy.execute",
   "product_config.plan", "product_config.apply", "secret.list", "secret.read",
   "live_target_runtime.plan", "live_target_runtime.apply",
   "verireel_testing_deploy.execute", "verireel_prod_deploy.execute", "verireel_stable_environment.read",

@@ -4,9 +4,11 @@
 //! action, safety, scope, record kinds, operator visibility) so the host can
 //! derive the same routes and grants. Handlers first repeat the request checks
 //! the original made before doing anything. Artifact publish, its inputs
-//! (from the lane's runtime settings) and the two override writes are built; the actions that drive the provider (post-deploy,
-//! backup gate, promotion, rollback, bootstrap, replacement, previews) are
-//! not yet, and they say so (501) instead of pretending to succeed.
+//! (from the lane's runtime settings), the two override writes, post-deploy
+//! (`post_deploy.rs`) and the backup gate (`backup_gate.rs`) are built;
+//! promotion and rollback run generic-web's (`lifecycle.rs`); bootstrap,
+//! replacement, previews and the promotion run are not yet, and they say so
+//! (501) instead of pretending to succeed.
 
 use launchplane_sdk::host::HostExt;
 use launchplane_sdk::prelude::*;
@@ -46,7 +48,7 @@ pub fn all() -> Vec<Action> {
             .authz("odoo_post_deploy.execute")
             .writes(&["odoo_instance_override"])
             .envelope("post_deploy")
-            .handler(post_deploy),
+            .handler(crate::post_deploy::post_deploy),
         Action::post("config_parameter_override", "config-parameter-override")
             .label("Write config parameter override")
             .description("Write an allowed typed Odoo config-parameter override before post-deploy applies it.")
@@ -270,15 +272,6 @@ fn artifact_publish(
         error_message: String::new(),
     };
     Ok(Reply::new(result).record("artifact_id", artifact_id))
-}
-
-fn post_deploy(
-    ctx: &Ctx<'_>,
-    req: PostDeployRequest,
-) -> Result<Reply<PostDeployResult>, DriverError> {
-    non_blank("context", &req.context)?;
-    non_blank("instance", &req.instance)?;
-    not_built(ctx)
 }
 
 fn config_parameter_override(

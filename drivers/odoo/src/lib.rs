@@ -13,6 +13,7 @@ mod checks;
 pub mod lifecycle;
 pub mod models;
 pub mod overrides;
+pub mod post_deploy;
 mod promotion_inputs;
 
 #[cfg(test)]
@@ -47,8 +48,9 @@ pub fn driver() -> Driver {
         .into_iter()
         .fold(driver, Driver::setting_group);
     let driver = actions::all().into_iter().fold(driver, Driver::action);
-    // Odoo's part of generic-web's lifecycle (lifecycle.rs).
+    // Odoo's part of generic-web's lifecycle (lifecycle.rs, post_deploy.rs).
     driver
+        .hook(hooks::POST_DEPLOY, post_deploy::post_deploy_hook)
         .hook(hooks::PROMOTION_GATE, lifecycle::promotion_gate)
         .hook(hooks::ROLLBACK_SELECT, lifecycle::rollback_select)
         .hook(hooks::ADAPT_REQUEST, lifecycle::adapt_request)

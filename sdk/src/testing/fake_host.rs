@@ -36,6 +36,7 @@ pub struct FakeHost {
     jobs: RefCell<BTreeMap<String, VecDeque<Result<JobOutcome, HostError>>>>,
     settings: RefCell<BTreeMap<(String, String), BTreeMap<String, String>>>,
     allowed_writes: RefCell<Vec<String>>,
+    drop_env_writes: RefCell<bool>,
     calls: RefCell<Vec<HostCall>>,
     logs: RefCell<Vec<(LogLevel, String)>>,
     now: RefCell<String>,
@@ -99,6 +100,24 @@ impl FakeHost {
         self
     }
 
+    /// Seeds a key of a lane's runtime env (as if it were already set on
+    /// the provider's target, a bound secret, say), without a recorded call.
+    pub fn with_env(self, context: &str, instance: &str, key: &str, value: &str) -> Self {
+        self.env
+            .borrow_mut()
+            .entry((context.to_string(), instance.to_string()))
+            .or_default()
+            .insert(key.to_string(), value.to_string());
+        self
+    }
+
+    /// Accepts env updates without keeping them (a provider that does not
+    /// retain an update), so a driver's read-back can be tested.
+    pub fn dropping_env_writes(self) -> Self {
+        *self.drop_env_writes.borrow_mut() = true;
+        self
+    }
+
     /// Sets a lane's runtime setting (what the host would resolve from the
     /// runtime environment records).
     pub fn with_setting(self, context: &str, instance: &str, key: &str, value: &str) -> Self {
@@ -145,6 +164,16 @@ impl FakeHost {
             .borrow()
             .get(&(context.to_string(), instance.to_string()))
             .cloned()
+    }
+
+    /// A lane's runtime env as `update_env` left it (values included, for
+    /// tests that check what was persisted).
+    pub fn env(&self, context: &str, instance: &str) -> BTreeMap<String, String> {
+        self.env
+            .borrow()
+            .get(&(context.to_string(), instance.to_string()))
+            .cloned()
+            .unwrap_or_default()
     }
 
     pub fn logs(&self) -> Vec<(LogLevel, String)> {
@@ -300,6 +329,9 @@ impl Host for FakeHost {
         let keys: Vec<&str> = set.iter().map(|(k, _)| k.as_str()).collect();
         self.note("update_env", &[context, instance, &keys.join(",")])?;
         self.target(context, instance)?;
+        if *self.drop_env_writes.borrow() {
+            return Ok(());
+        }
         let mut env = self.env.borrow_mut();
         let lane = env
             .entry((context.to_string(), instance.to_string()))

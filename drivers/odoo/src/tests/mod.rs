@@ -59,6 +59,7 @@ fn descriptor_identity() {
     assert_eq!(
         descriptor.hooks_implemented,
         [
+            "post-deploy",
             "promotion-gate",
             "rollback-select",
             "adapt-request",
@@ -168,6 +169,7 @@ const BUILT: &[&str] = &[
     "config_parameter_override",
     "website_bootstrap_override",
     "prod_backup_gate",
+    "post_deploy",
 ];
 
 /// Actions that run generic-web's handler: the host runs them, the driver
@@ -759,3 +761,4 @@ fn promotion_inputs_are_blocked_with_the_reason_until_testing_is_shipped() {
 }
 
 mod lifecycle;
+mod post_deploy;
