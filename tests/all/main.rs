@@ -4,6 +4,7 @@
 mod client;
 mod dispatch;
 mod evidence;
+mod front_door;
 mod grants;
 mod hooks;
 mod http;

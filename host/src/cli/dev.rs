@@ -136,6 +136,7 @@ async fn serve_dev(args: DevArgs) -> anyhow::Result<()> {
         worker: true,
         provider: crate::config::ProviderChoice::Simulated,
         guests: crate::runtime::GuestPoolConfig::default(),
+        front_door: crate::config::FrontDoorSettings::default(),
     };
     let mut state = super::serve::build_state(&config).await?;
     // The dev provider is simulated; the issuer's loopback server also plays

@@ -13,6 +13,7 @@ use crate::config::{OidcSettings, ServeConfig};
 use crate::http::router;
 use crate::ops::Service;
 use crate::ops::access::{bootstrap_policy, policy_record};
+use crate::ops::throttle::ClientThrottle;
 use crate::ops::{Worker, WorkerConfig};
 use crate::providers::dokploy::DokployCredentials;
 use crate::providers::simulated::SimulatedProvider;
@@ -30,8 +31,13 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     serve_state(state, &config).await
 }
 
-/// Serves an already built state (with the worker unless disabled).
-pub async fn serve_state(state: Service, config: &ServeConfig) -> anyhow::Result<()> {
+/// Serves an already built state (with the worker unless disabled)
+/// behind the front door's limits (`http/server.rs`).
+pub async fn serve_state(mut state: Service, config: &ServeConfig) -> anyhow::Result<()> {
+    state.client_throttle = Arc::new(ClientThrottle::new(
+        config.front_door.denied_limit,
+        config.front_door.denied_window,
+    ));
     if state.store.active_policy().await?.is_none() {
         tracing::warn!(
             "no authorization policy: every request will be denied until one is imported \
@@ -44,10 +50,20 @@ pub async fn serve_state(state: Service, config: &ServeConfig) -> anyhow::Result
     if config.worker {
         tokio::spawn(Worker::new(state.clone(), WorkerConfig::default()).run());
     }
-    tracing::info!(bind = %listener.local_addr()?, storage_backend = state.store.backend(), "launchplane serving");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let limits = config.front_door;
+    tracing::info!(
+        bind = %listener.local_addr()?,
+        storage_backend = state.store.backend(),
+        header_timeout_s = limits.header_timeout.as_secs(),
+        body_timeout_s = limits.body_timeout.as_secs(),
+        keep_alive_timeout_s = limits.keep_alive_timeout.as_secs(),
+        max_connections = limits.max_connections,
+        open_file_limit = crate::config::open_file_limit(),
+        denied_limit = limits.denied_limit,
+        denied_window_s = limits.denied_window.as_secs(),
+        "launchplane serving"
+    );
+    crate::http::serve(listener, router(state), limits, shutdown_signal()).await;
     Ok(())
 }
 

@@ -17,6 +17,7 @@
 //! * The host routes, one file each: [`evidence`], [`grants`], [`profiles`],
 //!   [`onboarding`], [`product_config`], [`live_target`], [`reads`],
 //!   [`secrets`], [`catalogue`].
+//! * [`throttle`]: per-client limits on refused (401/403) requests.
 
 pub mod access;
 mod call;
@@ -34,6 +35,7 @@ pub mod product_config;
 pub mod profiles;
 pub mod reads;
 pub mod secrets;
+pub mod throttle;
 
 use std::sync::{Arc, RwLock};
 
@@ -75,6 +77,8 @@ pub struct Service {
     /// target (drivers reach it through `services.provider`). Set both
     /// with [`Service::set_provider`].
     pub deploy_provider: Option<Arc<dyn crate::providers::DeployProvider>>,
+    /// Per-client limit on refused (401/403) requests.
+    pub client_throttle: Arc<throttle::ClientThrottle>,
 }
 
 impl Service {
@@ -91,6 +95,10 @@ impl Service {
             policy_cache: Arc::new(access::PolicyCache::new(std::time::Duration::from_secs(5))),
             master_key: None,
             deploy_provider: None,
+            client_throttle: Arc::new(throttle::ClientThrottle::new(
+                crate::config::FrontDoorSettings::DEFAULT_DENIED_LIMIT,
+                crate::config::FrontDoorSettings::DEFAULT_DENIED_WINDOW,
+            )),
         }
     }
 
