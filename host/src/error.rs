@@ -75,6 +75,15 @@ impl ApiError {
         ApiError::method_not_allowed(method, path).with_header(header::ALLOW, allow)
     }
 
+    /// 408 `request_timeout`: the body did not arrive in time.
+    pub fn request_timeout() -> Self {
+        ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "The request body did not arrive in time.",
+        )
+    }
+
     /// 413 when a body exceeds the configured limit.
     pub fn payload_too_large(limit: usize) -> Self {
         ApiError::new(

@@ -5,6 +5,7 @@ mod client;
 mod crash;
 mod dispatch;
 mod evidence;
+mod front_door;
 mod grants;
 mod hooks;
 mod http;

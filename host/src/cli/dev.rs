@@ -138,6 +138,7 @@ async fn serve_dev(args: DevArgs) -> anyhow::Result<()> {
         provider: crate::config::ProviderChoice::Simulated,
         guests: crate::runtime::GuestPoolConfig::default(),
         retention: crate::ops::maintenance::Retention::default(),
+        front_door: crate::config::FrontDoorSettings::default(),
     };
     let mut state = super::serve::build_state(&config).await?;
     // The dev provider is simulated; the issuer's loopback server also plays

@@ -150,6 +150,8 @@ pub struct ServeArgs {
     pub guests: GuestArgs,
     #[command(flatten)]
     pub retention: RetentionArgs,
+    #[command(flatten)]
+    pub front_door: FrontDoorArgs,
 }
 
 /// The background sweep that keeps traffic-driven tables bounded
@@ -173,6 +175,66 @@ impl RetentionArgs {
             interval: std::time::Duration::from_secs(self.maintenance_interval_secs),
             denial_audit: std::time::Duration::from_secs(self.denial_audit_retention_secs),
         }
+    }
+}
+
+/// The front door's limits (`docs/operating.md`, "Front door limits").
+#[derive(Debug, Clone, Copy, Args)]
+pub struct FrontDoorArgs {
+    /// Seconds a client may take to send a request's headers.
+    #[arg(long, env = "LAUNCHPLANE_HEADER_TIMEOUT", default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout: u64,
+    /// Seconds a client may take to send a request's body.
+    #[arg(long, env = "LAUNCHPLANE_BODY_TIMEOUT", default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_timeout: u64,
+    /// Seconds a kept-alive connection may sit idle between requests.
+    #[arg(long, env = "LAUNCHPLANE_KEEP_ALIVE_TIMEOUT", default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub keep_alive_timeout: u64,
+    /// Connections held at once (default: the open-file limit less a
+    /// quarter, at least 64 descriptors, kept free). Must stay below the
+    /// open-file limit.
+    #[arg(long, env = "LAUNCHPLANE_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// 401/403 answers one client (IP address; IPv6 by /64) may draw per
+    /// window before it is answered 429 (0: no limit).
+    #[arg(long, env = "LAUNCHPLANE_DENIED_LIMIT", default_value_t = 30)]
+    pub denied_limit: u32,
+    /// Seconds over which the refused-request allowance refills.
+    #[arg(long, env = "LAUNCHPLANE_DENIED_WINDOW", default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub denied_window: u64,
+}
+
+impl FrontDoorArgs {
+    /// The settings, refusing a connection cap at or above the open-file
+    /// limit.
+    pub fn settings(self) -> Result<crate::config::FrontDoorSettings, ConfigError> {
+        use std::time::Duration;
+        let nofile = crate::config::open_file_limit();
+        let max_connections = match self.max_connections {
+            None => crate::config::connection_cap(nofile),
+            Some(cap) if cap == 0 || cap as u64 >= nofile => {
+                return Err(ConfigError::Invalid {
+                    flag: "--max-connections",
+                    env: "LAUNCHPLANE_MAX_CONNECTIONS",
+                    reason: format!(
+                        "{cap} must be at least 1 and below the open-file limit ({nofile})"
+                    ),
+                });
+            }
+            Some(cap) => cap,
+        };
+        Ok(crate::config::FrontDoorSettings {
+            header_timeout: Duration::from_secs(self.header_timeout),
+            body_timeout: Duration::from_secs(self.body_timeout),
+            keep_alive_timeout: Duration::from_secs(self.keep_alive_timeout),
+            max_connections,
+            denied_limit: self.denied_limit,
+            denied_window: Duration::from_secs(self.denied_window),
+        })
     }
 }
 
@@ -242,6 +304,7 @@ impl ServeArgs {
             provider: crate::config::ProviderChoice::FromEnv,
             guests: self.guests.config(),
             retention: self.retention.config(),
+            front_door: self.front_door.settings()?,
         })
     }
 }

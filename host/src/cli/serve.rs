@@ -1,6 +1,5 @@
 //! `launchplane serve`.
 
-use std::future::IntoFuture as _;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -14,6 +13,7 @@ use crate::config::{OidcSettings, ServeConfig};
 use crate::http::router;
 use crate::ops::Service;
 use crate::ops::access::{bootstrap_policy, policy_record};
+use crate::ops::throttle::ClientThrottle;
 use crate::ops::{Worker, WorkerConfig};
 use crate::providers::dokploy::DokployCredentials;
 use crate::providers::simulated::SimulatedProvider;
@@ -31,8 +31,13 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     serve_state(state, &config).await
 }
 
-/// Serves an already built state (with the worker unless disabled).
-pub async fn serve_state(state: Service, config: &ServeConfig) -> anyhow::Result<()> {
+/// Serves an already built state (with the worker unless disabled)
+/// behind the front door's limits (`http/server.rs`).
+pub async fn serve_state(mut state: Service, config: &ServeConfig) -> anyhow::Result<()> {
+    state.client_throttle = Arc::new(ClientThrottle::new(
+        config.front_door.denied_limit,
+        config.front_door.denied_window,
+    ));
     if state.store.active_policy().await?.is_none() {
         tracing::warn!(
             "no authorization policy: every request will be denied until one is imported \
@@ -46,7 +51,19 @@ pub async fn serve_state(state: Service, config: &ServeConfig) -> anyhow::Result
         tokio::spawn(Worker::new(state.clone(), WorkerConfig::default()).run());
     }
     let sweeper = crate::ops::maintenance::spawn(state.store.clone(), config.retention);
-    tracing::info!(bind = %listener.local_addr()?, storage_backend = state.store.backend(), "launchplane serving");
+    let limits = config.front_door;
+    tracing::info!(
+        bind = %listener.local_addr()?,
+        storage_backend = state.store.backend(),
+        header_timeout_s = limits.header_timeout.as_secs(),
+        body_timeout_s = limits.body_timeout.as_secs(),
+        keep_alive_timeout_s = limits.keep_alive_timeout.as_secs(),
+        max_connections = limits.max_connections,
+        open_file_limit = crate::config::open_file_limit(),
+        denied_limit = limits.denied_limit,
+        denied_window_s = limits.denied_window.as_secs(),
+        "launchplane serving"
+    );
     // A signal starts the drain; after `shutdown_timeout` the host stops
     // waiting, frees its lane leases and reservations, and exits.
     let (stop, stopping) = tokio::sync::watch::channel(false);
@@ -57,16 +74,19 @@ pub async fn serve_state(state: Service, config: &ServeConfig) -> anyhow::Result
     let signalled = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
-    let server = axum::serve(listener, router(state.clone()))
-        .with_graceful_shutdown(signalled(stopping.clone()))
-        .into_future();
+    let server = crate::http::serve(
+        listener,
+        router(state.clone()),
+        limits,
+        signalled(stopping.clone()),
+    );
     let timeout = config.shutdown_timeout;
     let deadline = async move {
         signalled(stopping).await;
         tokio::time::sleep(timeout).await;
     };
     tokio::select! {
-        served = server => served?,
+        () = server => {}
         () = deadline => {
             tracing::warn!(seconds = timeout.as_secs(), "in-flight requests did not finish in time; releasing what this host holds");
             state.attempts.release_all(&state.store, &state.host_id).await;

@@ -9,7 +9,8 @@
 //! * [`DriverRoute`]: the descriptor route of a driver path (404/405),
 //!   taken before the caller so an unknown route is 404 before 401.
 //! * [`JsonObject`]: the body, at most the service's limit, as a JSON
-//!   object (400/413).
+//!   object (400/413; 408 when it does not arrive within the body
+//!   timeout).
 
 use axum::extract::{FromRequest, FromRequestParts, OriginalUri, Request};
 use axum::http::request::Parts;
@@ -87,7 +88,13 @@ impl FromRequest<Service> for JsonObject {
     async fn from_request(request: Request, service: &Service) -> Result<Self, ApiError> {
         let bytes = axum::body::to_bytes(request.into_body(), service.body_limit)
             .await
-            .map_err(|_| ApiError::payload_too_large(service.body_limit))?;
+            .map_err(|error| {
+                if super::server::is_body_timeout(&error) {
+                    ApiError::request_timeout()
+                } else {
+                    ApiError::payload_too_large(service.body_limit)
+                }
+            })?;
         parse_object(&bytes).map(JsonObject)
     }
 }

@@ -10,15 +10,18 @@
 //! one access line at INFO (method, route template, status, duration).
 //! Tokens never reach a log line: nothing here reads headers.
 
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use axum::Json;
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
 use super::render::Refusal;
+use crate::ops::Service;
 use crate::trace::TraceId;
 
 /// The outer layer: trace id, span, error body, logs.
@@ -53,6 +56,38 @@ pub async fn trace_requests(mut request: Request, next: Next) -> Response {
         duration_ms = started.elapsed().as_millis() as u64,
         "request served"
     );
+    response
+}
+
+/// Inside the trace layer: a client over its refusal limit is answered
+/// 429 with `Retry-After` before anything else runs (`/v1/health` stays
+/// open), and every 401 or 403 is charged to its client
+/// ([`crate::ops::throttle`]). Without a peer address (a server other
+/// than [`super::serve`]) nothing is limited.
+pub async fn throttle_clients(
+    State(service): State<Service>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip());
+    let Some(client) = client else {
+        return next.run(request).await;
+    };
+    if request.uri().path() != "/v1/health"
+        && let Err(refusal) = service.client_throttle.check(client)
+    {
+        return refusal.into_response();
+    }
+    let response = next.run(request).await;
+    if matches!(
+        response.status(),
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+    ) {
+        service.client_throttle.charge(client);
+    }
     response
 }
 

@@ -6,7 +6,9 @@
 //! through extractors (`extract.rs`: the caller is authenticated there),
 //! calls one method of [`Service`] and returns its [`crate::ops::Reply`]
 //! or [`ApiError`] (`render.rs`). `layer.rs` gives every request its trace
-//! id and span, writes error bodies and logs.
+//! id and span, writes error bodies and logs, and refuses clients over
+//! their refusal limit. `server.rs` is the front door: connections,
+//! timeouts and the connection cap ([`serve`]).
 
 mod admin;
 mod drivers;
@@ -17,6 +19,7 @@ mod layer;
 mod openapi;
 mod reads;
 pub mod render;
+pub mod server;
 
 use axum::Router;
 use axum::extract::{OriginalUri, Request};
@@ -25,6 +28,7 @@ use axum::middleware;
 use axum::routing::{any, get, post};
 
 pub use openapi::openapi_document;
+pub use server::serve;
 
 use crate::error::ApiError;
 use crate::ops::{Service, lanes, live_target, onboarding, product_config};
@@ -101,6 +105,10 @@ pub fn router_with(service: Service, extra: Router<Service>) -> Router {
         .route_layer(middleware::from_fn(layer::record_route))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(no_route)
+        .layer(middleware::from_fn_with_state(
+            service.clone(),
+            layer::throttle_clients,
+        ))
         .layer(middleware::from_fn(layer::trace_requests))
         .with_state(service)
 }

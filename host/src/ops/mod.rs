@@ -19,6 +19,7 @@
 //! * The host routes, one file each: [`evidence`], [`grants`], [`profiles`],
 //!   [`onboarding`], [`product_config`], [`live_target`], [`reads`],
 //!   [`secrets`], [`catalogue`].
+//! * [`throttle`]: per-client limits on refused (401/403) requests.
 
 pub mod access;
 pub mod attempt;
@@ -40,6 +41,7 @@ pub mod product_config;
 pub mod profiles;
 pub mod reads;
 pub mod secrets;
+pub mod throttle;
 
 use std::sync::{Arc, RwLock};
 
@@ -85,6 +87,8 @@ pub struct Service {
     /// The lane leases and reservations this host's running attempts hold
     /// (released at once when a shutdown times out).
     pub attempts: Arc<attempt::Attempts>,
+    /// Per-client limit on refused (401/403) requests.
+    pub client_throttle: Arc<throttle::ClientThrottle>,
 }
 
 impl Service {
@@ -102,6 +106,10 @@ impl Service {
             master_key: None,
             deploy_provider: None,
             attempts: Arc::default(),
+            client_throttle: Arc::new(throttle::ClientThrottle::new(
+                crate::config::FrontDoorSettings::DEFAULT_DENIED_LIMIT,
+                crate::config::FrontDoorSettings::DEFAULT_DENIED_WINDOW,
+            )),
         }
     }
 

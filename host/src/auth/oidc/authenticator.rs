@@ -5,6 +5,10 @@ use axum::http::HeaderMap;
 
 use super::{AUTHENTICATION_REQUIRED_MESSAGE, GithubActionsClaims, OidcVerifier};
 use crate::auth::{AuthError, Authenticator, Caller, CallerIdentity, bearer_token};
+use crate::trace::LogLimiter;
+
+/// How often a refused token is logged, whatever the traffic.
+static REFUSALS_LOGGED: LogLimiter = LogLimiter::new(20, std::time::Duration::from_secs(10));
 
 /// The [`Authenticator`] for GitHub Actions callers: `Authorization:
 /// Bearer <jwt>` verified by an [`OidcVerifier`].
@@ -32,7 +36,8 @@ impl OidcAuthenticator {
     }
 
     /// Bearer token → verified claims, or a 401 that never contains the
-    /// token. Failures are logged at `info` with their code.
+    /// token. Failures are logged at `info` with their code (never the token),
+    /// at most 20 lines per 10 s.
     pub async fn verify_headers(
         &self,
         headers: &HeaderMap,
@@ -41,7 +46,16 @@ impl OidcAuthenticator {
             AuthError::Unauthenticated(format!("{AUTHENTICATION_REQUIRED_MESSAGE} {message}"))
         })?;
         self.verifier.verify(token).await.map_err(|error| {
-            tracing::info!(code = error.code(), %error, "GitHub OIDC token refused");
+            // A flood of bad tokens must not flood the log: at most 20
+            // lines per 10 s, the next one counting those suppressed.
+            if let Some(suppressed) = REFUSALS_LOGGED.admit() {
+                tracing::info!(
+                    code = error.code(),
+                    %error,
+                    suppressed,
+                    "GitHub OIDC token refused"
+                );
+            }
             error.to_auth_error()
         })
     }
