@@ -1,6 +1,7 @@
 //! The one integration-test binary: a module per area. Linking wasmtime
 //! dominates build time, so there is exactly one such binary.
 
+mod check_repo;
 mod client;
 mod crash;
 mod dispatch;

@@ -1,6 +1,7 @@
 //! The `launchplane` command line.
 
 mod call;
+pub mod check_repo;
 mod dev;
 mod drivers;
 mod environments;
@@ -35,6 +36,10 @@ enum Command {
     Serve(ServeArgs),
     /// Call a driver action on a Launchplane service (tenant workflows).
     Call(call::CallArgs),
+    /// Check a product repository's workflows and scripts against the
+    /// tenant contract: no direct provider calls, no bespoke OIDC clients,
+    /// no secret-shaped values.
+    CheckRepo(check_repo::CheckRepoArgs),
     /// Inspect the driver registry.
     Drivers {
         #[command(subcommand)]
@@ -320,9 +325,39 @@ struct DriversArgs {
     json: bool,
 }
 
+impl Cli {
+    /// Parses a command line (the first item is the program name).
+    pub fn parse_from_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        <Cli as Parser>::try_parse_from(args)
+    }
+
+    /// The `check-repo` arguments, when that is the command.
+    pub fn check_repo(&self) -> Option<&check_repo::CheckRepoArgs> {
+        match &self.command {
+            Command::CheckRepo(args) => Some(args),
+            _ => None,
+        }
+    }
+}
+
 /// Runs the command line; the binary's only job is to call this.
 pub fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Some(args) = cli.check_repo() {
+        // Local and synchronous: no tracing, no runtime.
+        let code = match check_repo::execute(args, &mut std::io::stdout().lock()) {
+            Ok(code) => code,
+            Err(error) => {
+                eprintln!("launchplane check-repo: {error}");
+                2
+            }
+        };
+        std::process::exit(code);
+    }
     init_tracing();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -331,6 +366,7 @@ pub fn run() -> anyhow::Result<()> {
         match cli.command {
             Command::Serve(args) => serve::serve(args.into_config()?).await,
             Command::Call(args) => call::run(args).await,
+            Command::CheckRepo(_) => Ok(()),
             Command::Drivers {
                 command: DriversCommand::List(args),
             } => drivers::list(&args.registry, &args.remote, args.json).await,
