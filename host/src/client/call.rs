@@ -4,17 +4,17 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use super::catalogue::{fetch_driver, resolve_action};
+use super::catalogue::{RemoteAction, RemoteDriver, fetch_driver, resolve_action};
 use super::idempotency::{check_key, derive_key, local_key};
 use super::outputs::{
     Summary, append_github_output, append_step_summary, output_entries, write_output_file,
 };
-use super::payload::{JsonSource, build_envelope, parse_set, validate_payload};
+use super::payload::{Built, JsonSource, build_envelope, parse_set, validate_payload};
 use super::poll::{PollPolicy, wait_for_operation};
 use super::token::{acquire_token, default_audience};
-use super::{ClientError, Console, Env, Exit, Remote, RetryPolicy, ServiceUrl};
+use super::{ClientError, Console, Env, Exit, Remote, Reply, RetryPolicy, ServiceUrl};
 use crate::registry::{Execution, Idempotency};
 
 /// What to call and how. Fields left `None` fall back to the environment
@@ -103,6 +103,7 @@ pub(crate) fn failing_statuses(result: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Runs one call and records what happened in `outcome` as it goes.
 async fn flow(
     options: &CallOptions,
     env: &Env,
@@ -110,26 +111,7 @@ async fn flow(
     outcome: &mut CallOutcome,
 ) -> Result<(), ClientError> {
     // Everything local first: nothing leaves the process for a bad flag.
-    let service = options
-        .service_url
-        .clone()
-        .or_else(|| env.get("LAUNCHPLANE_SERVICE_URL"))
-        .ok_or_else(|| {
-            ClientError::config(
-                "No service URL: pass --service-url or set LAUNCHPLANE_SERVICE_URL.",
-            )
-        })?;
-    let service = ServiceUrl::parse(&service)?;
-    if let Some(key) = &options.idempotency_key {
-        check_key(key.trim()).map_err(|e| ClientError::config(format!("{e}.")))?;
-    }
-    for set in &options.sets {
-        parse_set(set)?;
-    }
-    let base = match &options.json {
-        Some(source) => Some(source.load(console)?),
-        None => None,
-    };
+    let (service, base) = check_local(options, env, console)?;
     let deadline = options.timeout.map(|t| Instant::now() + t);
     let remote = connect(
         service,
@@ -162,7 +144,79 @@ async fn flow(
     validate_payload(&action, &built.payload)?;
     outcome.request = Some(built.body.clone());
 
-    let key = match action.idempotency {
+    let key = choose_key(options, env, console, &driver, &action, &built);
+    if let Some(key) = &key {
+        console.note(&format!("launchplane: idempotency key {key}"));
+    }
+    outcome.idempotency_key = key.clone();
+
+    console.note(&format!(
+        "launchplane: POST {} ({} `{}` for product `{}`)",
+        action.route_path, driver.driver_id, action.action_id, built.product
+    ));
+    let reply = remote
+        .post(&action.route_path, &built.body, key.as_deref(), console)
+        .await?;
+    if !reply.is_success() {
+        outcome.response = Some(reply.body.clone());
+        return Err(refusal(&driver, &action, &reply));
+    }
+    let response = reply.body;
+    if response["replayed"] == Value::Bool(true) {
+        console.note(&format!(
+            "launchplane: replayed the answer of an earlier request with this key (original trace {})",
+            response["original_trace_id"].as_str().unwrap_or_default()
+        ));
+    }
+    outcome.response = Some(response.clone());
+
+    match action.execution {
+        Execution::Sync => finish_sync(&driver, &action, &response),
+        Execution::Async => finish_async(options, &remote, console, outcome, response).await,
+    }
+}
+
+/// Checks the flags that need no network: the service URL, the
+/// idempotency key and each `--set`, then loads the `--json` payload.
+fn check_local(
+    options: &CallOptions,
+    env: &Env,
+    console: &Console,
+) -> Result<(ServiceUrl, Option<Map<String, Value>>), ClientError> {
+    let service = options
+        .service_url
+        .clone()
+        .or_else(|| env.get("LAUNCHPLANE_SERVICE_URL"))
+        .ok_or_else(|| {
+            ClientError::config(
+                "No service URL: pass --service-url or set LAUNCHPLANE_SERVICE_URL.",
+            )
+        })?;
+    let service = ServiceUrl::parse(&service)?;
+    if let Some(key) = &options.idempotency_key {
+        check_key(key.trim()).map_err(|e| ClientError::config(format!("{e}.")))?;
+    }
+    for set in &options.sets {
+        parse_set(set)?;
+    }
+    let base = match &options.json {
+        Some(source) => Some(source.load(console)?),
+        None => None,
+    };
+    Ok((service, base))
+}
+
+/// The idempotency key to send: none when the action takes none, else the
+/// given key, else one derived from the call, else a local random one.
+fn choose_key(
+    options: &CallOptions,
+    env: &Env,
+    console: &Console,
+    driver: &RemoteDriver,
+    action: &RemoteAction,
+    built: &Built,
+) -> Option<String> {
+    match action.idempotency {
         Idempotency::None => {
             if options.idempotency_key.is_some() {
                 console.note(&format!(
@@ -189,115 +243,108 @@ async fn flow(
                 })
                 .unwrap_or_else(local_key),
         ),
-    };
-    if let Some(key) = &key {
-        console.note(&format!("launchplane: idempotency key {key}"));
     }
-    outcome.idempotency_key = key.clone();
+}
 
-    console.note(&format!(
-        "launchplane: POST {} ({} `{}` for product `{}`)",
-        action.route_path, driver.driver_id, action.action_id, built.product
-    ));
-    let reply = remote
-        .post(&action.route_path, &built.body, key.as_deref(), console)
-        .await?;
-    if !reply.is_success() {
-        let (exit, hint) = match reply.status {
-            401 => (
-                Exit::Config,
-                " The service did not accept the token: check the audience (`--audience`, LAUNCHPLANE_SERVICE_AUDIENCE) and that the token is current.",
-            ),
-            403 if reply.error_code() == "authorization_denied" => (
-                Exit::Refused,
-                " The caller's policy rule must allow this action for the product and lane (see docs/tenant-workflows.md).",
-            ),
-            500..=599 => (Exit::Failed, ""),
-            _ => (Exit::Refused, ""),
-        };
-        outcome.response = Some(reply.body.clone());
-        return Err(ClientError::new(
-            exit,
-            format!(
-                "{} `{}` was refused: {}.{hint}",
-                driver.driver_id,
-                action.action_id,
-                reply.describe()
-            ),
+/// The error for a refused POST, with its exit code and a hint for the
+/// common causes.
+fn refusal(driver: &RemoteDriver, action: &RemoteAction, reply: &Reply) -> ClientError {
+    let (exit, hint) = match reply.status {
+        401 => (
+            Exit::Config,
+            " The service did not accept the token: check the audience (`--audience`, LAUNCHPLANE_SERVICE_AUDIENCE) and that the token is current.",
+        ),
+        403 if reply.error_code() == "authorization_denied" => (
+            Exit::Refused,
+            " The caller's policy rule must allow this action for the product and lane (see docs/tenant-workflows.md).",
+        ),
+        500..=599 => (Exit::Failed, ""),
+        _ => (Exit::Refused, ""),
+    };
+    ClientError::new(
+        exit,
+        format!(
+            "{} `{}` was refused: {}.{hint}",
+            driver.driver_id,
+            action.action_id,
+            reply.describe()
+        ),
+    )
+}
+
+/// Ends a sync call: it fails when the result reports a failing status.
+fn finish_sync(
+    driver: &RemoteDriver,
+    action: &RemoteAction,
+    response: &Value,
+) -> Result<(), ClientError> {
+    let failing = failing_statuses(&response["result"]);
+    if !failing.is_empty() {
+        return Err(ClientError::failed(format!(
+            "{} `{}` was accepted but reported {}.",
+            driver.driver_id,
+            action.action_id,
+            failing.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// Ends an async call: polls the operation (unless told not to wait) and
+/// adds its final state to the response.
+async fn finish_async(
+    options: &CallOptions,
+    remote: &Remote,
+    console: &Console,
+    outcome: &mut CallOutcome,
+    mut response: Value,
+) -> Result<(), ClientError> {
+    let operation_id = response["records"]["operation_id"]
+        .as_str()
+        .or_else(|| response["result"]["operation"]["operation_id"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    let poll_url = response["result"]["poll_url"]
+        .as_str()
+        .map(String::from)
+        .unwrap_or_else(|| format!("/v1/operations/{operation_id}"));
+    if operation_id.is_empty() && response["result"]["poll_url"].is_null() {
+        return Err(ClientError::failed(
+            "The service accepted an async action but named no operation to poll.",
         ));
     }
-    let mut response = reply.body;
-    if response["replayed"] == Value::Bool(true) {
+    if !options.wait {
         console.note(&format!(
-            "launchplane: replayed the answer of an earlier request with this key (original trace {})",
-            response["original_trace_id"].as_str().unwrap_or_default()
+            "launchplane: operation {operation_id} accepted; not waiting (poll {poll_url})"
         ));
+        return Ok(());
+    }
+    console.note(&format!(
+        "launchplane: waiting for operation {operation_id}"
+    ));
+    let polled = match wait_for_operation(remote, &poll_url, &options.poll, console).await {
+        Ok(polled) => polled,
+        Err(mut error) => {
+            if let Some(last) = error.response.take() {
+                response["operation"] = last["operation"].clone();
+                outcome.response = Some(response);
+            }
+            return Err(error);
+        }
+    };
+    response["operation"] = polled["operation"].clone();
+    if let Some(result) = polled.get("result") {
+        response["operation_result"] = result.clone();
     }
     outcome.response = Some(response.clone());
-
-    match action.execution {
-        Execution::Sync => {
-            let failing = failing_statuses(&response["result"]);
-            if !failing.is_empty() {
-                return Err(ClientError::failed(format!(
-                    "{} `{}` was accepted but reported {}.",
-                    driver.driver_id,
-                    action.action_id,
-                    failing.join(", ")
-                )));
-            }
-            Ok(())
-        }
-        Execution::Async => {
-            let operation_id = response["records"]["operation_id"]
-                .as_str()
-                .or_else(|| response["result"]["operation"]["operation_id"].as_str())
-                .unwrap_or_default()
-                .to_string();
-            let poll_url = response["result"]["poll_url"]
-                .as_str()
-                .map(String::from)
-                .unwrap_or_else(|| format!("/v1/operations/{operation_id}"));
-            if operation_id.is_empty() && response["result"]["poll_url"].is_null() {
-                return Err(ClientError::failed(
-                    "The service accepted an async action but named no operation to poll.",
-                ));
-            }
-            if !options.wait {
-                console.note(&format!(
-                    "launchplane: operation {operation_id} accepted; not waiting (poll {poll_url})"
-                ));
-                return Ok(());
-            }
-            console.note(&format!(
-                "launchplane: waiting for operation {operation_id}"
-            ));
-            let polled = match wait_for_operation(&remote, &poll_url, &options.poll, console).await
-            {
-                Ok(polled) => polled,
-                Err(mut error) => {
-                    if let Some(last) = error.response.take() {
-                        response["operation"] = last["operation"].clone();
-                        outcome.response = Some(response);
-                    }
-                    return Err(error);
-                }
-            };
-            response["operation"] = polled["operation"].clone();
-            if let Some(result) = polled.get("result") {
-                response["operation_result"] = result.clone();
-            }
-            outcome.response = Some(response.clone());
-            let operation = &response["operation"];
-            match operation["status"].as_str().unwrap_or_default() {
-                "pass" => Ok(()),
-                status => Err(ClientError::failed(format!(
-                    "Operation {operation_id} ended `{status}`: {}: {}",
-                    operation["error_code"].as_str().unwrap_or("-"),
-                    operation["error_message"].as_str().unwrap_or("-")
-                ))),
-            }
-        }
+    let operation = &response["operation"];
+    match operation["status"].as_str().unwrap_or_default() {
+        "pass" => Ok(()),
+        status => Err(ClientError::failed(format!(
+            "Operation {operation_id} ended `{status}`: {}: {}",
+            operation["error_code"].as_str().unwrap_or("-"),
+            operation["error_message"].as_str().unwrap_or("-")
+        ))),
     }
 }
 

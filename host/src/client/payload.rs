@@ -232,8 +232,50 @@ pub fn build_envelope(
     instance: Option<&str>,
 ) -> Result<Built, ClientError> {
     let key = action.envelope_key.as_str();
+    let (mut payload, envelope_product) = split_base(key, base)?;
+    for set in sets {
+        let (path, raw) = parse_set(set)?;
+        let value = typed_value(&raw, subschema(&action.input_schema, &path));
+        apply_set(&mut payload, &path, value)?;
+    }
+
+    let mut notes = Vec::new();
+    let product = choose_product(product, envelope_product, &payload)?;
+    fill(
+        &mut payload,
+        action,
+        "product",
+        "--product",
+        &product,
+        &mut notes,
+    )?;
+    let instance = choose_instance(&mut payload, action, instance, &mut notes)?;
+
+    let payload = Value::Object(payload);
+    let mut body = Map::new();
+    body.insert("schema_version".into(), Value::from(1));
+    body.insert("product".into(), Value::String(product.clone()));
+    body.insert(key.to_string(), payload.clone());
+    Ok(Built {
+        product,
+        instance,
+        payload,
+        body: Value::Object(body),
+        notes,
+    })
+}
+
+/// Splits the `--json` object into the payload and the envelope's product.
+///
+/// A whole envelope (only `schema_version`, `product` and the envelope
+/// key, which holds an object) gives its inner payload and its product;
+/// any other object is the payload itself.
+fn split_base(
+    key: &str,
+    base: Option<Map<String, Value>>,
+) -> Result<(Map<String, Value>, Option<String>), ClientError> {
     let mut envelope_product: Option<String> = None;
-    let mut payload = match base {
+    let payload = match base {
         Some(mut map)
             if map.get(key).is_some_and(Value::is_object)
                 && map
@@ -258,45 +300,46 @@ pub fn build_envelope(
         Some(map) => map,
         None => Map::new(),
     };
-    for set in sets {
-        let (path, raw) = parse_set(set)?;
-        let value = typed_value(&raw, subschema(&action.input_schema, &path));
-        apply_set(&mut payload, &path, value)?;
-    }
+    Ok((payload, envelope_product))
+}
 
-    let mut notes = Vec::new();
+/// The product: the flag, else the envelope's, else the payload's. A flag
+/// that disagrees with the envelope is an error, and so is no product.
+fn choose_product(
+    flag: Option<&str>,
+    envelope_product: Option<String>,
+    payload: &Map<String, Value>,
+) -> Result<String, ClientError> {
     let payload_product = payload
         .get("product")
         .and_then(Value::as_str)
         .map(|s| s.trim().to_string());
-    let product = match (
-        product.map(str::trim).filter(|p| !p.is_empty()),
+    match (
+        flag.map(str::trim).filter(|p| !p.is_empty()),
         envelope_product,
         payload_product,
     ) {
-        (Some(flag), Some(env), _) if flag != env => {
-            return Err(ClientError::config(format!(
-                "--product `{flag}` disagrees with the envelope's product `{env}`."
-            )));
-        }
-        (Some(flag), _, _) => flag.to_string(),
-        (None, Some(env), _) if !env.is_empty() => env,
-        (None, _, Some(p)) if !p.is_empty() => p,
-        _ => {
-            return Err(ClientError::config(
-                "No product: pass --product (or put `product` in the --json payload).",
-            ));
-        }
-    };
-    fill(
-        &mut payload,
-        action,
-        "product",
-        "--product",
-        &product,
-        &mut notes,
-    )?;
-    let instance = match instance.map(str::trim).filter(|i| !i.is_empty()) {
+        (Some(flag), Some(env), _) if flag != env => Err(ClientError::config(format!(
+            "--product `{flag}` disagrees with the envelope's product `{env}`."
+        ))),
+        (Some(flag), _, _) => Ok(flag.to_string()),
+        (None, Some(env), _) if !env.is_empty() => Ok(env),
+        (None, _, Some(p)) if !p.is_empty() => Ok(p),
+        _ => Err(ClientError::config(
+            "No product: pass --product (or put `product` in the --json payload).",
+        )),
+    }
+}
+
+/// The lane instance: the `--instance` flag, filled into the first lane
+/// field the schema declares, else the first lane field in the payload.
+fn choose_instance(
+    payload: &mut Map<String, Value>,
+    action: &RemoteAction,
+    instance: Option<&str>,
+    notes: &mut Vec<String>,
+) -> Result<String, ClientError> {
+    match instance.map(str::trim).filter(|i| !i.is_empty()) {
         Some(instance) => {
             // The lane field the service reads, in its order.
             let field = LANE_FIELDS
@@ -304,35 +347,15 @@ pub fn build_envelope(
                 .copied()
                 .find(|f| declares(action, f))
                 .unwrap_or("instance");
-            fill(
-                &mut payload,
-                action,
-                field,
-                "--instance",
-                instance,
-                &mut notes,
-            )?;
-            instance.to_string()
+            fill(payload, action, field, "--instance", instance, notes)?;
+            Ok(instance.to_string())
         }
-        None => LANE_FIELDS
+        None => Ok(LANE_FIELDS
             .iter()
             .find_map(|f| payload.get(*f).and_then(Value::as_str))
             .map(|s| s.trim().to_string())
-            .unwrap_or_default(),
-    };
-
-    let payload = Value::Object(payload);
-    let mut body = Map::new();
-    body.insert("schema_version".into(), Value::from(1));
-    body.insert("product".into(), Value::String(product.clone()));
-    body.insert(key.to_string(), payload.clone());
-    Ok(Built {
-        product,
-        instance,
-        payload,
-        body: Value::Object(body),
-        notes,
-    })
+            .unwrap_or_default()),
+    }
 }
 
 /// Checks the payload against the action's published input schema. The

@@ -90,14 +90,19 @@ struct Planned {
     action: &'static str,
 }
 
-impl Service {
-    /// `POST /v1/product-onboarding/apply`.
-    pub async fn onboard_product(
-        &self,
-        call: &Call,
-        map: Map<String, Value>,
-    ) -> Result<Reply, ApiError> {
-        let state = self;
+/// A validated onboarding request.
+struct Onboarding {
+    /// The request body, as the idempotency fingerprint sees it.
+    body: Value,
+    /// The product, trimmed.
+    product: String,
+    mode: Mode,
+    targets: Vec<ProviderTarget>,
+}
+
+impl Onboarding {
+    /// Validates the body; nothing is read from the store yet.
+    fn parse(map: Map<String, Value>) -> Result<Onboarding, ApiError> {
         if map.contains_key("dokploy_targets") {
             return Err(ApiError::invalid_request(
                 "Field `dokploy_targets` is no longer accepted: send `provider_targets` entries with \
@@ -128,95 +133,147 @@ impl Service {
             targets.push(target);
         }
         check_unique(&targets).map_err(|e| invalid(format!("provider_targets: {e}")))?;
+        Ok(Onboarding {
+            body,
+            product,
+            mode: parsed.mode,
+            targets,
+        })
+    }
+}
+
+impl Service {
+    /// `POST /v1/product-onboarding/apply`.
+    pub async fn onboard_product(
+        &self,
+        call: &Call,
+        map: Map<String, Value>,
+    ) -> Result<Reply, ApiError> {
+        let state = self;
+        let Onboarding {
+            body,
+            product,
+            mode,
+            targets,
+        } = Onboarding::parse(map)?;
 
         state
             .authorize(call, ACTION, "launchplane", "launchplane", "")
             .await?;
 
-        let profile = state.require_product_profile(&product).await?;
-        for target in &targets {
-            let owned = profile
-                .lanes
-                .iter()
-                .any(|l| l.context == target.context && l.instance == target.instance);
-            if !owned {
+        check_lanes(state, &product, &targets).await?;
+        let store = ProviderTargets::new(state.store.clone());
+        let plan = plan_targets(&store, &product, targets).await?;
+
+        let mutation = Mutation::host(call, ACTION, &product, "launchplane", &body);
+        state
+            .run_mutation(mutation, || apply_plan(&store, call, &product, mode, &plan))
+            .await
+    }
+}
+
+/// Refuses a target that is not a lane of the product's profile.
+async fn check_lanes(
+    state: &Service,
+    product: &str,
+    targets: &[ProviderTarget],
+) -> Result<(), ApiError> {
+    let profile = state.require_product_profile(product).await?;
+    for target in targets {
+        let owned = profile
+            .lanes
+            .iter()
+            .any(|l| l.context == target.context && l.instance == target.instance);
+        if !owned {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "product_driver_mismatch",
+                format!(
+                    "Product `{product}` has no lane {}/{}; provider targets may only be onboarded for the profile's lanes.",
+                    target.context, target.instance
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Plans each target against the stored one: created, unchanged or
+/// updated. A stored target of another product is refused.
+async fn plan_targets(
+    store: &ProviderTargets,
+    product: &str,
+    targets: Vec<ProviderTarget>,
+) -> Result<Vec<Planned>, ApiError> {
+    let mut plan: Vec<Planned> = Vec::with_capacity(targets.len());
+    for target in targets {
+        let existing = store
+            .find(&target.provider_id, &target.lane())
+            .await
+            .map_err(provider_error)?;
+        let action = match &existing {
+            None => "created",
+            Some(owned) if owned.product != product => {
                 return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "product_driver_mismatch",
+                    StatusCode::CONFLICT,
+                    "provider_target_conflict",
                     format!(
-                        "Product `{product}` has no lane {}/{}; provider targets may only be onboarded for the profile's lanes.",
-                        target.context, target.instance
+                        "Provider target {} already belongs to product `{}`; it is not overwritten.",
+                        target.record_id(),
+                        owned.product
                     ),
                 ));
             }
-        }
+            Some(owned) if owned.target.same_target(&target) => "unchanged",
+            Some(_) => "updated",
+        };
+        plan.push(Planned { target, action });
+    }
+    Ok(plan)
+}
 
-        let store = ProviderTargets::new(state.store.clone());
-        let mut plan: Vec<Planned> = Vec::with_capacity(targets.len());
-        for target in targets {
-            let existing = store
-                .find(&target.provider_id, &target.lane())
+/// Writes the changed targets when applying (a dry run writes nothing)
+/// and builds the answer.
+async fn apply_plan(
+    store: &ProviderTargets,
+    call: &Call,
+    product: &str,
+    mode: Mode,
+    plan: &[Planned],
+) -> Result<Accepted, ApiError> {
+    let mut accepted = Accepted::new();
+    if mode == Mode::Apply {
+        let changed: Vec<ProviderTarget> = plan
+            .iter()
+            .filter(|p| p.action != "unchanged")
+            .map(|p| p.target.clone())
+            .collect();
+        if !changed.is_empty() {
+            accepted.written = store
+                .put(product, &changed, call.trace_id.as_str())
                 .await
                 .map_err(provider_error)?;
-            let action = match &existing {
-                None => "created",
-                Some(owned) if owned.product != product => {
-                    return Err(ApiError::new(
-                        StatusCode::CONFLICT,
-                        "provider_target_conflict",
-                        format!(
-                            "Provider target {} already belongs to product `{}`; it is not overwritten.",
-                            target.record_id(),
-                            owned.product
-                        ),
-                    ));
-                }
-                Some(owned) if owned.target.same_target(&target) => "unchanged",
-                Some(_) => "updated",
-            };
-            plan.push(Planned { target, action });
         }
-
-        let mutation = Mutation::host(call, ACTION, &product, "launchplane", &body);
-        let mode = parsed.mode;
-        state
-            .run_mutation(mutation, || async {
-                let mut accepted = Accepted::new();
-                if mode == Mode::Apply {
-                    let changed: Vec<ProviderTarget> = plan
-                        .iter()
-                        .filter(|p| p.action != "unchanged")
-                        .map(|p| p.target.clone())
-                        .collect();
-                    if !changed.is_empty() {
-                        accepted.written = store
-                            .put(&product, &changed, call.trace_id.as_str())
-                            .await
-                            .map_err(provider_error)?;
-                    }
-                } else {
-                    // A plan describes the store at one moment: never replayed.
-                    accepted.store_for_replay = false;
-                }
-                let items: Vec<Value> = plan
-                    .iter()
-                    .map(|p| {
-                        let mut item = p.target.read_model();
-                        item["action"] = json!(p.action);
-                        item
-                    })
-                    .collect();
-                accepted = accepted.record("provider_target_count", plan.len());
-                accepted.result = Some(json!({
-                    "product": product,
-                    "mode": mode.as_str(),
-                    "applied": mode == Mode::Apply,
-                    "provider_target_count": plan.len(),
-                    "written_count": accepted.written.len(),
-                    "provider_targets": items,
-                }));
-                Ok(accepted)
-            })
-            .await
+    } else {
+        // A plan describes the store at one moment: never replayed.
+        accepted.store_for_replay = false;
     }
+    let items: Vec<Value> = plan
+        .iter()
+        .map(|p| {
+            let mut item = p.target.read_model();
+            item["action"] = json!(p.action);
+            item
+        })
+        .collect();
+    accepted = accepted.record("provider_target_count", plan.len());
+    accepted.result = Some(json!({
+        "product": product,
+        "mode": mode.as_str(),
+        "applied": mode == Mode::Apply,
+        "provider_target_count": plan.len(),
+        "written_count": accepted.written.len(),
+        "provider_targets": items,
+    }));
+    Ok(accepted)
 }

@@ -478,6 +478,8 @@ async fn check_boundary(state: &Service, config: &ProductConfig) -> Result<(), A
     }
 }
 
+/// Plans the runtime record and every secret, writes them in one
+/// transaction when applying, and builds the answer.
 async fn execute(
     state: &Service,
     config: &ProductConfig,
@@ -485,108 +487,28 @@ async fn execute(
     call: &Call,
 ) -> Result<Accepted, ApiError> {
     let runtime = plan_runtime(state, config).await?;
-    let vault = state.vault();
-    let mut prepared: Vec<(&SecretItem, PreparedWrite)> = Vec::with_capacity(config.secrets.len());
-    for item in &config.secrets {
-        let write = WriteContext {
-            actor,
-            source: &config.source_label,
-            description: &item.description,
-            binding_key: &item.binding_key,
-        };
-        let plan = vault
-            .prepare(&item.target, &item.value, &write)
-            .await
-            .map_err(secret_error)?;
-        prepared.push((item, plan));
-    }
-
-    let now = crate::time::now_rfc3339();
-    let source_label = if config.source_label.is_empty() {
-        "product-config-apply".to_string()
-    } else {
-        config.source_label.clone()
-    };
-    let record = RuntimeEnvironmentRecord {
-        schema_version: 1,
-        scope: config.env_scope(),
-        context: config.context.clone(),
-        instance: config.instance.clone(),
-        env: runtime.merged.clone(),
-        updated_at: now,
-        source_label,
-    };
+    let prepared = prepare_secrets(state, config, actor).await?;
+    let record = runtime_record(config, &runtime);
     let writes_runtime = matches!(runtime.action, "created" | "updated");
     let mut accepted = Accepted::new();
     if config.mode == Mode::Apply {
-        let mut writes = Vec::new();
-        if writes_runtime {
-            writes.push(runtime_environment_write(
-                runtime.existing.as_ref(),
-                &record,
-                &config.product,
-            ));
-        }
-        for (_, plan) in &prepared {
-            writes.extend(plan.writes.iter().cloned());
-        }
-        if !writes.is_empty() {
-            accepted.written = state
-                .store
-                .write_records(&writes, call.trace_id.as_str())
-                .await
-                .map_err(|e| secret_error(e.into()))?;
-        }
+        let runtime_write = writes_runtime.then_some((&runtime, &record));
+        commit(state, config, call, runtime_write, &prepared, &mut accepted).await?;
     } else {
         // A plan describes the store at one moment: never replayed.
         accepted.store_for_replay = false;
     }
 
-    let secret_items: Vec<Value> = prepared
-        .iter()
-        .map(|(item, plan)| {
-            json!({
-                "action": plan.action.as_str(),
-                "scope": item.target.scope,
-                "integration": item.target.integration,
-                "name": item.target.name,
-                "binding_key": item.binding_key,
-                "context": item.target.context,
-                "instance": item.target.instance,
-                "secret_id": plan.secret_id,
-            })
-        })
-        .collect();
     let secret_changes = prepared
         .iter()
         .filter(|(_, p)| p.action != crate::secrets::SecretAction::Unchanged)
         .count();
-    let mut runtime_result = json!({
-        "action": runtime.action,
-        "scope": config.env_scope(),
-        "context": config.context,
-        "instance": config.instance,
-        "keys": config.env.keys().collect::<Vec<_>>(),
-        "changed_keys": runtime.changed,
-        "unchanged_keys": runtime.unchanged,
-        "env_value_count_after": runtime.merged.len(),
-    });
     let shown = if writes_runtime {
         Some(&record)
     } else {
         runtime.existing.as_ref().map(|e| &e.record)
     };
-    if let Some(shown) = shown {
-        runtime_result["record"] = json!({
-            "scope": shown.scope,
-            "context": shown.context,
-            "instance": shown.instance,
-            "updated_at": shown.updated_at,
-            "source_label": shown.source_label,
-            "env_keys": shown.keys(),
-            "env_value_count": shown.env.len(),
-        });
-    }
+    let runtime_result = runtime_result(config, &runtime, shown);
     accepted = accepted
         .record(
             "runtime_environment_record_count",
@@ -602,7 +524,7 @@ async fn execute(
         "actor": actor,
         "source_label": config.source_label,
         "runtime_environment": runtime_result,
-        "secrets": secret_items,
+        "secrets": secret_items(&prepared),
         "summary": {
             "runtime_changed_key_count": runtime.changed.len(),
             "secret_change_count": secret_changes,
@@ -616,6 +538,131 @@ async fn execute(
         }
     }
     Ok(accepted)
+}
+
+/// Plans each secret's write in request order; nothing is written yet.
+async fn prepare_secrets<'a>(
+    state: &Service,
+    config: &'a ProductConfig,
+    actor: &str,
+) -> Result<Vec<(&'a SecretItem, PreparedWrite)>, ApiError> {
+    let vault = state.vault();
+    let mut prepared: Vec<(&SecretItem, PreparedWrite)> = Vec::with_capacity(config.secrets.len());
+    for item in &config.secrets {
+        let write = WriteContext {
+            actor,
+            source: &config.source_label,
+            description: &item.description,
+            binding_key: &item.binding_key,
+        };
+        let plan = vault
+            .prepare(&item.target, &item.value, &write)
+            .await
+            .map_err(secret_error)?;
+        prepared.push((item, plan));
+    }
+    Ok(prepared)
+}
+
+/// The runtime environment record as it would stand after this request.
+fn runtime_record(config: &ProductConfig, runtime: &RuntimePlan) -> RuntimeEnvironmentRecord {
+    let now = crate::time::now_rfc3339();
+    let source_label = if config.source_label.is_empty() {
+        "product-config-apply".to_string()
+    } else {
+        config.source_label.clone()
+    };
+    RuntimeEnvironmentRecord {
+        schema_version: 1,
+        scope: config.env_scope(),
+        context: config.context.clone(),
+        instance: config.instance.clone(),
+        env: runtime.merged.clone(),
+        updated_at: now,
+        source_label,
+    }
+}
+
+/// Writes the runtime record (when given) and every secret's records in
+/// one transaction, and notes what was written in `accepted`.
+async fn commit(
+    state: &Service,
+    config: &ProductConfig,
+    call: &Call,
+    runtime_write: Option<(&RuntimePlan, &RuntimeEnvironmentRecord)>,
+    prepared: &[(&SecretItem, PreparedWrite)],
+    accepted: &mut Accepted,
+) -> Result<(), ApiError> {
+    let mut writes = Vec::new();
+    if let Some((runtime, record)) = runtime_write {
+        writes.push(runtime_environment_write(
+            runtime.existing.as_ref(),
+            record,
+            &config.product,
+        ));
+    }
+    for (_, plan) in prepared {
+        writes.extend(plan.writes.iter().cloned());
+    }
+    if !writes.is_empty() {
+        accepted.written = state
+            .store
+            .write_records(&writes, call.trace_id.as_str())
+            .await
+            .map_err(|e| secret_error(e.into()))?;
+    }
+    Ok(())
+}
+
+/// The answer's entry for each secret: its target and planned action,
+/// never its value.
+fn secret_items(prepared: &[(&SecretItem, PreparedWrite)]) -> Vec<Value> {
+    prepared
+        .iter()
+        .map(|(item, plan)| {
+            json!({
+                "action": plan.action.as_str(),
+                "scope": item.target.scope,
+                "integration": item.target.integration,
+                "name": item.target.name,
+                "binding_key": item.binding_key,
+                "context": item.target.context,
+                "instance": item.target.instance,
+                "secret_id": plan.secret_id,
+            })
+        })
+        .collect()
+}
+
+/// The answer's `runtime_environment` part: the planned action, the keys
+/// and, when there is one, the record's shape (keys only, no values).
+fn runtime_result(
+    config: &ProductConfig,
+    runtime: &RuntimePlan,
+    shown: Option<&RuntimeEnvironmentRecord>,
+) -> Value {
+    let mut runtime_result = json!({
+        "action": runtime.action,
+        "scope": config.env_scope(),
+        "context": config.context,
+        "instance": config.instance,
+        "keys": config.env.keys().collect::<Vec<_>>(),
+        "changed_keys": runtime.changed,
+        "unchanged_keys": runtime.unchanged,
+        "env_value_count_after": runtime.merged.len(),
+    });
+    if let Some(shown) = shown {
+        runtime_result["record"] = json!({
+            "scope": shown.scope,
+            "context": shown.context,
+            "instance": shown.instance,
+            "updated_at": shown.updated_at,
+            "source_label": shown.source_label,
+            "env_keys": shown.keys(),
+            "env_value_count": shown.env.len(),
+        });
+    }
+    runtime_result
 }
 
 /// The lanes whose running apps do not see this change until their

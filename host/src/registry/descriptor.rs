@@ -96,9 +96,111 @@ fn panel(p: runtime::PanelKind) -> PanelKind {
     }
 }
 
+fn method(m: runtime::HttpMethod) -> Method {
+    match m {
+        runtime::HttpMethod::Get => Method::Get,
+        runtime::HttpMethod::Post => Method::Post,
+    }
+}
+
+fn execution(e: runtime::Execution) -> Execution {
+    match e {
+        runtime::Execution::Sync => Execution::Sync,
+        runtime::Execution::Async => Execution::Async,
+    }
+}
+
+fn idempotency(i: runtime::Idempotency) -> Idempotency {
+    match i {
+        runtime::Idempotency::Optional => Idempotency::Optional,
+        runtime::Idempotency::Required => Idempotency::Required,
+        runtime::Idempotency::None => Idempotency::None,
+    }
+}
+
+fn record_mode(m: runtime::RecordMode) -> RecordMode {
+    match m {
+        runtime::RecordMode::Evidence => RecordMode::Evidence,
+        runtime::RecordMode::Immutable => RecordMode::Immutable,
+        runtime::RecordMode::State => RecordMode::State,
+    }
+}
+
 fn parse_schema(driver: &str, field: String, text: &str) -> Result<Value, RegistryError> {
     serde_json::from_str(text)
         .map_err(|e| RegistryError::invalid(driver, field, format!("is not JSON: {e}")))
+}
+
+/// Converts the `i`th action; its schemas must parse as JSON.
+fn action(
+    registry_id: &str,
+    i: usize,
+    a: runtime::ActionDescriptor,
+) -> Result<ActionDescriptor, RegistryError> {
+    let input_schema = parse_schema(
+        registry_id,
+        format!("actions[{i}] `{}`.input_schema", a.action_id),
+        &a.input_schema,
+    )?;
+    let output_schema = parse_schema(
+        registry_id,
+        format!("actions[{i}] `{}`.output_schema", a.action_id),
+        &a.output_schema,
+    )?;
+    Ok(ActionDescriptor {
+        action_id: a.action_id,
+        label: a.label,
+        description: a.description,
+        safety: safety(a.safety),
+        scope: scope(a.scope),
+        method: method(a.method),
+        route_path: a.route_path,
+        authz_action: a.authz_action,
+        operator_visible: a.operator_visible,
+        input_schema,
+        output_schema,
+        writes_records: a.writes_records,
+        envelope_key: a.envelope_key,
+        execution: execution(a.execution),
+        idempotency: idempotency(a.idempotency),
+        base_action: a.base_action,
+    })
+}
+
+fn capability(c: runtime::CapabilityDescriptor) -> CapabilityDescriptor {
+    CapabilityDescriptor {
+        capability_id: c.capability_id,
+        label: c.label,
+        description: c.description,
+        actions: c.actions,
+        panels: c.panels.into_iter().map(panel).collect(),
+    }
+}
+
+fn setting_group(g: runtime::SettingGroupDescriptor) -> SettingGroupDescriptor {
+    SettingGroupDescriptor {
+        group_id: g.group_id,
+        label: g.label,
+        description: g.description,
+        scope: scope(g.scope),
+        fields: g.fields,
+        secret_bindings: g.secret_bindings,
+    }
+}
+
+fn record_kind(k: runtime::RecordKind) -> RecordKindDeclaration {
+    RecordKindDeclaration {
+        kind: k.kind,
+        mode: record_mode(k.mode),
+        description: k.description,
+    }
+}
+
+fn records_key(k: runtime::RecordsKey) -> RecordsKey {
+    RecordsKey {
+        key: k.key,
+        object: k.object,
+    }
 }
 
 impl DriverDescriptor {
@@ -111,44 +213,7 @@ impl DriverDescriptor {
     ) -> Result<Self, RegistryError> {
         let mut actions = Vec::with_capacity(d.actions.len());
         for (i, a) in d.actions.into_iter().enumerate() {
-            let input_schema = parse_schema(
-                registry_id,
-                format!("actions[{i}] `{}`.input_schema", a.action_id),
-                &a.input_schema,
-            )?;
-            let output_schema = parse_schema(
-                registry_id,
-                format!("actions[{i}] `{}`.output_schema", a.action_id),
-                &a.output_schema,
-            )?;
-            actions.push(ActionDescriptor {
-                action_id: a.action_id,
-                label: a.label,
-                description: a.description,
-                safety: safety(a.safety),
-                scope: scope(a.scope),
-                method: match a.method {
-                    runtime::HttpMethod::Get => Method::Get,
-                    runtime::HttpMethod::Post => Method::Post,
-                },
-                route_path: a.route_path,
-                authz_action: a.authz_action,
-                operator_visible: a.operator_visible,
-                input_schema,
-                output_schema,
-                writes_records: a.writes_records,
-                envelope_key: a.envelope_key,
-                execution: match a.execution {
-                    runtime::Execution::Sync => Execution::Sync,
-                    runtime::Execution::Async => Execution::Async,
-                },
-                idempotency: match a.idempotency {
-                    runtime::Idempotency::Optional => Idempotency::Optional,
-                    runtime::Idempotency::Required => Idempotency::Required,
-                    runtime::Idempotency::None => Idempotency::None,
-                },
-                base_action: a.base_action,
-            });
+            actions.push(action(registry_id, i, a)?);
         }
         Ok(DriverDescriptor {
             schema_version: 1,
@@ -159,54 +224,14 @@ impl DriverDescriptor {
             description: d.description,
             context_patterns: d.context_patterns,
             provider_boundary: d.provider_boundary,
-            capabilities: d
-                .capabilities
-                .into_iter()
-                .map(|c| CapabilityDescriptor {
-                    capability_id: c.capability_id,
-                    label: c.label,
-                    description: c.description,
-                    actions: c.actions,
-                    panels: c.panels.into_iter().map(panel).collect(),
-                })
-                .collect(),
+            capabilities: d.capabilities.into_iter().map(capability).collect(),
             actions,
-            setting_groups: d
-                .setting_groups
-                .into_iter()
-                .map(|g| SettingGroupDescriptor {
-                    group_id: g.group_id,
-                    label: g.label,
-                    description: g.description,
-                    scope: scope(g.scope),
-                    fields: g.fields,
-                    secret_bindings: g.secret_bindings,
-                })
-                .collect(),
+            setting_groups: d.setting_groups.into_iter().map(setting_group).collect(),
             api_version: d.api_version,
             hooks_called: d.hooks_called,
             hooks_implemented: d.hooks_implemented,
-            record_kinds: d
-                .record_kinds
-                .into_iter()
-                .map(|k| RecordKindDeclaration {
-                    kind: k.kind,
-                    mode: match k.mode {
-                        runtime::RecordMode::Evidence => RecordMode::Evidence,
-                        runtime::RecordMode::Immutable => RecordMode::Immutable,
-                        runtime::RecordMode::State => RecordMode::State,
-                    },
-                    description: k.description,
-                })
-                .collect(),
-            records_keys: d
-                .records_keys
-                .into_iter()
-                .map(|k| RecordsKey {
-                    key: k.key,
-                    object: k.object,
-                })
-                .collect(),
+            record_kinds: d.record_kinds.into_iter().map(record_kind).collect(),
+            records_keys: d.records_keys.into_iter().map(records_key).collect(),
             digest: format!("sha256:{digest_hex}"),
         })
     }

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
-use super::descriptor::{DriverDescriptor, Method, Safety};
+use super::descriptor::{ActionDescriptor, DriverDescriptor, Method, Safety};
 use super::error::RegistryError;
 use crate::runtime;
 
@@ -38,7 +38,21 @@ fn is_slug(s: &str, extra: &[char]) -> bool {
 }
 
 /// Checks one descriptor against its registry entry.
+///
+/// The checks run in the original service's order: the descriptor's own
+/// identity, then each action, then the capabilities, hooks and extension
+/// declarations. The first failing check is the one reported.
 pub fn validate_descriptor(registry_id: &str, d: &DriverDescriptor) -> Result<(), RegistryError> {
+    let driver = registry_id;
+    check_identity(registry_id, d)?;
+    let action_ids = check_actions(driver, d)?;
+    check_capabilities(driver, d, &action_ids)?;
+    check_hooks(driver, d)?;
+    super::extension::validate_declarations(d)
+}
+
+/// Checks the descriptor's identity: id, API version, label and wording.
+fn check_identity(registry_id: &str, d: &DriverDescriptor) -> Result<(), RegistryError> {
     let driver = registry_id;
     if d.driver_id != registry_id {
         return Err(RegistryError::IdMismatch {
@@ -80,137 +94,216 @@ pub fn validate_descriptor(registry_id: &str, d: &DriverDescriptor) -> Result<()
             "mentions a provider by name; drivers describe intent in provider-neutral words",
         ));
     }
+    Ok(())
+}
 
+/// What the action checks have seen so far in one descriptor.
+#[derive(Default)]
+struct SeenActions<'a> {
+    /// Action ids declared so far.
+    action_ids: HashSet<&'a str>,
+    /// Method and route pairs declared so far.
+    routes: HashSet<(Method, &'a str)>,
+    /// The safety of the first action naming each authz action.
+    authz_safety: HashMap<&'a str, Safety>,
+}
+
+/// Checks every action in order and returns the declared action ids.
+fn check_actions<'a>(
+    driver: &str,
+    d: &'a DriverDescriptor,
+) -> Result<HashSet<&'a str>, RegistryError> {
     let prefix = format!("/v1/drivers/{}/", d.driver_id);
-    let mut action_ids = HashSet::new();
-    let mut routes = HashSet::new();
-    let mut authz_safety: HashMap<&str, Safety> = HashMap::new();
+    let mut seen = SeenActions::default();
     for (i, a) in d.actions.iter().enumerate() {
         let at = |field: &str| format!("actions[{i}] `{}`.{field}", a.action_id);
-        if !is_slug(&a.action_id, &['_']) {
+        check_action_route(driver, i, a, &prefix, &mut seen, &at)?;
+        check_action_authz(driver, a, &mut seen, &at)?;
+        check_action_method(driver, a, &at)?;
+        check_action_records(driver, a, &at)?;
+        check_action_schemas(driver, a, &at)?;
+    }
+    Ok(seen.action_ids)
+}
+
+/// Checks an action's id and route: slug, unique, under the driver prefix.
+fn check_action_route<'a>(
+    driver: &str,
+    i: usize,
+    a: &'a ActionDescriptor,
+    prefix: &str,
+    seen: &mut SeenActions<'a>,
+    at: &dyn Fn(&str) -> String,
+) -> Result<(), RegistryError> {
+    if !is_slug(&a.action_id, &['_']) {
+        return Err(RegistryError::invalid(
+            driver,
+            format!("actions[{i}].action_id"),
+            "must be lower-case letters, digits and `_`",
+        ));
+    }
+    if !seen.action_ids.insert(a.action_id.as_str()) {
+        return Err(RegistryError::invalid(
+            driver,
+            at("action_id"),
+            "is declared twice",
+        ));
+    }
+    let Some(rest) = a.route_path.strip_prefix(prefix) else {
+        return Err(RegistryError::invalid(
+            driver,
+            at("route_path"),
+            format!("`{}` is outside {prefix}", a.route_path),
+        ));
+    };
+    if !is_slug(rest, &['-', '/'])
+        || rest.starts_with('/')
+        || rest.ends_with('/')
+        || rest.contains("//")
+    {
+        return Err(RegistryError::invalid(
+            driver,
+            at("route_path"),
+            format!(
+                "`{}` must continue with lower-case path segments",
+                a.route_path
+            ),
+        ));
+    }
+    if !seen.routes.insert((a.method, a.route_path.as_str())) {
+        return Err(RegistryError::invalid(
+            driver,
+            at("route_path"),
+            format!("{} {} is declared twice", a.method.as_str(), a.route_path),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks an action's authz action: present, `noun.verb`, one safety.
+fn check_action_authz<'a>(
+    driver: &str,
+    a: &'a ActionDescriptor,
+    seen: &mut SeenActions<'a>,
+    at: &dyn Fn(&str) -> String,
+) -> Result<(), RegistryError> {
+    if a.authz_action.trim().is_empty() {
+        return Err(RegistryError::invalid(
+            driver,
+            at("authz_action"),
+            "is missing: every driver route must name the authorization action it checks",
+        ));
+    }
+    let authz_ok = a
+        .authz_action
+        .split_once('.')
+        .is_some_and(|(noun, verb)| is_slug(noun, &['_']) && is_slug(verb, &['_']));
+    if !authz_ok {
+        return Err(RegistryError::invalid(
+            driver,
+            at("authz_action"),
+            format!("`{}` must look like `noun.verb`", a.authz_action),
+        ));
+    }
+    if let Some(previous) = seen.authz_safety.insert(&a.authz_action, a.safety)
+        && previous != a.safety
+    {
+        return Err(RegistryError::invalid(
+            driver,
+            at("authz_action"),
+            format!(
+                "`{}` is shared by actions of different safety; a grant must not widen silently",
+                a.authz_action
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks an action's method against its safety and envelope key.
+fn check_action_method(
+    driver: &str,
+    a: &ActionDescriptor,
+    at: &dyn Fn(&str) -> String,
+) -> Result<(), RegistryError> {
+    if a.safety == Safety::Destructive && a.method == Method::Get {
+        return Err(RegistryError::invalid(
+            driver,
+            at("method"),
+            "a destructive action cannot be declared as GET",
+        ));
+    }
+    if a.method == Method::Post {
+        if !is_slug(&a.envelope_key, &['_']) {
             return Err(RegistryError::invalid(
                 driver,
-                format!("actions[{i}].action_id"),
-                "must be lower-case letters, digits and `_`",
+                at("envelope_key"),
+                "a POST action must name its envelope payload key",
             ));
         }
-        if !action_ids.insert(a.action_id.as_str()) {
+        if RESERVED_ENVELOPE_KEYS.contains(&a.envelope_key.as_str()) {
             return Err(RegistryError::invalid(
                 driver,
-                at("action_id"),
-                "is declared twice",
-            ));
-        }
-        let Some(rest) = a.route_path.strip_prefix(&prefix) else {
-            return Err(RegistryError::invalid(
-                driver,
-                at("route_path"),
-                format!("`{}` is outside {prefix}", a.route_path),
-            ));
-        };
-        if !is_slug(rest, &['-', '/'])
-            || rest.starts_with('/')
-            || rest.ends_with('/')
-            || rest.contains("//")
-        {
-            return Err(RegistryError::invalid(
-                driver,
-                at("route_path"),
-                format!(
-                    "`{}` must continue with lower-case path segments",
-                    a.route_path
-                ),
-            ));
-        }
-        if !routes.insert((a.method, a.route_path.as_str())) {
-            return Err(RegistryError::invalid(
-                driver,
-                at("route_path"),
-                format!("{} {} is declared twice", a.method.as_str(), a.route_path),
-            ));
-        }
-        if a.authz_action.trim().is_empty() {
-            return Err(RegistryError::invalid(
-                driver,
-                at("authz_action"),
-                "is missing: every driver route must name the authorization action it checks",
-            ));
-        }
-        let authz_ok = a
-            .authz_action
-            .split_once('.')
-            .is_some_and(|(noun, verb)| is_slug(noun, &['_']) && is_slug(verb, &['_']));
-        if !authz_ok {
-            return Err(RegistryError::invalid(
-                driver,
-                at("authz_action"),
-                format!("`{}` must look like `noun.verb`", a.authz_action),
-            ));
-        }
-        if let Some(previous) = authz_safety.insert(&a.authz_action, a.safety)
-            && previous != a.safety
-        {
-            return Err(RegistryError::invalid(
-                driver,
-                at("authz_action"),
-                format!(
-                    "`{}` is shared by actions of different safety; a grant must not widen silently",
-                    a.authz_action
-                ),
-            ));
-        }
-        if a.safety == Safety::Destructive && a.method == Method::Get {
-            return Err(RegistryError::invalid(
-                driver,
-                at("method"),
-                "a destructive action cannot be declared as GET",
-            ));
-        }
-        if a.method == Method::Post {
-            if !is_slug(&a.envelope_key, &['_']) {
-                return Err(RegistryError::invalid(
-                    driver,
-                    at("envelope_key"),
-                    "a POST action must name its envelope payload key",
-                ));
-            }
-            if RESERVED_ENVELOPE_KEYS.contains(&a.envelope_key.as_str()) {
-                return Err(RegistryError::invalid(
-                    driver,
-                    at("envelope_key"),
-                    format!("`{}` is a reserved envelope field", a.envelope_key),
-                ));
-            }
-        }
-        for kind in &a.writes_records {
-            if !is_slug(kind, &['_']) {
-                return Err(RegistryError::invalid(
-                    driver,
-                    at("writes_records"),
-                    format!("`{kind}` is not a record kind name"),
-                ));
-            }
-            if crate::records::kinds::is_host_only(kind) {
-                return Err(RegistryError::invalid(
-                    driver,
-                    at("writes_records"),
-                    format!("`{kind}` records belong to the host; a driver cannot write them"),
-                ));
-            }
-        }
-        check_schema(driver, &at("input_schema"), &a.input_schema)?;
-        check_schema(driver, &at("output_schema"), &a.output_schema)?;
-        if let Some(pointer) = admits_unknown_fields(&a.input_schema, "") {
-            return Err(RegistryError::invalid(
-                driver,
-                at("input_schema"),
-                format!(
-                    "the object at `{}` admits unknown fields; set additionalProperties to false",
-                    if pointer.is_empty() { "/" } else { &pointer }
-                ),
+                at("envelope_key"),
+                format!("`{}` is a reserved envelope field", a.envelope_key),
             ));
         }
     }
+    Ok(())
+}
+
+/// Checks the record kinds an action writes: named, and not host-only.
+fn check_action_records(
+    driver: &str,
+    a: &ActionDescriptor,
+    at: &dyn Fn(&str) -> String,
+) -> Result<(), RegistryError> {
+    for kind in &a.writes_records {
+        if !is_slug(kind, &['_']) {
+            return Err(RegistryError::invalid(
+                driver,
+                at("writes_records"),
+                format!("`{kind}` is not a record kind name"),
+            ));
+        }
+        if crate::records::kinds::is_host_only(kind) {
+            return Err(RegistryError::invalid(
+                driver,
+                at("writes_records"),
+                format!("`{kind}` records belong to the host; a driver cannot write them"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks an action's schemas; the input schema must be closed.
+fn check_action_schemas(
+    driver: &str,
+    a: &ActionDescriptor,
+    at: &dyn Fn(&str) -> String,
+) -> Result<(), RegistryError> {
+    check_schema(driver, &at("input_schema"), &a.input_schema)?;
+    check_schema(driver, &at("output_schema"), &a.output_schema)?;
+    if let Some(pointer) = admits_unknown_fields(&a.input_schema, "") {
+        return Err(RegistryError::invalid(
+            driver,
+            at("input_schema"),
+            format!(
+                "the object at `{}` admits unknown fields; set additionalProperties to false",
+                if pointer.is_empty() { "/" } else { &pointer }
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that each capability names only declared actions.
+fn check_capabilities(
+    driver: &str,
+    d: &DriverDescriptor,
+    action_ids: &HashSet<&str>,
+) -> Result<(), RegistryError> {
     for (i, c) in d.capabilities.iter().enumerate() {
         for action in &c.actions {
             if !action_ids.contains(action.as_str()) {
@@ -222,6 +315,11 @@ pub fn validate_descriptor(registry_id: &str, d: &DriverDescriptor) -> Result<()
             }
         }
     }
+    Ok(())
+}
+
+/// Checks that every called and implemented hook has a hook name.
+fn check_hooks(driver: &str, d: &DriverDescriptor) -> Result<(), RegistryError> {
     for (field, hooks) in [
         ("hooks_called", &d.hooks_called),
         ("hooks_implemented", &d.hooks_implemented),
@@ -236,7 +334,7 @@ pub fn validate_descriptor(registry_id: &str, d: &DriverDescriptor) -> Result<()
             }
         }
     }
-    super::extension::validate_declarations(d)
+    Ok(())
 }
 
 fn check_schema(driver: &str, field: &str, schema: &Value) -> Result<(), RegistryError> {
