@@ -84,9 +84,9 @@ impl FrontDoorSettings {
     /// 60 s idle between requests on one connection.
     pub const DEFAULT_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(60);
     /// 30 refused requests per client and window.
-    pub const DEFAULT_DENIED_LIMIT: u32 = 30;
+    pub const DEFAULT_DENIED_LIMIT: u32 = crate::ops::throttle::DEFAULT_DENIED_LIMIT;
     /// A 60 s window.
-    pub const DEFAULT_DENIED_WINDOW: Duration = Duration::from_secs(60);
+    pub const DEFAULT_DENIED_WINDOW: Duration = crate::ops::throttle::DEFAULT_DENIED_WINDOW;
 }
 
 impl Default for FrontDoorSettings {

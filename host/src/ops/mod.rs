@@ -107,8 +107,8 @@ impl Service {
             deploy_provider: None,
             attempts: Arc::default(),
             client_throttle: Arc::new(throttle::ClientThrottle::new(
-                crate::config::FrontDoorSettings::DEFAULT_DENIED_LIMIT,
-                crate::config::FrontDoorSettings::DEFAULT_DENIED_WINDOW,
+                throttle::DEFAULT_DENIED_LIMIT,
+                throttle::DEFAULT_DENIED_WINDOW,
             )),
         }
     }

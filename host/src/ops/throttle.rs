@@ -143,6 +143,11 @@ fn too_many_refusals(seconds: u64) -> ApiError {
     .with_header(header::RETRY_AFTER, HeaderValue::from(seconds))
 }
 
+/// Refused requests one client may make per window, by default.
+pub const DEFAULT_DENIED_LIMIT: u32 = 30;
+/// The window the allowance refills over, by default.
+pub const DEFAULT_DENIED_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+
 #[cfg(test)]
 mod tests {
     use super::*;
