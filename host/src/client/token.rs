@@ -77,10 +77,32 @@ pub async fn acquire_token(
         console.mask(token.expose());
         return Ok((token, TokenSource::File(path.to_path_buf())));
     }
+    let (url, request_token) = request_credentials(env)?;
+    console.mask(request_token.expose());
+    let audience = audience.trim();
+    if audience.is_empty() {
+        return Err(ClientError::config(
+            "No OIDC audience: pass --audience or set LAUNCHPLANE_SERVICE_AUDIENCE.",
+        ));
+    }
+    let token = fetch_oidc_token(&url, &request_token, audience, retry, deadline, console).await?;
+    console.mask(token.expose());
+    Ok((
+        token,
+        TokenSource::GithubActions {
+            audience: audience.to_string(),
+        },
+    ))
+}
+
+/// The GitHub Actions token endpoint and its request token, from the
+/// environment. When either is missing the error says which, and how to
+/// get it.
+fn request_credentials(env: &Env) -> Result<(String, Secret), ClientError> {
     let url = env.get(REQUEST_URL);
     let request_token = env.get(REQUEST_TOKEN);
-    let (url, request_token) = match (url, request_token) {
-        (Some(url), Some(token)) => (url, Secret::new(token)),
+    match (url, request_token) {
+        (Some(url), Some(token)) => Ok((url, Secret::new(token))),
         (url, token) => {
             let missing: Vec<&str> = [
                 url.is_none().then_some(REQUEST_URL),
@@ -108,18 +130,24 @@ pub async fn acquire_token(
             } else {
                 "No token: not running in GitHub Actions (ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set) and no --token-file given. Pass --token-file with an operator token (`launchplane operators create-token`) or an OIDC token.".to_string()
             };
-            return Err(ClientError::config(message));
+            Err(ClientError::config(message))
         }
-    };
-    console.mask(request_token.expose());
-    let audience = audience.trim();
-    if audience.is_empty() {
-        return Err(ClientError::config(
-            "No OIDC audience: pass --audience or set LAUNCHPLANE_SERVICE_AUDIENCE.",
-        ));
     }
-    let mut endpoint = Url::parse(&url)
-        .map_err(|_| ClientError::config(format!("{REQUEST_URL} is not a URL.")))?;
+}
+
+/// Asks the GitHub Actions token endpoint for an OIDC token for
+/// `audience`, with retries. A 5xx answer is a transport failure; any
+/// other refusal, or an answer without a token, is a configuration one.
+async fn fetch_oidc_token(
+    url: &str,
+    request_token: &Secret,
+    audience: &str,
+    retry: &RetryPolicy,
+    deadline: Option<Instant>,
+    console: &Console,
+) -> Result<Secret, ClientError> {
+    let mut endpoint =
+        Url::parse(url).map_err(|_| ClientError::config(format!("{REQUEST_URL} is not a URL.")))?;
     endpoint.query_pairs_mut().append_pair("audience", audience);
     let auth = request_token.bearer_header().ok_or_else(|| {
         ClientError::config(format!("{REQUEST_TOKEN} cannot be sent as a header."))
@@ -159,12 +187,5 @@ pub async fn acquire_token(
         .ok_or_else(|| {
             ClientError::config("The GitHub Actions token endpoint answered without a `value`.")
         })?;
-    let token = Secret::new(token);
-    console.mask(token.expose());
-    Ok((
-        token,
-        TokenSource::GithubActions {
-            audience: audience.to_string(),
-        },
-    ))
+    Ok(Secret::new(token))
 }
