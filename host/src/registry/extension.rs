@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use super::descriptor::{DriverDescriptor, RecordMode};
+use super::descriptor::{ActionDescriptor, DriverDescriptor, RecordMode};
 use super::error::RegistryError;
 use crate::records::kinds::{self, Access};
 
@@ -76,7 +76,28 @@ pub fn validate_declarations(d: &DriverDescriptor) -> Result<(), RegistryError> 
 
 /// The drivers' declarations, together.
 pub fn validate_together(drivers: &[&DriverDescriptor]) -> Result<(), RegistryError> {
-    let find = |id: &str| drivers.iter().copied().find(|d| d.driver_id == id);
+    check_shared_declarations(drivers)?;
+    for d in drivers {
+        let chain = base_chain(drivers, d);
+        for (i, a) in d.actions.iter().enumerate() {
+            let at = |field: &str| format!("actions[{i}] `{}`.{field}", a.action_id);
+            check_writes(d, &chain, a, &at)?;
+            if let Some(base_action) = &a.base_action {
+                check_base_action(drivers, d, a, base_action, &at)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The described driver with this id, if any.
+fn find<'a>(drivers: &[&'a DriverDescriptor], id: &str) -> Option<&'a DriverDescriptor> {
+    drivers.iter().copied().find(|d| d.driver_id == id)
+}
+
+/// Refuses a record kind declared with two modes, or a records key
+/// declared with two shapes, by different drivers.
+fn check_shared_declarations(drivers: &[&DriverDescriptor]) -> Result<(), RegistryError> {
     let mut modes: HashMap<&str, (RecordMode, &str)> = HashMap::new();
     let mut keys: HashMap<&str, (bool, &str)> = HashMap::new();
     for d in drivers {
@@ -103,76 +124,97 @@ pub fn validate_together(drivers: &[&DriverDescriptor]) -> Result<(), RegistryEr
             }
         }
     }
-    for d in drivers {
-        // The kinds this driver may write: the host's writable ones, its
-        // own and its bases'.
-        let mut chain = vec![*d];
-        while let Some(base) = chain.last().and_then(|c| c.base()).and_then(find) {
-            if chain.iter().any(|c| c.driver_id == base.driver_id) {
-                break;
-            }
-            chain.push(base);
+    Ok(())
+}
+
+/// The driver and its bases, nearest first; a cycle ends the chain.
+fn base_chain<'a>(
+    drivers: &[&'a DriverDescriptor],
+    d: &'a DriverDescriptor,
+) -> Vec<&'a DriverDescriptor> {
+    let mut chain = vec![d];
+    while let Some(base) = chain
+        .last()
+        .and_then(|c| c.base())
+        .and_then(|id| find(drivers, id))
+    {
+        if chain.iter().any(|c| c.driver_id == base.driver_id) {
+            break;
         }
-        for (i, a) in d.actions.iter().enumerate() {
-            let at = |field: &str| format!("actions[{i}] `{}`.{field}", a.action_id);
-            for kind in &a.writes_records {
-                let known = match kinds::rule_of(kind) {
-                    Some(rule) => rule.access == Access::DriverWrite,
-                    None => chain
-                        .iter()
-                        .any(|c| c.record_kinds.iter().any(|k| &k.kind == kind)),
-                };
-                if !known {
-                    return Err(RegistryError::invalid(
-                        &d.driver_id,
-                        at("writes_records"),
-                        format!(
-                            "`{kind}` is neither a kind drivers may write nor one this driver or its base declares"
-                        ),
-                    ));
-                }
-            }
-            let Some(base_action) = &a.base_action else {
-                continue;
-            };
-            let base = d.base().and_then(find);
-            let Some(target) = base.and_then(|b| b.action(base_action)) else {
-                return Err(RegistryError::invalid(
-                    &d.driver_id,
-                    at("base_action"),
-                    format!(
-                        "`{base_action}` is not an action of base driver `{}`",
-                        d.base().unwrap_or_default()
-                    ),
-                ));
-            };
-            if target.base_action.is_some() {
-                return Err(RegistryError::invalid(
-                    &d.driver_id,
-                    at("base_action"),
-                    format!("`{base_action}` runs a base action itself"),
-                ));
-            }
-            if target.scope != a.scope
-                || target.execution != a.execution
-                || target.method != a.method
-            {
-                return Err(RegistryError::invalid(
-                    &d.driver_id,
-                    at("base_action"),
-                    format!(
-                        "`{base_action}` has another scope, execution or method than this action"
-                    ),
-                ));
-            }
-            if !a.writes_records.is_empty() {
-                return Err(RegistryError::invalid(
-                    &d.driver_id,
-                    at("writes_records"),
-                    "an action that runs a base action writes what the base action declares",
-                ));
-            }
+        chain.push(base);
+    }
+    chain
+}
+
+/// Checks the kinds an action writes. It may write the host's
+/// driver-writable kinds, its own and its bases'.
+fn check_writes(
+    d: &DriverDescriptor,
+    chain: &[&DriverDescriptor],
+    a: &ActionDescriptor,
+    at: &dyn Fn(&str) -> String,
+) -> Result<(), RegistryError> {
+    for kind in &a.writes_records {
+        let known = match kinds::rule_of(kind) {
+            Some(rule) => rule.access == Access::DriverWrite,
+            None => chain
+                .iter()
+                .any(|c| c.record_kinds.iter().any(|k| &k.kind == kind)),
+        };
+        if !known {
+            return Err(RegistryError::invalid(
+                &d.driver_id,
+                at("writes_records"),
+                format!(
+                    "`{kind}` is neither a kind drivers may write nor one this driver or its base declares"
+                ),
+            ));
         }
+    }
+    Ok(())
+}
+
+/// Checks an action that runs `base_action`: the base driver has it, it
+/// runs no base action itself, it matches scope, execution and method,
+/// and the action declares no writes of its own.
+fn check_base_action(
+    drivers: &[&DriverDescriptor],
+    d: &DriverDescriptor,
+    a: &ActionDescriptor,
+    base_action: &str,
+    at: &dyn Fn(&str) -> String,
+) -> Result<(), RegistryError> {
+    let base = d.base().and_then(|id| find(drivers, id));
+    let Some(target) = base.and_then(|b| b.action(base_action)) else {
+        return Err(RegistryError::invalid(
+            &d.driver_id,
+            at("base_action"),
+            format!(
+                "`{base_action}` is not an action of base driver `{}`",
+                d.base().unwrap_or_default()
+            ),
+        ));
+    };
+    if target.base_action.is_some() {
+        return Err(RegistryError::invalid(
+            &d.driver_id,
+            at("base_action"),
+            format!("`{base_action}` runs a base action itself"),
+        ));
+    }
+    if target.scope != a.scope || target.execution != a.execution || target.method != a.method {
+        return Err(RegistryError::invalid(
+            &d.driver_id,
+            at("base_action"),
+            format!("`{base_action}` has another scope, execution or method than this action"),
+        ));
+    }
+    if !a.writes_records.is_empty() {
+        return Err(RegistryError::invalid(
+            &d.driver_id,
+            at("writes_records"),
+            "an action that runs a base action writes what the base action declares",
+        ));
     }
     Ok(())
 }
