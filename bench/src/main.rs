@@ -95,6 +95,7 @@ fn wanted(args: &Args, section: &str) -> bool {
     args.only.is_empty() || args.only.iter().any(|s| s == section)
 }
 
+/// Runs the wanted sections, then writes `summary.json` and `table.md`.
 async fn run(
     args: Args,
     server: tokio::runtime::Handle,
@@ -105,19 +106,7 @@ async fn run(
         .out
         .clone()
         .unwrap_or_else(|| root.join("target/bench"));
-    let bin = args
-        .bin
-        .clone()
-        .or_else(|| {
-            let exe = std::env::current_exe().ok()?;
-            Some(exe.parent()?.join("launchplane"))
-        })
-        .unwrap_or_else(|| root.join("target/perf/launchplane"));
-    anyhow::ensure!(
-        bin.is_file(),
-        "{} is missing: build it with `cargo build --profile perf -p launchplane` (cargo xtask bench does)",
-        bin.display()
-    );
+    let bin = find_binary(&args, &root)?;
     // Fail early, before anything is measured, when a component is missing.
     for stem in ["generic_web", "odoo", "verireel", "bench_noop"] {
         launchplane_tests::component(stem);
@@ -146,25 +135,76 @@ async fn run(
         load_at_start.as_deref().unwrap_or("?")
     );
     let started = Instant::now();
-    let mut figures: Vec<Figure> = Vec::new();
     let mut timings = serde_json::Map::new();
-    let mut timed = |name: &str, since: Instant| {
-        let secs = since.elapsed().as_secs_f64();
-        eprintln!("bench: {name} took {secs:.1} s");
-        timings.insert(name.to_string(), json!((secs * 10.0).round() / 10.0));
-    };
 
     // The spawned-binary measurements first, while nothing else runs.
+    let mut figures = spawned_sections(&args, &ctx, &mut timings).await?;
+    if ["dispatch", "ingest", "isolation"]
+        .iter()
+        .any(|s| wanted(&args, s))
+    {
+        figures.extend(in_process_sections(&args, &ctx, &issuer, &mut timings).await?);
+    }
+
+    let total = started.elapsed();
+    if let Some(builds) = args.build_seconds {
+        push_run_figures(&args, builds, total, &mut figures);
+    }
+    let measured = Measured {
+        figures,
+        timings,
+        total,
+        load_at_start,
+    };
+    write_report(&args, ctx.plan.quick, &root, &out, measured)?;
+    drop(work);
+    Ok(())
+}
+
+/// The `launchplane` binary to measure: `--bin`, else the one beside this
+/// benchmark, else `target/perf`. It must exist.
+fn find_binary(args: &Args, root: &Path) -> anyhow::Result<PathBuf> {
+    let bin = args
+        .bin
+        .clone()
+        .or_else(|| {
+            let exe = std::env::current_exe().ok()?;
+            Some(exe.parent()?.join("launchplane"))
+        })
+        .unwrap_or_else(|| root.join("target/perf/launchplane"));
+    anyhow::ensure!(
+        bin.is_file(),
+        "{} is missing: build it with `cargo build --profile perf -p launchplane` (cargo xtask bench does)",
+        bin.display()
+    );
+    Ok(bin)
+}
+
+/// Notes how long a section took, on stderr and in `timings`.
+fn timed(timings: &mut serde_json::Map<String, Value>, name: &str, since: Instant) {
+    let secs = since.elapsed().as_secs_f64();
+    eprintln!("bench: {name} took {secs:.1} s");
+    timings.insert(name.to_string(), json!((secs * 10.0).round() / 10.0));
+}
+
+/// The sections that spawn the binary: start-up, then memory (on the
+/// start-up's warm cache when it ran).
+async fn spawned_sections(
+    args: &Args,
+    ctx: &Ctx,
+    timings: &mut serde_json::Map<String, Value>,
+) -> anyhow::Result<Vec<Figure>> {
+    let mut figures: Vec<Figure> = Vec::new();
     let mut warm_cache: Option<PathBuf> = None;
-    if wanted(&args, "startup") {
+    if wanted(args, "startup") {
         eprintln!("bench: 3. start-up");
         let t = Instant::now();
-        let (found, cache) = scenarios::startup(&ctx).await?;
+        let (found, cache) = scenarios::startup(ctx).await?;
         figures.extend(found);
         warm_cache = Some(cache);
-        timed("startup", t);
+        timed(timings, "startup", t);
     }
-    if wanted(&args, "memory") {
+    if wanted(args, "memory") {
         eprintln!("bench: 4. memory");
         let t = Instant::now();
         let cache = match &warm_cache {
@@ -175,109 +215,146 @@ async fn run(
                 cache
             }
         };
-        figures.extend(scenarios::memory(&ctx, &cache).await?);
-        timed("memory", t);
+        figures.extend(scenarios::memory(ctx, &cache).await?);
+        timed(timings, "memory", t);
     }
+    Ok(figures)
+}
 
-    if ["dispatch", "ingest", "isolation"]
-        .iter()
-        .any(|s| wanted(&args, s))
-    {
+/// The sections against one in-process service: dispatch, ingest and
+/// isolation. The service and its database are dropped at the end.
+async fn in_process_sections(
+    args: &Args,
+    ctx: &Ctx,
+    issuer: &launchplane_tests::TestIssuer,
+    timings: &mut serde_json::Map<String, Value>,
+) -> anyhow::Result<Vec<Figure>> {
+    let mut figures: Vec<Figure> = Vec::new();
+    let t = Instant::now();
+    let oidc = issuer.oidc();
+    let service = ctx
+        .server
+        .spawn(service::InProcess::start(oidc))
+        .await?
+        .context("starting the in-process service")?;
+    let deploy_products: Vec<String> = (0..service::DEPLOY_PRODUCTS)
+        .map(service::deploy_product)
+        .collect();
+    let mut profiles = vec![("bench", "bench-noop"), ("demo", "generic-web")];
+    profiles.extend(deploy_products.iter().map(|p| (p.as_str(), "generic-web")));
+    service::seed_profiles(&ctx.client, service.target, &ctx.tokens[0], &profiles).await?;
+    timed(timings, "in-process setup", t);
+    if wanted(args, "dispatch") {
+        eprintln!("bench: 1. dispatch overhead");
         let t = Instant::now();
-        let oidc = issuer.oidc();
-        let service = server
-            .spawn(service::InProcess::start(oidc))
-            .await?
-            .context("starting the in-process service")?;
-        let deploy_products: Vec<String> = (0..service::DEPLOY_PRODUCTS)
-            .map(service::deploy_product)
-            .collect();
-        let mut profiles = vec![("bench", "bench-noop"), ("demo", "generic-web")];
-        profiles.extend(deploy_products.iter().map(|p| (p.as_str(), "generic-web")));
-        service::seed_profiles(&ctx.client, service.target, &ctx.tokens[0], &profiles).await?;
-        timed("in-process setup", t);
-        if wanted(&args, "dispatch") {
-            eprintln!("bench: 1. dispatch overhead");
-            let t = Instant::now();
-            figures.extend(scenarios::dispatch(&ctx, &service).await?);
-            timed("dispatch", t);
-        }
-        if wanted(&args, "ingest") {
-            eprintln!("bench: 2. ingest");
-            let t = Instant::now();
-            figures.extend(scenarios::ingest(&ctx, &service).await?);
-            timed("ingest", t);
-        }
-        if wanted(&args, "isolation") {
-            eprintln!("bench: 5. isolation");
-            let t = Instant::now();
-            figures.extend(scenarios::isolation(&ctx, &service).await?);
-            timed("isolation", t);
-        }
-        // Drops the database on a thread of its own.
-        drop(service);
+        figures.extend(scenarios::dispatch(ctx, &service).await?);
+        timed(timings, "dispatch", t);
     }
+    if wanted(args, "ingest") {
+        eprintln!("bench: 2. ingest");
+        let t = Instant::now();
+        figures.extend(scenarios::ingest(ctx, &service).await?);
+        timed(timings, "ingest", t);
+    }
+    if wanted(args, "isolation") {
+        eprintln!("bench: 5. isolation");
+        let t = Instant::now();
+        figures.extend(scenarios::isolation(ctx, &service).await?);
+        timed(timings, "isolation", t);
+    }
+    // Drops the database on a thread of its own.
+    drop(service);
+    Ok(figures)
+}
 
-    let total = started.elapsed();
-    if let Some(builds) = args.build_seconds {
-        let measuring = total.as_secs_f64();
-        let wall = builds + measuring;
+/// Adds the whole run's figures when `cargo xtask bench` passed its build
+/// time: the wall time against the budget and, after a cold build, the
+/// build's cost in units of this machine's speed.
+fn push_run_figures(args: &Args, builds: f64, total: Duration, figures: &mut Vec<Figure>) {
+    let measuring = total.as_secs_f64();
+    let wall = builds + measuring;
+    figures.push(
+        Figure::new(
+            "0 run",
+            "run.wall",
+            format!(
+                "`cargo xtask bench`: builds ({}) and measuring, in seconds",
+                if args.build_cold {
+                    "cold: no earlier perf build"
+                } else {
+                    "incremental"
+                }
+            ),
+            wall,
+            "s",
+        )
+        .target(
+            "wall / 600 s budget",
+            wall / RUN_BUDGET_SECONDS,
+            report::Op::AtMost,
+            1.0,
+        )
+        .detail(json!({
+            "build_seconds": builds,
+            "measuring_seconds": measuring,
+            "build_was_cold": args.build_cold,
+        })),
+    );
+    // The build's wall time follows the day's machine speed, which
+    // moves it by a factor of two here. The cold component compile of
+    // the start-up section is the same kind of work (code generation on
+    // both cores) timed on the same day, so their ratio is the build's
+    // cost in units of this machine's speed: what a change to the build
+    // moves, whatever the day.
+    let cold_compile = figures
+        .iter()
+        .find(|f| f.id == "startup.cold")
+        .map(|f| f.value / 1000.0);
+    if args.build_cold
+        && let Some(cold_compile) = cold_compile
+    {
         figures.push(
             Figure::new(
                 "0 run",
-                "run.wall",
-                format!(
-                    "`cargo xtask bench`: builds ({}) and measuring, in seconds",
-                    if args.build_cold {
-                        "cold: no earlier perf build"
-                    } else {
-                        "incremental"
-                    }
-                ),
-                wall,
-                "s",
-            )
-            .target(
-                "wall / 600 s budget",
-                wall / RUN_BUDGET_SECONDS,
-                report::Op::AtMost,
-                1.0,
+                "run.build_over_cold_start",
+                "cold build seconds per second of `startup.cold` (compiling the three \
+                 components): the build's cost in this machine's own speed, comparable across days",
+                builds / cold_compile,
+                "×",
             )
             .detail(json!({
                 "build_seconds": builds,
-                "measuring_seconds": measuring,
-                "build_was_cold": args.build_cold,
+                "startup_cold_seconds": cold_compile,
             })),
         );
-        // The build's wall time follows the day's machine speed, which
-        // moves it by a factor of two here. The cold component compile of
-        // the start-up section is the same kind of work (code generation on
-        // both cores) timed on the same day, so their ratio is the build's
-        // cost in units of this machine's speed: what a change to the build
-        // moves, whatever the day.
-        let cold_compile = figures
-            .iter()
-            .find(|f| f.id == "startup.cold")
-            .map(|f| f.value / 1000.0);
-        if args.build_cold
-            && let Some(cold_compile) = cold_compile
-        {
-            figures.push(
-                Figure::new(
-                    "0 run",
-                    "run.build_over_cold_start",
-                    "cold build seconds per second of `startup.cold` (compiling the three \
-                     components): the build's cost in this machine's own speed, comparable across days",
-                    builds / cold_compile,
-                    "×",
-                )
-                .detail(json!({
-                    "build_seconds": builds,
-                    "startup_cold_seconds": cold_compile,
-                })),
-            );
-        }
     }
+}
+
+/// What the measuring produced, for the report.
+struct Measured {
+    figures: Vec<Figure>,
+    /// Seconds per section, rounded to a tenth.
+    timings: serde_json::Map<String, Value>,
+    /// The measuring's wall time.
+    total: Duration,
+    load_at_start: Option<String>,
+}
+
+/// Writes `summary.json` and `table.md` under `out` and prints the table
+/// and a one-line verdict.
+fn write_report(
+    args: &Args,
+    quick: bool,
+    root: &Path,
+    out: &Path,
+    measured: Measured,
+) -> anyhow::Result<()> {
+    let Measured {
+        mut figures,
+        timings,
+        total,
+        load_at_start,
+    } = measured;
     figures.sort_by_key(|f| f.section);
     let table = report::table(&figures);
     let targets: Vec<&Figure> = figures.iter().filter(|f| f.target.is_some()).collect();
@@ -287,18 +364,18 @@ async fn run(
         .count();
     let summary = json!({
         "schema_version": 1,
-        "mode": if ctx.plan.quick { "quick" } else { "full" },
+        "mode": if quick { "quick" } else { "full" },
         "sections": if args.only.is_empty() { json!(SECTIONS) } else { json!(args.only) },
         "machine": machine(),
         "load_average_at_start": load_at_start,
-        "commit": commit(&root),
+        "commit": commit(root),
         "seconds": (total.as_secs_f64() * 10.0).round() / 10.0,
         "build_seconds": args.build_seconds,
         "section_seconds": Value::Object(timings),
         "targets": {"total": targets.len(), "met": met},
         "figures": figures,
     });
-    std::fs::create_dir_all(&out)?;
+    std::fs::create_dir_all(out)?;
     std::fs::write(
         out.join("summary.json"),
         serde_json::to_string_pretty(&summary)? + "\n",
@@ -310,10 +387,9 @@ async fn run(
         targets.len(),
         figures.len(),
         total.as_secs_f64(),
-        if ctx.plan.quick { "quick" } else { "full" },
+        if quick { "quick" } else { "full" },
         out.join("summary.json").display()
     );
-    drop(work);
     Ok(())
 }
 
