@@ -84,16 +84,23 @@ pub(crate) async fn lifecycle_configured(
     .await;
     let (status, body) = service.post("/v1/product-profiles", &profile, None).await;
     assert_eq!(status, 202, "{body}");
+    put_application_targets(&db, "demo").await;
+    Lifecycle { db, fake, service }
+}
+
+/// Binds product `demo`'s testing and prod lanes in `context` to the fake
+/// Dokploy applications `app-<instance>` (named `<context>-<instance>`).
+pub(crate) async fn put_application_targets(db: &TestDatabase, context: &str) {
     let targets: Vec<_> = ["testing", "prod"]
         .iter()
         .map(|instance| {
             ProviderTargetInput {
                 provider_id: "dokploy".into(),
-                context: "demo".into(),
+                context: context.into(),
                 instance: instance.to_string(),
                 target_type: TargetType::Application,
                 target_id: format!("app-{instance}"),
-                target_name: format!("demo-{instance}"),
+                target_name: format!("{context}-{instance}"),
                 domains: vec![],
                 healthcheck_path: "/healthz".into(),
                 deploy_timeout_seconds: Some(30),
@@ -106,7 +113,6 @@ pub(crate) async fn lifecycle_configured(
         .put("demo", &targets, "tests")
         .await
         .expect("targets");
-    Lifecycle { db, fake, service }
 }
 
 pub(crate) fn deploy(image: &str) -> Value {

@@ -7,14 +7,13 @@
 
 use std::sync::Arc;
 
-use launchplane::providers::{ProviderTargetInput, ProviderTargets, TargetType};
 use launchplane::records::RecordQuery;
 use launchplane::runtime::capabilities::HttpProbe;
 use launchplane_tests::fake_dokploy::FakeDokploy;
 use launchplane_tests::{Service, TestDatabase};
 use serde_json::{Value, json};
 
-use crate::lifecycle::health_server;
+use crate::lifecycle::{health_server, put_application_targets};
 
 const KEY: &str = "dokploy-odoo-key-0123456789abcdef";
 const SHA_1: &str = "1111111111111111111111111111111111111111";
@@ -53,28 +52,7 @@ async fn odoo() -> Odoo {
     .await;
     let (status, body) = service.post("/v1/product-profiles", &profile, None).await;
     assert_eq!(status, 202, "{body}");
-    let targets: Vec<_> = ["testing", "prod"]
-        .iter()
-        .map(|instance| {
-            ProviderTargetInput {
-                provider_id: "dokploy".into(),
-                context: "cm".into(),
-                instance: instance.to_string(),
-                target_type: TargetType::Application,
-                target_id: format!("app-{instance}"),
-                target_name: format!("cm-{instance}"),
-                domains: vec![],
-                healthcheck_path: "/healthz".into(),
-                deploy_timeout_seconds: Some(30),
-            }
-            .into_target("2026-11-01T00:00:00Z", "tests")
-            .expect("target")
-        })
-        .collect();
-    ProviderTargets::new(db.store.clone())
-        .put("demo", &targets, "tests")
-        .await
-        .expect("targets");
+    put_application_targets(&db, "cm").await;
     let settings = json!({"mode": "apply", "product": "demo", "context": "cm", "instance": "prod",
                           "runtime_env": {"ODOO_DB_NAME": "cm", "ODOO_BACKUP_ROOT": "/volumes/data/backups/launchplane"}});
     let (status, body) = service

@@ -5,7 +5,6 @@
 //! operator's reason. The same over HTTP is `POST /v1/lanes/release`.
 
 use clap::Subcommand;
-use serde_json::json;
 
 use super::secrets::DatabaseArgs;
 use crate::records::AuditEvent;
@@ -93,10 +92,7 @@ pub async fn run(command: LanesCommand) -> anyhow::Result<()> {
                 .iter()
                 .map(|l| format!("lane_lease/{}", l.lease_id))
                 .collect();
-            event.detail = json!({
-                "reason": reason,
-                "released_trace_id": freed.as_ref().map(|l| l.trace_id.clone()),
-            });
+            event.detail = crate::ops::lanes::audit_detail(reason, freed.as_ref());
             store.append_audit_event(&event).await?;
             match freed {
                 Some(lease) => println!(

@@ -114,6 +114,12 @@ impl Attempts {
     }
 }
 
+/// How often a holder renews a lease of `lease_ms`: every third of it
+/// (at least every 50 ms), so two renewals may fail before it runs out.
+pub fn renew_every(lease_ms: i64) -> Duration {
+    Duration::from_millis(u64::try_from(lease_ms / 3).unwrap_or(1_000).max(50))
+}
+
 /// Renews an attempt's holds every third of a lease until dropped.
 pub struct Heartbeat {
     task: Option<tokio::task::JoinHandle<()>>,
@@ -147,7 +153,7 @@ impl Heartbeat {
             service.lease_ms,
         );
         let (key, lease) = (key.cloned(), lease.cloned());
-        let every = Duration::from_millis(u64::try_from(lease_ms / 3).unwrap_or(1_000).max(50));
+        let every = renew_every(lease_ms);
         let task = tokio::spawn(async move {
             loop {
                 tokio::time::sleep(every).await;

@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 use super::mutation::Mutation;
 use super::{Accepted, Call, Reply, Service};
 use crate::error::ApiError;
+use crate::records::LaneLease;
 
 /// The route.
 pub const ROUTE: &str = "/v1/lanes/release";
@@ -55,6 +56,15 @@ impl Release {
     }
 }
 
+/// The audit `detail` of a release, by route or CLI: the operator's
+/// reason and the trace id of the attempt whose lease was freed.
+pub fn audit_detail(reason: &str, freed: Option<&LaneLease>) -> Value {
+    json!({
+        "reason": reason,
+        "released_trace_id": freed.map(|l| l.trace_id.clone()),
+    })
+}
+
 impl Service {
     /// Frees the lane's lease (see the module docs).
     pub async fn release_lane_lease(
@@ -90,10 +100,7 @@ impl Service {
             }
             let mut accepted = Accepted::new().record("released", freed.is_some());
             accepted.written = freed.iter().map(|l| format!("lane_lease/{}", l.lease_id)).collect();
-            accepted.audit_detail = Some(json!({
-                "reason": release.reason,
-                "released_trace_id": freed.as_ref().map(|l| l.trace_id.clone()),
-            }));
+            accepted.audit_detail = Some(audit_detail(&release.reason, freed.as_ref()));
             accepted.result = Some(json!({
                 "product": release.product,
                 "context": release.context,

@@ -74,7 +74,7 @@ impl Worker {
                 state.lease_ms,
             );
             tokio::spawn(async move {
-                let every = Duration::from_millis(u64::try_from(lease / 3).unwrap_or(1000).max(50));
+                let every = crate::ops::attempt::renew_every(lease);
                 loop {
                     tokio::time::sleep(every).await;
                     match store
