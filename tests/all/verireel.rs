@@ -91,7 +91,10 @@ struct VeriReel {
 async fn verireel() -> VeriReel {
     let db = TestDatabase::new("postgres").await;
     let fake = Arc::new(FakeDokploy::start(KEY).await);
-    for (id, name) in [("app-testing", "ver-testing-app"), ("app-prod", "ver-prod-app")] {
+    for (id, name) in [
+        ("app-testing", "ver-testing-app"),
+        ("app-prod", "ver-prod-app"),
+    ] {
         fake.add_application(
             id,
             json!({"name": name, "env": "APP_MODE=web\nDATABASE_URL=postgres://u:p@db/ver",
@@ -199,7 +202,13 @@ impl VeriReel {
             .unwrap_or_else(|| panic!("no schedule `{name}`"))
     }
 
-    async fn deploy(&self, route: &str, instance: &str, image: &str, git_ref: &str) -> (u16, Value) {
+    async fn deploy(
+        &self,
+        route: &str,
+        instance: &str,
+        image: &str,
+        git_ref: &str,
+    ) -> (u16, Value) {
         let body = json!({"product": "demo", "deploy": {
             "instance": instance, "artifact_id": image, "source_git_ref": git_ref,
             "rollout_timeout_seconds": 5,
@@ -232,7 +241,12 @@ async fn testing_deploy_verification_gate_promotion_and_rollback() {
     // against the build the app reports, on the URL the profile names.
     v.fake.clear_calls();
     let (status, body) = v
-        .deploy("/v1/drivers/verireel/testing-deploy", "testing", &new, REVISION)
+        .deploy(
+            "/v1/drivers/verireel/testing-deploy",
+            "testing",
+            &new,
+            REVISION,
+        )
         .await;
     assert_eq!(status, 202, "{body}");
     let r = &body["result"];
@@ -280,7 +294,10 @@ async fn testing_deploy_verification_gate_promotion_and_rollback() {
         )
         .await;
     assert_eq!(body["result"]["backup_status"], "pass", "{body}");
-    assert_eq!(body["records"]["backup_gate_record_id"], "backup-verireel-1");
+    assert_eq!(
+        body["records"]["backup_gate_record_id"],
+        "backup-verireel-1"
+    );
     let gate = v.record("backup_gate", "backup-verireel-1").await;
     assert_eq!(gate["status"], "pass");
     assert_eq!(gate["required"], true);
@@ -314,7 +331,10 @@ async fn testing_deploy_verification_gate_promotion_and_rollback() {
     assert_eq!(r["deploy_status"], "pass", "{body}");
     assert_eq!(r["migration_status"], "pass", "{body}");
     assert_eq!(r["health_status"], "pass", "{body}");
-    assert_eq!(body["records"]["promotion_record_id"], "promotion-verireel-1");
+    assert_eq!(
+        body["records"]["promotion_record_id"],
+        "promotion-verireel-1"
+    );
     let promoted = id(&body, "deployment_record_id");
     assert_eq!(v.image("app-prod"), new);
     let promotion = v.record("promotion", "promotion-verireel-1").await;
@@ -343,7 +363,10 @@ async fn testing_deploy_verification_gate_promotion_and_rollback() {
     assert_eq!(r["rollback_status"], "pass", "{body}");
     assert_eq!(r["rollback_health_status"], "pass", "{body}");
     assert_eq!(r["snapshot_name"], "backup-verireel-1");
-    assert_eq!(body["records"]["promotion_record_id"], "promotion-verireel-1");
+    assert_eq!(
+        body["records"]["promotion_record_id"],
+        "promotion-verireel-1"
+    );
     assert_eq!(body["records"]["backup_record_id"], "backup-verireel-1");
     assert_eq!(v.image("app-prod"), old);
     let restore = v.schedule("ver-prod-restore");
@@ -372,21 +395,23 @@ async fn a_rollout_that_never_reports_the_build_fails_and_moves_nothing() {
     assert_eq!(status, 409, "{body}");
     let message = body["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("buildRevision"), "{message}");
-    let deployments = v
-        .db
-        .store
-        .list_records(
-            "deployment",
-            &launchplane::records::RecordQuery {
-                context: Some("verireel".into()),
-                instance: Some("testing".into()),
-                limit: 10,
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("list");
-    let record = &deployments.first().expect("the failure is recorded").document;
+    let deployments =
+        v.db.store
+            .list_records(
+                "deployment",
+                &launchplane::records::RecordQuery {
+                    context: Some("verireel".into()),
+                    instance: Some("testing".into()),
+                    limit: 10,
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("list");
+    let record = &deployments
+        .first()
+        .expect("the failure is recorded")
+        .document;
     assert_eq!(record["destination_health"]["status"], "fail");
     assert_eq!(record["runtime_source"]["failure_stage"], "verify hook");
     let (status, _) = v.service.get("/v1/inventory/demo/testing").await;
@@ -398,7 +423,12 @@ async fn no_route_promotes_a_verireel_product_without_a_passing_gate() {
     let v = verireel().await;
     let new = image("sha-abc1234", DIGEST);
     let (status, body) = v
-        .deploy("/v1/drivers/verireel/testing-deploy", "testing", &new, REVISION)
+        .deploy(
+            "/v1/drivers/verireel/testing-deploy",
+            "testing",
+            &new,
+            REVISION,
+        )
         .await;
     assert_eq!(status, 202, "{body}");
     let before = v.mutations();
@@ -431,12 +461,11 @@ async fn no_route_promotes_a_verireel_product_without_a_passing_gate() {
     assert_eq!(v.image("app-prod"), prod_image);
     // The promotion the gate hook blocked is evidence: recorded, nothing
     // deployed. A gate named but missing is refused before any record.
-    let promotions = v
-        .db
-        .store
-        .list_records("promotion", &launchplane::records::RecordQuery::default())
-        .await
-        .expect("promotions");
+    let promotions =
+        v.db.store
+            .list_records("promotion", &launchplane::records::RecordQuery::default())
+            .await
+            .expect("promotions");
     assert_eq!(promotions.len(), 1, "{promotions:?}");
     let blocked = &promotions[0].document;
     assert_eq!(blocked["deploy"]["status"], "skipped");
@@ -459,7 +488,9 @@ async fn preview_refresh_verification_and_destroy() {
         "image_reference": image("pr-7", DIGEST), "preview_url": v.testing,
         "timeout_seconds": 30,
     }});
-    let body = v.post("/v1/drivers/verireel/preview-refresh", refresh).await;
+    let body = v
+        .post("/v1/drivers/verireel/preview-refresh", refresh)
+        .await;
     let r = &body["result"];
     assert_eq!(r["refresh_status"], "pass", "{body}");
     assert_eq!(r["application_name"], "ver-preview-pr-7");
@@ -505,7 +536,10 @@ async fn preview_refresh_verification_and_destroy() {
             json!({"product": "demo", "inventory": {}}),
         )
         .await;
-    assert_eq!(body["result"]["previews"][0]["previewSlug"], "pr-7", "{body}");
+    assert_eq!(
+        body["result"]["previews"][0]["previewSlug"], "pr-7",
+        "{body}"
+    );
 
     let body = v
         .post(
@@ -527,7 +561,10 @@ async fn preview_refresh_verification_and_destroy() {
     );
     let preview = v.record("preview", &preview_id).await;
     assert_eq!(preview["state"], "destroyed");
-    assert_eq!(preview["destroy_reason"], "external_preview_cleanup_completed");
+    assert_eq!(
+        preview["destroy_reason"],
+        "external_preview_cleanup_completed"
+    );
 
     // Another PR's slug is refused naming the field, before anything runs.
     let before = v.mutations();
@@ -621,7 +658,9 @@ async fn app_maintenance_runs_named_jobs_on_the_testing_application_and_retries(
     let started = std::time::Instant::now();
     let mut request = maintenance("promote-owner", "o'neil+e2e@example.com");
     request["maintenance"]["intent"] = json!("owner-route-promote-owner");
-    let body = v.post("/v1/drivers/verireel/app-maintenance", request).await;
+    let body = v
+        .post("/v1/drivers/verireel/app-maintenance", request)
+        .await;
     assert_eq!(body["result"]["maintenance_status"], "pass", "{body}");
     assert!(started.elapsed() >= Duration::from_secs(5), "no pause");
     assert_eq!(v.fake.calls_to("/api/schedule.runManually").len(), 2);
@@ -647,7 +686,10 @@ async fn app_maintenance_runs_named_jobs_on_the_testing_application_and_retries(
         .post("/v1/drivers/verireel/app-maintenance", preview("pr-5"))
         .await;
     assert_eq!(body["result"]["maintenance_status"], "pass", "{body}");
-    assert_eq!(v.schedule("ver-remote-e2e-delete-user")["applicationId"], "app-pr-5");
+    assert_eq!(
+        v.schedule("ver-remote-e2e-delete-user")["applicationId"],
+        "app-pr-5"
+    );
     let body = v
         .post("/v1/drivers/verireel/app-maintenance", preview("pr-6"))
         .await;
@@ -661,8 +703,10 @@ async fn preview_inventory_lists_the_preview_applications_dokploy_has() {
         ("app-pr-12", "ver-preview-pr-12-app"),
         ("app-pr-3", "ver-preview-pr-3"),
     ] {
-        v.fake
-            .add_application(id, json!({"name": name, "appName": name, "environmentId": "env-1"}));
+        v.fake.add_application(
+            id,
+            json!({"name": name, "appName": name, "environmentId": "env-1"}),
+        );
     }
     let body = v
         .post(
@@ -684,7 +728,10 @@ async fn preview_inventory_lists_the_preview_applications_dokploy_has() {
 fn new_routes() -> Vec<(&'static str, Value)> {
     let new = image("sha-abc1234", DIGEST);
     vec![
-        ("prod-backup-gate", json!({"backup_gate": {"backup_record_id": "backup-x"}})),
+        (
+            "prod-backup-gate",
+            json!({"backup_gate": {"backup_record_id": "backup-x"}}),
+        ),
         (
             "prod-promotion",
             json!({"promotion": {"artifact_id": new, "source_git_ref": REVISION,
@@ -743,12 +790,11 @@ async fn the_new_routes_refuse_strangers_and_unknown_fields_before_anything_runs
     }
     assert!(v.fake.calls().is_empty(), "{:?}", v.fake.call_lines());
     for kind in ["backup_gate", "promotion", "preview", "preview_generation"] {
-        let stored = v
-            .db
-            .store
-            .list_records(kind, &launchplane::records::RecordQuery::default())
-            .await
-            .expect("list");
+        let stored =
+            v.db.store
+                .list_records(kind, &launchplane::records::RecordQuery::default())
+                .await
+                .expect("list");
         assert!(stored.is_empty(), "{kind}: {stored:?}");
     }
 }
