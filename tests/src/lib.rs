@@ -565,6 +565,8 @@ actions = [
   "live_target_runtime.plan", "live_target_runtime.apply",
   "verireel_testing_deploy.execute", "verireel_prod_deploy.execute", "verireel_stable_environment.read",
   "verireel_app_maintenance.execute", "verireel_preview_inventory.read", "odoo_prod_promotion_inputs.read",
+  "verireel_prod_backup_gate.execute", "verireel_prod_promotion.execute", "verireel_prod_rollback.execute",
+  "verireel_preview_refresh.execute", "verireel_preview_destroy.execute",
 ]
 "#;
 

@@ -105,6 +105,7 @@ impl LanePlan {
             source_git_ref: self.source_git_ref.clone(),
             target_name: target_name.to_string(),
             health,
+            health_timeout_seconds: self.health_timeout_seconds,
         }
     }
 

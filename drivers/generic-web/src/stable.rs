@@ -442,7 +442,10 @@ pub fn prod_promotion(
     let backup_gate = backup_gate(ctx, &req, &context, &to)?;
     let promotion = Promotion {
         product: product_of(ctx, &req.product),
-        promotion_id: promotion_record_id(&now, &context, &from, &to),
+        promotion_id: match req.promotion_record_id.trim() {
+            "" => promotion_record_id(&now, &context, &from, &to),
+            named => named.to_string(),
+        },
         deployment_id: deployment_record_id(&now, &context, &to),
         context,
         source_context,

@@ -97,6 +97,9 @@ pub struct DeployHookPayload {
     pub target_name: String,
     /// Absent for `pre-deploy`.
     pub health: Option<HealthFacts>,
+    /// How long the lane's health may be polled, in seconds: a hook that
+    /// checks the deploy itself (`verify`) keeps to the same window.
+    pub health_timeout_seconds: u32,
 }
 
 /// Answer of `post-deploy`.

@@ -97,42 +97,7 @@ pub fn promotion_gate(
     }
 }
 
-/// Seconds from `then` to `now` (RFC 3339, UTC), or `None` when either
-/// does not read as a timestamp. A gate from the future counts as fresh.
-pub fn age_seconds(then: &str, now: &str) -> Option<i64> {
-    Some((epoch_seconds(now)? - epoch_seconds(then)?).max(0))
-}
-
-/// Seconds since 1970 of an RFC 3339 UTC timestamp (`…Z` or `+00:00`).
-/// Written here rather than taken from a date crate: a driver component
-/// reads only the host's clock format, and stays small.
-fn epoch_seconds(timestamp: &str) -> Option<i64> {
-    let t = timestamp.trim();
-    let (date, time) = t.split_once('T')?;
-    let mut date = date.split('-').map(|p| p.parse::<i64>().ok());
-    let (y, m, d) = (date.next()??, date.next()??, date.next()??);
-    let time = time.trim_end_matches('Z');
-    let time = time.split(['+', '-']).next()?;
-    let mut hms = time.split(':');
-    let (h, mi) = (
-        hms.next()?.parse::<i64>().ok()?,
-        hms.next()?.parse::<i64>().ok()?,
-    );
-    let s = hms
-        .next()
-        .and_then(|s| s.split('.').next())
-        .and_then(|s| s.parse::<i64>().ok())
-        .unwrap_or(0);
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + h * 3600 + mi * 60 + s)
-}
+pub use lifecycle_records::age_seconds;
 
 // ------------------------------------------------------------ adapters
 

@@ -1,22 +1,32 @@
-//! verireel: VeriReel's stable-lane and preview lifecycle driver.
+//! verireel: the VeriReel product driver.
 //!
-//! VeriReel extends generic-web: its products may also call the generic-web
-//! routes. Its own routes exist because VeriReel's lifecycle differs from the
-//! generic one where it matters: prod backups are whole-container snapshots,
-//! rollouts are verified against the build identity the app reports, and
-//! previews get their own database.
+//! VeriReel extends generic-web: its stable deploys, prod promotion and
+//! rollback and its previews run generic-web's one lifecycle, and VeriReel
+//! adds what is its own through hooks (`hooks.rs`): the rollout check of
+//! the build its app reports, Prisma migrations after a promotion, the
+//! restore of the backup gate after a rollback, and its preview env. Its
+//! own routes keep the original's request shapes (`lifecycle.rs`,
+//! `previews.rs` adapt them), and add the VeriReel-only actions: the prod
+//! backup gate, the stable environment and runtime verification, the
+//! testing verification, app maintenance and the preview inventory.
 
 mod actions;
+mod backup_gate;
 mod catalogue;
 mod checks;
+pub mod hooks;
+pub mod lifecycle;
 mod maintenance;
 pub mod models;
-mod stable;
+mod previews;
+mod rollout;
+mod verification;
 
 #[cfg(test)]
 mod tests;
 
 use launchplane_sdk::prelude::*;
+use lifecycle_records::hooks as points;
 
 /// The one driver value: the host's descriptor, routes and dispatch all come
 /// from it, so they cannot drift apart.
@@ -32,7 +42,14 @@ pub fn driver() -> Driver {
     let driver = catalogue::setting_groups()
         .into_iter()
         .fold(driver, Driver::setting_group);
-    actions::all().into_iter().fold(driver, Driver::action)
+    let driver = actions::all().into_iter().fold(driver, Driver::action);
+    driver
+        .hook(points::PROMOTION_GATE, hooks::promotion_gate)
+        .hook(points::POST_DEPLOY, hooks::post_deploy)
+        .hook(points::VERIFY, hooks::verify)
+        .hook(points::PREVIEW_ENV, hooks::preview_env)
+        .hook(points::ADAPT_REQUEST, lifecycle::adapt_request)
+        .hook(points::ADAPT_RESULT, lifecycle::adapt_result)
 }
 
 #[cfg(target_arch = "wasm32")]

@@ -168,7 +168,7 @@ fn run_on_stable(
 /// Runs the job until it passes, at most [`ATTEMPTS`] times. A job that
 /// failed and a provider that failed are retried; a refusal (a bad
 /// request, a missing target or preview, a denied call) is final at once.
-fn run_with_retries(
+pub(crate) fn run_with_retries(
     ctx: &Ctx<'_>,
     job_name: &str,
     run_once: impl Fn() -> Result<JobOutcome, HostError>,

@@ -268,8 +268,9 @@ impl MaintenanceAction {
     }
 }
 
-/// Why a maintenance command runs. The later original demands it, so that a
-/// workflow grant for one purpose cannot be reused for another command.
+/// Why a maintenance command runs. The later original demanded it, so that
+/// a workflow grant for one purpose cannot be reused for another command;
+/// the earlier one did not, and neither does this port (reference §4.4).
 #[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum MaintenanceIntent {
@@ -314,7 +315,10 @@ pub struct AppMaintenanceRequest {
     #[serde(default)]
     pub instance: MaintenanceInstance,
     pub action: MaintenanceAction,
-    pub intent: MaintenanceIntent,
+    /// Why the command runs; optional, as in the earlier original. When
+    /// given it must match the action and context.
+    #[serde(default)]
+    pub intent: Option<MaintenanceIntent>,
     /// Required by the per-user commands, refused by the lane-wide ones.
     #[serde(default)]
     pub email: String,

@@ -115,6 +115,10 @@ pub struct ProdPromotionRequest {
     pub dry_run: bool,
     #[serde(default)]
     pub no_cache: bool,
+    /// The promotion record's id, when the caller names it (so a retried
+    /// workflow writes the same record); derived from the time otherwise.
+    #[serde(default)]
+    pub promotion_record_id: String,
 }
 
 /// `pending` only answers a dry run.

@@ -8,32 +8,37 @@ use serde_json::{Value, json};
 
 use super::driver;
 
+mod lifecycle;
+
+/// A digest-pinned image whose tag is `sha-abc1234`.
+pub(super) const IMAGE: &str = "ghcr.io/o/verireel:sha-abc1234@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
 use launchplane_sdk::testing::{ExpectedAction as Row, expected as row};
 
 const NONE: &[&str] = &[];
-const DEPLOY: &[&str] = &["deployment", "inventory", "release_tuple"];
-const RELEASE: &[&str] = &["deployment", "promotion", "inventory", "release_tuple"];
-const PREVIEW: &[&str] = &["preview", "preview_generation"];
+/// An action that runs a generic-web action writes what that one declares
+/// (the host refuses a descriptor that declares more).
+const BASE_WRITES: &[&str] = &[];
 
 /// Reference §5.2 (verireel table) with the routes and envelope keys of §3.8.
 #[rustfmt::skip]
 const REGISTRY: &[Row] = &[
-    row("testing_deploy", "testing-deploy", "verireel_testing_deploy.execute", Safety::Mutation, DEPLOY, true, "deploy", Idempotency::Optional),
+    row("testing_deploy", "testing-deploy", "verireel_testing_deploy.execute", Safety::Mutation, BASE_WRITES, true, "deploy", Idempotency::Optional),
     row("testing_verification", "testing-verification", "deployment.write", Safety::SafeWrite, &["deployment"], false, "verification", Idempotency::Optional),
     row("stable_environment", "stable-environment", "verireel_stable_environment.read", Safety::Read, NONE, true, "environment", Idempotency::None),
     row("runtime_verification", "runtime-verification", "verireel_stable_environment.read", Safety::Read, NONE, true, "verification", Idempotency::None),
     row("app_maintenance", "app-maintenance", "verireel_app_maintenance.execute", Safety::Mutation, NONE, true, "maintenance", Idempotency::Optional),
-    row("prod_deploy", "prod-deploy", "verireel_prod_deploy.execute", Safety::Mutation, DEPLOY, true, "deploy", Idempotency::Optional),
+    row("prod_deploy", "prod-deploy", "verireel_prod_deploy.execute", Safety::Mutation, BASE_WRITES, true, "deploy", Idempotency::Optional),
     row("prod_backup_gate", "prod-backup-gate", "verireel_prod_backup_gate.execute", Safety::SafeWrite, &["backup_gate"], true, "backup_gate", Idempotency::Optional),
-    row("prod_promotion", "prod-promotion", "verireel_prod_promotion.execute", Safety::Mutation, RELEASE, true, "promotion", Idempotency::Optional),
-    row("prod_rollback", "prod-rollback", "verireel_prod_rollback.execute", Safety::Destructive, RELEASE, true, "rollback", Idempotency::Optional),
-    row("preview_refresh", "preview-refresh", "verireel_preview_refresh.execute", Safety::Mutation, PREVIEW, true, "refresh", Idempotency::Optional),
+    row("prod_promotion", "prod-promotion", "verireel_prod_promotion.execute", Safety::Mutation, BASE_WRITES, true, "promotion", Idempotency::Optional),
+    row("prod_rollback", "prod-rollback", "verireel_prod_rollback.execute", Safety::Destructive, BASE_WRITES, true, "rollback", Idempotency::Optional),
+    row("preview_refresh", "preview-refresh", "verireel_preview_refresh.execute", Safety::Mutation, BASE_WRITES, true, "refresh", Idempotency::Optional),
     row("preview_inventory", "preview-inventory", "verireel_preview_inventory.read", Safety::Read, NONE, true, "inventory", Idempotency::None),
-    row("preview_destroy", "preview-destroy", "verireel_preview_destroy.execute", Safety::Destructive, PREVIEW, true, "destroy", Idempotency::Optional),
-    row("preview_verification", "preview-verification", "preview_generation.write", Safety::SafeWrite, PREVIEW, false, "verification", Idempotency::Optional),
+    row("preview_destroy", "preview-destroy", "verireel_preview_destroy.execute", Safety::Destructive, BASE_WRITES, true, "destroy", Idempotency::Optional),
+    row("preview_verification", "preview-verification", "preview_generation.write", Safety::SafeWrite, BASE_WRITES, false, "verification", Idempotency::Optional),
 ];
 
-fn harness() -> Harness {
+pub(super) fn harness() -> Harness {
     Harness::new(driver()).for_product("verireel", "verireel")
 }
 
@@ -52,7 +57,18 @@ fn descriptor_identity() {
         descriptor.context_patterns,
         ["verireel", "verireel-testing"]
     );
-    assert!(descriptor.hooks_called.is_empty() && descriptor.hooks_implemented.is_empty());
+    assert!(descriptor.hooks_called.is_empty());
+    assert_eq!(
+        descriptor.hooks_implemented,
+        [
+            "promotion-gate",
+            "post-deploy",
+            "verify",
+            "preview-env",
+            "adapt-request",
+            "adapt-result"
+        ]
+    );
     let capability_ids: Vec<&str> = descriptor
         .capabilities
         .iter()
@@ -86,10 +102,10 @@ fn every_input_schema_refuses_unknown_fields() {
 fn valid_request(action_id: &str) -> Value {
     match action_id {
         "testing_deploy" => {
-            json!({"artifact_id": "ghcr.io/o/verireel:sha-abc1234", "source_git_ref": "abc1234"})
+            json!({"artifact_id": IMAGE, "source_git_ref": "abc1234"})
         }
         "prod_deploy" => {
-            json!({"instance": "prod", "artifact_id": "ghcr.io/o/verireel:sha-abc1234", "source_git_ref": "abc1234"})
+            json!({"instance": "prod", "artifact_id": IMAGE, "source_git_ref": "abc1234"})
         }
         "testing_verification" => {
             json!({"deployment_record_id": "deployment-1", "migration_status": "success", "verification_status": "failure", "owner_routes_status": "not-run"})
@@ -99,13 +115,13 @@ fn valid_request(action_id: &str) -> Value {
         "app_maintenance" => json!({"action": "migrate", "intent": "stable-testing-migration"}),
         "prod_backup_gate" => json!({"backup_record_id": "backup-1"}),
         "prod_promotion" => {
-            json!({"artifact_id": "a", "source_git_ref": "abc1234", "backup_record_id": "backup-1", "promotion_record_id": "promotion-1", "source_health_status": "passed"})
+            json!({"artifact_id": IMAGE, "source_git_ref": "abc1234", "backup_record_id": "backup-1", "promotion_record_id": "promotion-1", "source_health_status": "passed"})
         }
         "prod_rollback" => {
             json!({"promotion_record_id": "promotion-1", "backup_record_id": "backup-1"})
         }
         "preview_refresh" => {
-            json!({"anchor_pr_number": 7, "anchor_pr_url": "https://github.com/o/verireel/pull/7", "anchor_head_sha": "abc1234", "preview_slug": "pr-7", "image_reference": "ghcr.io/o/verireel@sha256:abc"})
+            json!({"anchor_pr_number": 7, "anchor_pr_url": "https://github.com/o/verireel/pull/7", "anchor_head_sha": "abc1234", "preview_slug": "pr-7", "image_reference": IMAGE})
         }
         "preview_inventory" => json!({}),
         "preview_destroy" => {
@@ -126,33 +142,58 @@ fn with(action_id: &str, patch: Value) -> Value {
     request
 }
 
-/// The actions whose behaviour is built (app maintenance: on stable
-/// testing); every other one answers 501.
-const BUILT: &[&str] = &[
-    "app_maintenance",
-    "preview_inventory",
+/// The actions that run a generic-web action: their checks are in the
+/// `adapt-request` hook, which the host calls before the base action.
+pub(super) const RUNS_BASE: &[&str] = &[
     "testing_deploy",
     "prod_deploy",
-    "testing_verification",
-    "stable_environment",
-    "runtime_verification",
+    "prod_promotion",
+    "prod_rollback",
+    "preview_refresh",
+    "preview_destroy",
+    "preview_verification",
 ];
 
+/// Calls hook `hook` as the host does for `action_id`.
+pub(super) fn adapt(
+    h: &Harness,
+    action_id: &str,
+    hook: &str,
+    payload: Value,
+) -> Result<Value, DriverError> {
+    let invocation = h.invocation(action_id, "testing", json!({}));
+    let answer = driver().on_hook(hook, &invocation, &payload.to_string(), &h.host)?;
+    Ok(serde_json::from_str(&answer).expect("json"))
+}
+
+/// What the harness answers for `action_id`: its handler's reply, or for
+/// an action that runs generic-web's, the adapted request.
+fn answer(h: &Harness, action_id: &str, request: Value) -> Result<Value, DriverError> {
+    if RUNS_BASE.contains(&action_id) {
+        adapt(h, action_id, "adapt-request", request)
+    } else {
+        h.call(action_id, "testing", request).map(|r| r.result)
+    }
+}
+
 #[test]
-fn valid_requests_reach_the_unbuilt_behaviour() {
-    let harness = harness();
-    for row in REGISTRY.iter().filter(|r| !BUILT.contains(&r.action_id)) {
-        let error = harness
-            .call(row.action_id, "testing", valid_request(row.action_id))
-            .expect_err("not built yet");
+fn no_action_answers_not_implemented() {
+    let h = harness().with_host(
+        FakeHost::new()
+            .with_target(lane_target("testing"))
+            .with_setting("verireel", "prod", "VERIREEL_BACKUP_ROOT", "/backups")
+            .with_record("deployment", testing_deployment("pass", json!([])))
+            .with_record(
+                "promotion",
+                lifecycle::promotion_record("promotion-1", "backup-1"),
+            )
+            .with_record("backup_gate", lifecycle::gate_record("backup-1", "pass")),
+    );
+    for row in REGISTRY {
+        let outcome = answer(&h, row.action_id, valid_request(row.action_id));
         assert!(
-            matches!(error, DriverError::NotImplemented(_)),
-            "{}: {error:?}",
-            row.action_id
-        );
-        assert!(
-            harness.host.ops().is_empty(),
-            "{} reached the host",
+            !matches!(outcome, Err(DriverError::NotImplemented(_))),
+            "{}: {outcome:?}",
             row.action_id
         );
     }
@@ -715,9 +756,7 @@ fn bad_requests_are_refused_naming_the_field() {
     ];
     let harness = harness();
     for (action_id, request, field) in cases {
-        let error = harness
-            .call(action_id, "testing", request.clone())
-            .expect_err("refused");
+        let error = answer(&harness, action_id, request.clone()).expect_err("refused");
         match error {
             DriverError::InvalidRequest(message) => assert!(
                 message.starts_with(field),
@@ -730,16 +769,15 @@ fn bad_requests_are_refused_naming_the_field() {
 
 #[test]
 fn preview_verification_takes_exact_outcomes_only() {
-    let error = harness()
-        .call(
+    let error = answer(
+        &harness(),
+        "preview_verification",
+        with(
             "preview_verification",
-            "testing",
-            with(
-                "preview_verification",
-                json!({"verification_status": "success"}),
-            ),
-        )
-        .expect_err("not a verification outcome");
+            json!({"verification_status": "success"}),
+        ),
+    )
+    .expect_err("not a verification outcome");
     assert!(
         matches!(error, DriverError::InvalidRequest(ref m) if m.contains("success")),
         "{error:?}"
@@ -748,9 +786,9 @@ fn preview_verification_takes_exact_outcomes_only() {
 
 // ------------------------------------------------------------ stable lanes
 
-const BASE: &str = "https://ver-testing.example.com";
+pub(super) const BASE: &str = "https://ver-testing.example.com";
 
-fn lane_target(instance: &str) -> Target {
+pub(super) fn lane_target(instance: &str) -> Target {
     Target {
         context: "verireel".into(),
         instance: instance.into(),
@@ -762,7 +800,7 @@ fn lane_target(instance: &str) -> Target {
 }
 
 /// A lane whose app reports `health` and renders its pages.
-fn live_host(health: Value) -> FakeHost {
+pub(super) fn live_host(health: Value) -> FakeHost {
     FakeHost::new()
         .with_target(lane_target("testing"))
         .with_page(&format!("{BASE}/api/health"), 200, &health.to_string())
@@ -780,13 +818,6 @@ fn assert_host_accepts_the_deployments(harness: &Harness) {
             panic!("the host refuses a deployment record: {e}\n{record}");
         }
     }
-}
-
-fn deploy(harness: &Harness) -> Value {
-    harness
-        .call("testing_deploy", "testing", valid_request("testing_deploy"))
-        .expect("deploy answers")
-        .result
 }
 
 #[test]
@@ -815,127 +846,6 @@ fn stable_environment_is_the_lanes_target_and_urls() {
 }
 
 #[test]
-fn a_testing_deploy_sets_the_image_before_deploying_and_verifies_the_build() {
-    let harness = harness().with_host(live_host(
-        json!({"ok": true, "buildRevision": "abc1234", "buildTag": "sha-abc1234"}),
-    ));
-    let result = deploy(&harness);
-    assert_eq!(result["deploy_status"], "pass", "{result}");
-    assert_eq!(result["rollout_status"], "pass", "{result}");
-    assert_eq!(result["rollout_base_url"], BASE);
-    assert_eq!(
-        result["rollout_health_urls"],
-        json!([format!("{BASE}/api/health")])
-    );
-    assert_eq!(result["error_message"], "");
-    assert_eq!(
-        harness.host.ops(),
-        [
-            "resolve_target",
-            "record_put",
-            "set_image",
-            "deploy",
-            "content_check",
-            "content_check",
-            "content_check",
-            "record_put",
-        ]
-    );
-    assert_eq!(
-        harness.host.image("verireel", "testing").as_deref(),
-        Some("ghcr.io/o/verireel:sha-abc1234")
-    );
-    let records = harness.host.records("deployment");
-    assert_eq!(records.len(), 2, "pending, then final");
-    assert_eq!(records[0]["deploy"]["status"], "pending");
-    let last = &records[1];
-    assert_eq!(last["record_id"], result["deployment_record_id"]);
-    assert_eq!(last["deploy"]["status"], "pass");
-    assert_eq!(last["deploy"]["target_name"], "ver-testing-app");
-    assert_eq!(last["destination_health"]["status"], "pass");
-    assert_eq!(last["destination_health"]["timeout_seconds"], 300);
-    assert_host_accepts_the_deployments(&harness);
-}
-
-#[test]
-fn a_rollout_still_serving_another_build_fails_without_failing_the_request() {
-    let harness = harness().with_host(live_host(
-        json!({"ok": true, "buildRevision": "old0000", "buildTag": "sha-abc1234"}),
-    ));
-    let result = deploy(&harness);
-    assert_eq!(result["deploy_status"], "pass");
-    assert_eq!(result["rollout_status"], "fail");
-    let message = result["error_message"].as_str().unwrap_or_default();
-    assert!(
-        message.contains("VeriReel testing rollout verification timed out")
-            && message.contains("buildRevision")
-            && message.contains("abc1234"),
-        "{message}"
-    );
-    let last = harness.host.records("deployment").pop().expect("record");
-    assert_eq!(last["deploy"]["status"], "pass");
-    assert_eq!(last["destination_health"]["status"], "fail");
-}
-
-#[test]
-fn a_page_without_the_product_fails_the_rollout() {
-    let host =
-        live_host(json!({"ok": true, "buildRevision": "abc1234", "buildTag": "sha-abc1234"}))
-            .with_page(&format!("{BASE}/sign-in"), 200, "502 Bad Gateway");
-    let harness = harness().with_host(host);
-    let result = deploy(&harness);
-    assert_eq!(result["rollout_status"], "fail");
-    let message = result["error_message"].as_str().unwrap_or_default();
-    assert!(
-        message.contains("page verification failed")
-            && message.contains("/sign-in")
-            && message.contains("does not contain `VeriReel`"),
-        "{message}"
-    );
-    assert_host_accepts_the_deployments(&harness);
-}
-
-#[test]
-fn failed_deploys_are_recorded_and_answered() {
-    // No target: the record names the default application.
-    let bare = harness();
-    let result = deploy(&bare);
-    assert_eq!(result["deploy_status"], "fail");
-    assert_eq!(result["target_name"], "ver-testing-app");
-    assert_eq!(bare.host.ops(), ["resolve_target", "record_put"]);
-    let record = bare.host.records("deployment").pop().expect("record");
-    assert_eq!(record["deploy"]["status"], "fail");
-    assert_host_accepts_the_deployments(&bare);
-
-    // The provider refuses the deploy: no rollout is attempted.
-    let host = live_host(json!({"ok": true}))
-        .with_failure("deploy", HostError::ProviderFailed("build failed".into()));
-    let harness = harness().with_host(host);
-    let result = deploy(&harness);
-    assert_eq!(result["deploy_status"], "fail");
-    assert_eq!(result["rollout_status"], "skipped");
-    assert!(
-        result["error_message"]
-            .as_str()
-            .is_some_and(|m| m.contains("build failed")),
-        "{result}"
-    );
-    assert!(!harness.host.ops().contains(&"content_check".to_string()));
-    assert_host_accepts_the_deployments(&harness);
-}
-
-#[test]
-fn prod_deploy_refuses_the_testing_lane() {
-    let error = harness()
-        .call("prod_deploy", "prod", valid_request("testing_deploy"))
-        .expect_err("testing payload on the prod route");
-    assert!(
-        matches!(&error, DriverError::InvalidRequest(m) if m.starts_with("instance")),
-        "{error:?}"
-    );
-}
-
-#[test]
 fn runtime_verification_reports_without_failing() {
     let harness = harness().with_host(live_host(json!({"ok": false})));
     let reply = harness
@@ -956,10 +866,10 @@ fn runtime_verification_reports_without_failing() {
     assert!(reply.records.is_empty());
 }
 
-fn testing_deployment(health: &str, urls: Value) -> Value {
+pub(super) fn testing_deployment(health: &str, urls: Value) -> Value {
     json!({
         "schema_version": 1, "record_id": "deployment-1",
-        "artifact_identity": {"artifact_id": "ghcr.io/o/verireel:sha-abc1234", "manifest_version": 1},
+        "artifact_identity": {"artifact_id": IMAGE, "manifest_version": 1},
         "context": "verireel", "instance": "testing", "source_git_ref": "abc1234",
         "wait_for_completion": true, "verify_destination_health": true, "no_cache": false,
         "resolved_target": null, "runtime_source": {},
