@@ -565,6 +565,7 @@ actions = [
   "live_target_runtime.plan", "live_target_runtime.apply",
   "verireel_testing_deploy.execute", "verireel_prod_deploy.execute", "verireel_stable_environment.read",
   "verireel_app_maintenance.execute", "verireel_preview_inventory.read", "odoo_prod_promotion_inputs.read",
+  "odoo_prod_promotion_run.execute", "odoo_preview_apply_inputs.read", "odoo_preview_apply.execute",
 ]
 "#;
 
