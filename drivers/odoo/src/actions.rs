@@ -15,9 +15,7 @@
 use launchplane_sdk::host::HostExt;
 use launchplane_sdk::prelude::*;
 
-use crate::checks::{
-    envelope_product, invalid, non_blank, normalized, optional_at_least,
-};
+use crate::checks::{envelope_product, invalid, non_blank, normalized, optional_at_least};
 use crate::models::*;
 use crate::overrides::{self, OverrideValue};
 use crate::promotion_inputs;

@@ -157,7 +157,10 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(request: Value) -> Result<T,
 
 /// Odoo's promotion preconditions (§11.5), then generic-web's request: the
 /// backup gate is required, the source ref is the testing tuple's.
-pub(crate) fn promotion_request(ctx: &Ctx<'_>, req: ProdPromotionRequest) -> Result<Value, DriverError> {
+pub(crate) fn promotion_request(
+    ctx: &Ctx<'_>,
+    req: ProdPromotionRequest,
+) -> Result<Value, DriverError> {
     non_blank("context", &req.context)?;
     testing_to_prod(&req.from_instance, &req.to_instance)?;
     non_blank("artifact_id", &req.artifact_id)?;
@@ -313,7 +316,7 @@ pub fn adapt_result(
         Some("fail") => "fail",
         _ => "skipped",
     };
-    let mut records = payload.records.clone();
+    let records = payload.records.clone();
     match ctx.invocation().action_id.as_str() {
         "prod_promotion" => Ok(promotion_answer(&payload)),
         "prod_promotion_run" => crate::promotion_run::run_answer(ctx, &payload),

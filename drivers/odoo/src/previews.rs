@@ -19,12 +19,11 @@
 
 use std::collections::BTreeMap;
 
-use launchplane_sdk::host::HostExt;
 use launchplane_sdk::prelude::*;
 use lifecycle_records::hooks::{
     AdaptResultAnswer, AdaptResultPayload, PreviewEnvAnswer, PreviewEnvPayload,
 };
-use lifecycle_records::{self as records, ArtifactIdentityManifest, ProductProfile};
+use lifecycle_records::{self as records, ProductProfile};
 
 use crate::checks::{at_least, envelope_product, invalid, non_blank, url_host};
 use crate::models::*;
@@ -133,7 +132,10 @@ fn url_of(
 }
 
 /// Plans the preview `target` names (see the module docs). Reads only.
-fn plan(ctx: &Ctx<'_>, target: &PreviewTarget<'_>) -> Result<PreviewApplyInputsResult, DriverError> {
+fn plan(
+    ctx: &Ctx<'_>,
+    target: &PreviewTarget<'_>,
+) -> Result<PreviewApplyInputsResult, DriverError> {
     at_least("pr_number", target.pr_number, 1)?;
     let profile = profile(ctx)?;
     let preview = &profile.preview;
@@ -211,7 +213,11 @@ fn missing_keys(
         .iter()
         .filter(|key| {
             !set.iter().any(|k| k == *key)
-                || !profile.preview.copied_env_keys.iter().any(|k| k.trim() == **key)
+                || !profile
+                    .preview
+                    .copied_env_keys
+                    .iter()
+                    .any(|k| k.trim() == **key)
         })
         .map(|key| key.to_string())
         .collect())

@@ -16,8 +16,8 @@
 //! runs it.
 
 use launchplane_sdk::prelude::*;
-use serde_json::Map;
 use lifecycle_records::hooks::{AdaptResultAnswer, AdaptResultPayload, FINISH};
+use serde_json::Map;
 
 use crate::actions::testing_to_prod;
 use crate::checks::{invalid, non_blank, normalized, optional_at_least};
@@ -188,8 +188,8 @@ pub fn run_answer(
         DriverError::Internal(format!("the promotion answer does not read back: {e}"))
     })?;
     let mut run = from_inputs(&req, &inputs);
-    let passed = p.promotion_status == PassFail::Pass
-        && p.destination_health_status == ReleaseStatus::Pass;
+    let passed =
+        p.promotion_status == PassFail::Pass && p.destination_health_status == ReleaseStatus::Pass;
     run.run_status = if passed {
         RunStatus::Pass
     } else {

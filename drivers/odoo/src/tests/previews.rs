@@ -31,17 +31,28 @@ fn host(keys: &[&str], copied: &[&str]) -> FakeHost {
             healthcheck_path: "/web/health".into(),
         })
         .with_record("product_profile", profile(copied))
-        .with_setting("cm", "testing", "LAUNCHPLANE_PREVIEW_BASE_URL", "https://cm-preview.example.test");
+        .with_setting(
+            "cm",
+            "testing",
+            "LAUNCHPLANE_PREVIEW_BASE_URL",
+            "https://cm-preview.example.test",
+        );
     for key in keys {
         host = host.with_env("cm", "testing", key, SECRET);
     }
     host
 }
 
-const ALL: [&str; 3] = ["ODOO_ADMIN_PASSWORD", "ODOO_DB_PASSWORD", "ODOO_MASTER_PASSWORD"];
+const ALL: [&str; 3] = [
+    "ODOO_ADMIN_PASSWORD",
+    "ODOO_DB_PASSWORD",
+    "ODOO_MASTER_PASSWORD",
+];
 
 fn harness(host: FakeHost) -> Harness {
-    Harness::new(driver()).for_product("odoo", "cm").with_host(host)
+    Harness::new(driver())
+        .for_product("odoo", "cm")
+        .with_host(host)
 }
 
 fn hook(h: &Harness, action: &str, hook: &str, payload: Value) -> Result<Value, DriverError> {
@@ -66,15 +77,27 @@ fn the_plan_names_the_preview_its_template_and_runtime_keys_without_values() {
     assert_eq!(r["domain_host"], "pr-42.cm-preview.example.test");
     assert_eq!(r["application_name"], "odoo-preview-pr-42");
     assert_eq!(r["environment"]["ODOO_DB_NAME"], "odoo_preview_pr_42_db");
-    assert_eq!(r["environment"]["ODOO_DATA_VOLUME"], "odoo_preview_pr_42_data");
+    assert_eq!(
+        r["environment"]["ODOO_DATA_VOLUME"],
+        "odoo_preview_pr_42_data"
+    );
     assert_eq!(r["environment"]["ODOO_STACK_NAME"], "odoo-preview-pr-42");
-    assert_eq!((r["template_context"].as_str(), r["template_instance"].as_str()), (Some("cm"), Some("testing")));
+    assert_eq!(
+        (
+            r["template_context"].as_str(),
+            r["template_instance"].as_str()
+        ),
+        (Some("cm"), Some("testing"))
+    );
     assert_eq!(r["missing_keys"], json!([]));
     assert!(reply.replayable);
     assert!(!r.to_string().contains(SECRET), "{r}");
     // Only provider-neutral reads: no provider change.
     for op in h.host.ops() {
-        assert!(["record_get", "settings", "env_keys"].contains(&op.as_str()), "{op}");
+        assert!(
+            ["record_get", "settings", "env_keys"].contains(&op.as_str()),
+            "{op}"
+        );
     }
 }
 

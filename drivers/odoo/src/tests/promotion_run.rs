@@ -55,7 +55,12 @@ fn a_ready_run_captures_the_gate_then_asks_for_generic_webs_promotion() {
     let statuses: Vec<&str> = gates.iter().filter_map(|g| g["status"].as_str()).collect();
     assert_eq!(statuses, ["pending", "pass"]);
     assert_eq!(gates[1]["record_id"], GATE);
-    let jobs = h.host.calls().into_iter().filter(|c| c.op == "run_job").count();
+    let jobs = h
+        .host
+        .calls()
+        .into_iter()
+        .filter(|c| c.op == "run_job")
+        .count();
     assert_eq!(jobs, 1);
 }
 
@@ -88,9 +93,8 @@ fn a_failed_gate_ends_the_run_as_fail_with_the_jobs_detail() {
         exit_code: Some(1),
         detail: "pg_dump: disk full".into(),
     };
-    let h = harness().with_host(
-        ready_host().with_job("platform-odoo-backup-gate", vec![Ok(failed)]),
-    );
+    let h =
+        harness().with_host(ready_host().with_job("platform-odoo-backup-gate", vec![Ok(failed)]));
     let answer = hook(&h, "adapt-request", request()).expect("finished");
     let finish = &answer["$finish"];
     assert_eq!(finish["replayable"], false);
@@ -107,6 +111,19 @@ fn a_failed_gate_ends_the_run_as_fail_with_the_jobs_detail() {
     assert_eq!(finish["records"]["backup_record_id"], GATE);
     let last = h.host.records("backup_gate").pop().expect("gate");
     assert_eq!(last["status"], "fail");
+
+    // The failed gate stays the failure's evidence: the same request id
+    // cannot capture again under it, and nothing runs.
+    let jobs = h.host.ops().iter().filter(|op| *op == "run_job").count();
+    let error = hook(&h, "adapt-request", request()).expect_err("refused");
+    assert!(
+        matches!(&error, DriverError::PreconditionFailed(m) if m.contains(GATE) && m.contains("request_id")),
+        "{error:?}"
+    );
+    assert_eq!(
+        h.host.ops().iter().filter(|op| *op == "run_job").count(),
+        jobs
+    );
 }
 
 fn base_result(health: &str) -> Value {

@@ -84,7 +84,14 @@ impl Service {
             ));
         };
         let prepared = self
-            .prepare(extension, action, base, base_action_id, call, effects.clone())
+            .prepare(
+                extension,
+                action,
+                base,
+                base_action_id,
+                call,
+                effects.clone(),
+            )
             .await?;
         let (mut transcript, mut elapsed) = (prepared.transcript, prepared.elapsed);
         let request = match prepared.value {
@@ -252,7 +259,9 @@ fn finished(answer: &Value) -> Result<Response, DriverError> {
         .get("result")
         .filter(|r| r.is_object())
         .ok_or_else(|| {
-            DriverError::Internal(format!("an `adapt-request` `{FINISH}` answer needs a result object"))
+            DriverError::Internal(format!(
+                "an `adapt-request` `{FINISH}` answer needs a result object"
+            ))
         })?;
     let records = answer
         .get("records")

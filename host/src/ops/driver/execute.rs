@@ -248,7 +248,10 @@ fn coded(driver_id: &str, status: StatusCode, message: &str) -> Option<ApiError>
     if !well_formed {
         return None;
     }
-    let text = parsed.get("message").and_then(Value::as_str).unwrap_or(code);
+    let text = parsed
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or(code);
     let mut error = ApiError::new(status, leak_code(code.to_string()), text);
     if let Some(details) = parsed.get("details").filter(|d| d.is_object()) {
         error = error.with_extra("details", details.clone());

@@ -74,7 +74,12 @@ fn with_copied_env(
     template_app: &Value,
     env: &[(String, String)],
 ) -> EnvEntries {
-    let template_env = env_text::parse(template_app.get("env").and_then(Value::as_str).unwrap_or(""));
+    let template_env = env_text::parse(
+        template_app
+            .get("env")
+            .and_then(Value::as_str)
+            .unwrap_or(""),
+    );
     let copied: EnvEntries = template
         .copied_env_keys
         .iter()
