@@ -303,3 +303,42 @@ fn leak_code(code: String) -> &'static str {
     codes.insert(leaked);
     leaked
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_driver_names_its_own_code_only_under_its_id() {
+        let coded = |code: &str| {
+            DriverError::InvalidRequest(
+                json!({"code": code, "message": "keys missing", "details": {"missing_keys": ["A_KEY"]}})
+                    .to_string(),
+            )
+        };
+        let error = driver_error("odoo", coded("odoo_preview_runtime_config_incomplete"));
+        assert_eq!(error.status, StatusCode::BAD_REQUEST);
+        assert_eq!(error.code, "odoo_preview_runtime_config_incomplete");
+        assert_eq!(error.message, "keys missing");
+        assert_eq!(error.extra["details"]["missing_keys"], json!(["A_KEY"]));
+        // Another driver's prefix, a bare prefix or a malformed code is an
+        // ordinary refusal with the text as it came.
+        for code in [
+            "generic_web_thing",
+            "odoo_",
+            "odoo_Bad-Code",
+            "authorization_denied",
+        ] {
+            let error = driver_error("odoo", coded(code));
+            assert_eq!(error.code, "invalid_request", "{code}");
+        }
+        let error = driver_error(
+            "odoo",
+            DriverError::PreconditionFailed("plain words".to_string()),
+        );
+        assert_eq!(
+            (error.code, error.message.as_str()),
+            ("precondition_failed", "plain words")
+        );
+    }
+}
