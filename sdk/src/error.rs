@@ -32,6 +32,16 @@ impl DriverError {
         ))
     }
 
+    /// A 400 refusal under a code of the driver's own (it must start with
+    /// the driver id, `-` as `_`: `odoo_…`), with a `details` object the
+    /// answer carries beside `error`. The host reads the message as JSON;
+    /// a code it does not accept leaves an ordinary `invalid_request`.
+    pub fn invalid_with_code(code: &str, message: &str, details: serde_json::Value) -> Self {
+        DriverError::InvalidRequest(
+            serde_json::json!({"code": code, "message": message, "details": details}).to_string(),
+        )
+    }
+
     /// The message carried by any case.
     pub fn message(&self) -> &str {
         match self {

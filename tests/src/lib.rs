@@ -567,6 +567,7 @@ actions = [
   "verireel_app_maintenance.execute", "verireel_preview_inventory.read", "odoo_prod_promotion_inputs.read",
   "verireel_prod_backup_gate.execute", "verireel_prod_promotion.execute", "verireel_prod_rollback.execute",
   "verireel_preview_refresh.execute", "verireel_preview_destroy.execute",
+  "odoo_prod_promotion_run.execute", "odoo_preview_apply_inputs.read", "odoo_preview_apply.execute",
 ]
 "#;
 

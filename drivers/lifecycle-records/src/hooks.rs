@@ -248,11 +248,22 @@ pub struct AdaptResultPayload {
     pub records: BTreeMap<String, String>,
 }
 
-/// Answer of `adapt-result`: the extension's result object, and `records`
-/// keys to add or replace.
+/// Answer of `adapt-result`: the extension's result object, `records`
+/// keys to add or replace, and `replayable: false` for an answer the host
+/// must not keep for idempotent replay (absent: the base action's say).
 #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
 #[serde(default)]
 pub struct AdaptResultAnswer {
     pub result: Value,
     pub records: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replayable: Option<bool>,
 }
+
+/// The key of an `adapt-request` answer that ends the action with the
+/// extension's own answer instead of running the base action:
+/// `{"$finish": {"result": {...}, "records": {...}, "replayable": bool}}`.
+/// An extension whose own step (a gate it captures first, a plan it
+/// checks) did not pass answers so; the host runs that step with the
+/// record kinds the extension's action declares.
+pub const FINISH: &str = "$finish";

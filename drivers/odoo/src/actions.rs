@@ -6,16 +6,16 @@
 //! the original made before doing anything. Artifact publish, its inputs
 //! (from the lane's runtime settings), the two override writes, post-deploy
 //! (`post_deploy.rs`) and the backup gate (`backup_gate.rs`) are built;
-//! promotion and rollback run generic-web's (`lifecycle.rs`); bootstrap,
-//! replacement, previews and the promotion run are not yet, and they say so
-//! (501) instead of pretending to succeed.
+//! promotion and rollback run generic-web's (`lifecycle.rs`), the promotion
+//! run its inputs and gate first (`promotion_run.rs`), previews generic-web's
+//! refresh with Odoo's runtime env (`previews.rs`); bootstrap and
+//! replacement are not yet, and they say so (501) instead of pretending to
+//! succeed.
 
 use launchplane_sdk::host::HostExt;
 use launchplane_sdk::prelude::*;
 
-use crate::checks::{
-    at_least, envelope_product, invalid, non_blank, normalized, optional_at_least,
-};
+use crate::checks::{envelope_product, invalid, non_blank, normalized, optional_at_least};
 use crate::models::*;
 use crate::overrides::{self, OverrideValue};
 use crate::promotion_inputs;
@@ -85,7 +85,7 @@ pub fn all() -> Vec<Action> {
             .scope(Scope::Preview)
             .authz("odoo_preview_apply_inputs.read")
             .envelope("inputs")
-            .handler(preview_apply_inputs),
+            .handler(crate::previews::preview_apply_inputs),
         Action::post("preview_apply", "preview-apply")
             .label("Apply isolated preview")
             .description("Apply a ready isolated Odoo preview plan to runtime state.")
@@ -93,7 +93,7 @@ pub fn all() -> Vec<Action> {
             .scope(Scope::Preview)
             .authz("odoo_preview_apply.execute")
             .envelope("apply")
-            .handler(preview_apply),
+            .runs_base::<PreviewApplyRequest, PreviewApplyResult>("preview_refresh"),
         Action::post("prod_backup_gate", "prod-backup-gate")
             .label("Capture prod backup gate")
             .description("Capture concrete backup evidence before a prod-changing action.")
@@ -154,7 +154,7 @@ pub fn all() -> Vec<Action> {
             .authz("odoo_prod_promotion_run.execute")
             .writes(&["backup_gate", "deployment", "promotion", "inventory", "release_tuple"])
             .envelope("run")
-            .handler(prod_promotion_run),
+            .runs_base::<ProdPromotionRunRequest, ProdPromotionRunResult>("prod_promotion"),
     ]
 }
 
@@ -184,14 +184,6 @@ pub(crate) fn testing_to_prod(from_instance: &str, to_instance: &str) -> Result<
             "to_instance",
             "must be `prod`: only testing -> prod is supported",
         ));
-    }
-    Ok(())
-}
-
-/// Health cannot be verified for a deploy nobody waited for.
-fn health_needs_wait(verify_health: bool, wait: bool) -> Result<(), DriverError> {
-    if verify_health && !wait {
-        return Err(invalid("wait", "must be true when verify_health is true"));
     }
     Ok(())
 }
@@ -372,27 +364,6 @@ fn stable_bootstrap(
     not_built(ctx)
 }
 
-fn preview_apply_inputs(
-    ctx: &Ctx<'_>,
-    req: PreviewApplyInputsRequest,
-) -> Result<Reply<UntypedResult>, DriverError> {
-    envelope_product(ctx, "product", &req.product)?;
-    at_least("pr_number", req.pr_number, 1)?;
-    non_blank("source", &req.source)?;
-    at_least("timeout_seconds", req.timeout_seconds.into(), 1)?;
-    not_built(ctx)
-}
-
-fn preview_apply(
-    ctx: &Ctx<'_>,
-    req: PreviewApplyRequest,
-) -> Result<Reply<UntypedResult>, DriverError> {
-    envelope_product(ctx, "product", &req.product)?;
-    at_least("pr_number", req.pr_number, 1)?;
-    at_least("timeout_seconds", req.timeout_seconds.into(), 1)?;
-    not_built(ctx)
-}
-
 /// A replacement either keeps the lane's current artifact or names a new one
 /// completely; half a pair could not be checked against its manifest.
 fn artifact_pair(artifact_id: &str, source_git_ref: &str) -> Result<(), DriverError> {
@@ -466,22 +437,4 @@ fn prod_promotion_inputs(
     // nothing was done, so a retry with the same key asks again.
     let blocked = result.input_status == ReadyBlocked::Blocked;
     Ok(Reply::new(result).replayable_unless(blocked))
-}
-
-fn prod_promotion_run(
-    ctx: &Ctx<'_>,
-    req: ProdPromotionRunRequest,
-) -> Result<Reply<UntypedResult>, DriverError> {
-    non_blank("context", &req.context)?;
-    testing_to_prod(&req.from_instance, &req.to_instance)?;
-    non_blank("request_id", &req.request_id)?;
-    health_needs_wait(req.verify_health, req.wait)?;
-    optional_at_least("backup_timeout_seconds", req.backup_timeout_seconds, 1)?;
-    optional_at_least(
-        "promotion_timeout_seconds",
-        req.promotion_timeout_seconds,
-        1,
-    )?;
-    optional_at_least("health_timeout_seconds", req.health_timeout_seconds, 1)?;
-    not_built(ctx)
 }

@@ -7,7 +7,9 @@
 //! (with the error, no paths) after it: only a finished, successful capture
 //! ever reads as `pass`. A gate id that already passed answers from its
 //! record without running the job again, so a retried promotion request
-//! reuses its restore point.
+//! reuses its restore point; one that failed is refused before anything
+//! runs (the record stays the failure's evidence: a new capture needs a
+//! new id).
 
 use std::collections::BTreeMap;
 
@@ -95,6 +97,17 @@ pub fn prod_backup_gate(
             fill_paths(&mut result, &stored.evidence);
             result.backup_status = PassFail::Pass;
             return Ok(Reply::new(result).record("backup_record_id", record_id));
+        }
+        // A gate record is evidence: a failed capture stays failed, so a
+        // new capture needs a new id.
+        if stored.status == ReleaseStatus::Fail {
+            return Err(DriverError::PreconditionFailed(format!(
+                "backup gate `{record_id}` already failed ({}); capture under a new                  backup_record_id (prod-promotion-run: a new request_id)",
+                stored
+                    .evidence
+                    .get("error_message")
+                    .map_or("", String::as_str)
+            )));
         }
     }
 

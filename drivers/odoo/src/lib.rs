@@ -14,7 +14,9 @@ pub mod lifecycle;
 pub mod models;
 pub mod overrides;
 pub mod post_deploy;
+pub mod previews;
 mod promotion_inputs;
+pub mod promotion_run;
 
 #[cfg(test)]
 mod tests;
@@ -48,11 +50,13 @@ pub fn driver() -> Driver {
         .into_iter()
         .fold(driver, Driver::setting_group);
     let driver = actions::all().into_iter().fold(driver, Driver::action);
-    // Odoo's part of generic-web's lifecycle (lifecycle.rs, post_deploy.rs).
+    // Odoo's part of generic-web's lifecycle (lifecycle.rs, post_deploy.rs,
+    // previews.rs; promotion_run.rs through the adapters).
     driver
         .hook(hooks::POST_DEPLOY, post_deploy::post_deploy_hook)
         .hook(hooks::PROMOTION_GATE, lifecycle::promotion_gate)
         .hook(hooks::ROLLBACK_SELECT, lifecycle::rollback_select)
+        .hook(hooks::PREVIEW_ENV, previews::preview_env)
         .hook(hooks::ADAPT_REQUEST, lifecycle::adapt_request)
         .hook(hooks::ADAPT_RESULT, lifecycle::adapt_result)
 }

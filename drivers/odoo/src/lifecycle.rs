@@ -106,6 +106,8 @@ pub use lifecycle_records::age_seconds;
 pub fn adapt_request(ctx: &Ctx<'_>, request: Value) -> Result<Value, DriverError> {
     match ctx.invocation().action_id.as_str() {
         "prod_promotion" => promotion_request(ctx, parse(request)?),
+        "prod_promotion_run" => crate::promotion_run::prepare(ctx, parse(request)?),
+        "preview_apply" => crate::previews::apply_request(ctx, parse(request)?),
         "prod_rollback" => rollback_request(ctx, parse(request)?),
         other => Err(DriverError::Internal(format!(
             "odoo has no generic-web mapping for `{other}`"
@@ -113,14 +115,17 @@ pub fn adapt_request(ctx: &Ctx<'_>, request: Value) -> Result<Value, DriverError
     }
 }
 
-fn parse<T: serde::de::DeserializeOwned>(request: Value) -> Result<T, DriverError> {
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(request: Value) -> Result<T, DriverError> {
     serde_json::from_value(request)
         .map_err(|e| DriverError::InvalidRequest(format!("request is invalid: {e}")))
 }
 
 /// Odoo's promotion preconditions (§11.5), then generic-web's request: the
 /// backup gate is required, the source ref is the testing tuple's.
-fn promotion_request(ctx: &Ctx<'_>, req: ProdPromotionRequest) -> Result<Value, DriverError> {
+pub(crate) fn promotion_request(
+    ctx: &Ctx<'_>,
+    req: ProdPromotionRequest,
+) -> Result<Value, DriverError> {
     non_blank("context", &req.context)?;
     testing_to_prod(&req.from_instance, &req.to_instance)?;
     non_blank("artifact_id", &req.artifact_id)?;
@@ -276,42 +281,11 @@ pub fn adapt_result(
         Some("fail") => "fail",
         _ => "skipped",
     };
-    let mut records = payload.records.clone();
+    let records = payload.records.clone();
     match ctx.invocation().action_id.as_str() {
-        "prod_promotion" => {
-            let req = &payload.request;
-            let context = normalized(req["context"].as_str().unwrap_or_default());
-            let artifact_id = text(&r["artifact_id"]);
-            let passed = r["promotion_status"] == "pass"
-                && r["deployment_status"] == "pass"
-                && r["destination_health_status"] != "fail";
-            let tuple_id = if passed {
-                records::tuple_id(&context, "prod", &artifact_id)
-            } else {
-                String::new()
-            };
-            if passed {
-                records.insert("release_tuple_id".into(), tuple_id.clone());
-            }
-            Ok(AdaptResultAnswer {
-                result: json!({
-                    "context": context,
-                    "from_instance": text(&r["from_instance"]),
-                    "to_instance": text(&r["to_instance"]),
-                    "artifact_id": artifact_id,
-                    "backup_record_id": text(&r["backup_record_id"]),
-                    "promotion_record_id": text(&r["promotion_record_id"]),
-                    "deployment_record_id": text(&r["deployment_record_id"]),
-                    "release_tuple_id": tuple_id,
-                    "promotion_status": if passed { "pass" } else { "fail" },
-                    "deployment_status": status(&r["deployment_status"]),
-                    "post_deploy_status": status(&r["deployment_status"]),
-                    "destination_health_status": status(&r["destination_health_status"]),
-                    "error_message": text(&r["error_message"]),
-                }),
-                records,
-            })
-        }
+        "prod_promotion" => Ok(promotion_answer(&payload)),
+        "prod_promotion_run" => crate::promotion_run::run_answer(ctx, &payload),
+        "preview_apply" => crate::previews::apply_answer(&payload),
         "prod_rollback" => {
             let req = &payload.request;
             let context = normalized(req["context"].as_str().unwrap_or_default());
@@ -341,6 +315,7 @@ pub fn adapt_result(
                     "error_message": text(&r["error_message"]),
                 }),
                 records,
+                replayable: None,
             })
         }
         other => Err(DriverError::Internal(format!(
@@ -349,16 +324,66 @@ pub fn adapt_result(
     }
 }
 
+/// generic-web's promotion answer in the original Odoo promotion shape
+/// (also the promotion part of `prod-promotion-run`).
+pub(crate) fn promotion_answer(payload: &AdaptResultPayload) -> AdaptResultAnswer {
+    let r = &payload.result;
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let status = |v: &Value| match v.as_str() {
+        Some("pass") => "pass",
+        Some("fail") => "fail",
+        _ => "skipped",
+    };
+    let mut records = payload.records.clone();
+    let req = &payload.request;
+    let context = normalized(req["context"].as_str().unwrap_or_default());
+    let artifact_id = text(&r["artifact_id"]);
+    let passed = r["promotion_status"] == "pass"
+        && r["deployment_status"] == "pass"
+        && r["destination_health_status"] != "fail";
+    let tuple_id = if passed {
+        records::tuple_id(&context, "prod", &artifact_id)
+    } else {
+        String::new()
+    };
+    if passed {
+        records.insert("release_tuple_id".into(), tuple_id.clone());
+    }
+    AdaptResultAnswer {
+        result: json!({
+            "context": context,
+            "from_instance": text(&r["from_instance"]),
+            "to_instance": text(&r["to_instance"]),
+            "artifact_id": artifact_id,
+            "backup_record_id": text(&r["backup_record_id"]),
+            "promotion_record_id": text(&r["promotion_record_id"]),
+            "deployment_record_id": text(&r["deployment_record_id"]),
+            "release_tuple_id": tuple_id,
+            "promotion_status": if passed { "pass" } else { "fail" },
+            "deployment_status": status(&r["deployment_status"]),
+            "post_deploy_status": status(&r["deployment_status"]),
+            "destination_health_status": status(&r["destination_health_status"]),
+            "error_message": text(&r["error_message"]),
+        }),
+        records,
+        replayable: None,
+    }
+}
+
 // ------------------------------------------------------------ rollback select
 
 /// `rollback-select`: keep a deployment the request named (Odoo's route
-/// names the one it resolved); otherwise return to the testing release
-/// tuple's artifact, as the newest earlier passing deployment of it.
+/// names the one it resolved) when its artifact is a stored one with a
+/// manifest; otherwise return to the testing release tuple's artifact, as
+/// the newest earlier passing deployment of it.
 pub fn rollback_select(
     ctx: &Ctx<'_>,
     payload: RollbackSelectPayload,
 ) -> Result<RollbackSelectAnswer, DriverError> {
     if payload.selection == "request" {
+        if let Some(selected) = &payload.selected {
+            stored_manifest(ctx, selected.artifact_id.trim())?;
+        }
         return Ok(RollbackSelectAnswer::default());
     }
     let tuple = testing_tuple(ctx, &payload.context)?;

@@ -66,6 +66,7 @@ pub fn adapt_result(
         result: serde_json::to_value(result)
             .map_err(|e| DriverError::Internal(format!("result does not serialise: {e}")))?,
         records: all,
+        replayable: None,
     })
 }
 

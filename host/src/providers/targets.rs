@@ -453,6 +453,10 @@ pub struct PreviewTemplate {
     pub runtime_port: u32,
     /// `none` or `letsencrypt`.
     pub certificate_type: &'static str,
+    /// Env keys a preview takes from the template lane with their values
+    /// (the profile's `preview.copied_env_keys`): secrets a preview needs
+    /// reach it here, never through a driver.
+    pub copied_env_keys: Vec<String>,
 }
 
 /// The template of preview `context`: from the product profile whose
@@ -502,6 +506,7 @@ pub async fn preview_template(
                 DomainCertificateType::None => "none",
                 DomainCertificateType::Letsencrypt => "letsencrypt",
             },
+            copied_env_keys: profile.preview.copied_env_keys.clone(),
         });
     }
     Ok(PreviewTemplate {
@@ -512,6 +517,7 @@ pub async fn preview_template(
         product: None,
         runtime_port: 0,
         certificate_type: "none",
+        copied_env_keys: Vec::new(),
     })
 }
 

@@ -175,8 +175,9 @@ fn check_writes(
 }
 
 /// Checks an action that runs `base_action`: the base driver has it, it
-/// runs no base action itself, it matches scope, execution and method,
-/// and the action declares no writes of its own.
+/// runs no base action itself, and it matches scope, execution and method.
+/// Writes the action declares are its own step's (`adapt-request`); the
+/// base handler runs with the base action's.
 fn check_base_action(
     drivers: &[&DriverDescriptor],
     d: &DriverDescriptor,
@@ -207,13 +208,6 @@ fn check_base_action(
             &d.driver_id,
             at("base_action"),
             format!("`{base_action}` has another scope, execution or method than this action"),
-        ));
-    }
-    if !a.writes_records.is_empty() {
-        return Err(RegistryError::invalid(
-            &d.driver_id,
-            at("writes_records"),
-            "an action that runs a base action writes what the base action declares",
         ));
     }
     Ok(())

@@ -91,6 +91,34 @@ impl Harness {
         self.driver.handle(invocation, &self.host)
     }
 
+    /// Calls hook `hook` for action `action_id` of an action that runs a
+    /// base action, as the host does: `adapt-request` (the action's own
+    /// step) with the record kinds the action declares, any other hook
+    /// with none.
+    pub fn base_step(
+        &self,
+        action_id: &str,
+        hook: &str,
+        instance: &str,
+        payload: Value,
+    ) -> Result<String, DriverError> {
+        let writes = match hook {
+            "adapt-request" => self
+                .driver
+                .describe()
+                .actions
+                .into_iter()
+                .find(|a| a.action_id == action_id)
+                .map(|a| a.writes_records)
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        self.host.set_allowed_writes(&writes);
+        let invocation = self.invocation(action_id, instance, Value::Object(Default::default()));
+        self.driver
+            .on_hook(hook, &invocation, &payload.to_string(), &self.host)
+    }
+
     /// Calls one of the driver's hooks.
     pub fn hook(&self, hook: &str, instance: &str, payload: Value) -> Result<String, DriverError> {
         let invocation = self.invocation("", instance, Value::Object(Default::default()));

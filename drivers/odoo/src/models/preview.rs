@@ -3,7 +3,7 @@
 
 use launchplane_sdk::prelude::*;
 
-use super::{ArtifactManifest, schema_version, three_hundred, yes};
+use super::{ArtifactManifest, ReadyBlocked, schema_version, three_hundred, yes};
 use crate::checks::NON_BLANK;
 
 /// Whether a preview is being created or updated, or torn down.
@@ -104,4 +104,64 @@ pub struct PreviewApplyRequest {
     pub smoke_check: bool,
     #[serde(default)]
     pub no_cache: bool,
+}
+
+/// The dry-run plan of one Odoo preview (`preview-apply-inputs`), and the
+/// plan `preview-apply` applies. Secret values never appear: the runtime
+/// keys the preview takes from its template lane are named, not shown.
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewApplyInputsResult {
+    /// `ready`, or `blocked` with `error_message` and `missing_keys`.
+    pub status: ReadyBlocked,
+    pub operation: PreviewOperation,
+    pub product: String,
+    pub context: String,
+    pub preview_slug: String,
+    pub pr_number: u64,
+    pub preview_url: String,
+    pub domain_host: String,
+    /// The preview application: `<prefix>-<slug>`.
+    pub application_name: String,
+    pub image_reference: String,
+    pub source_git_ref: String,
+    /// The lane the preview's runtime comes from.
+    pub template_context: String,
+    pub template_instance: String,
+    /// The per-preview runtime settings Odoo derives (database, volume and
+    /// stack names): plain values, no secrets.
+    pub environment: std::collections::BTreeMap<String, String>,
+    /// Runtime keys taken from the template lane, by name only.
+    pub copied_env_keys: Vec<String>,
+    /// Required runtime keys the template lane does not provide.
+    pub missing_keys: Vec<String>,
+    pub error_message: String,
+}
+
+/// One step of a preview apply, as evidence: what ran and how it ended,
+/// with no runtime values.
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewApplyStep {
+    pub step: String,
+    pub status: String,
+    pub detail: String,
+}
+
+/// What `preview-apply` did (`pass`, `fail`, or `blocked` before any
+/// provider change), with redacted step evidence.
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewApplyResult {
+    pub status: String,
+    pub operation: PreviewOperation,
+    pub product: String,
+    pub context: String,
+    pub preview_slug: String,
+    pub preview_url: String,
+    pub domain_host: String,
+    pub application_name: String,
+    pub application_id: String,
+    pub steps: Vec<PreviewApplyStep>,
+    pub error_message: String,
 }

@@ -258,3 +258,44 @@ pub struct ProdPromotionRunRequest {
     #[serde(default)]
     pub no_cache: bool,
 }
+
+/// How a promotion run ended: `blocked` (nothing shippable yet, nothing
+/// done), `fail` (a step failed: see the step statuses) or `pass`.
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Pass,
+    Fail,
+    Blocked,
+}
+
+/// What `prod-promotion-run` did, step by step: the inputs it resolved,
+/// the backup gate it captured, the promotion it ran (the original's
+/// `OdooProdPromotionRunResult`).
+#[derive(Deserialize, Serialize, JsonSchema, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ProdPromotionRunResult {
+    pub context: String,
+    pub from_instance: String,
+    pub to_instance: String,
+    pub request_id: String,
+    pub run_status: RunStatus,
+    pub input_status: ReadyBlocked,
+    pub backup_status: PassFailSkipped,
+    pub promotion_status: PassFailSkipped,
+    #[serde(default = "lifecycle_records::skipped")]
+    pub deployment_status: ReleaseStatus,
+    #[serde(default = "lifecycle_records::skipped")]
+    pub post_deploy_status: ReleaseStatus,
+    #[serde(default = "lifecycle_records::skipped")]
+    pub destination_health_status: ReleaseStatus,
+    pub artifact_id: String,
+    pub source_git_ref: String,
+    pub backup_record_id: String,
+    pub promotion_record_id: String,
+    pub deployment_record_id: String,
+    pub release_tuple_id: String,
+    pub image_repository: String,
+    pub image_digest: String,
+    pub error_message: String,
+}

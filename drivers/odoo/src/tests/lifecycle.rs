@@ -424,8 +424,25 @@ fn rollback_select_prefers_the_testing_tuple_artifact() {
     .expect("json");
     assert_eq!(answer["deployment_record_id"], "deploy-1");
 
+    // An explicitly named deployment stands when its artifact is a
+    // stored one with a manifest, and is refused when it is not.
     let mut named = payload.clone();
     named["selection"] = json!("request");
+    named["selected"] = json!({"deployment_record_id": "deploy-2", "artifact_id": "artifact-cm-2"});
+    let error = h
+        .hook("rollback-select", "prod", named.clone())
+        .expect_err("no manifest");
+    assert!(
+        matches!(&error, DriverError::PreconditionFailed(m) if m.contains("artifact-cm-2")),
+        "{error:?}"
+    );
+    let mut manifest = stored_manifest();
+    manifest["artifact_id"] = json!("artifact-cm-2");
+    let h = harness().with_host(
+        FakeHost::new()
+            .with_record("release_tuple", testing_tuple("artifact-cm-1"))
+            .with_record("artifact_manifest", manifest),
+    );
     let kept: Value =
         serde_json::from_str(&h.hook("rollback-select", "prod", named).expect("answer"))
             .expect("json");

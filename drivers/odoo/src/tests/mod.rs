@@ -12,8 +12,9 @@ use launchplane_sdk::testing::{ExpectedAction as Row, expected as row};
 const NONE: &[&str] = &[];
 const OVERRIDE: &[&str] = &["odoo_instance_override"];
 const LANE: &[&str] = &["deployment", "inventory"];
-/// An action that runs a generic-web action writes what that one declares
-/// (the host refuses a descriptor that declares more).
+/// An action that runs a generic-web action writes what that one declares;
+/// writes of its own are its `adapt-request` step's (the promotion run's
+/// backup gate).
 const BASE_WRITES: &[&str] = &[];
 
 /// Reference §5.2 (odoo table) with the routes and envelope keys of §3.7.
@@ -62,6 +63,7 @@ fn descriptor_identity() {
             "post-deploy",
             "promotion-gate",
             "rollback-select",
+            "preview-env",
             "adapt-request",
             "adapt-result"
         ]
@@ -131,7 +133,7 @@ fn valid_request(action_id: &str) -> Value {
         "preview_apply_inputs" => {
             json!({"product": "odoo", "pr_number": 12, "manifest": manifest()})
         }
-        "preview_apply" => json!({"product": "odoo", "operation": "destroy", "pr_number": 12}),
+        "preview_apply" => json!({"product": "odoo", "pr_number": 12, "manifest": manifest()}),
         "prod_backup_gate" => {
             json!({"context": "cm", "instance": "PROD", "backup_record_id": "backup-gate-cm-prod-1"})
         }
@@ -170,11 +172,17 @@ const BUILT: &[&str] = &[
     "website_bootstrap_override",
     "prod_backup_gate",
     "post_deploy",
+    "preview_apply_inputs",
 ];
 
 /// Actions that run generic-web's handler: the host runs them, the driver
 /// has no handler to call natively (see tests/lifecycle.rs).
-const BASE: &[&str] = &["prod_promotion", "prod_rollback"];
+const BASE: &[&str] = &[
+    "prod_promotion",
+    "prod_rollback",
+    "prod_promotion_run",
+    "preview_apply",
+];
 
 #[test]
 fn valid_requests_reach_the_unbuilt_behaviour() {
@@ -762,3 +770,5 @@ fn promotion_inputs_are_blocked_with_the_reason_until_testing_is_shipped() {
 
 mod lifecycle;
 mod post_deploy;
+mod previews;
+mod promotion_run;

@@ -6,7 +6,13 @@
 //!
 //! 1. lets the extension adapt the request to the base action's input
 //!    (hook `adapt-request`, when the extension implements it; the payload
-//!    is the extension's validated request, the answer the base request);
+//!    is the extension's validated request, the answer the base request).
+//!    This is the extension's own step before the base one: it runs with
+//!    the record kinds the extension action declares (a gate it captures
+//!    first, say), and it may end the action there with an answer of its
+//!    own, `{"$finish": {"result": {...}, "records": {...}, "replayable":
+//!    bool}}` (a step that was blocked or failed: the base action does not
+//!    run);
 //! 2. validates the adapted request against the base action's schema;
 //! 3. runs the base driver's handler with the base action's declared
 //!    writes, on the product's lanes, with the product driver's hooks (so
@@ -14,7 +20,9 @@
 //!    extension);
 //! 4. lets the extension adapt the answer (hook `adapt-result`, payload
 //!    `{"request", "result", "records"}`, answer `{"result", "records"}`:
-//!    its result object and `records` keys to add or replace).
+//!    its result object and `records` keys to add or replace, and
+//!    `"replayable": false` when the answer must not be kept for
+//!    idempotent replay).
 //!
 //! No lifecycle code lives in the extension; a refusal at 1 or 2 is the
 //! extension's `invalid_request`, before any provider call.
@@ -36,6 +44,9 @@ pub const ADAPT_REQUEST: &str = "adapt-request";
 /// Hook an extension implements to turn the base action's result into its
 /// own.
 pub const ADAPT_RESULT: &str = "adapt-result";
+/// Key of an `adapt-request` answer that ends the action with the
+/// extension's own answer: the base action does not run.
+pub const FINISH: &str = "$finish";
 
 impl Service {
     /// Runs `action` of `extension`, which names a base action (see the
@@ -72,34 +83,21 @@ impl Service {
                 base.descriptor.driver_id
             ));
         };
-        let request = match self
-            .extension_hook(
+        let prepared = self
+            .prepare(
                 extension,
-                ADAPT_REQUEST,
+                action,
+                base,
+                base_action_id,
                 call,
-                &call.request.payload,
                 effects.clone(),
             )
-            .await?
-        {
-            Ok(Some(adapted)) => adapted,
-            Ok(None) => call.request.payload.clone(),
-            Err(error) => return Ok(failed(error)),
+            .await?;
+        let (mut transcript, mut elapsed) = (prepared.transcript, prepared.elapsed);
+        let request = match prepared.value {
+            Prepared::Base(request) => request,
+            Prepared::Done(value) => return Ok(ran(value, transcript, elapsed)),
         };
-        if let Some(validator) = base.validator(base_action_id) {
-            let errors: Vec<String> = validator
-                .iter_errors(&request)
-                .map(|e| format!("{}: {e}", e.instance_path()))
-                .collect();
-            if !errors.is_empty() {
-                return Ok(failed(DriverError::InvalidRequest(format!(
-                    "`{}` does not map onto `{}.{base_action_id}`: {}",
-                    action.action_id,
-                    base.descriptor.driver_id,
-                    errors.join("; ")
-                ))));
-            }
-        }
         let mut base_call = call.clone();
         base_call.action_id = base_action_id.to_string();
         base_call.request.payload = request;
@@ -111,8 +109,10 @@ impl Service {
                 effects.clone(),
             )
             .await?;
-        let Ok(response) = &run.value else {
-            return Ok(run);
+        transcript.append(&mut run.transcript);
+        elapsed += run.elapsed;
+        let Ok(response) = &mut run.value else {
+            return Ok(ran(run.value, transcript, elapsed));
         };
         let result: Value = serde_json::from_str(&response.result).unwrap_or(Value::Null);
         let payload = json!({
@@ -120,38 +120,87 @@ impl Service {
             "result": result,
             "records": response.records.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
         });
-        match self
-            .extension_hook(extension, ADAPT_RESULT, call, &payload, effects)
-            .await?
-        {
-            Ok(Some(adapted)) => {
-                if let Ok(response) = &mut run.value {
-                    adapt_response(response, adapted);
-                }
-            }
+        let adapted = self
+            .extension_hook(extension, ADAPT_RESULT, call, &payload, &[], effects)
+            .await?;
+        transcript.extend(adapted.transcript);
+        elapsed += adapted.elapsed;
+        match adapted.value {
+            Ok(Some(adapted)) => adapt_response(response, adapted),
             Ok(None) => {}
             Err(error) => run.value = Err(error),
         }
-        Ok(run)
+        Ok(ran(run.value, transcript, elapsed))
     }
 
-    /// Calls `hook` of the extension driver when it implements it:
-    /// `Ok(None)` when it does not.
+    /// The extension's own step (`adapt-request`, with the writes its
+    /// action declares): the base request, checked against the base
+    /// action's schema, or the action's end (its `$finish` answer or a
+    /// refusal).
+    async fn prepare(
+        &self,
+        extension: &LoadedDriver,
+        action: &ActionDescriptor,
+        base: &LoadedDriver,
+        base_action_id: &str,
+        call: &ActionCall,
+        effects: Option<Arc<dyn EffectFence>>,
+    ) -> Result<Invoked<Prepared>, crate::runtime::InvokeError> {
+        let adapted = self
+            .extension_hook(
+                extension,
+                ADAPT_REQUEST,
+                call,
+                &call.request.payload,
+                &action.writes_records,
+                effects,
+            )
+            .await?;
+        let (transcript, elapsed) = (adapted.transcript, adapted.elapsed);
+        let request = match adapted.value {
+            Ok(Some(adapted)) => adapted,
+            Ok(None) => call.request.payload.clone(),
+            Err(error) => return Ok(ran(Prepared::Done(Err(error)), transcript, elapsed)),
+        };
+        if let Some(answer) = request.get(FINISH) {
+            return Ok(ran(Prepared::Done(finished(answer)), transcript, elapsed));
+        }
+        if let Some(validator) = base.validator(base_action_id) {
+            let errors: Vec<String> = validator
+                .iter_errors(&request)
+                .map(|e| format!("{}: {e}", e.instance_path()))
+                .collect();
+            if !errors.is_empty() {
+                let error = DriverError::InvalidRequest(format!(
+                    "`{}` does not map onto `{}.{base_action_id}`: {}",
+                    action.action_id,
+                    base.descriptor.driver_id,
+                    errors.join("; ")
+                ));
+                return Ok(ran(Prepared::Done(Err(error)), transcript, elapsed));
+            }
+        }
+        Ok(ran(Prepared::Base(request), transcript, elapsed))
+    }
+
+    /// Calls `hook` of the extension driver when it implements it, with
+    /// `writes` in scope: `Ok(None)` when it does not.
     async fn extension_hook(
         &self,
         extension: &LoadedDriver,
         hook: &str,
         call: &ActionCall,
         payload: &Value,
+        writes: &[String],
         effects: Option<Arc<dyn EffectFence>>,
-    ) -> Result<Result<Option<Value>, DriverError>, crate::runtime::InvokeError> {
+    ) -> Result<Invoked<Result<Option<Value>, DriverError>>, crate::runtime::InvokeError> {
         if !extension
             .descriptor
             .hooks_implemented
             .iter()
             .any(|h| h == hook)
         {
-            return Ok(Ok(None));
+            return Ok(ran(Ok(None), Vec::new(), std::time::Duration::ZERO));
         }
         let invoked = extension
             .component
@@ -159,22 +208,34 @@ impl Service {
                 hook,
                 call.invocation(),
                 &payload.to_string(),
-                call.scope(&[]),
+                call.scope(writes),
                 self.host_services_for(&call.trace_id, effects),
             )
             .await?;
-        Ok(invoked.value.and_then(|answer| {
+        let value = invoked.value.and_then(|answer| {
             serde_json::from_str::<Value>(&answer)
                 .map(Some)
                 .map_err(|e| DriverError::Internal(format!("hook `{hook}` answered non-JSON: {e}")))
-        }))
+        });
+        Ok(ran(value, invoked.transcript, invoked.elapsed))
     }
+}
+
+/// What the extension's own step left to do.
+enum Prepared {
+    /// Run the base action with this request.
+    Base(Value),
+    /// The action ends here with this answer.
+    Done(Result<Response, DriverError>),
 }
 
 /// Applies an `adapt-result` answer: its `result` replaces the base
 /// action's, its `records` are added (or replace the base's of the same
-/// key).
+/// key), and `"replayable": false` keeps the answer from replay.
 fn adapt_response(response: &mut Response, adapted: Value) {
+    if adapted.get("replayable") == Some(&Value::Bool(false)) {
+        response.replayable = false;
+    }
     if let Some(result) = adapted.get("result").filter(|r| r.is_object()) {
         response.result = result.to_string();
     }
@@ -191,11 +252,43 @@ fn adapt_response(response: &mut Response, adapted: Value) {
     }
 }
 
-/// A run that ended in the driver's error before the base handler ran.
-fn failed(error: DriverError) -> Invoked<Result<Response, DriverError>> {
+/// The extension's `$finish` answer as the action's response: its
+/// `result` object, its string `records`, replayable unless it says not.
+fn finished(answer: &Value) -> Result<Response, DriverError> {
+    let result = answer
+        .get("result")
+        .filter(|r| r.is_object())
+        .ok_or_else(|| {
+            DriverError::Internal(format!(
+                "an `adapt-request` `{FINISH}` answer needs a result object"
+            ))
+        })?;
+    let records = answer
+        .get("records")
+        .and_then(Value::as_object)
+        .map(|records| {
+            records
+                .iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Response {
+        records,
+        result: result.to_string(),
+        replayable: answer.get("replayable") != Some(&Value::Bool(false)),
+    })
+}
+
+/// A run's value with the host calls of every step that led to it.
+fn ran<T>(
+    value: T,
+    transcript: Vec<crate::runtime::HostCall>,
+    elapsed: std::time::Duration,
+) -> Invoked<T> {
     Invoked {
-        value: Err(error),
-        transcript: Vec::new(),
-        elapsed: std::time::Duration::ZERO,
+        value,
+        transcript,
+        elapsed,
     }
 }

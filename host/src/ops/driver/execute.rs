@@ -208,10 +208,10 @@ fn accepted(driver_id: &str, run: ComponentRun) -> Result<Accepted, ApiError> {
 /// A driver's typed failure, as the original's status and code.
 pub fn driver_error(driver_id: &str, error: DriverError) -> ApiError {
     match error {
-        DriverError::InvalidRequest(m) => ApiError::invalid_request(m),
-        DriverError::PreconditionFailed(m) => {
-            ApiError::new(StatusCode::CONFLICT, "precondition_failed", m)
-        }
+        DriverError::InvalidRequest(m) => coded(driver_id, StatusCode::BAD_REQUEST, &m)
+            .unwrap_or_else(|| ApiError::invalid_request(m)),
+        DriverError::PreconditionFailed(m) => coded(driver_id, StatusCode::CONFLICT, &m)
+            .unwrap_or_else(|| ApiError::new(StatusCode::CONFLICT, "precondition_failed", m)),
         DriverError::NotFound(m) => ApiError::not_found(m),
         DriverError::NotImplemented(m) => {
             ApiError::new(StatusCode::NOT_IMPLEMENTED, "not_implemented", m)
@@ -224,6 +224,39 @@ pub fn driver_error(driver_id: &str, error: DriverError) -> ApiError {
             "descriptor and dispatch disagree in {driver_id}: {m}"
         )),
     }
+}
+
+/// A refusal a driver names with a code of its own: the message is the
+/// JSON object `{"code", "message", "details"}` and the code is the
+/// driver's (`<driver id with _>_…`, lower-case letters, digits and `_`,
+/// at most 80), as the original's product-specific refusals
+/// (`odoo_preview_runtime_config_incomplete`). `details` (an object) is
+/// passed on as the answer's `details`. Anything else is an ordinary
+/// message.
+fn coded(driver_id: &str, status: StatusCode, message: &str) -> Option<ApiError> {
+    let parsed: Value = serde_json::from_str(message.trim_start())
+        .ok()
+        .filter(|_| message.trim_start().starts_with('{'))?;
+    let code = parsed.get("code")?.as_str()?;
+    let prefix = format!("{}_", driver_id.replace('-', "_"));
+    let well_formed = code.len() <= 80
+        && code.len() > prefix.len()
+        && code.starts_with(&prefix)
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !well_formed {
+        return None;
+    }
+    let text = parsed
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or(code);
+    let mut error = ApiError::new(status, leak_code(code.to_string()), text);
+    if let Some(details) = parsed.get("details").filter(|d| d.is_object()) {
+        error = error.with_extra("details", details.clone());
+    }
+    Some(error)
 }
 
 /// A sandbox failure: answered without detail; the detail goes to the
@@ -269,4 +302,43 @@ fn leak_code(code: String) -> &'static str {
     let leaked: &'static str = Box::leak(code.into_boxed_str());
     codes.insert(leaked);
     leaked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_driver_names_its_own_code_only_under_its_id() {
+        let coded = |code: &str| {
+            DriverError::InvalidRequest(
+                json!({"code": code, "message": "keys missing", "details": {"missing_keys": ["A_KEY"]}})
+                    .to_string(),
+            )
+        };
+        let error = driver_error("odoo", coded("odoo_preview_runtime_config_incomplete"));
+        assert_eq!(error.status, StatusCode::BAD_REQUEST);
+        assert_eq!(error.code, "odoo_preview_runtime_config_incomplete");
+        assert_eq!(error.message, "keys missing");
+        assert_eq!(error.extra["details"]["missing_keys"], json!(["A_KEY"]));
+        // Another driver's prefix, a bare prefix or a malformed code is an
+        // ordinary refusal with the text as it came.
+        for code in [
+            "generic_web_thing",
+            "odoo_",
+            "odoo_Bad-Code",
+            "authorization_denied",
+        ] {
+            let error = driver_error("odoo", coded(code));
+            assert_eq!(error.code, "invalid_request", "{code}");
+        }
+        let error = driver_error(
+            "odoo",
+            DriverError::PreconditionFailed("plain words".to_string()),
+        );
+        assert_eq!(
+            (error.code, error.message.as_str()),
+            ("precondition_failed", "plain words")
+        );
+    }
 }

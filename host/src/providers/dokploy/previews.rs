@@ -67,6 +67,27 @@ fn check_preview_request<'a>(
     Ok((image, hosts))
 }
 
+/// The preview's env: the template's values of its copied keys (those it
+/// sets), then `env` (the driver's keys win).
+fn with_copied_env(
+    template: &PreviewTemplate,
+    template_app: &Value,
+    env: &[(String, String)],
+) -> EnvEntries {
+    let template_env = env_text::parse(
+        template_app
+            .get("env")
+            .and_then(Value::as_str)
+            .unwrap_or(""),
+    );
+    let copied: EnvEntries = template
+        .copied_env_keys
+        .iter()
+        .filter_map(|key| template_env.iter().find(|(k, _)| k == key.trim()).cloned())
+        .collect();
+    env_text::apply(&copied, env, &[])
+}
+
 impl DokployProvider {
     /// Preview applications of `context` whose name starts with
     /// `name_prefix`, in the template's environment, sorted by name.
@@ -118,6 +139,8 @@ impl DokployProvider {
     ) -> Result<PreviewApp, ProviderError> {
         let (image, hosts) = check_preview_request(name, image_reference, domains, env)?;
         let (template, _, template_app) = self.preview_scope(context).await?;
+        let env = with_copied_env(&template, &template_app, env);
+        let env = env.as_slice();
         let environment_id = text(&template_app, "environmentId");
         let server_id = text(&template_app, "serverId");
         if environment_id.is_empty() || server_id.is_empty() {
