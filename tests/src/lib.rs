@@ -236,6 +236,7 @@ pub fn invocation(
         },
         idempotency_key: None,
         dry_run: false,
+        extension: None,
     }
 }
 
@@ -565,6 +566,7 @@ actions = [
   "live_target_runtime.plan", "live_target_runtime.apply",
   "verireel_testing_deploy.execute", "verireel_prod_deploy.execute", "verireel_stable_environment.read",
   "verireel_app_maintenance.execute", "verireel_preview_inventory.read", "odoo_prod_promotion_inputs.read",
+  "odoo_target_replacement_plan.read", "odoo_target_replacement_apply.execute",
 ]
 "#;
 

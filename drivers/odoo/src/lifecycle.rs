@@ -142,6 +142,9 @@ pub fn adapt_request(ctx: &Ctx<'_>, request: Value) -> Result<Value, DriverError
     match ctx.invocation().action_id.as_str() {
         "prod_promotion" => promotion_request(ctx, parse(request)?),
         "prod_rollback" => rollback_request(ctx, parse(request)?),
+        "stable_bootstrap" | "target_replacement_apply" => {
+            crate::rebuild::deploy_request(ctx, request)
+        }
         other => Err(DriverError::Internal(format!(
             "odoo has no generic-web mapping for `{other}`"
         ))),
@@ -313,6 +316,10 @@ pub fn adapt_result(
     };
     let mut records = payload.records.clone();
     match ctx.invocation().action_id.as_str() {
+        "stable_bootstrap" | "target_replacement_apply" => Ok(AdaptResultAnswer {
+            result: crate::rebuild::result(ctx, &payload)?,
+            records,
+        }),
         "prod_promotion" => {
             let req = &payload.request;
             let context = normalized(req["context"].as_str().unwrap_or_default());

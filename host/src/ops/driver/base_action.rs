@@ -73,7 +73,7 @@ impl Service {
             ));
         };
         let request = match self
-            .extension_hook(
+            .driver_hook(
                 extension,
                 ADAPT_REQUEST,
                 call,
@@ -102,6 +102,7 @@ impl Service {
         }
         let mut base_call = call.clone();
         base_call.action_id = base_action_id.to_string();
+        base_call.extension = Some((call.action_id.clone(), call.request.payload.clone()));
         base_call.request.payload = request;
         let mut run = self
             .run_component(
@@ -121,7 +122,7 @@ impl Service {
             "records": response.records.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
         });
         match self
-            .extension_hook(extension, ADAPT_RESULT, call, &payload, effects)
+            .driver_hook(extension, ADAPT_RESULT, call, &payload, effects)
             .await?
         {
             Ok(Some(adapted)) => {
@@ -135,9 +136,9 @@ impl Service {
         Ok(run)
     }
 
-    /// Calls `hook` of the extension driver when it implements it:
-    /// `Ok(None)` when it does not.
-    async fn extension_hook(
+    /// Calls `hook` of `driver` when it implements it, without write
+    /// rights: `Ok(None)` when it does not implement it.
+    pub(super) async fn driver_hook(
         &self,
         extension: &LoadedDriver,
         hook: &str,
