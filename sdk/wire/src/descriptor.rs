@@ -245,9 +245,18 @@ mod tests {
             execution: Execution::Async,
             idempotency: Idempotency::Optional,
             base_action: None,
+            operation: Some(OperationRoute {
+                poll_path: "/v1/drivers/x/deploy/operations/{operation_id}".into(),
+                active_code: "x_deploy_operation_active".into(),
+                records_key: "x_deploy_operation_id".into(),
+            }),
         };
         let value = serde_json::to_value(&action).unwrap();
         assert_eq!(value["execution"], "async");
+        assert_eq!(
+            action.operation.as_ref().map(|o| o.poll_url("op-1")),
+            Some("/v1/drivers/x/deploy/operations/op-1".to_string())
+        );
         let back: ActionDescriptor = serde_json::from_value(value).unwrap();
         assert_eq!(back, action);
     }
