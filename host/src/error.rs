@@ -8,6 +8,8 @@
 //! (`http/render.rs`) and logs internal failures inside the request's span
 //! (`http/layer.rs`), so the log line carries the trace id the client sees.
 
+use std::borrow::Cow;
+
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use serde_json::{Map, Value, json};
 
@@ -15,7 +17,8 @@ use serde_json::{Map, Value, json};
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    /// The host's own codes are static; a driver-declared one is owned.
+    pub code: Cow<'static, str>,
     pub message: String,
     /// Extra top-level keys of the error body (`authz`, `operation`, …).
     pub extra: Map<String, Value>,
@@ -27,10 +30,14 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        code: impl Into<Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> Self {
         ApiError {
             status,
-            code,
+            code: code.into(),
             message: message.into(),
             extra: Map::new(),
             detail: None,

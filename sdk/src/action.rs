@@ -5,7 +5,9 @@ use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
 use crate::context::Ctx;
-use crate::descriptor::{ActionDescriptor, Execution, Idempotency, Method, Safety, Scope};
+use crate::descriptor::{
+    ActionDescriptor, Execution, Idempotency, Method, OperationRoute, Safety, Scope,
+};
 use crate::error::DriverError;
 
 /// A handler's successful answer: the `result` object, the ids of the
@@ -71,6 +73,9 @@ pub struct Action {
     pub(crate) execution: Execution,
     pub(crate) idempotency: Idempotency,
     pub(crate) base_action: Option<String>,
+    /// Poll path (relative like `path`), busy code and `records` key of an
+    /// async action's operations.
+    pub(crate) operation: Option<(String, String, String)>,
     input_schema: SchemaFn,
     output_schema: SchemaFn,
     pub(crate) handler: Option<ErasedHandler>,
@@ -123,6 +128,7 @@ impl Action {
             execution: Execution::Sync,
             idempotency,
             base_action: None,
+            operation: None,
             input_schema: empty_object_schema,
             output_schema: empty_object_schema,
             handler: None,
@@ -185,6 +191,26 @@ impl Action {
         self
     }
 
+    /// How this async action's operations answer beside
+    /// `GET /v1/operations/{id}`: the `GET` route `poll_path` (relative to
+    /// the driver's routes like the action's path, ending with
+    /// `/{operation_id}`), the 409 code `active_code` when the lane already
+    /// has an active operation, and the `records` key naming the operation
+    /// (declare it with [`crate::Driver::records_keys`] too).
+    pub fn operation_route(
+        mut self,
+        poll_path: &str,
+        active_code: &str,
+        records_key: &str,
+    ) -> Self {
+        self.operation = Some((
+            poll_path.to_string(),
+            active_code.to_string(),
+            records_key.to_string(),
+        ));
+        self
+    }
+
     /// Runs the base driver's action `base_action_id` (an extension
     /// driver's route for a lifecycle step the base owns): the host admits
     /// the request with this action's route, authz action and input schema
@@ -233,14 +259,7 @@ impl Action {
     }
 
     pub(crate) fn route_path(&self, driver_id: &str) -> String {
-        if self.path.starts_with("/v1/") {
-            self.path.clone()
-        } else {
-            format!(
-                "/v1/drivers/{driver_id}/{}",
-                self.path.trim_start_matches('/')
-            )
-        }
+        full_path(driver_id, &self.path)
     }
 
     pub(crate) fn describe(&self, driver_id: &str) -> ActionDescriptor {
@@ -261,7 +280,25 @@ impl Action {
             execution: self.execution,
             idempotency: self.idempotency,
             base_action: self.base_action.clone(),
+            operation: self
+                .operation
+                .as_ref()
+                .map(|(poll, code, key)| OperationRoute {
+                    poll_path: full_path(driver_id, poll),
+                    active_code: code.clone(),
+                    records_key: key.clone(),
+                }),
         }
+    }
+}
+
+/// A driver route path: `path` when absolute, else under
+/// `/v1/drivers/{driver_id}/`.
+fn full_path(driver_id: &str, path: &str) -> String {
+    if path.starts_with("/v1/") {
+        path.to_string()
+    } else {
+        format!("/v1/drivers/{driver_id}/{}", path.trim_start_matches('/'))
     }
 }
 

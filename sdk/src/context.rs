@@ -35,6 +35,17 @@ pub struct Invocation {
     pub caller: Caller,
     pub idempotency_key: Option<String>,
     pub dry_run: bool,
+    /// For a base action an extension action runs: the extension's action
+    /// and request (hooks use them to know what they serve).
+    pub extension: Option<ExtensionCall>,
+}
+
+/// The extension action a base action runs for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExtensionCall {
+    pub action_id: String,
+    /// The extension's validated payload object, as JSON text.
+    pub request: String,
 }
 
 /// A handler's view of its invocation and the host.

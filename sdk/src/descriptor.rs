@@ -9,8 +9,9 @@
 use serde::Serialize;
 
 pub use launchplane_wire::descriptor::{
-    ActionDescriptor, CapabilityDescriptor, Execution, Idempotency, Method, PanelKind,
-    RecordKindDeclaration, RecordMode, RecordsKey, Safety, Scope, SettingGroupDescriptor,
+    ActionDescriptor, CapabilityDescriptor, Execution, Idempotency, LanePolicy, Method,
+    OperationRoute, PanelKind, RecordKindDeclaration, RecordMode, RecordsKey, Safety, Scope,
+    SettingGroupDescriptor,
 };
 
 /// Everything a driver is.
@@ -33,4 +34,6 @@ pub struct Descriptor {
     pub record_kinds: Vec<RecordKindDeclaration>,
     /// `records` keys only this driver reports.
     pub records_keys: Vec<RecordsKey>,
+    /// Lane fields this driver's product profiles may carry.
+    pub lane_policies: Vec<LanePolicy>,
 }

@@ -7,8 +7,8 @@ use serde_json::Value;
 use crate::action::{Action, Reply};
 use crate::context::{Ctx, Invocation};
 use crate::descriptor::{
-    CapabilityDescriptor, Descriptor, PanelKind, RecordKindDeclaration, RecordMode, RecordsKey,
-    Scope, SettingGroupDescriptor,
+    CapabilityDescriptor, Descriptor, LanePolicy, PanelKind, RecordKindDeclaration, RecordMode,
+    RecordsKey, Scope, SettingGroupDescriptor,
 };
 use crate::error::DriverError;
 use crate::host::Host;
@@ -98,6 +98,7 @@ pub struct Driver {
     hooks: Vec<Hook>,
     record_kinds: Vec<RecordKindDeclaration>,
     records_keys: Vec<RecordsKey>,
+    lane_policies: Vec<LanePolicy>,
     api_version: String,
 }
 
@@ -117,6 +118,7 @@ impl Driver {
             hooks: Vec::new(),
             record_kinds: Vec::new(),
             records_keys: Vec::new(),
+            lane_policies: Vec::new(),
             api_version: API_VERSION.to_string(),
         }
     }
@@ -188,6 +190,26 @@ impl Driver {
         self
     }
 
+    /// Declares a lane field this driver's product profiles may carry: the
+    /// host validates it against `schema` when a profile is written and
+    /// stores it as given; read models show a lane whose policy has
+    /// `enabled: true` with `lane_status`.
+    pub fn lane_policy(
+        mut self,
+        field: &str,
+        description: &str,
+        schema: Value,
+        lane_status: &str,
+    ) -> Self {
+        self.lane_policies.push(LanePolicy {
+            field: field.to_string(),
+            description: description.to_string(),
+            schema,
+            lane_status: lane_status.to_string(),
+        });
+        self
+    }
+
     /// Hooks this driver calls at fixed points of its lifecycle.
     pub fn calls_hooks(mut self, hooks: &[&str]) -> Self {
         self.hooks_called = hooks.iter().map(|h| h.to_string()).collect();
@@ -255,6 +277,7 @@ impl Driver {
             hooks_implemented: self.hooks.iter().map(|h| h.name.clone()).collect(),
             record_kinds: self.record_kinds.clone(),
             records_keys: self.records_keys.clone(),
+            lane_policies: self.lane_policies.clone(),
         }
     }
 

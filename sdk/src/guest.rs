@@ -307,6 +307,10 @@ fn invocation(call: wit::types::Invocation) -> Invocation {
         },
         idempotency_key: call.idempotency_key,
         dry_run: call.dry_run,
+        extension: call.extension.map(|e| crate::context::ExtensionCall {
+            action_id: e.action_id,
+            request: e.request,
+        }),
     }
 }
 
@@ -399,6 +403,11 @@ pub fn describe(build: fn() -> Driver) -> wit::types::Descriptor {
                     sdk::Idempotency::None => wit::types::Idempotency::None,
                 },
                 base_action: a.base_action,
+                operation: a.operation.map(|o| wit::types::OperationRoute {
+                    poll_path: o.poll_path,
+                    active_code: o.active_code,
+                    records_key: o.records_key,
+                }),
             })
             .collect(),
         setting_groups: d
@@ -434,6 +443,16 @@ pub fn describe(build: fn() -> Driver) -> wit::types::Descriptor {
             .map(|k| wit::types::RecordsKey {
                 key: k.key,
                 object: k.object,
+            })
+            .collect(),
+        lane_policies: d
+            .lane_policies
+            .into_iter()
+            .map(|p| wit::types::LanePolicy {
+                field: p.field,
+                description: p.description,
+                schema: p.schema.to_string(),
+                lane_status: p.lane_status,
             })
             .collect(),
     }

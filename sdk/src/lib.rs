@@ -56,7 +56,7 @@ pub mod testing;
 pub mod guest;
 
 pub use action::{Action, Reply};
-pub use context::{Caller, Ctx, Invocation};
+pub use context::{Caller, Ctx, ExtensionCall, Invocation};
 pub use descriptor::{
     ActionDescriptor, CapabilityDescriptor, Descriptor, Execution, Idempotency, Method, PanelKind,
     RecordKindDeclaration, RecordMode, RecordsKey, Safety, Scope, SettingGroupDescriptor,
@@ -67,7 +67,7 @@ pub use host::Host;
 
 /// The version of the `launchplane:driver` WIT package this SDK implements.
 /// The host refuses drivers built against an incompatible version.
-pub const API_VERSION: &str = "0.2.0";
+pub const API_VERSION: &str = "0.3.0";
 
 /// The provider-boundary note every descriptor carries: drivers describe
 /// intent, the host owns every provider call.

@@ -2,7 +2,6 @@
 //! lane checks, authorization, schema validation, dispatch into the
 //! component, and async operations with lane reservations.
 
-use launchplane::ops::{Worker, WorkerConfig};
 use launchplane_tests::{Service, TestDatabase, assert_rejected};
 use serde_json::{Value, json};
 
@@ -131,100 +130,8 @@ async fn a_valid_call_reaches_the_driver_and_bad_ones_stop_before_it() {
     assert_eq!(assert_rejected(&body), "authorization_denied");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn async_actions_reserve_their_lane_and_run_as_operations() {
-    let db = TestDatabase::new("postgres").await;
-    let service = Service::start(&db).await;
-    service.seed_profile("odoo").await;
-    let bootstrap = json!({
-        "product": "demo",
-        "bootstrap": {"product": "demo", "context": "demo", "instance": "testing", "confirmation": "bootstrap demo testing"}
-    });
-
-    let (status, body) = service
-        .post("/v1/drivers/odoo/stable-bootstrap", &bootstrap, None)
-        .await;
-    assert_eq!(status, 400, "{body}");
-    assert_eq!(assert_rejected(&body), "idempotency_key_required");
-
-    let (status, body) = service
-        .post(
-            "/v1/drivers/odoo/stable-bootstrap",
-            &bootstrap,
-            Some("boot-1"),
-        )
-        .await;
-    assert_eq!(status, 202, "{body}");
-    let operation_id = body["records"]["operation_id"]
-        .as_str()
-        .expect("operation id")
-        .to_string();
-    assert_eq!(body["result"]["operation"]["status"], "pending");
-    assert_eq!(
-        body["result"]["poll_url"],
-        format!("/v1/operations/{operation_id}")
-    );
-
-    // One active operation per lane.
-    let (status, busy) = service
-        .post(
-            "/v1/drivers/odoo/stable-bootstrap",
-            &bootstrap,
-            Some("boot-2"),
-        )
-        .await;
-    assert_eq!(status, 409, "{busy}");
-    assert_eq!(
-        assert_rejected(&busy),
-        "odoo_stable_bootstrap_operation_active"
-    );
-    assert_eq!(busy["operation"]["operation_id"], operation_id.as_str());
-
-    // The replay of the first request is the same operation.
-    let (status, replay) = service
-        .post(
-            "/v1/drivers/odoo/stable-bootstrap",
-            &bootstrap,
-            Some("boot-1"),
-        )
-        .await;
-    assert_eq!(status, 202);
-    assert_eq!(replay["records"]["operation_id"], operation_id.as_str());
-
-    let (status, polled) = service.get(&format!("/v1/operations/{operation_id}")).await;
-    assert_eq!(status, 200, "{polled}");
-    assert_eq!(polled["operation"]["status"], "pending");
-
-    // The context's recent view names the operation holding the lane, and
-    // leaves its request and caller to the poll route.
-    let (status, recent) = service.get("/v1/contexts/demo/operations/recent").await;
-    assert_eq!(status, 200, "{recent}");
-    let active = &recent["active_operations"];
-    assert_eq!(active.as_array().map(Vec::len), Some(1), "{recent}");
-    assert_eq!(active[0]["operation_id"], operation_id.as_str());
-    assert_eq!(active[0]["instance"], "testing");
-    assert_eq!(active[0]["status"], "pending");
-    assert!(active[0].get("request").is_none() && active[0].get("caller").is_none());
-    assert_eq!(recent["lane_leases"], json!([]));
-
-    // A worker runs it; the driver does not implement bootstrap yet, so the
-    // operation fails with that reason, and the lane is free again.
-    let worker = Worker::new(service.server.state.clone(), WorkerConfig::default());
-    assert!(worker.run_once().await.expect("claim"));
-    let (_, polled) = service.get(&format!("/v1/operations/{operation_id}")).await;
-    assert_eq!(polled["operation"]["status"], "fail", "{polled}");
-    assert_eq!(polled["operation"]["error_code"], "not_implemented");
-    let (_, recent) = service.get("/v1/contexts/demo/operations/recent").await;
-    assert_eq!(recent["active_operations"], json!([]), "{recent}");
-    let (status, body) = service
-        .post(
-            "/v1/drivers/odoo/stable-bootstrap",
-            &bootstrap,
-            Some("boot-3"),
-        )
-        .await;
-    assert_eq!(status, 202, "{body}");
-}
+// Async operations (lane reservation, busy lane, replay, poll routes) are
+// covered with a proven stable bootstrap in `odoo_bootstrap.rs`.
 
 const ARTIFACT_ID: &str = "artifact-demo-20261123-abc1234";
 

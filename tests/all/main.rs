@@ -14,6 +14,7 @@ mod hygiene;
 mod jwks;
 mod lifecycle;
 mod odoo;
+mod odoo_bootstrap;
 mod odoo_run;
 mod operators;
 mod parity;

@@ -236,6 +236,7 @@ pub fn invocation(
         },
         idempotency_key: None,
         dry_run: false,
+        extension: None,
     }
 }
 
@@ -568,6 +569,7 @@ actions = [
   "verireel_prod_backup_gate.execute", "verireel_prod_promotion.execute", "verireel_prod_rollback.execute",
   "verireel_preview_refresh.execute", "verireel_preview_destroy.execute",
   "odoo_prod_promotion_run.execute", "odoo_preview_apply_inputs.read", "odoo_preview_apply.execute",
+  "odoo_target_replacement_plan.read", "odoo_target_replacement_apply.execute",
 ]
 "#;
 

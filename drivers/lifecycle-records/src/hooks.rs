@@ -36,6 +36,11 @@ pub const ADAPT_REQUEST: &str = "adapt-request";
 /// [`AdaptResultPayload`], answer [`AdaptResultAnswer`].
 pub const ADAPT_RESULT: &str = "adapt-result";
 
+/// Called by the host before it enqueues an async action's operation: the
+/// action's driver proves the validated request (payload) at request time;
+/// an error refuses the request, `{}` admits it.
+pub const ADMIT_OPERATION: &str = "admit-operation";
+
 /// Every hook generic-web calls, in lifecycle order of first use.
 pub const ALL: [&str; 6] = [
     PRE_DEPLOY,

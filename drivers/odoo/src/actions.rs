@@ -6,16 +6,17 @@
 //! the original made before doing anything. Artifact publish, its inputs
 //! (from the lane's runtime settings), the two override writes, post-deploy
 //! (`post_deploy.rs`) and the backup gate (`backup_gate.rs`) are built;
-//! promotion and rollback run generic-web's (`lifecycle.rs`), the promotion
-//! run its inputs and gate first (`promotion_run.rs`), previews generic-web's
-//! refresh with Odoo's runtime env (`previews.rs`); bootstrap and
-//! replacement are not yet, and they say so (501) instead of pretending to
-//! succeed.
+//! promotion and rollback run generic-web's (`lifecycle.rs`), and so do
+//! the guarded rebuilds, stable bootstrap and target replacement
+//! (`rebuild.rs`, `prelaunch.rs`, `replacement_plan.rs`); the promotion
+//! run captures its inputs and gate first (`promotion_run.rs`), and
+//! previews run generic-web's refresh with Odoo's runtime env
+//! (`previews.rs`).
 
 use launchplane_sdk::host::HostExt;
 use launchplane_sdk::prelude::*;
 
-use crate::checks::{envelope_product, invalid, non_blank, normalized, optional_at_least};
+use crate::checks::{envelope_product, invalid, non_blank, normalized};
 use crate::models::*;
 use crate::overrides::{self, OverrideValue};
 use crate::promotion_inputs;
@@ -73,11 +74,16 @@ pub fn all() -> Vec<Action> {
             .safety(Safety::Destructive)
             .scope(Scope::Instance)
             .authz("odoo_stable_bootstrap.execute")
-            .writes(&["deployment", "inventory"])
             .envelope("bootstrap")
             .idempotency(Idempotency::Required)
             .run_async()
-            .handler(stable_bootstrap),
+            .operation_route(
+                "stable-bootstrap/operations/{operation_id}",
+                "odoo_stable_bootstrap_operation_active",
+                "odoo_stable_bootstrap_operation_id",
+            )
+            // Generic-web's deploy with Odoo's hooks (`rebuild.rs`).
+            .runs_base::<StableBootstrapRequest, StableBootstrapResult>("stable_deploy"),
         Action::post("preview_apply_inputs", "preview-apply-inputs")
             .label("Resolve preview apply inputs")
             .description("Resolve Launchplane-owned Odoo preview runtime and provider dry-run inputs.")
@@ -126,18 +132,24 @@ pub fn all() -> Vec<Action> {
             .scope(Scope::Instance)
             .authz("odoo_target_replacement_plan.read")
             .envelope("replacement")
-            .handler(target_replacement_plan),
+            .handler(crate::replacement_plan::target_replacement_plan),
         Action::post("target_replacement_apply", "target-replacement-apply")
             .label("Apply stable target replacement")
             .description("Recreate an Odoo stable compose target in place after replacement planning passes.")
             .safety(Safety::Mutation)
             .scope(Scope::Instance)
             .authz("odoo_target_replacement_apply.execute")
-            .writes(&["deployment", "inventory"])
             .envelope("replacement")
             .idempotency(Idempotency::Required)
             .run_async()
-            .handler(target_replacement_apply),
+            .operation_route(
+                "target-replacement/operations/{operation_id}",
+                "odoo_stable_target_replacement_operation_active",
+                "odoo_stable_target_replacement_operation_id",
+            )
+            .runs_base::<TargetReplacementApplyRequest, TargetReplacementApplyResult>(
+                "stable_deploy",
+            ),
         Action::post("prod_promotion_inputs", "prod-promotion-inputs")
             .label("Resolve prod promotion inputs")
             .description("Report whether prod can be promoted from the current testing release tuple, and with what.")
@@ -156,12 +168,6 @@ pub fn all() -> Vec<Action> {
             .envelope("run")
             .runs_base::<ProdPromotionRunRequest, ProdPromotionRunResult>("prod_promotion"),
     ]
-}
-
-/// The answer of a handler whose request passed its checks: the behaviour is
-/// declared (so routes, grants and schemas exist) but not built yet.
-fn not_built<R>(ctx: &Ctx<'_>) -> Result<Reply<R>, DriverError> {
-    Err(DriverError::not_implemented(&ctx.invocation().action_id))
 }
 
 /// Artifacts are built per stable lane, and only the stable lanes exist here.
@@ -350,65 +356,6 @@ fn website_bootstrap_override(
         context: record.context,
         instance: record.instance,
     }))
-}
-
-fn stable_bootstrap(
-    ctx: &Ctx<'_>,
-    req: StableBootstrapRequest,
-) -> Result<Reply<StableBootstrapResult>, DriverError> {
-    envelope_product(ctx, "product", &req.product)?;
-    non_blank("context", &req.context)?;
-    non_blank("instance", &req.instance)?;
-    optional_at_least("timeout_seconds", req.timeout_seconds, 1)?;
-    optional_at_least("health_timeout_seconds", req.health_timeout_seconds, 1)?;
-    not_built(ctx)
-}
-
-/// A replacement either keeps the lane's current artifact or names a new one
-/// completely; half a pair could not be checked against its manifest.
-fn artifact_pair(artifact_id: &str, source_git_ref: &str) -> Result<(), DriverError> {
-    match (
-        artifact_id.trim().is_empty(),
-        source_git_ref.trim().is_empty(),
-    ) {
-        (false, true) => Err(invalid(
-            "source_git_ref",
-            "is required together with artifact_id",
-        )),
-        (true, false) => Err(invalid(
-            "artifact_id",
-            "is required together with source_git_ref",
-        )),
-        _ => Ok(()),
-    }
-}
-
-fn target_replacement_plan(
-    ctx: &Ctx<'_>,
-    req: TargetReplacementPlanRequest,
-) -> Result<Reply<TargetReplacementPlan>, DriverError> {
-    envelope_product(ctx, "product", &req.product)?;
-    non_blank("instance", &req.instance)?;
-    artifact_pair(&req.artifact_id, &req.source_git_ref)?;
-    not_built(ctx)
-}
-
-fn target_replacement_apply(
-    ctx: &Ctx<'_>,
-    req: TargetReplacementApplyRequest,
-) -> Result<Reply<TargetReplacementApplyResult>, DriverError> {
-    envelope_product(ctx, "product", &req.product)?;
-    non_blank("instance", &req.instance)?;
-    artifact_pair(&req.artifact_id, &req.source_git_ref)?;
-    if req.strategy != Strategy::RecreateInPlace {
-        return Err(invalid(
-            "strategy",
-            "must be `recreate-in-place`: the only strategy that can be applied",
-        ));
-    }
-    optional_at_least("timeout_seconds", req.timeout_seconds, 1)?;
-    optional_at_least("health_timeout_seconds", req.health_timeout_seconds, 1)?;
-    not_built(ctx)
 }
 
 fn prod_promotion_inputs(

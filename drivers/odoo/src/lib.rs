@@ -14,9 +14,12 @@ pub mod lifecycle;
 pub mod models;
 pub mod overrides;
 pub mod post_deploy;
+pub mod prelaunch;
 pub mod previews;
 mod promotion_inputs;
 pub mod promotion_run;
+pub mod rebuild;
+mod replacement_plan;
 
 #[cfg(test)]
 mod tests;
@@ -42,7 +45,20 @@ pub fn driver() -> Driver {
         .records_keys(&[
             "odoo_stable_bootstrap_operation_id",
             "odoo_stable_target_replacement_operation_id",
-        ]);
+        ])
+        // Seed 003's issue-backed prelaunch policies (`prelaunch.rs`).
+        .lane_policy(
+            prelaunch::STABLE_BOOTSTRAP,
+            "Allows stable-bootstrap to empty and bootstrap this lane before launch, backed by an approval issue.",
+            prelaunch::schema(&["empty"], true),
+            prelaunch::LANE_STATUS,
+        )
+        .lane_policy(
+            prelaunch::PRELAUNCH_REBUILD,
+            "Allows target-replacement to recreate this lane before launch, with empty or upstream-restored data, backed by an approval issue.",
+            prelaunch::schema(&["empty", "upstream_restore"], false),
+            prelaunch::LANE_STATUS,
+        );
     let driver = catalogue::capabilities()
         .into_iter()
         .fold(driver, Driver::capability);
@@ -59,6 +75,7 @@ pub fn driver() -> Driver {
         .hook(hooks::PREVIEW_ENV, previews::preview_env)
         .hook(hooks::ADAPT_REQUEST, lifecycle::adapt_request)
         .hook(hooks::ADAPT_RESULT, lifecycle::adapt_result)
+        .hook(hooks::ADMIT_OPERATION, rebuild::admit)
 }
 
 #[cfg(target_arch = "wasm32")]

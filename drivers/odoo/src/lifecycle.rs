@@ -109,6 +109,9 @@ pub fn adapt_request(ctx: &Ctx<'_>, request: Value) -> Result<Value, DriverError
         "prod_promotion_run" => crate::promotion_run::prepare(ctx, parse(request)?),
         "preview_apply" => crate::previews::apply_request(ctx, parse(request)?),
         "prod_rollback" => rollback_request(ctx, parse(request)?),
+        "stable_bootstrap" | "target_replacement_apply" => {
+            crate::rebuild::deploy_request(ctx, request)
+        }
         other => Err(DriverError::Internal(format!(
             "odoo has no generic-web mapping for `{other}`"
         ))),
@@ -283,6 +286,11 @@ pub fn adapt_result(
     };
     let records = payload.records.clone();
     match ctx.invocation().action_id.as_str() {
+        "stable_bootstrap" | "target_replacement_apply" => Ok(AdaptResultAnswer {
+            result: crate::rebuild::result(ctx, &payload)?,
+            records,
+            replayable: None,
+        }),
         "prod_promotion" => Ok(promotion_answer(&payload)),
         "prod_promotion_run" => crate::promotion_run::run_answer(ctx, &payload),
         "preview_apply" => crate::previews::apply_answer(&payload),

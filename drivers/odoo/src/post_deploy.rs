@@ -515,10 +515,13 @@ pub fn phase_of(action: &str) -> Phase {
 /// `post-deploy`: applies the lane's overrides after generic-web's deploy.
 pub fn post_deploy_hook(ctx: &Ctx<'_>, payload: DeployHookPayload) -> Result<Value, DriverError> {
     let (context, instance) = (normalized(&payload.context), normalized(&payload.instance));
+    // A guarded rebuild's data step runs first; its overrides then apply
+    // in that step's phase (`rebuild.rs`).
+    let data_phase = crate::rebuild::data_step(ctx, &context, &instance)?;
     let lane = Lane {
         context: &context,
         instance: &instance,
-        phase: phase_of(&payload.action),
+        phase: data_phase.unwrap_or_else(|| phase_of(&payload.action)),
         artifact_id: Some(&payload.artifact_id),
     };
     let mut progress = Progress::default();

@@ -34,7 +34,7 @@ impl FromRequestParts<Service> for TraceId {
 
 /// The path as the client sent it (nested routers strip prefixes from
 /// `uri`, never from `OriginalUri`).
-fn original_path(parts: &Parts) -> String {
+pub fn original_path(parts: &Parts) -> String {
     parts
         .extensions
         .get::<OriginalUri>()

@@ -40,7 +40,7 @@ pub async fn trace_requests(mut request: Request, next: Next) -> Response {
     if let Some(Refusal(error)) = response.extensions_mut().remove::<Refusal>() {
         if error.status.is_server_error() {
             tracing::error!(
-                code = error.code,
+                code = error.code.as_ref(),
                 detail = error.detail.as_deref().unwrap_or(""),
                 "request failed"
             );

@@ -31,6 +31,7 @@ pub mod evidence;
 pub mod grants;
 pub mod idempotency;
 pub mod input;
+pub mod lane_policies;
 pub mod lanes;
 pub mod live_target;
 pub mod maintenance;

@@ -93,9 +93,14 @@ impl Service {
                     "No Launchplane product profile for product `{product}`."
                 ))
             })?;
+        // A profile that no longer reads (a driver since unloaded, say)
+        // is still shown; only its lane view is left out.
+        let lanes = serde_json::from_value::<ProductProfile>(record.document.clone())
+            .map(|p| super::lane_policies::lane_views(&self.registry(), &p))
+            .unwrap_or_default();
         Ok(Reply::ok(
             &call.trace_id,
-            json!({"profile": record.document}),
+            json!({"profile": record.document, "lanes": lanes}),
         ))
     }
 
@@ -123,6 +128,7 @@ impl Service {
                 ),
             ));
         }
+        super::lane_policies::check_lane_policies(&self.registry(), &profile)?;
         let mutation = Mutation::host(
             call,
             "product_profile.write",

@@ -9,6 +9,7 @@ use super::input::{check_path_id, store_error};
 use super::{Call, Reply, Service};
 use crate::error::ApiError;
 use crate::records::{Operation, RecordQuery, StoredRecord};
+use crate::registry::RouteTarget;
 
 const LAUNCHPLANE: &str = "launchplane";
 
@@ -177,12 +178,40 @@ impl Service {
     /// `GET /v1/operations/{operation_id}`: authorized with the action that
     /// created the operation, on the operation's own product and lane.
     pub async fn read_operation(&self, call: &Call, operation_id: &str) -> Result<Reply, ApiError> {
+        self.answer_operation(call, operation_id, None).await
+    }
+
+    /// A driver's poll route for one of its action's operations (declared
+    /// `operation.poll_path`, reference §3.2): the same answer as
+    /// `GET /v1/operations/{id}`, and 404 before authorization for an
+    /// unknown id or an operation of another action.
+    pub async fn read_driver_operation(
+        &self,
+        call: &Call,
+        target: &RouteTarget,
+        operation_id: &str,
+    ) -> Result<Reply, ApiError> {
+        self.answer_operation(call, operation_id, Some(target))
+            .await
+    }
+
+    /// One operation, authorized with the action that created it; with
+    /// `only`, an operation of another action is unknown here.
+    async fn answer_operation(
+        &self,
+        call: &Call,
+        operation_id: &str,
+        only: Option<&RouteTarget>,
+    ) -> Result<Reply, ApiError> {
         check_path_id("operation_id", operation_id)?;
         let operation = self
             .store
             .get_operation(operation_id)
             .await
             .map_err(ApiError::internal)?
+            .filter(|op| {
+                only.is_none_or(|t| t.driver_id == op.driver_id && t.action_id == op.action_id)
+            })
             .ok_or_else(|| ApiError::no_route(&call.route))?;
         let authz_action = self
             .registry()
@@ -199,7 +228,9 @@ impl Service {
         )
         .await?;
         let result = operation.result.clone();
-        let mut body = json!({"operation": operation, "poll_url": call.route});
+        let mut record = serde_json::to_value(&operation).map_err(ApiError::internal)?;
+        record["poll_url"] = json!(call.route);
+        let mut body = json!({"operation": record, "poll_url": call.route});
         if let Some(result) = result {
             body["result"] = result;
         }

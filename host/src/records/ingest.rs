@@ -69,12 +69,18 @@ fn to_value<T: Serialize>(value: &T) -> Result<Value, IngestError> {
     })
 }
 
+/// A deploy that shipped: it passed, its lane answers (or was not
+/// probed), and no later step (a post-deploy hook, a data step) failed it:
+/// a deploy that failed after the image moved keeps the lane's inventory
+/// on the previous deployment.
 fn healthy(deployment: &DeploymentRecord) -> bool {
     deployment.deploy.status == ReleaseStatus::Pass
         && matches!(
             deployment.destination_health.status,
             ReleaseStatus::Pass | ReleaseStatus::Skipped
         )
+        && deployment.post_deploy_update.status != ReleaseStatus::Fail
+        && !deployment.runtime_source.contains_key("failure_stage")
 }
 
 /// One product's evidence writer.

@@ -21,8 +21,9 @@ use super::error::RegistryError;
 use crate::runtime;
 
 pub use launchplane_wire::descriptor::{
-    ActionDescriptor, CapabilityDescriptor, Execution, Idempotency, Method, PanelKind,
-    RecordKindDeclaration, RecordMode, RecordsKey, Safety, Scope, SettingGroupDescriptor,
+    ActionDescriptor, CapabilityDescriptor, Execution, Idempotency, LanePolicy, Method,
+    OperationRoute, PanelKind, RecordKindDeclaration, RecordMode, RecordsKey, Safety, Scope,
+    SettingGroupDescriptor,
 };
 
 /// A driver's descriptor, validated.
@@ -49,6 +50,9 @@ pub struct DriverDescriptor {
     /// `records` keys only this driver reports.
     #[serde(default)]
     pub records_keys: Vec<RecordsKey>,
+    /// Lane fields this driver's product profiles may carry.
+    #[serde(default)]
+    pub lane_policies: Vec<LanePolicy>,
     /// `sha256:<hex>` of the component file.
     pub digest: String,
 }
@@ -164,6 +168,30 @@ fn action(
         execution: execution(a.execution),
         idempotency: idempotency(a.idempotency),
         base_action: a.base_action,
+        operation: a.operation.map(|o| OperationRoute {
+            poll_path: o.poll_path,
+            active_code: o.active_code,
+            records_key: o.records_key,
+        }),
+    })
+}
+
+/// Converts the `i`th lane policy; its schema must parse as JSON.
+fn lane_policy(
+    registry_id: &str,
+    i: usize,
+    p: runtime::LanePolicy,
+) -> Result<LanePolicy, RegistryError> {
+    let schema = parse_schema(
+        registry_id,
+        format!("lane_policies[{i}] `{}`.schema", p.field),
+        &p.schema,
+    )?;
+    Ok(LanePolicy {
+        field: p.field,
+        description: p.description,
+        schema,
+        lane_status: p.lane_status,
     })
 }
 
@@ -215,6 +243,10 @@ impl DriverDescriptor {
         for (i, a) in d.actions.into_iter().enumerate() {
             actions.push(action(registry_id, i, a)?);
         }
+        let mut lane_policies = Vec::with_capacity(d.lane_policies.len());
+        for (i, p) in d.lane_policies.into_iter().enumerate() {
+            lane_policies.push(lane_policy(registry_id, i, p)?);
+        }
         Ok(DriverDescriptor {
             schema_version: 1,
             driver_id: d.driver_id,
@@ -232,6 +264,7 @@ impl DriverDescriptor {
             hooks_implemented: d.hooks_implemented,
             record_kinds: d.record_kinds.into_iter().map(record_kind).collect(),
             records_keys: d.records_keys.into_iter().map(records_key).collect(),
+            lane_policies,
             digest: format!("sha256:{digest_hex}"),
         })
     }

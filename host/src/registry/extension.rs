@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use super::descriptor::{ActionDescriptor, DriverDescriptor, RecordMode};
+use super::descriptor::{ActionDescriptor, DriverDescriptor, Execution, RecordMode};
 use super::error::RegistryError;
 use crate::records::kinds::{self, Access};
 
@@ -62,7 +62,11 @@ pub fn validate_declarations(d: &DriverDescriptor) -> Result<(), RegistryError> 
             return Err(RegistryError::invalid(driver, field, "is declared twice"));
         }
     }
+    check_lane_policies(d)?;
     for (i, a) in d.actions.iter().enumerate() {
+        if let Some(operation) = &a.operation {
+            check_operation_route(d, i, a, operation)?;
+        }
         if a.base_action.is_some() && d.base().is_none() {
             return Err(RegistryError::invalid(
                 driver,
@@ -70,6 +74,101 @@ pub fn validate_declarations(d: &DriverDescriptor) -> Result<(), RegistryError> 
                 "only a driver that extends a base driver runs base actions",
             ));
         }
+    }
+    Ok(())
+}
+
+/// The lane fields a profile always has; a lane policy cannot be one.
+const CORE_LANE_FIELDS: [&str; 4] = ["instance", "context", "base_url", "health_url"];
+
+/// Lane policies: named fields, once each, not a core lane field, with a
+/// schema that compiles and a lane status.
+fn check_lane_policies(d: &DriverDescriptor) -> Result<(), RegistryError> {
+    let driver = d.driver_id.as_str();
+    let mut seen = HashMap::new();
+    for (i, p) in d.lane_policies.iter().enumerate() {
+        let field = format!("lane_policies[{i}] `{}`", p.field);
+        if !is_name(&p.field) || CORE_LANE_FIELDS.contains(&p.field.as_str()) {
+            return Err(RegistryError::invalid(
+                driver,
+                field,
+                "must be lower-case letters, digits and `_`, and not a core lane field",
+            ));
+        }
+        if seen.insert(p.field.as_str(), ()).is_some() {
+            return Err(RegistryError::invalid(driver, field, "is declared twice"));
+        }
+        if let Err(e) = jsonschema::validator_for(&p.schema) {
+            return Err(RegistryError::invalid(
+                driver,
+                format!("{field}.schema"),
+                format!("is not a usable JSON Schema: {e}"),
+            ));
+        }
+        if !is_name(&p.lane_status) {
+            return Err(RegistryError::invalid(
+                driver,
+                format!("{field}.lane_status"),
+                "must be lower-case letters, digits and `_`",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// An async action's operation route: a poll path under the driver's
+/// routes ending with `/{operation_id}`, a named busy code, a declared
+/// `records` key.
+fn check_operation_route(
+    d: &DriverDescriptor,
+    i: usize,
+    a: &ActionDescriptor,
+    operation: &super::descriptor::OperationRoute,
+) -> Result<(), RegistryError> {
+    let driver = d.driver_id.as_str();
+    let field = format!("actions[{i}] `{}`.operation", a.action_id);
+    if a.execution != Execution::Async {
+        return Err(RegistryError::invalid(
+            driver,
+            field,
+            "only an async action has operations",
+        ));
+    }
+    let prefix = format!("/v1/drivers/{driver}/");
+    let path = &operation.poll_path;
+    let stem = path.strip_suffix("/{operation_id}").unwrap_or_default();
+    let stem_ok = stem.len() > prefix.len()
+        && stem.starts_with(&prefix)
+        && stem.split('/').skip(1).all(|segment| {
+            !segment.is_empty()
+                && segment
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        });
+    if !stem_ok {
+        return Err(RegistryError::invalid(
+            driver,
+            format!("{field}.poll_path"),
+            format!("must be `{prefix}<segments>/{{operation_id}}`"),
+        ));
+    }
+    if !is_name(&operation.active_code) {
+        return Err(RegistryError::invalid(
+            driver,
+            format!("{field}.active_code"),
+            "must be lower-case letters, digits and `_`",
+        ));
+    }
+    if !d
+        .records_keys
+        .iter()
+        .any(|k| k.key == operation.records_key)
+    {
+        return Err(RegistryError::invalid(
+            driver,
+            format!("{field}.records_key"),
+            "must be one of the driver's records_keys",
+        ));
     }
     Ok(())
 }
@@ -175,9 +274,11 @@ fn check_writes(
 }
 
 /// Checks an action that runs `base_action`: the base driver has it, it
-/// runs no base action itself, and it matches scope, execution and method.
-/// Writes the action declares are its own step's (`adapt-request`); the
-/// base handler runs with the base action's.
+/// runs no base action itself, it matches scope and method, and its
+/// execution matches too (except that an async action may run a sync base
+/// action: its durable operation runs it). Writes the action declares are
+/// its own step's (`adapt-request`); the base handler runs with the base
+/// action's.
 fn check_base_action(
     drivers: &[&DriverDescriptor],
     d: &DriverDescriptor,
@@ -203,7 +304,9 @@ fn check_base_action(
             format!("`{base_action}` runs a base action itself"),
         ));
     }
-    if target.scope != a.scope || target.execution != a.execution || target.method != a.method {
+    let execution_fits = target.execution == a.execution
+        || (a.execution == Execution::Async && target.execution == Execution::Sync);
+    if target.scope != a.scope || !execution_fits || target.method != a.method {
         return Err(RegistryError::invalid(
             &d.driver_id,
             at("base_action"),

@@ -20,9 +20,9 @@ use std::time::Instant;
 use sha2::{Digest, Sha256};
 
 pub use descriptor::{
-    ActionDescriptor, CapabilityDescriptor, DriverDescriptor, Execution, Idempotency, Method,
-    PanelKind, RecordKindDeclaration, RecordMode, RecordsKey, Safety, Scope,
-    SettingGroupDescriptor,
+    ActionDescriptor, CapabilityDescriptor, DriverDescriptor, Execution, Idempotency, LanePolicy,
+    Method, OperationRoute, PanelKind, RecordKindDeclaration, RecordMode, RecordsKey, Safety,
+    Scope, SettingGroupDescriptor,
 };
 pub use error::RegistryError;
 pub use manifest::{DriverEntry, RegistryManifest};
@@ -196,6 +196,47 @@ impl Registry {
             .collect();
         all.sort_by(|a, b| (a.1, a.0.as_str()).cmp(&(b.1, b.0.as_str())));
         all
+    }
+
+    /// The action whose declared operation poll path matches `path`, and
+    /// the operation id the path names.
+    pub fn poll_route(&self, path: &str) -> Option<(RouteTarget, String)> {
+        self.drivers.iter().find_map(|d| {
+            d.descriptor.actions.iter().find_map(|a| {
+                let stem = a
+                    .operation
+                    .as_ref()?
+                    .poll_path
+                    .strip_suffix("{operation_id}")?;
+                let id = path.strip_prefix(stem)?;
+                (!id.is_empty() && !id.contains('/')).then(|| {
+                    (
+                        RouteTarget {
+                            driver_id: d.descriptor.driver_id.clone(),
+                            action_id: a.action_id.clone(),
+                        },
+                        id.to_string(),
+                    )
+                })
+            })
+        })
+    }
+
+    /// The lane policies a product on `driver_id` may carry: its own and
+    /// its bases', nearest first.
+    pub fn lane_policies(&self, driver_id: &str) -> Vec<&LanePolicy> {
+        let mut policies = Vec::new();
+        let mut seen: Vec<&str> = Vec::new();
+        let mut current = self.driver(driver_id);
+        while let Some(d) = current {
+            if seen.contains(&d.descriptor.driver_id.as_str()) {
+                break;
+            }
+            seen.push(&d.descriptor.driver_id);
+            policies.extend(d.descriptor.lane_policies.iter());
+            current = d.descriptor.base().and_then(|id| self.driver(id));
+        }
+        policies
     }
 
     /// Whether a product whose profile names `product_driver` may call the

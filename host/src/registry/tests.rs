@@ -24,6 +24,7 @@ fn action(id: &str, path: &str) -> ActionDescriptor {
         execution: Execution::Sync,
         idempotency: Idempotency::Optional,
         base_action: None,
+        operation: None,
     }
 }
 
@@ -48,6 +49,7 @@ fn descriptor(id: &str) -> DriverDescriptor {
         hooks_implemented: vec![],
         record_kinds: vec![],
         records_keys: vec![],
+        lane_policies: vec![],
         digest: "sha256:00".to_string(),
     }
 }
@@ -131,10 +133,10 @@ fn an_input_schema_admitting_unknown_fields_is_refused() {
 #[test]
 fn an_incompatible_api_version_is_refused() {
     let mut d = descriptor("web");
-    d.api_version = "0.3.0".to_string();
+    d.api_version = "0.4.0".to_string();
     assert_eq!(
         refused(&d),
-        "driver `web`: incompatible WIT version: api_version `0.3.0` does not match this host's launchplane:driver@0.2.0"
+        "driver `web`: incompatible WIT version: api_version `0.4.0` does not match this host's launchplane:driver@0.3.0"
     );
 }
 
@@ -333,6 +335,19 @@ fn a_base_action_names_an_action_of_the_base_with_its_shape() {
     assert!(error.to_string().contains("another scope"), "{error}");
     ext.actions[0].scope = Scope::Instance;
     // Its own writes are its `adapt-request` step's.
+    // An async action may run a sync base action; not the other way round.
+    ext.actions[0].execution = Execution::Async;
+    validate_together(&[&web, &ext]).expect("an operation runs a sync base action");
+    let mut async_web = web.clone();
+    async_web.actions[0].execution = Execution::Async;
+    ext.actions[0].execution = Execution::Sync;
+    let error = validate_together(&[&async_web, &ext]).expect_err("sync over async");
+    assert!(
+        error
+            .to_string()
+            .contains("another scope, execution or method"),
+        "{error}"
+    );
     ext.actions[0].writes_records = vec!["deployment".into()];
     validate_together(&[&web, &ext]).expect("own step writes");
 }

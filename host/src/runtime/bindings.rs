@@ -14,12 +14,13 @@ wasmtime::component::bindgen!({
 // `Descriptor`, `DriverError`, `Invocation` and `Response` are already at
 // the root: the world `use`s them.
 pub use launchplane::driver::types::{
-    ActionDescriptor, Caller, CapabilityDescriptor, Execution, HostError, HttpMethod, Idempotency,
-    PanelKind, RecordKind, RecordMode, RecordsKey, Safety, Scope, SettingGroupDescriptor,
+    ActionDescriptor, Caller, CapabilityDescriptor, Execution, ExtensionCall, HostError,
+    HttpMethod, Idempotency, LanePolicy, OperationRoute, PanelKind, RecordKind, RecordMode,
+    RecordsKey, Safety, Scope, SettingGroupDescriptor,
 };
 
 /// The WIT package version this host implements.
-pub const API_VERSION: &str = "0.2.0";
+pub const API_VERSION: &str = "0.3.0";
 
 /// The WIT package name, as it appears in component import names.
 pub const PACKAGE: &str = "launchplane:driver";

@@ -60,6 +60,7 @@ impl Harness {
                 claims: Vec::new(),
             },
             idempotency_key: None,
+            extension: None,
             dry_run: request
                 .get("dry_run")
                 .and_then(Value::as_bool)

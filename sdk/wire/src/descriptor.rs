@@ -113,6 +113,41 @@ pub struct ActionDescriptor {
     /// extension's hooks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_action: Option<String>,
+    /// For an async action: its driver poll route, its lane-busy error
+    /// code and the `records` key naming the operation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<OperationRoute>,
+}
+
+/// The driver's own face of an async action's operations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperationRoute {
+    /// `GET` path polling one operation, ending with `/{operation_id}`.
+    pub poll_path: String,
+    /// Error code of the 409 when the lane already has an active operation.
+    pub active_code: String,
+    /// `records` key naming the operation id in the accepted answer.
+    pub records_key: String,
+}
+
+impl OperationRoute {
+    /// The poll URL of one operation.
+    pub fn poll_url(&self, operation_id: &str) -> String {
+        self.poll_path.replace("{operation_id}", operation_id)
+    }
+}
+
+/// A field a product profile's lanes may carry for the declaring driver's
+/// products: validated by the host against `schema`, stored as given,
+/// read by the driver.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LanePolicy {
+    pub field: String,
+    pub description: String,
+    /// JSON Schema of the field's value.
+    pub schema: Value,
+    /// The lane's status in read models while the policy is enabled.
+    pub lane_status: String,
 }
 
 /// How the host keeps records of a kind.
@@ -210,9 +245,18 @@ mod tests {
             execution: Execution::Async,
             idempotency: Idempotency::Optional,
             base_action: None,
+            operation: Some(OperationRoute {
+                poll_path: "/v1/drivers/x/deploy/operations/{operation_id}".into(),
+                active_code: "x_deploy_operation_active".into(),
+                records_key: "x_deploy_operation_id".into(),
+            }),
         };
         let value = serde_json::to_value(&action).unwrap();
         assert_eq!(value["execution"], "async");
+        assert_eq!(
+            action.operation.as_ref().map(|o| o.poll_url("op-1")),
+            Some("/v1/drivers/x/deploy/operations/op-1".to_string())
+        );
         let back: ActionDescriptor = serde_json::from_value(value).unwrap();
         assert_eq!(back, action);
     }

@@ -25,14 +25,14 @@ const REGISTRY: &[Row] = &[
     row("post_deploy", "post-deploy", "odoo_post_deploy.execute", Safety::Mutation, OVERRIDE, true, "post_deploy", Idempotency::Optional),
     row("config_parameter_override", "config-parameter-override", "odoo_config_parameter_override.write", Safety::SafeWrite, OVERRIDE, true, "override", Idempotency::Optional),
     row("website_bootstrap_override", "website-bootstrap-override", "odoo_website_bootstrap_override.write", Safety::SafeWrite, OVERRIDE, true, "override", Idempotency::Optional),
-    row("stable_bootstrap", "stable-bootstrap", "odoo_stable_bootstrap.execute", Safety::Destructive, LANE, true, "bootstrap", Idempotency::Required),
+    row("stable_bootstrap", "stable-bootstrap", "odoo_stable_bootstrap.execute", Safety::Destructive, BASE_WRITES, true, "bootstrap", Idempotency::Required),
     row("preview_apply_inputs", "preview-apply-inputs", "odoo_preview_apply_inputs.read", Safety::Read, NONE, true, "inputs", Idempotency::Optional),
     row("preview_apply", "preview-apply", "odoo_preview_apply.execute", Safety::Destructive, NONE, true, "apply", Idempotency::Optional),
     row("prod_backup_gate", "prod-backup-gate", "odoo_prod_backup_gate.execute", Safety::SafeWrite, &["backup_gate"], true, "backup_gate", Idempotency::Optional),
     row("prod_promotion", "prod-promotion", "odoo_prod_promotion.execute", Safety::Mutation, BASE_WRITES, true, "promotion", Idempotency::Optional),
     row("prod_rollback", "prod-rollback", "odoo_prod_rollback.execute", Safety::Destructive, BASE_WRITES, true, "rollback", Idempotency::Optional),
     row("target_replacement_plan", "target-replacement-plan", "odoo_target_replacement_plan.read", Safety::Read, NONE, true, "replacement", Idempotency::Optional),
-    row("target_replacement_apply", "target-replacement-apply", "odoo_target_replacement_apply.execute", Safety::Mutation, LANE, true, "replacement", Idempotency::Required),
+    row("target_replacement_apply", "target-replacement-apply", "odoo_target_replacement_apply.execute", Safety::Mutation, BASE_WRITES, true, "replacement", Idempotency::Required),
     row("prod_promotion_inputs", "prod-promotion-inputs", "odoo_prod_promotion_inputs.read", Safety::Read, NONE, true, "inputs", Idempotency::Optional),
     row("prod_promotion_run", "prod-promotion-run", "odoo_prod_promotion_run.execute", Safety::Mutation, &["backup_gate", "deployment", "promotion", "inventory", "release_tuple"], true, "run", Idempotency::Optional),
 ];
@@ -65,7 +65,8 @@ fn descriptor_identity() {
             "rollback-select",
             "preview-env",
             "adapt-request",
-            "adapt-result"
+            "adapt-result",
+            "admit-operation"
         ]
     );
     let capability_ids: Vec<&str> = descriptor
@@ -173,6 +174,7 @@ const BUILT: &[&str] = &[
     "prod_backup_gate",
     "post_deploy",
     "preview_apply_inputs",
+    "target_replacement_plan",
 ];
 
 /// Actions that run generic-web's handler: the host runs them, the driver
@@ -182,6 +184,8 @@ const BASE: &[&str] = &[
     "prod_rollback",
     "prod_promotion_run",
     "preview_apply",
+    "stable_bootstrap",
+    "target_replacement_apply",
 ];
 
 #[test]
@@ -266,18 +270,24 @@ fn publish_inputs_are_the_lanes_non_empty_build_settings() {
 #[test]
 fn extension_products_use_their_own_name() {
     let harness = Harness::new(driver()).for_product("cm-site", "cm");
-    let request = with("stable_bootstrap", json!({"product": "cm-site"}));
-    let error = harness
-        .call("stable_bootstrap", "testing", request)
-        .expect_err("not built");
-    assert!(matches!(error, DriverError::NotImplemented(_)), "{error:?}");
-    let error = harness
-        .call(
-            "stable_bootstrap",
-            "testing",
-            valid_request("stable_bootstrap"),
+    let admit = |request: Value| {
+        let invocation = harness.invocation("stable_bootstrap", "testing", json!({}));
+        driver().on_hook(
+            "admit-operation",
+            &invocation,
+            &request.to_string(),
+            &harness.host,
         )
-        .expect_err("mismatch");
+    };
+    // Its own product name passes the request checks and reaches the
+    // prelaunch proof (no profile here, so no policy).
+    let request = with("stable_bootstrap", json!({"product": "cm-site"}));
+    let error = admit(request).expect_err("no policy");
+    assert!(
+        matches!(error, DriverError::InvalidRequest(ref m) if m.contains("odoo_stable_bootstrap.enabled")),
+        "{error:?}"
+    );
+    let error = admit(valid_request("stable_bootstrap")).expect_err("mismatch");
     assert!(
         matches!(error, DriverError::InvalidRequest(ref m) if m.starts_with("product")),
         "{error:?}"
@@ -768,6 +778,7 @@ fn promotion_inputs_are_blocked_with_the_reason_until_testing_is_shipped() {
     );
 }
 
+mod bootstrap;
 mod lifecycle;
 mod post_deploy;
 mod previews;

@@ -11,7 +11,7 @@ use crate::error::ApiError;
 use crate::ops::input::check_body;
 use crate::ops::mutation::Mutation;
 use crate::ops::{Call, Service};
-use crate::records::models::product_profile::ProductProfile;
+use crate::records::models::product_profile::{ProductLaneProfile, ProductProfile};
 use crate::registry::{ActionDescriptor, Scope};
 
 /// A driver request that passed admission.
@@ -64,7 +64,16 @@ impl Service {
             )));
         }
 
-        let profile = self.require_product_profile(&envelope.product).await?;
+        let profile = match self.product_profile(&envelope.product).await? {
+            Some(profile) => profile,
+            // The original served extension routes for products without a
+            // profile: the lane is the one the request names, and
+            // authorization decides (a foreign caller is 403, not 404).
+            None if route.driver.descriptor.base().is_some() => {
+                unprofiled(&envelope, &action.envelope_key, &route.target.driver_id)?
+            }
+            None => self.require_product_profile(&envelope.product).await?,
+        };
         if !route
             .registry
             .compatible(&profile.driver_id, &route.target.driver_id)
@@ -96,6 +105,60 @@ impl Service {
             body,
         })
     }
+}
+
+/// The stand-in profile of a product without one on an extension route: the
+/// route's driver, and the one lane the request names (`context` and
+/// `instance`), or none; a request that names no lane is refused later,
+/// naming the field.
+fn unprofiled(
+    envelope: &Envelope,
+    envelope_key: &str,
+    driver_id: &str,
+) -> Result<ProductProfile, ApiError> {
+    let text = |name: &str| {
+        envelope
+            .payload
+            .get(name)
+            .and_then(Value::as_str)
+            .map(|s| s.trim().to_ascii_lowercase())
+            .filter(|s| !s.is_empty())
+    };
+    let instance = ["instance", "to_instance", "destination_instance"]
+        .into_iter()
+        .find_map(text);
+    let context = text("context");
+    let mut profile = ProductProfile {
+        product: envelope.product.clone(),
+        display_name: envelope.product.clone(),
+        driver_id: driver_id.to_string(),
+        ..ProductProfile::default()
+    };
+    match (context, instance) {
+        (Some(context), Some(instance)) => profile.lanes.push(ProductLaneProfile {
+            instance,
+            context,
+            base_url: String::new(),
+            health_url: String::new(),
+            policies: Default::default(),
+        }),
+        (None, Some(_)) => {
+            return Err(ApiError::invalid_request(format!(
+                "Field `{}.context` is required: product `{}` has no profile to name the lane's context.",
+                envelope_key, envelope.product
+            )));
+        }
+        // A context-scoped request: a lane-less context of the product.
+        (Some(context), None) => profile.lanes.push(ProductLaneProfile {
+            instance: String::new(),
+            context,
+            base_url: String::new(),
+            health_url: String::new(),
+            policies: Default::default(),
+        }),
+        (None, None) => {}
+    }
+    Ok(profile)
 }
 
 /// The lane an action addresses, from the product profile: instance-scoped

@@ -100,6 +100,7 @@ impl Service {
         };
         let mut base_call = call.clone();
         base_call.action_id = base_action_id.to_string();
+        base_call.extension = Some((call.action_id.clone(), call.request.payload.clone()));
         base_call.request.payload = request;
         let mut run = self
             .run_component(
@@ -121,7 +122,7 @@ impl Service {
             "records": response.records.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
         });
         let adapted = self
-            .extension_hook(extension, ADAPT_RESULT, call, &payload, &[], effects)
+            .driver_hook(extension, ADAPT_RESULT, call, &payload, &[], effects)
             .await?;
         transcript.extend(adapted.transcript);
         elapsed += adapted.elapsed;
@@ -147,7 +148,7 @@ impl Service {
         effects: Option<Arc<dyn EffectFence>>,
     ) -> Result<Invoked<Prepared>, crate::runtime::InvokeError> {
         let adapted = self
-            .extension_hook(
+            .driver_hook(
                 extension,
                 ADAPT_REQUEST,
                 call,
@@ -183,9 +184,9 @@ impl Service {
         Ok(ran(Prepared::Base(request), transcript, elapsed))
     }
 
-    /// Calls `hook` of the extension driver when it implements it, with
-    /// `writes` in scope: `Ok(None)` when it does not.
-    async fn extension_hook(
+    /// Calls `hook` of `extension` when it implements it, with `writes` in
+    /// scope: `Ok(None)` when it does not.
+    pub(super) async fn driver_hook(
         &self,
         extension: &LoadedDriver,
         hook: &str,

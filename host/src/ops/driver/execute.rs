@@ -2,6 +2,7 @@
 //! a leased lane when it mutates one), or as a durable operation for an
 //! async one, which the worker runs later with the same [`ActionCall`].
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
@@ -17,6 +18,11 @@ use crate::records::{IdempotencyKey, NewOperation, StoreError};
 use crate::registry::{ActionDescriptor, LoadedDriver};
 use crate::runtime::capabilities::EffectFence;
 use crate::runtime::{DriverComponent, DriverError, InvokeError, Invoked, Response};
+
+/// Hook a driver implements to prove an async request at request time,
+/// before its operation is enqueued (payload: the validated request; an
+/// error refuses the request with its status and message).
+pub const ADMIT_OPERATION: &str = "admit-operation";
 
 /// What a component run produced: its answer and the host calls it made.
 pub type ComponentRun = Result<Invoked<Result<Response, DriverError>>, InvokeError>;
@@ -123,9 +129,42 @@ impl Service {
             })
     }
 
+    /// The request-time proof of an async action, before anything is
+    /// enqueued: the driver's hook [`ADMIT_OPERATION`] (when it implements
+    /// it) reads what it needs (the product profile's lane policy, the
+    /// lane's target, stored records) and refuses with the rule it broke.
+    /// It may write nothing.
+    pub(super) async fn admit_operation(
+        &self,
+        admitted: &Admitted,
+        call: &ActionCall,
+    ) -> Result<(), ApiError> {
+        let driver = &admitted.route.driver;
+        let answer = self
+            .driver_hook(
+                driver,
+                ADMIT_OPERATION,
+                call,
+                &call.request.payload,
+                &[],
+                None,
+            )
+            .await
+            .map_err(invoke_error)?;
+        answer
+            .value
+            .map(|_| ())
+            .map_err(|e| driver_error(&driver.descriptor.driver_id, e))
+    }
+
     /// An async action: its durable operation, reserving its lane. The
-    /// answer names the operation and where to poll it.
-    pub(super) async fn enqueue(&self, call: ActionCall) -> Result<Accepted, ApiError> {
+    /// answer names the operation and where to poll it (the driver's poll
+    /// route when the action declares one, else `/v1/operations/{id}`).
+    pub(super) async fn enqueue(
+        &self,
+        action: &ActionDescriptor,
+        call: ActionCall,
+    ) -> Result<Accepted, ApiError> {
         let created = crate::time::now_rfc3339().replace([':', '-'], "");
         let operation_id = format!(
             "{}-{}-{}-{}-{}-{}",
@@ -152,14 +191,17 @@ impl Service {
             Ok(operation) => operation,
             Err(StoreError::LaneBusy { operation_id, .. }) => {
                 let active = self.holding_operation(&operation_id).await;
+                // The driver declares its code (the original's
+                // `…_operation_active`); an undeclared one is generic.
+                let code = action
+                    .operation
+                    .as_ref()
+                    .map_or(Cow::Borrowed("operation_active"), |o| {
+                        Cow::Owned(o.active_code.clone())
+                    });
                 return Err(ApiError::new(
                     StatusCode::CONFLICT,
-                    // `odoo_stable_bootstrap_operation_active`, as the original.
-                    leak_code(format!(
-                        "{}_{}_operation_active",
-                        call.driver_id.replace('-', "_"),
-                        call.action_id
-                    )),
+                    code,
                     format!(
                         "Lane {}/{} of product `{}` already has an active operation `{operation_id}`.",
                         new.context, new.instance, new.product
@@ -172,9 +214,18 @@ impl Service {
             }
             Err(error) => return Err(ApiError::internal(error)),
         };
-        let poll_url = format!("/v1/operations/{}", operation.operation_id);
-        let mut accepted = Accepted::new().record("operation_id", operation.operation_id.clone());
-        accepted.written = vec![operation.operation_id.clone()];
+        let id = operation.operation_id.clone();
+        let mut accepted = Accepted::new().record("operation_id", id.clone());
+        let poll_url = match &action.operation {
+            Some(route) => {
+                accepted = accepted.record(&route.records_key, id.clone());
+                route.poll_url(&id)
+            }
+            None => format!("/v1/operations/{id}"),
+        };
+        let mut operation = serde_json::to_value(&operation).map_err(ApiError::internal)?;
+        operation["poll_url"] = Value::String(poll_url.clone());
+        accepted.written = vec![id];
         accepted.result = Some(json!({"operation": operation, "poll_url": poll_url}));
         Ok(accepted)
     }
@@ -252,7 +303,7 @@ fn coded(driver_id: &str, status: StatusCode, message: &str) -> Option<ApiError>
         .get("message")
         .and_then(Value::as_str)
         .unwrap_or(code);
-    let mut error = ApiError::new(status, leak_code(code.to_string()), text);
+    let mut error = ApiError::new(status, code.to_string(), text);
     if let Some(details) = parsed.get("details").filter(|d| d.is_object()) {
         error = error.with_extra("details", details.clone());
     }
@@ -283,25 +334,6 @@ pub fn invoke_error(error: InvokeError) -> ApiError {
     let mut api = ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", message);
     api.detail = Some(format!("driver invocation failed: {error}"));
     api
-}
-
-/// Error codes are `&'static str`; per-action codes are few and fixed by the
-/// loaded descriptors, so interning them once is bounded.
-fn leak_code(code: String) -> &'static str {
-    use std::collections::HashSet;
-    use std::sync::{Mutex, OnceLock};
-    static CODES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
-    let codes = CODES.get_or_init(|| Mutex::new(HashSet::new()));
-    let mut codes = match codes.lock() {
-        Ok(guard) => guard,
-        Err(poisoned) => poisoned.into_inner(),
-    };
-    if let Some(existing) = codes.get(code.as_str()) {
-        return existing;
-    }
-    let leaked: &'static str = Box::leak(code.into_boxed_str());
-    codes.insert(leaked);
-    leaked
 }
 
 #[cfg(test)]
@@ -337,7 +369,7 @@ mod tests {
             DriverError::PreconditionFailed("plain words".to_string()),
         );
         assert_eq!(
-            (error.code, error.message.as_str()),
+            (error.code.as_ref(), error.message.as_str()),
             ("precondition_failed", "plain words")
         );
     }

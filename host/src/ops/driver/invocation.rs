@@ -20,6 +20,9 @@ pub struct ActionCall {
     pub instance: String,
     pub caller: CallerIdentity,
     pub idempotency_key: Option<String>,
+    /// For a base action an extension action runs: the extension's action
+    /// id and payload (set by `base_action.rs`, never stored).
+    pub extension: Option<(String, Value)>,
     /// The payload, its lanes and the dry-run flag: what an operation
     /// stores as its `request`.
     pub request: OperationRequest,
@@ -55,6 +58,13 @@ impl ActionCall {
             },
             idempotency_key: self.idempotency_key.clone(),
             dry_run: self.request.dry_run,
+            extension: self
+                .extension
+                .as_ref()
+                .map(|(action_id, request)| runtime::ExtensionCall {
+                    action_id: action_id.clone(),
+                    request: request.to_string(),
+                }),
         }
     }
 

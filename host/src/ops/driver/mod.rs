@@ -9,8 +9,9 @@
 //!    authorization (403), payload schema (400);
 //! 2. `ops/idempotency.rs`: the `Idempotency-Key` is reserved (replay, 409);
 //! 3. [`execute`]: driver code, in the request on a leased lane ([`lane`])
-//!    for a sync action, or as a durable operation for an async one, which
-//!    the [`worker`] runs later with the same typed [`ActionCall`];
+//!    for a sync action, or as a durable operation for an async one (after
+//!    the driver's request-time proof, hook `admit-operation`), which the
+//!    [`worker`] runs later with the same typed [`ActionCall`];
 //! 4. `ops/completion.rs`: the accepted envelope, the stored replay and
 //!    the audit event.
 
@@ -103,6 +104,12 @@ impl Service {
         })
     }
 
+    /// The driver action whose declared operation poll route is `path`,
+    /// and the operation id in it.
+    pub fn poll_route(&self, path: &str) -> Option<(RouteTarget, String)> {
+        self.registry().poll_route(path)
+    }
+
     /// One driver request, from admission to the committed answer.
     pub async fn run_driver_action(
         &self,
@@ -119,7 +126,10 @@ impl Service {
         let action_call = action_call(call, &admitted)?;
         let outcome = match admitted.route.action.execution {
             Execution::Sync => self.invoke(&admitted, action_call, key.as_ref()).await,
-            Execution::Async => self.enqueue(action_call).await,
+            Execution::Async => match self.admit_operation(&admitted, &action_call).await {
+                Ok(()) => self.enqueue(&admitted.route.action, action_call).await,
+                Err(refused) => Err(refused),
+            },
         };
         self.complete(&mutation, key.as_ref(), outcome).await
     }
@@ -137,6 +147,7 @@ fn action_call(call: &Call, admitted: &Admitted) -> Result<ActionCall, ApiError>
         instance: admitted.instance.clone(),
         caller: call.caller.identity.clone(),
         idempotency_key: call.key.value()?.map(str::to_string),
+        extension: None,
         request: OperationRequest {
             payload: payload.clone(),
             dry_run: payload

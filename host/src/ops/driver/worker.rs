@@ -164,7 +164,7 @@ impl Worker {
                 }
                 Err(error) => {
                     let api = driver_error(&operation.driver_id, error);
-                    fail(api.code, api.message)
+                    fail(&api.code, api.message)
                 }
             },
         }
@@ -188,6 +188,7 @@ fn stored_call(operation: &Operation) -> Result<ActionCall, String> {
         instance: operation.instance.clone(),
         caller,
         idempotency_key: Some(operation.idempotency_key.clone()).filter(|k| !k.is_empty()),
+        extension: None,
         request,
     })
 }

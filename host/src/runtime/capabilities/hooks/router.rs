@@ -1,5 +1,6 @@
 //! Extension hooks: a base driver calls a named hook; the host routes it to
-//! the product's driver (from its profile's `driver_id`) when that driver
+//! the product's driver (from its profile's `driver_id`, else the driver
+//! whose route was called) when that driver
 //! declares the hook in `hooks_implemented`, and otherwise answers `{}` (a
 //! no-op success). Hook invocations get the caller's scope without write
 //! rights and cannot call further hooks.
@@ -52,13 +53,14 @@ impl ProductHooks {
             .get_record("product_profile", &scope.product)
             .await
             .map_err(|e| DriverError::Internal(format!("cannot read the product profile: {e}")))?;
-        let Some(driver_id) = profile
+        // A product without a profile reaches a base lifecycle only through
+        // an extension's route (`invocation.driver_id`): that driver's
+        // hooks apply, so its gates hold without a profile too.
+        let driver_id = profile
             .as_ref()
             .and_then(|p| p.document.get("driver_id"))
             .and_then(Value::as_str)
-        else {
-            return Ok("{}".to_string());
-        };
+            .unwrap_or(invocation.driver_id.as_str());
         let Some(component) = self
             .drivers
             .implementer(driver_id, hook)

@@ -8,8 +8,10 @@
 //! extra input names. Where [L] relaxed an [S] rule the relaxed rule is
 //! used (`image.repository` may be blank, `runtime_port` 0 with an empty
 //! `health_path` means "no HTTP runtime"), so every [S] profile stays valid.
-//! Not modelled (so refused as unknown fields): the lanes' Odoo
-//! bootstrap / prelaunch / data policies and `health_monitoring`.
+//! A lane's other fields (the original's Odoo bootstrap / prelaunch
+//! policies, say) are lane policies its driver declares: kept opaque here,
+//! validated by the host against the driver's schema (see
+//! [`ProductLaneProfile`]). Fields no driver declares are refused.
 //!
 //! One noun per module: the profile itself here, its [`preview`] contract,
 //! its [`promotion_workflow`] and its [`expected_config`]; every type is
@@ -19,7 +21,7 @@ mod expected_config;
 mod preview;
 mod promotion_workflow;
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 
 use schemars::JsonSchema;
@@ -46,8 +48,13 @@ pub struct ProductImageProfile {
 }
 
 /// One stable lane of a product (`instance` in `context`).
+///
+/// Any other field is a lane policy (`policies`): a field the product's
+/// driver declares in its descriptor with a JSON Schema. The host refuses a
+/// field no driver of the product declares, validates the value against the
+/// declared schema when the profile is written, and keeps it as given; only
+/// the driver reads its meaning.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ProductLaneProfile {
     pub instance: String,
     pub context: String,
@@ -55,6 +62,9 @@ pub struct ProductLaneProfile {
     pub base_url: String,
     #[serde(default)]
     pub health_url: String,
+    /// Driver-declared lane policies, by field name.
+    #[serde(flatten)]
+    pub policies: BTreeMap<String, serde_json::Value>,
 }
 
 impl ProductLaneProfile {
@@ -541,9 +551,13 @@ mod tests {
             "odoo_stable_bootstrap",
             json!({"enabled": false}),
         );
-        let error = reject::<ProductProfile>(value);
-        assert_eq!(error.field, "lanes[0].odoo_stable_bootstrap");
-        assert!(error.message.starts_with("unknown field"), "{error}");
+        // Other lane fields are kept as lane policies, for the host to
+        // check against the product driver's declared schemas.
+        let profile: ProductProfile = parse(value);
+        assert_eq!(
+            profile.lanes[0].policies.get("odoo_stable_bootstrap"),
+            Some(&json!({"enabled": false}))
+        );
     }
 
     #[test]
