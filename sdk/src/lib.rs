@@ -67,7 +67,7 @@ pub use host::Host;
 
 /// The version of the `launchplane:driver` WIT package this SDK implements.
 /// The host refuses drivers built against an incompatible version.
-pub const API_VERSION: &str = "0.2.0";
+pub const API_VERSION: &str = "0.3.0";
 
 /// The provider-boundary note every descriptor carries: drivers describe
 /// intent, the host owns every provider call.
@@ -78,7 +78,7 @@ this driver expresses product intent and evidence only.";
 pub mod prelude {
     pub use crate::host::{
         ContentCheck, DeployOutcome, HealthCheck, HealthResult, JobOutcome, LogLevel, PreviewApp,
-        RecordQuery, Target,
+        PullRequest, PullRequestComment, RecordQuery, Target,
     };
     pub use crate::{
         Action, Capability, Ctx, Driver, DriverError, Execution, Host, HostError, Idempotency,

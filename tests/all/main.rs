@@ -16,6 +16,7 @@ mod lifecycle;
 mod odoo;
 mod operators;
 mod parity;
+mod previews;
 mod providers;
 mod registry;
 mod sandbox;

@@ -106,10 +106,10 @@ async fn a_component_built_for_another_wit_version_is_refused() {
     let message = refusal(RegistryFile::new().driver("future", &component("future_wit"))).await;
     assert!(message.starts_with("driver `future`:"), "{message}");
     assert!(
-        message.contains("launchplane:driver/log@0.3.0"),
+        message.contains("launchplane:driver/log@0.4.0"),
         "{message}"
     );
-    assert!(message.contains("0.2.0"), "{message}");
+    assert!(message.contains("0.3.0"), "{message}");
 }
 
 #[tokio::test]

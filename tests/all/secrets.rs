@@ -27,13 +27,13 @@ const SECRET_ID: &str = "secret-runtime-environment-api-token-demo-testing";
 /// event after the first request in most runs with other tests running
 /// beside it (the cause was not pinned down; tracing caches per callsite
 /// whether anyone listens), which this sanity check caught.
-struct Capturing(Arc<Mutex<Vec<u8>>>);
+pub(crate) struct Capturing(Arc<Mutex<Vec<u8>>>);
 
 static CAPTURE: Mutex<Option<Arc<Mutex<Vec<u8>>>>> = Mutex::new(None);
 static CAPTURING: AtomicBool = AtomicBool::new(false);
 
 impl Capturing {
-    fn start() -> Capturing {
+    pub(crate) fn start() -> Capturing {
         use tracing_subscriber::layer::SubscriberExt as _;
         use tracing_subscriber::{Layer as _, filter::filter_fn};
         static INSTALL: std::sync::Once = std::sync::Once::new();
@@ -52,7 +52,7 @@ impl Capturing {
         Capturing(buffer)
     }
 
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         self.0
             .lock()
             .map(|b| String::from_utf8_lossy(&b).into_owned())

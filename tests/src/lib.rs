@@ -3,6 +3,7 @@
 //! a real HTTP server on loopback.
 
 pub mod fake_dokploy;
+pub mod fake_github;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -565,6 +566,8 @@ actions = [
   "live_target_runtime.plan", "live_target_runtime.apply",
   "verireel_testing_deploy.execute", "verireel_prod_deploy.execute", "verireel_stable_environment.read",
   "verireel_app_maintenance.execute", "verireel_preview_inventory.read", "odoo_prod_promotion_inputs.read",
+  "preview_desired_state.discover", "preview_lifecycle.plan", "preview_lifecycle.cleanup",
+  "generic_web_prod_promotion.dispatch",
 ]
 "#;
 

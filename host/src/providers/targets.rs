@@ -453,6 +453,10 @@ pub struct PreviewTemplate {
     pub runtime_port: u32,
     /// `none` or `letsencrypt`.
     pub certificate_type: &'static str,
+    /// Keys whose values the preview copies from the template
+    /// application's env (`preview.copied_env_keys`); values never reach
+    /// a driver.
+    pub copied_env_keys: Vec<String>,
 }
 
 /// The template of preview `context`: from the product profile whose
@@ -502,6 +506,12 @@ pub async fn preview_template(
                 DomainCertificateType::None => "none",
                 DomainCertificateType::Letsencrypt => "letsencrypt",
             },
+            copied_env_keys: profile
+                .preview
+                .copied_env_keys
+                .iter()
+                .map(|k| k.trim().to_string())
+                .collect(),
         });
     }
     Ok(PreviewTemplate {
@@ -512,6 +522,7 @@ pub async fn preview_template(
         product: None,
         runtime_port: 0,
         certificate_type: "none",
+        copied_env_keys: Vec::new(),
     })
 }
 

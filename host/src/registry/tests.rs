@@ -131,10 +131,10 @@ fn an_input_schema_admitting_unknown_fields_is_refused() {
 #[test]
 fn an_incompatible_api_version_is_refused() {
     let mut d = descriptor("web");
-    d.api_version = "0.3.0".to_string();
+    d.api_version = "0.4.0".to_string();
     assert_eq!(
         refused(&d),
-        "driver `web`: incompatible WIT version: api_version `0.3.0` does not match this host's launchplane:driver@0.2.0"
+        "driver `web`: incompatible WIT version: api_version `0.4.0` does not match this host's launchplane:driver@0.3.0"
     );
 }
 

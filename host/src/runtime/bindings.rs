@@ -19,7 +19,7 @@ pub use launchplane::driver::types::{
 };
 
 /// The WIT package version this host implements.
-pub const API_VERSION: &str = "0.2.0";
+pub const API_VERSION: &str = "0.3.0";
 
 /// The WIT package name, as it appears in component import names.
 pub const PACKAGE: &str = "launchplane:driver";

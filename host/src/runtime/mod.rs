@@ -261,18 +261,18 @@ mod tests {
 
     #[test]
     fn api_versions_follow_semver_for_0_x() {
-        assert!(api_compatible("0.2.0"));
+        assert!(api_compatible("0.3.0"));
         assert!(
-            !api_compatible("0.3.0"),
+            !api_compatible("0.4.0"),
             "a newer minor of 0.x is a breaking change"
         );
         assert!(!api_compatible("1.0.0"));
         assert!(
-            !api_compatible("0.1.0"),
-            "0.1 drivers predate 0.2's records"
+            !api_compatible("0.2.0"),
+            "0.2 drivers predate 0.3's github import"
         );
         assert!(
-            !api_compatible("0.2.1"),
+            !api_compatible("0.3.1"),
             "a driver may not need more than the host offers"
         );
         assert!(!api_compatible("not-a-version"));

@@ -67,6 +67,28 @@ fn check_preview_request<'a>(
     Ok((image, hosts))
 }
 
+/// The preview's env: the template application's values of the
+/// profile's `copied_env_keys` (non-empty ones), then `env` on top.
+fn with_copied_env(
+    template: &PreviewTemplate,
+    template_app: &Value,
+    env: &[(String, String)],
+) -> EnvEntries {
+    let template_env = env_text::parse(
+        template_app
+            .get("env")
+            .and_then(Value::as_str)
+            .unwrap_or(""),
+    );
+    let copied: EnvEntries = template_env
+        .into_iter()
+        .filter(|(key, value)| {
+            template.copied_env_keys.iter().any(|k| k == key) && !value.trim().is_empty()
+        })
+        .collect();
+    env_text::apply(&copied, env, &[])
+}
+
 impl DokployProvider {
     /// Preview applications of `context` whose name starts with
     /// `name_prefix`, in the template's environment, sorted by name.
@@ -269,7 +291,7 @@ impl DokployProvider {
             description,
             template_app,
             image_reference,
-            env,
+            &with_copied_env(template, template_app, env),
         )
         .await?;
         let stale = self

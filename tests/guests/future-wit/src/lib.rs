@@ -1,4 +1,4 @@
-//! Built against `launchplane:driver@0.3.0`; the 0.2 host must refuse it.
+//! Built against `launchplane:driver@0.4.0`; the 0.3 host must refuse it.
 wit_bindgen::generate!({ world: "driver", path: "wit" });
 
 struct Future;
