@@ -193,7 +193,7 @@ impl Service {
     ) -> Result<(), ApiError> {
         let active = self.active_policy().await?;
         let mut denied: Option<(&str, String, Value)> = None;
-        for action in actions {
+        for &action in actions {
             let mut request = AuthzRequest::new(action, product, context);
             if !instance.is_empty() {
                 request = request.with_instance(instance);
