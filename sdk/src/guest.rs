@@ -10,7 +10,7 @@ use crate::driver::Driver;
 use crate::error::{DriverError, HostError};
 use crate::host::{
     ContentCheck, DeployOutcome, HealthCheck, HealthResult, Host, JobOutcome, LogLevel, PreviewApp,
-    RecordQuery, Target,
+    PullRequest, PullRequestComment, RecordQuery, Target,
 };
 
 pub use wit_bindgen;
@@ -215,6 +215,61 @@ impl Host for ComponentHost {
         keys: &[String],
     ) -> Result<Vec<(String, String)>, HostError> {
         wit::settings::resolve(context, instance, keys).map_err(host_error)
+    }
+
+    fn preview_base_url(&self, context: &str) -> Result<Option<String>, HostError> {
+        wit::settings::preview_base_url(context).map_err(host_error)
+    }
+
+    fn github_open_pull_requests(
+        &self,
+        context: &str,
+        repository: &str,
+        label: &str,
+        max_pages: u32,
+    ) -> Result<Vec<PullRequest>, HostError> {
+        Ok(
+            wit::github::open_pull_requests(context, repository, label, max_pages)
+                .map_err(host_error)?
+                .into_iter()
+                .map(|p| PullRequest {
+                    number: p.number,
+                    html_url: p.html_url,
+                    head_sha: p.head_sha,
+                    labels: p.labels,
+                })
+                .collect(),
+        )
+    }
+
+    fn github_upsert_comment(
+        &self,
+        context: &str,
+        repository: &str,
+        number: u64,
+        marker: &str,
+        body: &str,
+        delete: bool,
+    ) -> Result<PullRequestComment, HostError> {
+        wit::github::upsert_comment(context, repository, number, marker, body, delete)
+            .map(|c| PullRequestComment {
+                action: c.action,
+                comment_id: c.comment_id,
+                html_url: c.html_url,
+            })
+            .map_err(host_error)
+    }
+
+    fn github_dispatch_workflow(
+        &self,
+        context: &str,
+        repository: &str,
+        workflow_id: &str,
+        git_ref: &str,
+        inputs: &[(String, String)],
+    ) -> Result<(), HostError> {
+        wit::github::dispatch_workflow(context, repository, workflow_id, git_ref, inputs)
+            .map_err(host_error)
     }
 
     fn health_check(&self, check: &HealthCheck) -> Result<HealthResult, HostError> {

@@ -106,6 +106,25 @@ pub struct HealthResult {
     pub detail: String,
 }
 
+/// An open pull request of the product's repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequest {
+    pub number: u64,
+    pub html_url: String,
+    pub head_sha: String,
+    pub labels: Vec<String>,
+}
+
+/// What an upsert of a pull request's marker comment did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequestComment {
+    /// `created_comment`, `updated_comment`, `deleted_comment` or
+    /// `no_existing_comment`.
+    pub action: String,
+    pub comment_id: u64,
+    pub html_url: String,
+}
+
 /// Host capabilities, scoped to one invocation.
 pub trait Host {
     fn log(&self, level: LogLevel, message: &str);
@@ -190,6 +209,43 @@ pub trait Host {
         instance: &str,
         keys: &[String],
     ) -> Result<Vec<(String, String)>, HostError>;
+    /// The base URL previews of `context` live under (its
+    /// `LAUNCHPLANE_PREVIEW_BASE_URL` runtime setting, else the host's);
+    /// `None` when neither is set.
+    fn preview_base_url(&self, context: &str) -> Result<Option<String>, HostError>;
+
+    /// Open pull requests of the product's repository labelled `label`
+    /// (any when blank), by number; at most `max_pages` pages of 100. The
+    /// host reads the token; another repository is `Denied`.
+    fn github_open_pull_requests(
+        &self,
+        context: &str,
+        repository: &str,
+        label: &str,
+        max_pages: u32,
+    ) -> Result<Vec<PullRequest>, HostError>;
+    /// Creates or updates the one comment of pull request `number` holding
+    /// `marker` (which `body` must contain); with `delete`, deletes it.
+    fn github_upsert_comment(
+        &self,
+        context: &str,
+        repository: &str,
+        number: u64,
+        marker: &str,
+        body: &str,
+        delete: bool,
+    ) -> Result<PullRequestComment, HostError>;
+    /// Dispatches workflow `workflow_id` of the product's repository on
+    /// `git_ref` with `inputs`.
+    fn github_dispatch_workflow(
+        &self,
+        context: &str,
+        repository: &str,
+        workflow_id: &str,
+        git_ref: &str,
+        inputs: &[(String, String)],
+    ) -> Result<(), HostError>;
+
     fn health_check(&self, check: &HealthCheck) -> Result<HealthResult, HostError>;
     /// Checks what the pages say ([`ContentCheck`]); `identity` is empty.
     fn content_check(&self, check: &ContentCheck) -> Result<HealthResult, HostError>;

@@ -78,7 +78,7 @@ this driver expresses product intent and evidence only.";
 pub mod prelude {
     pub use crate::host::{
         ContentCheck, DeployOutcome, HealthCheck, HealthResult, JobOutcome, LogLevel, PreviewApp,
-        RecordQuery, Target,
+        PullRequest, PullRequestComment, RecordQuery, Target,
     };
     pub use crate::{
         Action, Capability, Ctx, Driver, DriverError, Execution, Host, HostError, Idempotency,

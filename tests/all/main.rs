@@ -18,6 +18,7 @@ mod odoo_bootstrap;
 mod odoo_run;
 mod operators;
 mod parity;
+mod previews;
 mod providers;
 mod registry;
 mod sandbox;

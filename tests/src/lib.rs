@@ -3,6 +3,7 @@
 //! a real HTTP server on loopback.
 
 pub mod fake_dokploy;
+pub mod fake_github;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -570,6 +571,8 @@ actions = [
   "verireel_preview_refresh.execute", "verireel_preview_destroy.execute",
   "odoo_prod_promotion_run.execute", "odoo_preview_apply_inputs.read", "odoo_preview_apply.execute",
   "odoo_target_replacement_plan.read", "odoo_target_replacement_apply.execute",
+  "preview_desired_state.discover", "preview_lifecycle.plan", "preview_lifecycle.cleanup",
+  "generic_web_prod_promotion.dispatch",
 ]
 "#;
 

@@ -13,12 +13,13 @@
 
 use launchplane_sdk::prelude::*;
 
-use crate::checks::{envelope_product, invalid, non_blank};
-use crate::models::*;
-use crate::previews::{preview_destroy, preview_inventory, preview_readiness, preview_refresh};
+use crate::previews::{
+    preview_desired_state, preview_destroy, preview_inventory, preview_readiness, preview_refresh,
+};
 use crate::rollback::{prod_rollback, prod_rollback_plan};
 use crate::stable::{prod_promotion, stable_deploy};
 use crate::verification::{preview_verification, stable_verification};
+use crate::workflow::prod_promotion_workflow;
 
 /// Every action of the driver, in the original registry's order.
 pub fn all() -> Vec<Action> {
@@ -136,41 +137,4 @@ pub fn all() -> Vec<Action> {
             .envelope("verification")
             .handler(preview_verification),
     ]
-}
-
-/// The answer of a handler whose request passed its checks but whose
-/// behaviour needs something drivers cannot reach (here: the GitHub API with
-/// a managed token), so it is declared (routes, grants and schemas exist)
-/// and says so instead of pretending to succeed.
-fn not_built<R>(ctx: &Ctx<'_>) -> Result<Reply<R>, DriverError> {
-    Err(DriverError::not_implemented(&ctx.invocation().action_id))
-}
-
-/// Dispatching the product's promotion workflow means calling the GitHub
-/// API with the context's managed token; no host import offers that.
-fn prod_promotion_workflow(
-    ctx: &Ctx<'_>,
-    req: PromotionWorkflowRequest,
-) -> Result<Reply<PromotionWorkflowResult>, DriverError> {
-    envelope_product(ctx, "product", &req.product)?;
-    non_blank("context", &req.context)?;
-    if req.observe_timeout_seconds > 60 {
-        return Err(invalid("observe_timeout_seconds", "must be at most 60"));
-    }
-    not_built(ctx)
-}
-
-/// Discovering labelled pull requests means reading the GitHub API with the
-/// preview context's managed token; no host import offers that.
-fn preview_desired_state(
-    ctx: &Ctx<'_>,
-    req: PreviewDesiredStateRequest,
-) -> Result<Reply<PreviewDesiredStateResult>, DriverError> {
-    envelope_product(ctx, "product", &req.product)?;
-    non_blank("source", &req.source)?;
-    non_blank("label", &req.label)?;
-    if !(1..=20).contains(&req.max_pages) {
-        return Err(invalid("max_pages", "must be between 1 and 20"));
-    }
-    not_built(ctx)
 }

@@ -17,6 +17,7 @@ pub use lifecycle_records as records;
 mod rollback;
 mod stable;
 mod verification;
+mod workflow;
 
 #[cfg(test)]
 mod tests;

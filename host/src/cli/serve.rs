@@ -20,7 +20,8 @@ use crate::providers::simulated::SimulatedProvider;
 use crate::providers::{DeployProvider, provider_from_env};
 use crate::records::Store;
 use crate::registry::Registry;
-use crate::runtime::capabilities::HttpProbe;
+use crate::runtime::capabilities::settings::PREVIEW_BASE_URL_KEY;
+use crate::runtime::capabilities::{GitHubCapability, HttpProbe, github};
 use crate::runtime::{Runtime, RuntimeConfig};
 
 /// Loads everything, then serves until Ctrl-C / SIGTERM. Any refusal
@@ -171,8 +172,25 @@ pub async fn build_state(config: &ServeConfig) -> anyhow::Result<Service> {
     state.services.probe = Some(
         HttpProbe::new().map_err(|e| anyhow::anyhow!("cannot build the health probe: {e:?}"))?,
     );
+    state.preview_base_url = std::env::var(PREVIEW_BASE_URL_KEY)
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    // The GitHub token is a managed secret read on every call; the API
+    // base is configurable for GitHub Enterprise and tests.
+    let api_base = std::env::var(GITHUB_API_URL_ENV)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| github::DEFAULT_API_BASE.to_string());
+    let vault = crate::secrets::Vault::new(state.store.clone(), state.master_key.clone());
+    state.services.github = Some(GitHubCapability::new(
+        github::GitHubClient::new(&api_base, github::GitHubCredentials::ManagedSecrets(vault)),
+        state.store.clone(),
+    ));
     Ok(state)
 }
+
+/// The GitHub REST API base URL (default `https://api.github.com`).
+pub const GITHUB_API_URL_ENV: &str = "LAUNCHPLANE_GITHUB_API_URL";
 
 /// `launchplane authz import-toml`: validates and activates a policy.
 pub async fn import_policy(path: &Path, database_url: &str) -> anyhow::Result<()> {

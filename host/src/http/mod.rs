@@ -17,6 +17,7 @@ pub mod extract;
 mod health;
 mod layer;
 mod openapi;
+mod previews;
 mod reads;
 pub mod render;
 pub mod server;
@@ -31,7 +32,9 @@ pub use openapi::openapi_document;
 pub use server::serve;
 
 use crate::error::ApiError;
-use crate::ops::{Service, lanes, live_target, onboarding, product_config};
+use crate::ops::{
+    Service, lanes, live_target, onboarding, previews as preview_routes, product_config,
+};
 
 /// The service router.
 pub fn router(service: Service) -> Router {
@@ -91,6 +94,16 @@ pub fn router_with(service: Service, extra: Router<Service>) -> Router {
         .route("/v1/deployments/{record_id}", get(reads::deployment))
         .route("/v1/promotions/{record_id}", get(reads::promotion))
         .route("/v1/inventory/{context}/{instance}", get(reads::inventory))
+        .route(
+            preview_routes::DESIRED_STATE_ROUTE,
+            post(previews::desired_state),
+        )
+        .route(preview_routes::PLAN_ROUTE, post(previews::lifecycle_plan))
+        .route(
+            preview_routes::CLEANUP_ROUTE,
+            post(previews::lifecycle_cleanup),
+        )
+        .route(preview_routes::FEEDBACK_ROUTE, post(previews::pr_feedback))
         .route("/v1/previews/{preview_id}", get(reads::preview))
         .route(
             "/v1/previews/{preview_id}/history",

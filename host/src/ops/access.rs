@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::completion::audit_event;
 use super::{Call, Service};
@@ -176,48 +176,35 @@ impl Service {
         context: &str,
         instance: &str,
     ) -> Result<(), ApiError> {
-        let caller = &call.caller;
-        let mut request = AuthzRequest::new(action, product, context);
-        if !instance.is_empty() {
-            request = request.with_instance(instance);
-        }
+        self.authorize_any(call, &[action], product, context, instance)
+            .await
+    }
+
+    /// Allows the request when any of `actions` is granted (the original's
+    /// fallback grants, such as PR feedback's); a denial is audited and
+    /// answered for the first action.
+    pub async fn authorize_any(
+        &self,
+        call: &Call,
+        actions: &[&str],
+        product: &str,
+        context: &str,
+        instance: &str,
+    ) -> Result<(), ApiError> {
         let active = self.active_policy().await?;
-        let (allowed, reason, diagnostics) = match (&caller.github_actions, &active) {
-            (None, _) if caller.identity.kind == OPERATOR_KIND => {
-                let (allowed, reason) = operator_decision(caller, active.as_deref(), &request);
-                (
-                    allowed,
-                    reason,
-                    json!({"identity": {"type": OPERATOR_KIND, "subject": caller.identity.subject}, "request": request}),
-                )
+        let mut denied: Option<(&str, String, Value)> = None;
+        for &action in actions {
+            let mut request = AuthzRequest::new(action, product, context);
+            if !instance.is_empty() {
+                request = request.with_instance(instance);
             }
-            (Some(claims), Some(active)) => {
-                let decision = active.policy.decide(claims, &request);
-                let diagnostics = authz_diagnostics(
-                    claims,
-                    &request,
-                    &active.record.source,
-                    &active.record.policy_sha256,
-                );
-                (decision.allowed, decision.reason, diagnostics)
+            let (allowed, reason, diagnostics) = decide(call, active.as_deref(), &request);
+            if allowed {
+                return Ok(());
             }
-            (Some(claims), None) => (
-                false,
-                "no authorization policy is configured".to_string(),
-                authz_diagnostics(claims, &request, "", ""),
-            ),
-            (None, _) => (
-                false,
-                format!(
-                    "callers of kind `{}` have no policy rules",
-                    caller.identity.kind
-                ),
-                json!({"identity": {"type": caller.identity.kind}, "request": request}),
-            ),
-        };
-        if allowed {
-            return Ok(());
+            denied.get_or_insert((action, reason, diagnostics));
         }
+        let (action, reason, diagnostics) = denied.unwrap_or_default();
         let mut event = audit_event(call, action, "denied", 403);
         event.product = product.to_string();
         event.context = context.to_string();
@@ -230,6 +217,49 @@ impl Service {
             format!("Caller is not authorized for `{action}` on product `{product}` context `{context}`."),
         )
         .with_extra("authz", diagnostics))
+    }
+}
+
+/// The policy's decision on `request` for the caller: allowed, the reason
+/// and the diagnostics a denial shows.
+fn decide(
+    call: &Call,
+    active: Option<&ActivePolicy>,
+    request: &AuthzRequest,
+) -> (bool, String, Value) {
+    let caller = &call.caller;
+    match (&caller.github_actions, active) {
+        (None, _) if caller.identity.kind == OPERATOR_KIND => {
+            let (allowed, reason) = operator_decision(caller, active, request);
+            (
+                allowed,
+                reason,
+                json!({"identity": {"type": OPERATOR_KIND, "subject": caller.identity.subject}, "request": request}),
+            )
+        }
+        (Some(claims), Some(active)) => {
+            let decision = active.policy.decide(claims, request);
+            let diagnostics = authz_diagnostics(
+                claims,
+                request,
+                &active.record.source,
+                &active.record.policy_sha256,
+            );
+            (decision.allowed, decision.reason, diagnostics)
+        }
+        (Some(claims), None) => (
+            false,
+            "no authorization policy is configured".to_string(),
+            authz_diagnostics(claims, request, "", ""),
+        ),
+        (None, _) => (
+            false,
+            format!(
+                "callers of kind `{}` have no policy rules",
+                caller.identity.kind
+            ),
+            json!({"identity": {"type": caller.identity.kind}, "request": request}),
+        ),
     }
 }
 

@@ -18,7 +18,8 @@
 //!   sweeps expired keys and old denial audit rows in the background.
 //! * The host routes, one file each: [`evidence`], [`grants`], [`profiles`],
 //!   [`onboarding`], [`product_config`], [`live_target`], [`reads`],
-//!   [`secrets`], [`catalogue`].
+//!   [`secrets`], [`catalogue`], [`previews`] (desired state, lifecycle
+//!   plan and cleanup, PR feedback).
 //! * [`throttle`]: per-client limits on refused (401/403) requests.
 
 pub mod access;
@@ -37,6 +38,7 @@ pub mod live_target;
 pub mod maintenance;
 pub mod mutation;
 pub mod onboarding;
+pub mod previews;
 
 pub mod product_config;
 pub mod profiles;
@@ -90,6 +92,9 @@ pub struct Service {
     pub attempts: Arc<attempt::Attempts>,
     /// Per-client limit on refused (401/403) requests.
     pub client_throttle: Arc<throttle::ClientThrottle>,
+    /// The host's `LAUNCHPLANE_PREVIEW_BASE_URL`: previews' URLs derive
+    /// from it when their context's runtime settings name none.
+    pub preview_base_url: Option<String>,
 }
 
 impl Service {
@@ -111,6 +116,7 @@ impl Service {
                 throttle::DEFAULT_DENIED_LIMIT,
                 throttle::DEFAULT_DENIED_WINDOW,
             )),
+            preview_base_url: None,
         }
     }
 
@@ -172,7 +178,10 @@ impl Service {
             trace_id,
             registry.declared_kinds(),
         ));
-        services.settings = Some(StoreSettings::new(self.store.clone()));
+        services.settings = Some(
+            StoreSettings::new(self.store.clone())
+                .with_preview_base_url(self.preview_base_url.clone()),
+        );
         // Hooks reach the product's extension driver with the same
         // capabilities (minus hooks: no recursion).
         services.hooks = Some(Arc::new(ProductHooks::new(

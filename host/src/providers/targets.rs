@@ -453,9 +453,9 @@ pub struct PreviewTemplate {
     pub runtime_port: u32,
     /// `none` or `letsencrypt`.
     pub certificate_type: &'static str,
-    /// Env keys a preview takes from the template lane with their values
-    /// (the profile's `preview.copied_env_keys`): secrets a preview needs
-    /// reach it here, never through a driver.
+    /// Keys whose values the preview copies from the template
+    /// application's env (`preview.copied_env_keys`); values never reach
+    /// a driver.
     pub copied_env_keys: Vec<String>,
 }
 
@@ -506,7 +506,12 @@ pub async fn preview_template(
                 DomainCertificateType::None => "none",
                 DomainCertificateType::Letsencrypt => "letsencrypt",
             },
-            copied_env_keys: profile.preview.copied_env_keys.clone(),
+            copied_env_keys: profile
+                .preview
+                .copied_env_keys
+                .iter()
+                .map(|k| k.trim().to_string())
+                .collect(),
         });
     }
     Ok(PreviewTemplate {

@@ -270,7 +270,7 @@ mod tests {
         assert!(!api_compatible("1.0.0"));
         assert!(
             !api_compatible("0.2.0"),
-            "0.2 drivers predate 0.3's operation routes and lane policies"
+            "0.2 drivers predate 0.3's github import, operation routes and lane policies"
         );
         assert!(
             !api_compatible("0.3.1"),

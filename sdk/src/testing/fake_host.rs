@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::error::{DriverError, HostError};
 use crate::host::{
     ContentCheck, DeployOutcome, HealthCheck, HealthResult, Host, JobOutcome, LogLevel, PreviewApp,
-    RecordQuery, Target,
+    PullRequest, PullRequestComment, RecordQuery, Target,
 };
 
 /// One call a driver made to the host.
@@ -40,6 +40,11 @@ pub struct FakeHost {
     calls: RefCell<Vec<HostCall>>,
     logs: RefCell<Vec<(LogLevel, String)>>,
     now: RefCell<String>,
+    /// The repository GitHub calls may reach (the product's).
+    repository: RefCell<String>,
+    pull_requests: RefCell<Vec<PullRequest>>,
+    /// Comments per pull request: `(id, body)`.
+    comments: RefCell<BTreeMap<u64, Vec<(u64, String)>>>,
 }
 
 impl FakeHost {
@@ -127,6 +132,38 @@ impl FakeHost {
             .or_default()
             .insert(key.to_string(), value.to_string());
         self
+    }
+
+    /// The product's repository, the only one GitHub calls may reach.
+    pub fn with_repository(self, repository: &str) -> Self {
+        *self.repository.borrow_mut() = repository.to_string();
+        self
+    }
+
+    /// An open pull request of the product's repository.
+    pub fn with_pull_request(self, pull: PullRequest) -> Self {
+        self.pull_requests.borrow_mut().push(pull);
+        self
+    }
+
+    /// The comments of pull request `number`, as `(id, body)`.
+    pub fn comments(&self, number: u64) -> Vec<(u64, String)> {
+        self.comments
+            .borrow()
+            .get(&number)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// `Denied` unless `repository` is the one set by
+    /// [`FakeHost::with_repository`].
+    fn github_repository(&self, repository: &str) -> Result<(), HostError> {
+        if !self.repository.borrow().eq_ignore_ascii_case(repository) {
+            return Err(HostError::Denied(format!(
+                "repository `{repository}` is not the product's"
+            )));
+        }
+        Ok(())
     }
 
     /// Seeds a stored record.
@@ -488,6 +525,94 @@ impl Host for FakeHost {
                     .map(|value| (key.clone(), value.clone()))
             })
             .collect())
+    }
+
+    fn preview_base_url(&self, context: &str) -> Result<Option<String>, HostError> {
+        self.note("preview_base_url", &[context])?;
+        Ok(self
+            .settings
+            .borrow()
+            .get(&(context.to_string(), String::new()))
+            .and_then(|s| s.get("LAUNCHPLANE_PREVIEW_BASE_URL"))
+            .cloned())
+    }
+
+    fn github_open_pull_requests(
+        &self,
+        context: &str,
+        repository: &str,
+        label: &str,
+        max_pages: u32,
+    ) -> Result<Vec<PullRequest>, HostError> {
+        let pages = max_pages.to_string();
+        self.note(
+            "github_open_pull_requests",
+            &[context, repository, label, &pages],
+        )?;
+        self.github_repository(repository)?;
+        let mut pulls: Vec<PullRequest> = self
+            .pull_requests
+            .borrow()
+            .iter()
+            .filter(|p| label.is_empty() || p.labels.iter().any(|l| l == label))
+            .cloned()
+            .collect();
+        pulls.sort_by_key(|p| p.number);
+        Ok(pulls)
+    }
+
+    fn github_upsert_comment(
+        &self,
+        context: &str,
+        repository: &str,
+        number: u64,
+        marker: &str,
+        body: &str,
+        delete: bool,
+    ) -> Result<PullRequestComment, HostError> {
+        let pr = number.to_string();
+        self.note("github_upsert_comment", &[context, repository, &pr, marker])?;
+        self.github_repository(repository)?;
+        let mut comments = self.comments.borrow_mut();
+        let list = comments.entry(number).or_default();
+        let found = list.iter().position(|(_, b)| b.contains(marker));
+        let url =
+            |id: u64| format!("https://github.com/{repository}/pull/{number}#issuecomment-{id}");
+        let (action, id) = match (found, delete) {
+            (Some(i), true) => ("deleted_comment", list.remove(i).0),
+            (None, true) => ("no_existing_comment", 0),
+            (Some(i), false) => {
+                list[i].1 = body.to_string();
+                ("updated_comment", list[i].0)
+            }
+            (None, false) => {
+                let id = 1000 + list.len() as u64;
+                list.push((id, body.to_string()));
+                ("created_comment", id)
+            }
+        };
+        Ok(PullRequestComment {
+            action: action.to_string(),
+            comment_id: id,
+            html_url: if id == 0 { String::new() } else { url(id) },
+        })
+    }
+
+    fn github_dispatch_workflow(
+        &self,
+        context: &str,
+        repository: &str,
+        workflow_id: &str,
+        git_ref: &str,
+        inputs: &[(String, String)],
+    ) -> Result<(), HostError> {
+        let inputs: Vec<String> = inputs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let inputs = inputs.join(",");
+        self.note(
+            "github_dispatch_workflow",
+            &[context, repository, workflow_id, git_ref, &inputs],
+        )?;
+        self.github_repository(repository)
     }
 
     fn health_check(&self, check: &HealthCheck) -> Result<HealthResult, HostError> {

@@ -176,6 +176,10 @@ pub enum Bump {
     Major,
 }
 
+fn prod_instance() -> String {
+    "prod".to_string()
+}
+
 fn observe_timeout_seconds() -> u32 {
     12
 }
@@ -192,6 +196,11 @@ pub struct PromotionWorkflowRequest {
     pub product: String,
     #[schemars(pattern(NON_BLANK))]
     pub context: String,
+    /// The lane the workflow promotes to; the host authorizes on its
+    /// context, which must be `context`.
+    #[serde(default = "prod_instance")]
+    #[schemars(pattern(NON_BLANK))]
+    pub instance: String,
     #[serde(default = "yes")]
     pub dry_run: bool,
     #[serde(default)]

@@ -10,6 +10,9 @@
 //!
 //! One file per action, and the parts they share:
 //!
+//! - `desired.rs`: `preview-desired-state`, labelled open pull requests
+//!   (through the host's GitHub capability) as the previews that should
+//!   exist.
 //! - `readiness.rs`: `preview-readiness`, the checks a refresh runs first.
 //! - `refresh.rs`: `preview-refresh`, from the request to the generation
 //!   and preview records it lands.
@@ -20,6 +23,7 @@
 //!   marked destroyed.
 //! - `lookup.rs`: the stored previews and generations.
 
+mod desired;
 mod destroy;
 mod inventory;
 mod lookup;
@@ -27,6 +31,7 @@ mod provision;
 mod readiness;
 mod refresh;
 
+pub use desired::preview_desired_state;
 pub use destroy::preview_destroy;
 pub use inventory::preview_inventory;
 pub use lookup::generations;

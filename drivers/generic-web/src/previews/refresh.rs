@@ -208,8 +208,9 @@ impl Refresh {
 /// The preview's env: `override_env`, each `preview_url_env_keys` = the
 /// URL, each `preview_domain_env_keys` = its `host[:port]`, then whatever
 /// the `preview-env` hook adds. (`copied_env_keys` values never reach a
-/// driver; copying them from the template is the provider's side of
-/// `create_preview_app`.) Provider failures are results
+/// driver: the host copies them from the template application inside
+/// `create_preview_app`.) Without a `preview_url`, it is derived from the
+/// slug and `preview_base_url` of the context (`settings`). Provider failures are results
 /// (`refresh_status: fail`); a failing hook fails the action after the
 /// failed generation is recorded.
 pub fn preview_refresh(
@@ -240,7 +241,7 @@ pub fn preview_refresh(
         preview_slug: slug.clone(),
         application_name: app_name.clone(),
         application_id: String::new(),
-        preview_url: req.preview_url.trim().to_string(),
+        preview_url: preview_url(ctx, &req.preview_url, &slug)?,
         readiness: None,
         smoke: None,
         error_message: String::new(),
@@ -315,8 +316,7 @@ fn next_sequence(ctx: &Ctx<'_>, id: &str) -> Result<u32, DriverError> {
         + 1)
 }
 
-/// The request's own checks: fields, URLs, numbers, and a preview URL
-/// (drivers cannot derive one).
+/// The request's own checks: fields, URLs and numbers.
 fn check_refresh_request(ctx: &Ctx<'_>, req: &PreviewRefreshRequest) -> Result<(), DriverError> {
     envelope_product(ctx, "product", &req.product)?;
     non_blank("preview_slug", &req.preview_slug)?;
@@ -332,13 +332,33 @@ fn check_refresh_request(ctx: &Ctx<'_>, req: &PreviewRefreshRequest) -> Result<(
         at_least("anchor_pr_number", number, 1)?;
     }
     optional_at_least("timeout_seconds", Some(req.timeout_seconds), 1)?;
-    if req.preview_url.trim().is_empty() {
-        return Err(invalid(
-            "preview_url",
-            "is required: drivers cannot read LAUNCHPLANE_PREVIEW_BASE_URL to derive it",
-        ));
-    }
     Ok(())
+}
+
+/// The preview URL: the request's override, else
+/// `<scheme>://<slug>.<host of the context's LAUNCHPLANE_PREVIEW_BASE_URL>`
+/// (reference §13 "Preview naming"); without either, the request is
+/// refused naming the field and the setting.
+fn preview_url(ctx: &Ctx<'_>, requested: &str, slug: &str) -> Result<String, DriverError> {
+    if !requested.trim().is_empty() {
+        return Ok(requested.trim().to_string());
+    }
+    let context = ctx.context();
+    let base = ctx.host().preview_base_url(context)?.unwrap_or_default();
+    let derived = base.trim().split_once("://").and_then(|(scheme, rest)| {
+        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+        (matches!(scheme, "http" | "https") && !host.is_empty())
+            .then(|| format!("{scheme}://{slug}.{host}"))
+    });
+    derived.ok_or_else(|| {
+        invalid(
+            "preview_url",
+            format_args!(
+                "is required: no usable LAUNCHPLANE_PREVIEW_BASE_URL is set for context `{context}` to derive it"
+            ),
+        )
+    })
 }
 
 /// The PR number: the request's, which must give `slug`, or the one

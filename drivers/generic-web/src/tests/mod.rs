@@ -3,6 +3,7 @@
 //! Behaviour tests live in the submodules.
 
 mod fixtures;
+mod github;
 mod previews;
 mod promotion;
 mod rollback;
@@ -134,31 +135,9 @@ fn with(action_id: &str, patch: Value) -> Value {
     request
 }
 
-/// Actions whose behaviour needs the GitHub API, which no host import
-/// offers.
-const UNBUILT: [&str; 2] = ["prod_promotion_workflow", "preview_desired_state"];
-
 #[test]
-fn valid_requests_reach_the_unbuilt_behaviour() {
-    let harness = harness();
-    for action_id in UNBUILT {
-        let error = harness
-            .call(action_id, "testing", valid_request(action_id))
-            .expect_err("not built");
-        assert!(
-            matches!(error, launchplane_sdk::DriverError::NotImplemented(_)),
-            "{action_id}: {error:?}"
-        );
-        assert!(
-            harness.host.ops().is_empty(),
-            "{action_id} reached the host"
-        );
-    }
-}
-
-#[test]
-fn every_other_action_is_built() {
-    for row in REGISTRY.iter().filter(|r| !UNBUILT.contains(&r.action_id)) {
+fn every_action_is_built() {
+    for row in REGISTRY.iter() {
         let harness = harness();
         let result = harness.call(row.action_id, "testing", valid_request(row.action_id));
         assert!(

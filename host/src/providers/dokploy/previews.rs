@@ -67,8 +67,8 @@ fn check_preview_request<'a>(
     Ok((image, hosts))
 }
 
-/// The preview's env: the template's values of its copied keys (those it
-/// sets), then `env` (the driver's keys win).
+/// The preview's env: the template application's values of the
+/// profile's `copied_env_keys` (non-empty ones), then `env` on top.
 fn with_copied_env(
     template: &PreviewTemplate,
     template_app: &Value,
@@ -80,10 +80,11 @@ fn with_copied_env(
             .and_then(Value::as_str)
             .unwrap_or(""),
     );
-    let copied: EnvEntries = template
-        .copied_env_keys
-        .iter()
-        .filter_map(|key| template_env.iter().find(|(k, _)| k == key.trim()).cloned())
+    let copied: EnvEntries = template_env
+        .into_iter()
+        .filter(|(key, value)| {
+            template.copied_env_keys.iter().any(|k| k == key) && !value.trim().is_empty()
+        })
         .collect();
     env_text::apply(&copied, env, &[])
 }
@@ -292,7 +293,7 @@ impl DokployProvider {
             description,
             template_app,
             image_reference,
-            env,
+            &with_copied_env(template, template_app, env),
         )
         .await?;
         let stale = self

@@ -10,6 +10,7 @@
 //! | probe | `probe/` | [`HttpProbe`] |
 //! | settings | `settings/` | [`StoreSettings`] over runtime environment records |
 //! | hooks | `hooks/` | [`ProductHooks`], routed by product profile |
+//! | github | `github/` | [`GitHubCapability`] over the GitHub REST API |
 //! | log, clock | `log.rs`, `clock.rs` | the host's log and clock |
 //!
 //! Provider mutations and record writes first pass the invocation's
@@ -29,6 +30,7 @@
 mod call;
 mod clock;
 pub mod effects;
+pub mod github;
 pub mod hooks;
 mod log;
 pub mod probe;
@@ -40,6 +42,7 @@ use std::sync::Arc;
 
 pub use crate::records::Lane;
 pub use effects::{EffectFence, FenceFuture};
+pub use github::GitHubCapability;
 pub use hooks::{HookDrivers, ProductHooks};
 pub use probe::HttpProbe;
 pub use provider::{DEFAULT_JOB_NAME, ProviderCapability, host_error as provider_host_error};
@@ -87,6 +90,9 @@ pub struct HostServices {
     pub probe: Option<HttpProbe>,
     pub settings: Option<StoreSettings>,
     pub hooks: Option<Arc<ProductHooks>>,
+    /// The product's GitHub repository (pull requests, the preview
+    /// comment, workflow dispatch).
+    pub github: Option<GitHubCapability>,
     /// Asked before every provider mutation and record write (see
     /// [`effects`]); `None` runs without a fence (no reservation to
     /// guard: reads, tests, operations that own their lane record).

@@ -25,6 +25,15 @@ use crate::records::{RecordQuery as StoreQuery, RecordWrite, Store, StoreError, 
 use crate::runtime::records::RecordQuery;
 use crate::runtime::{HostError, InvocationScope};
 
+/// Fields a document record's id is read from, in order.
+const DOCUMENT_ID_FIELDS: &[&str] = &[
+    "record_id",
+    "desired_state_id",
+    "plan_id",
+    "cleanup_id",
+    "feedback_id",
+];
+
 /// The records capability over a [`Store`].
 #[derive(Debug, Clone)]
 pub struct StoreRecords {
@@ -203,10 +212,13 @@ impl StoreRecords {
                     generation.preview_id.clone(),
                 )
             }
+            // The record's own id field (the preview lifecycle records
+            // name theirs `desired_state_id`, `plan_id`, …), else a fresh one.
             _ => (
-                document
-                    .get("record_id")
-                    .and_then(Value::as_str)
+                DOCUMENT_ID_FIELDS
+                    .iter()
+                    .find_map(|field| document.get(*field).and_then(Value::as_str))
+                    .filter(|id| !id.trim().is_empty())
                     .map(str::to_string)
                     .unwrap_or_else(|| format!("{kind}-{}", uuid::Uuid::new_v4().simple())),
                 document

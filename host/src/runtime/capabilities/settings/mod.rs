@@ -4,7 +4,7 @@
 
 mod store;
 
-pub use store::StoreSettings;
+pub use store::{PREVIEW_BASE_URL_KEY, StoreSettings};
 
 use super::super::bindings::HostError;
 use super::super::bindings::launchplane::driver::settings;
@@ -40,6 +40,22 @@ impl settings::Host for InvocationState {
             .run(async move { settings.resolve(&lane, &keys).await })
             .await?;
         self.note(FUNCTION, summary, outcome(&result));
+        Ok(result)
+    }
+
+    async fn preview_base_url(&mut self, context: String) -> HostResult<Option<String>> {
+        const FUNCTION: &str = "settings.preview-base-url";
+        if let Err(e) = self.context_for(FUNCTION, &context) {
+            return Ok(Err(e));
+        }
+        let Some(settings) = self.services.settings.clone() else {
+            return Ok(Err(self.unavailable(FUNCTION, "settings")));
+        };
+        let result = self
+            .call_site()?
+            .run(async move { settings.preview_base_url(&context).await })
+            .await?;
+        self.note(FUNCTION, String::new(), outcome(&result));
         Ok(result)
     }
 }

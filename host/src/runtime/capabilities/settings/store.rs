@@ -16,11 +16,42 @@ use crate::runtime::{HostError, Lane};
 #[derive(Debug, Clone)]
 pub struct StoreSettings {
     store: Store,
+    /// The host's own `LAUNCHPLANE_PREVIEW_BASE_URL`, used when a preview
+    /// context's runtime settings name none.
+    preview_base_url: Option<String>,
 }
+
+/// The runtime setting previews' URLs derive from.
+pub const PREVIEW_BASE_URL_KEY: &str = "LAUNCHPLANE_PREVIEW_BASE_URL";
 
 impl StoreSettings {
     pub fn new(store: Store) -> Self {
-        StoreSettings { store }
+        StoreSettings {
+            store,
+            preview_base_url: None,
+        }
+    }
+
+    /// With the host's preview base URL as the fallback.
+    pub fn with_preview_base_url(mut self, url: Option<String>) -> Self {
+        self.preview_base_url = url.filter(|u| !u.trim().is_empty());
+        self
+    }
+
+    /// The preview base URL of `context`: its runtime settings' (context
+    /// or global record), else the host's.
+    pub async fn preview_base_url(&self, context: &str) -> Result<Option<String>, HostError> {
+        let lane = Lane {
+            context: context.to_string(),
+            instance: String::new(),
+        };
+        let found = self
+            .resolve(&lane, &[PREVIEW_BASE_URL_KEY.to_string()])
+            .await?
+            .into_iter()
+            .map(|(_, v)| v)
+            .find(|v| !v.trim().is_empty());
+        Ok(found.or_else(|| self.preview_base_url.clone()))
     }
 }
 
