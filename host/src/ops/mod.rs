@@ -20,6 +20,7 @@
 //!   [`onboarding`], [`product_config`], [`live_target`], [`reads`],
 //!   [`secrets`], [`catalogue`].
 //! * [`throttle`]: per-client limits on refused (401/403) requests.
+//! * [`readiness`]: whether this host can serve now (`GET /v1/ready`).
 
 pub mod access;
 pub mod attempt;
@@ -39,6 +40,7 @@ pub mod onboarding;
 
 pub mod product_config;
 pub mod profiles;
+pub mod readiness;
 pub mod reads;
 pub mod secrets;
 pub mod throttle;
