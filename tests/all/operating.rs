@@ -128,7 +128,7 @@ async fn metrics_count_requests_drivers_provider_calls_and_idempotency() {
     );
     let invocations = [
         ("driver", "generic-web"),
-        ("action", "deploy"),
+        ("action", "stable_deploy"),
         ("outcome", "ok"),
     ];
     assert!(
@@ -318,21 +318,21 @@ async fn every_request_leaves_one_access_line_without_its_token() {
         " INFO ",
         "trace_id=launchplane_req_",
         "method=GET",
-        "route=/v1/drivers",
+        "route=\"/v1/drivers\"",
         "status=200",
         "duration_ms=",
-        "caller=launchplane/demo",
+        "caller=\"launchplane/demo\"",
     ] {
         assert!(first.contains(part), "{part} in {first}");
     }
     assert!(
-        lines[1].contains("route=/v1/drivers/{driver_id}"),
+        lines[1].contains("route=\"/v1/drivers/{driver_id}\""),
         "{}",
         lines[1]
     );
     assert!(lines[1].contains("status=401"), "{}", lines[1]);
     assert!(
-        lines[2].contains("route=/v1/deployments/{record_id}"),
+        lines[2].contains("route=\"/v1/deployments/{record_id}\""),
         "the template, not the id: {}",
         lines[2]
     );
