@@ -19,6 +19,30 @@ pub enum ConfigError {
         env: &'static str,
         reason: String,
     },
+    /// Several problems, reported together so one start names them all.
+    #[error("{}", list(.0))]
+    Several(Vec<ConfigError>),
+}
+
+fn list(errors: &[ConfigError]) -> String {
+    let lines: Vec<String> = errors.iter().map(|e| format!("  - {e}")).collect();
+    format!(
+        "{} configuration problems:\n{}",
+        errors.len(),
+        lines.join("\n")
+    )
+}
+
+impl ConfigError {
+    /// `Ok(())` when `errors` is empty, the one error alone, else
+    /// [`ConfigError::Several`].
+    pub fn collect(mut errors: Vec<ConfigError>) -> Result<(), ConfigError> {
+        match errors.len() {
+            0 => Ok(()),
+            1 => Err(errors.remove(0)),
+            _ => Err(ConfigError::Several(errors)),
+        }
+    }
 }
 
 /// Unwraps an optional flag value or names the flag and its variable.
@@ -52,6 +76,9 @@ pub struct ServeConfig {
     pub retention: crate::ops::maintenance::Retention,
     /// Timeouts, the connection cap and per-client refusal limits.
     pub front_door: FrontDoorSettings,
+    /// Where `GET /metrics` is served instead of the service address
+    /// (`None`: on the service address).
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 /// The front door: how long a client may take, how many connections are

@@ -12,6 +12,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod metrics;
 pub mod ops;
 pub mod providers;
 pub mod records;

@@ -2,6 +2,7 @@
 //! local token issuer, a seeded `demo` product and a dev policy; and
 //! `launchplane dev token`, which mints tokens for it.
 
+use super::exit::outln;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -57,18 +58,25 @@ enum DevCommand {
 
 #[derive(Debug, Clone, Args)]
 struct TokenArgs {
+    /// `repository` claim (`owner/name`).
     #[arg(long, default_value = dev_issuer::DEFAULT_REPOSITORY)]
     repository: String,
+    /// `workflow_ref` claim.
     #[arg(long, default_value = dev_issuer::DEFAULT_WORKFLOW_REF)]
     workflow_ref: String,
+    /// `event_name` claim (`push`, `workflow_dispatch`, …).
     #[arg(long, default_value = dev_issuer::DEFAULT_EVENT_NAME)]
     event_name: String,
+    /// `ref` claim (`refs/heads/main`, …).
     #[arg(long = "ref", default_value = dev_issuer::DEFAULT_REF)]
     git_ref: String,
+    /// `environment` claim (a GitHub deployment environment).
     #[arg(long)]
     environment: Option<String>,
+    /// `aud` claim: the audience the dev instance accepts.
     #[arg(long, default_value = DEV_AUDIENCE)]
     audience: String,
+    /// Seconds until the token expires.
     #[arg(long, default_value_t = 3600)]
     ttl_seconds: u64,
 }
@@ -100,7 +108,7 @@ fn print_token(state_dir: &Path, args: &TokenArgs) -> anyhow::Result<()> {
     request.git_ref = args.git_ref.clone();
     request.environment = args.environment.clone();
     request.ttl = std::time::Duration::from_secs(args.ttl_seconds);
-    println!("{}", issuer.mint(&request)?);
+    outln!("{}", issuer.mint(&request)?)?;
     Ok(())
 }
 
@@ -139,6 +147,7 @@ async fn serve_dev(args: DevArgs) -> anyhow::Result<()> {
         guests: crate::runtime::GuestPoolConfig::default(),
         retention: crate::ops::maintenance::Retention::default(),
         front_door: crate::config::FrontDoorSettings::default(),
+        metrics_bind: None,
     };
     let mut state = super::serve::build_state(&config).await?;
     // The dev provider is simulated; the issuer's loopback server also plays

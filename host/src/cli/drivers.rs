@@ -1,6 +1,7 @@
 //! `launchplane drivers list|show`: the local registry, or with
 //! `--service-url` the catalogue of a running service.
 
+use super::exit::{out, outln};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -75,18 +76,18 @@ pub async fn list(args: &RegistryArgs, remote: &RemoteArgs, json: bool) -> anyho
             .await
             .map_err(|e| anyhow::anyhow!(e.message))?;
         if json {
-            println!("{}", serde_json::to_string_pretty(&raw)?);
+            outln!("{}", serde_json::to_string_pretty(&raw)?)?;
         } else {
-            print!("{}", render_table(&descriptors.iter().collect::<Vec<_>>()));
+            out!("{}", render_table(&descriptors.iter().collect::<Vec<_>>()))?;
         }
         return Ok(());
     }
     let registry = load(args).await?;
     let descriptors = registry.descriptors();
     if json {
-        println!("{}", serde_json::to_string_pretty(&descriptors)?);
+        outln!("{}", serde_json::to_string_pretty(&descriptors)?)?;
     } else {
-        print!("{}", render_table(&descriptors));
+        out!("{}", render_table(&descriptors))?;
     }
     Ok(())
 }
@@ -104,9 +105,9 @@ pub async fn show(
             .await
             .map_err(|e| anyhow::anyhow!(e.message))?;
         if json {
-            println!("{}", serde_json::to_string_pretty(&raw)?);
+            outln!("{}", serde_json::to_string_pretty(&raw)?)?;
         } else {
-            print!("{}", render_table(&[&descriptor]));
+            out!("{}", render_table(&[&descriptor]))?;
         }
         return Ok(());
     }
@@ -115,9 +116,9 @@ pub async fn show(
         .driver(driver_id)
         .with_context(|| format!("no driver `{driver_id}` in the registry"))?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&driver.descriptor)?);
+        outln!("{}", serde_json::to_string_pretty(&driver.descriptor)?)?;
     } else {
-        print!("{}", render_table(&[&driver.descriptor]));
+        out!("{}", render_table(&[&driver.descriptor]))?;
     }
     Ok(())
 }

@@ -9,6 +9,7 @@
 //! operator runs to see what a lane gets; secret-shaped keys are refused on
 //! write (they belong in managed secrets), so no value here is a secret.
 
+use super::exit::outln;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -39,8 +40,10 @@ pub enum EnvironmentsCommand {
     /// What a lane gets: global, then context, then instance records
     /// merged, with the scope that set each key.
     Resolve {
+        /// Lane context (a context of the product profile).
         #[arg(long)]
         context: String,
+        /// Lane instance (`testing`, `prod`, …).
         #[arg(long)]
         instance: String,
         #[command(flatten)]
@@ -54,6 +57,7 @@ pub enum EnvironmentsCommand {
         /// `KEY=VALUE`, one or more.
         #[arg(required = true, value_name = "KEY=VALUE")]
         entries: Vec<String>,
+        /// Where the values came from, as kept on the record.
         #[arg(long, default_value = "cli")]
         source_label: String,
         #[command(flatten)]
@@ -64,6 +68,7 @@ pub enum EnvironmentsCommand {
     Unset {
         #[command(flatten)]
         target: TargetArgs,
+        /// Keys to remove.
         #[arg(required = true, value_name = "KEY")]
         keys: Vec<String>,
         #[command(flatten)]
@@ -75,10 +80,13 @@ pub enum EnvironmentsCommand {
     /// run (key names only) unless `--apply`. Uses `LAUNCHPLANE_PROVIDER`
     /// and, for secrets, `LAUNCHPLANE_MASTER_ENCRYPTION_KEY`.
     ApplyLiveTarget {
+        /// Lane context (a context of the product profile).
         #[arg(long)]
         context: String,
+        /// Lane instance (`testing`, `prod`, …).
         #[arg(long)]
         instance: String,
+        /// Make the change; without it, a dry run that only shows what would change.
         #[arg(long)]
         apply: bool,
         #[command(flatten)]
@@ -89,6 +97,7 @@ pub enum EnvironmentsCommand {
     DeleteRecord {
         #[command(flatten)]
         target: TargetArgs,
+        /// Make the change; without it, a dry run that only shows what would change.
         #[arg(long)]
         apply: bool,
         /// Refuse unless the record still has this `updated_at` (from the
@@ -98,6 +107,7 @@ pub enum EnvironmentsCommand {
         /// Why (kept in the event's `detail`).
         #[arg(long, default_value = "")]
         reason: String,
+        /// Who acts, as kept in the audit record.
         #[arg(long, default_value = "launchplane-cli")]
         actor: String,
         #[command(flatten)]
@@ -109,8 +119,10 @@ pub enum EnvironmentsCommand {
 /// context's, both for an instance's.
 #[derive(Debug, Clone, Args)]
 pub struct TargetArgs {
+    /// Lane context (a context of the product profile).
     #[arg(long, default_value = "")]
     context: String,
+    /// Lane instance (`testing`, `prod`, …).
     #[arg(long, default_value = "")]
     instance: String,
 }
@@ -179,7 +191,7 @@ pub async fn run(command: EnvironmentsCommand) -> anyhow::Result<()> {
             delete_record(&database.open().await?, &target, &deletion).await?
         }
     };
-    println!("{}", serde_json::to_string_pretty(&output)?);
+    outln!("{}", serde_json::to_string_pretty(&output)?)?;
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 //! within one lease, 30 s by default) and writes an audit event with the
 //! operator's reason. The same over HTTP is `POST /v1/lanes/release`.
 
+use super::exit::outln;
 use clap::Subcommand;
 
 use super::secrets::DatabaseArgs;
@@ -13,6 +14,7 @@ use crate::records::AuditEvent;
 pub enum LanesCommand {
     /// Live leases in one context: which action holds which lane since when.
     List {
+        /// Lane context (a context of the product profile).
         #[arg(long)]
         context: String,
         #[command(flatten)]
@@ -20,10 +22,13 @@ pub enum LanesCommand {
     },
     /// Free one lane's lease now (audited).
     Release {
+        /// Product id.
         #[arg(long)]
         product: String,
+        /// Lane context (a context of the product profile).
         #[arg(long)]
         context: String,
+        /// Lane instance (`testing`, `prod`, …).
         #[arg(long)]
         instance: String,
         /// Why (kept in the audit event).
@@ -40,10 +45,10 @@ pub async fn run(command: LanesCommand) -> anyhow::Result<()> {
             let store = database.open().await?;
             let leases = store.live_lane_leases(context.trim()).await?;
             if leases.is_empty() {
-                println!("no lane of context `{}` is held", context.trim());
+                outln!("no lane of context `{}` is held", context.trim())?;
             }
             for lease in leases {
-                println!(
+                outln!(
                     "{}/{}/{}  {}.{}  trace {}  since {}",
                     lease.product,
                     lease.context,
@@ -52,7 +57,7 @@ pub async fn run(command: LanesCommand) -> anyhow::Result<()> {
                     lease.action_id,
                     lease.trace_id,
                     lease.acquired_at
-                );
+                )?;
             }
             Ok(())
         }
@@ -95,11 +100,14 @@ pub async fn run(command: LanesCommand) -> anyhow::Result<()> {
             event.detail = crate::ops::lanes::audit_detail(reason, freed.as_ref());
             store.append_audit_event(&event).await?;
             match freed {
-                Some(lease) => println!(
+                Some(lease) => outln!(
                     "released {product}/{context}/{instance}: held by {}.{} (trace {}) since {}",
-                    lease.driver_id, lease.action_id, lease.trace_id, lease.acquired_at
-                ),
-                None => println!("{product}/{context}/{instance} was not held"),
+                    lease.driver_id,
+                    lease.action_id,
+                    lease.trace_id,
+                    lease.acquired_at
+                )?,
+                None => outln!("{product}/{context}/{instance} was not held")?,
             }
             Ok(())
         }

@@ -5,6 +5,7 @@ pub mod check_repo;
 mod dev;
 mod drivers;
 mod environments;
+pub mod exit;
 mod lanes;
 mod operators;
 mod secrets;
@@ -18,6 +19,7 @@ use clap::{Args, FromArgMatches, Parser, Subcommand};
 pub use serve::build_state;
 
 use crate::config::{ConfigError, OidcSettings, ServeConfig, required};
+use exit::outln;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -73,6 +75,13 @@ enum Command {
         #[command(subcommand)]
         command: secrets::SecretsCommand,
     },
+    /// Print a shell completion script (`launchplane completion bash >
+    /// /etc/bash_completion.d/launchplane`).
+    Completion {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Apply database migrations (also done at `serve` start).
     Migrate {
         /// `postgres://…` or `sqlite://…`.
@@ -85,8 +94,10 @@ enum Command {
 enum AuthzCommand {
     /// Validate a policy TOML file and make it the active policy record.
     ImportToml {
+        /// The policy TOML file to validate and activate.
         #[arg(long)]
         policy_file: PathBuf,
+        /// `postgres://…` or `sqlite://…`: the record store.
         #[arg(long, env = "LAUNCHPLANE_DATABASE_URL", hide_env_values = true)]
         database_url: Option<String>,
     },
@@ -98,6 +109,7 @@ enum DriversCommand {
     List(DriversArgs),
     /// Show one driver's descriptor.
     Show {
+        /// Driver id (`generic-web`, …).
         driver_id: String,
         #[command(flatten)]
         args: DriversArgs,
@@ -151,6 +163,10 @@ pub struct ServeArgs {
         value_name = "SECONDS"
     )]
     pub shutdown_timeout: u64,
+    /// Serve `GET /metrics` on this address instead of --bind (a scrape
+    /// network of its own); unset, /metrics is on --bind.
+    #[arg(long, env = "LAUNCHPLANE_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
     #[command(flatten)]
     pub guests: GuestArgs,
     #[command(flatten)]
@@ -280,28 +296,52 @@ impl GuestArgs {
 }
 
 impl ServeArgs {
+    /// The configuration, or every missing or invalid setting at once.
     pub fn into_config(self) -> Result<ServeConfig, ConfigError> {
-        Ok(ServeConfig {
-            bind: self.bind,
-            registry: required(
+        let mut errors = Vec::new();
+        fn take<T>(result: Result<T, ConfigError>, errors: &mut Vec<ConfigError>) -> Option<T> {
+            result.map_err(|e| errors.push(e)).ok()
+        }
+        let registry = take(
+            required(
                 self.registry.registry,
                 "--registry",
                 "LAUNCHPLANE_DRIVER_REGISTRY",
-            )?,
-            database_url: required(
+            ),
+            &mut errors,
+        );
+        let database_url = take(
+            required(
                 self.database_url,
                 "--database-url",
                 "LAUNCHPLANE_DATABASE_URL",
-            )?,
+            ),
+            &mut errors,
+        );
+        let audience = take(
+            required(
+                self.oidc_audience.filter(|a| !a.trim().is_empty()),
+                "--oidc-audience",
+                "LAUNCHPLANE_SERVICE_AUDIENCE",
+            ),
+            &mut errors,
+        );
+        let front_door = take(self.front_door.settings(), &mut errors);
+        ConfigError::collect(errors)?;
+        let (Some(registry), Some(database_url), Some(audience), Some(front_door)) =
+            (registry, database_url, audience, front_door)
+        else {
+            return Err(ConfigError::Several(Vec::new()));
+        };
+        Ok(ServeConfig {
+            bind: self.bind,
+            registry,
+            database_url,
             cache_dir: self.registry.cache_dir,
             body_limit: self.body_limit,
             oidc: OidcSettings {
                 issuer: self.oidc_issuer,
-                audience: required(
-                    self.oidc_audience.filter(|a| !a.trim().is_empty()),
-                    "--oidc-audience",
-                    "LAUNCHPLANE_SERVICE_AUDIENCE",
-                )?,
+                audience,
                 jwks_url: self.oidc_jwks_url.filter(|u| !u.trim().is_empty()),
             },
             worker: !self.no_worker,
@@ -309,7 +349,8 @@ impl ServeArgs {
             provider: crate::config::ProviderChoice::FromEnv,
             guests: self.guests.config(),
             retention: self.retention.config(),
-            front_door: self.front_door.settings()?,
+            front_door,
+            metrics_bind: self.metrics_bind,
         })
     }
 }
@@ -344,7 +385,8 @@ impl Cli {
     }
 }
 
-/// Runs the command line; the binary's only job is to call this.
+/// Runs the command line and exits with the command's code ([`exit`]);
+/// the binary's only job is to call this.
 pub fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if let Some(args) = cli.check_repo() {
@@ -358,60 +400,164 @@ pub fn run() -> anyhow::Result<()> {
         };
         std::process::exit(code);
     }
+    if let Command::Completion { shell } = &cli.command {
+        finish(completion(*shell));
+    }
     init_tracing();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
-        match cli.command {
-            Command::Serve(args) => serve::serve(args.into_config()?).await,
-            Command::Call(args) => call::run(args).await,
-            Command::CheckRepo(_) => Ok(()),
-            Command::Drivers {
-                command: DriversCommand::List(args),
-            } => drivers::list(&args.registry, &args.remote, args.json).await,
-            Command::Drivers {
-                command: DriversCommand::Show { driver_id, args },
-            } => drivers::show(&args.registry, &args.remote, &driver_id, args.json).await,
-            Command::Dev(args) => dev::run(args).await,
-            Command::Authz {
-                command:
-                    AuthzCommand::ImportToml {
-                        policy_file,
-                        database_url,
-                    },
-            } => {
-                let url = required(database_url, "--database-url", "LAUNCHPLANE_DATABASE_URL")?;
-                serve::import_policy(&policy_file, &url).await
-            }
-            Command::Operators { command } => operators::run(command).await,
-            Command::Secrets { command } => secrets::run(command).await,
-            Command::Environments { command } => environments::run(command).await,
-            Command::Lanes { command } => lanes::run(command).await,
-            Command::Migrate { database_url } => {
-                let url = required(database_url, "--database-url", "LAUNCHPLANE_DATABASE_URL")?;
-                crate::records::Store::open(&url).await?;
-                println!(
-                    "migrated {} to schema revision {}",
-                    crate::records::redact_url(&url),
-                    crate::records::LATEST_SCHEMA
-                );
-                Ok(())
-            }
-        }
-    })
+    let outcome = runtime.block_on(execute(cli.command));
+    drop(runtime);
+    finish(outcome)
 }
 
+/// Ends the process with the command's exit code ([`exit`]); the error,
+/// if any, goes to standard error (not for a closed pipe: the reader
+/// went away on purpose).
+fn finish(outcome: anyhow::Result<()>) -> ! {
+    let code = match outcome {
+        Ok(()) => exit::OK,
+        Err(error) => {
+            let code = exit::code(&error);
+            if !exit::is_broken_pipe(&error) {
+                use std::io::Write as _;
+                let _ = writeln!(std::io::stderr(), "launchplane: {error:#}");
+            }
+            code
+        }
+    };
+    std::process::exit(code)
+}
+
+/// `launchplane completion SHELL`: the completion script on standard
+/// output (rendered first, so a closed pipe is an error, not a panic).
+fn completion(shell: clap_complete::Shell) -> anyhow::Result<()> {
+    use clap::CommandFactory as _;
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "launchplane", &mut script);
+    exit::out!("{}", String::from_utf8_lossy(&script))?;
+    Ok(())
+}
+
+/// Runs one command (every one but `check-repo` and `completion`).
+async fn execute(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(args) => serve::serve(args.into_config()?).await,
+        Command::Call(args) => call::run(args).await,
+        Command::CheckRepo(_) | Command::Completion { .. } => Ok(()),
+        Command::Drivers {
+            command: DriversCommand::List(args),
+        } => drivers::list(&args.registry, &args.remote, args.json).await,
+        Command::Drivers {
+            command: DriversCommand::Show { driver_id, args },
+        } => drivers::show(&args.registry, &args.remote, &driver_id, args.json).await,
+        Command::Dev(args) => dev::run(args).await,
+        Command::Authz {
+            command:
+                AuthzCommand::ImportToml {
+                    policy_file,
+                    database_url,
+                },
+        } => {
+            let url = required(database_url, "--database-url", "LAUNCHPLANE_DATABASE_URL")?;
+            serve::import_policy(&policy_file, &url).await
+        }
+        Command::Operators { command } => operators::run(command).await,
+        Command::Secrets { command } => secrets::run(command).await,
+        Command::Environments { command } => environments::run(command).await,
+        Command::Lanes { command } => lanes::run(command).await,
+        Command::Migrate { database_url } => {
+            let url = required(database_url, "--database-url", "LAUNCHPLANE_DATABASE_URL")?;
+            crate::records::Store::open(&url).await?;
+            outln!(
+                "migrated {} to schema revision {}",
+                crate::records::redact_url(&url),
+                crate::records::LATEST_SCHEMA
+            )?;
+            Ok(())
+        }
+    }
+}
+
+/// Logs go to standard error: `LAUNCHPLANE_LOG` filters them (default
+/// `info`: one access line per request), `LAUNCHPLANE_LOG_FORMAT=json`
+/// writes one JSON object a line; colour codes only on a terminal
+/// (docs/operating.md, "Logs").
 fn init_tracing() {
+    use std::io::IsTerminal as _;
     use tracing_subscriber::EnvFilter;
     let filter =
         EnvFilter::try_from_env("LAUNCHPLANE_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     if std::env::var("LAUNCHPLANE_LOG_FORMAT").is_ok_and(|f| f == "json") {
         builder.json().init();
     } else {
         builder.init();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    /// Every flag and argument of every command, with its command path,
+    /// that has no help text.
+    fn without_help(command: &clap::Command, path: &str, found: &mut Vec<String>) {
+        for arg in command.get_arguments() {
+            let id = arg.get_id().as_str();
+            if id == "help" || id == "version" {
+                continue;
+            }
+            if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                found.push(format!("{path} {id}"));
+            }
+        }
+        for sub in command.get_subcommands() {
+            without_help(sub, &format!("{path} {}", sub.get_name()), found);
+        }
+    }
+
+    #[test]
+    fn every_flag_and_argument_has_help() {
+        let mut found = Vec::new();
+        without_help(&Cli::command(), "launchplane", &mut found);
+        assert!(found.is_empty(), "without help: {found:#?}");
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_names_every_missing_setting_at_once() {
+        let cli = Cli::parse_from_args(["launchplane", "serve"]).expect("parses");
+        let Command::Serve(args) = cli.command else {
+            panic!("serve")
+        };
+        // Only when the environment does not supply them.
+        if std::env::var_os("LAUNCHPLANE_DRIVER_REGISTRY").is_some()
+            || std::env::var_os("LAUNCHPLANE_DATABASE_URL").is_some()
+            || std::env::var_os("LAUNCHPLANE_SERVICE_AUDIENCE").is_some()
+        {
+            return;
+        }
+        let message = args.into_config().expect_err("refused").to_string();
+        for name in [
+            "--registry",
+            "LAUNCHPLANE_DRIVER_REGISTRY",
+            "--database-url",
+            "LAUNCHPLANE_DATABASE_URL",
+            "--oidc-audience",
+            "LAUNCHPLANE_SERVICE_AUDIENCE",
+        ] {
+            assert!(message.contains(name), "{name} in {message}");
+        }
+        assert!(message.starts_with("3 configuration problems"), "{message}");
     }
 }

@@ -1,5 +1,6 @@
 //! `launchplane operators create-token | list | revoke`.
 
+use super::exit::outln;
 use clap::Subcommand;
 
 use crate::auth::operator::{new_token, token_hash};
@@ -13,18 +14,22 @@ pub enum OperatorsCommand {
         /// Who or what the token is for (policy rules match it).
         #[arg(long)]
         label: String,
+        /// `postgres://…` or `sqlite://…`: the record store.
         #[arg(long, env = "LAUNCHPLANE_DATABASE_URL", hide_env_values = true)]
         database_url: Option<String>,
     },
     /// List tokens (labels, ids, dates; never the tokens).
     List {
+        /// `postgres://…` or `sqlite://…`: the record store.
         #[arg(long, env = "LAUNCHPLANE_DATABASE_URL", hide_env_values = true)]
         database_url: Option<String>,
     },
     /// Revoke a token by id.
     Revoke {
+        /// The token's id (`launchplane operators list` shows them).
         #[arg(long)]
         token_id: String,
+        /// `postgres://…` or `sqlite://…`: the record store.
         #[arg(long, env = "LAUNCHPLANE_DATABASE_URL", hide_env_values = true)]
         database_url: Option<String>,
     },
@@ -51,19 +56,24 @@ pub async fn run(command: OperatorsCommand) -> anyhow::Result<()> {
                 .insert_operator_token(&token_id, &label, &token_hash(&token))
                 .await?;
             eprintln!("operator token {token_id} for `{label}` (shown once; store it now):");
-            println!("{token}");
+            outln!("{token}")?;
         }
         OperatorsCommand::List { database_url } => {
             let store = open(database_url).await?;
-            println!(
+            outln!(
                 "{:<30} {:<24} {:<22} REVOKED",
-                "TOKEN ID", "LABEL", "CREATED"
-            );
+                "TOKEN ID",
+                "LABEL",
+                "CREATED"
+            )?;
             for t in store.list_operator_tokens().await? {
-                println!(
+                outln!(
                     "{:<30} {:<24} {:<22} {}",
-                    t.token_id, t.label, t.created_at, t.revoked_at
-                );
+                    t.token_id,
+                    t.label,
+                    t.created_at,
+                    t.revoked_at
+                )?;
             }
         }
         OperatorsCommand::Revoke {
@@ -74,7 +84,7 @@ pub async fn run(command: OperatorsCommand) -> anyhow::Result<()> {
             if !store.revoke_operator_token(&token_id).await? {
                 anyhow::bail!("no live operator token `{token_id}`");
             }
-            println!("revoked {token_id}");
+            outln!("revoked {token_id}")?;
         }
     }
     Ok(())

@@ -10,6 +10,7 @@
 //! shell history), and is never printed: every command prints metadata as
 //! JSON.
 
+use super::exit::outln;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -43,9 +44,12 @@ pub enum SecretsCommand {
     /// Bind a secret to another environment key: the old binding is
     /// disabled, the new one configured, and a `relabelled` event kept.
     Relabel {
+        /// The secret's id (`launchplane secrets list` shows them).
         secret_id: String,
+        /// The environment key the secret is bound to.
         #[arg(long)]
         binding_key: String,
+        /// Who acts, as kept in the audit record.
         #[arg(long, default_value = "launchplane-cli")]
         actor: String,
         #[command(flatten)]
@@ -56,10 +60,12 @@ pub enum SecretsCommand {
     /// `disabled` event records the reason. `put` configures it again,
     /// always as a new version.
     Disable {
+        /// The secret's id (`launchplane secrets list` shows them).
         secret_id: String,
         /// Why; kept on the audit event.
         #[arg(long)]
         reason: String,
+        /// Who acts, as kept in the audit record.
         #[arg(long, default_value = "launchplane-cli")]
         actor: String,
         #[command(flatten)]
@@ -67,6 +73,7 @@ pub enum SecretsCommand {
     },
     /// Show one secret's metadata, binding and recent audit events.
     Show {
+        /// The secret's id (`launchplane secrets list` shows them).
         secret_id: String,
         #[command(flatten)]
         database: DatabaseArgs,
@@ -77,6 +84,7 @@ pub enum SecretsCommand {
 /// work on the record store directly.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
+    /// `postgres://…` or `sqlite://…`: the record store.
     #[arg(long, env = "LAUNCHPLANE_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
 }
@@ -111,6 +119,7 @@ pub struct PutArgs {
     /// Instance of a `context_instance` secret.
     #[arg(long, default_value = "")]
     instance: String,
+    /// What the secret is for (kept as metadata; never a value).
     #[arg(long, default_value = "")]
     description: String,
     /// File holding the value (one trailing line break is dropped); `-`
@@ -165,7 +174,7 @@ pub async fn run(command: SecretsCommand) -> anyhow::Result<()> {
                 .with_context(|| format!("no secret `{secret_id}`"))?
         }
     };
-    println!("{}", serde_json::to_string_pretty(&output)?);
+    outln!("{}", serde_json::to_string_pretty(&output)?)?;
     Ok(())
 }
 

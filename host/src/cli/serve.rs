@@ -1,5 +1,6 @@
 //! `launchplane serve`.
 
+use super::exit::outln;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -75,12 +76,14 @@ pub async fn serve_state(mut state: Service, config: &ServeConfig) -> anyhow::Re
     let signalled = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
-    let server = crate::http::serve(
-        listener,
-        router(state.clone()),
-        limits,
-        signalled(stopping.clone()),
-    );
+    let app = match config.metrics_bind {
+        None => router(state.clone()),
+        Some(metrics_bind) => {
+            serve_metrics(metrics_bind).await?;
+            crate::http::router_without_metrics(state.clone())
+        }
+    };
+    let server = crate::http::serve(listener, app, limits, signalled(stopping.clone()));
     let timeout = config.shutdown_timeout;
     let deadline = async move {
         signalled(stopping).await;
@@ -94,6 +97,21 @@ pub async fn serve_state(mut state: Service, config: &ServeConfig) -> anyhow::Re
         }
     }
     sweeper.abort();
+    Ok(())
+}
+
+/// Serves `GET /metrics` alone on `bind` (`--metrics-bind`) for the rest
+/// of the process.
+async fn serve_metrics(bind: std::net::SocketAddr) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("cannot listen on {bind} for --metrics-bind"))?;
+    tracing::info!(bind = %listener.local_addr()?, "metrics served");
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, crate::http::metrics_router()).await {
+            tracing::error!(%error, "the metrics listener stopped");
+        }
+    });
     Ok(())
 }
 
@@ -208,13 +226,13 @@ pub async fn import_policy(path: &Path, database_url: &str) -> anyhow::Result<()
     let expected = current.as_ref().map(|p| p.revision).unwrap_or(0);
     let record = policy_record(&policy, &format!("import-toml:{}", path.display()));
     let stored = store.replace_policy(expected, &record).await?;
-    println!(
+    outln!(
         "active authorization policy {} (revision {}, sha256 {}, {} github_actions rules)",
         stored.record_id,
         stored.revision,
         stored.policy_sha256,
         policy.github_actions.len()
-    );
+    )?;
     Ok(())
 }
 

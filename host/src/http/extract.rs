@@ -47,6 +47,14 @@ impl FromRequestParts<Service> for Call {
 
     async fn from_request_parts(parts: &mut Parts, service: &Service) -> Result<Self, ApiError> {
         let caller = service.authenticate(&parts.headers).await?;
+        // The access line names who called (`layer.rs`): a workflow's
+        // repository, else the caller's subject (an operator's label).
+        let label = caller
+            .github_actions
+            .as_ref()
+            .map(|claims| claims.repository.as_str())
+            .unwrap_or(caller.identity.subject.as_str());
+        tracing::Span::current().record("caller", label);
         let method = if parts.method == axum::http::Method::GET {
             "GET"
         } else {

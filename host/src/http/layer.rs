@@ -7,8 +7,11 @@
 //! task or in tasks it spawns with the span, names the trace id the client
 //! sees. A response that stands for an [`ApiError`] gets its JSON body
 //! here; a 5xx is logged with its internal detail; every request ends with
-//! one access line at INFO (method, route template, status, duration).
-//! Tokens never reach a log line: nothing here reads headers.
+//! one access line at INFO (trace id, method, route template, status,
+//! duration, and the caller's repository or operator label once
+//! authenticated, `http/extract.rs`) and is counted in the request
+//! metrics ([`crate::metrics`]). Tokens never reach a log line: nothing
+//! here reads headers.
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -24,6 +27,15 @@ use super::render::Refusal;
 use crate::ops::Service;
 use crate::trace::TraceId;
 
+/// The route template a request matched, passed from [`record_route`]
+/// to [`trace_requests`] in the response's extensions.
+#[derive(Clone)]
+struct RouteTemplate(String);
+
+/// The route label of a request that matched no route (so scans of
+/// random paths cannot grow the metrics).
+const UNMATCHED: &str = "unmatched";
+
 /// The outer layer: trace id, span, error body, logs.
 pub async fn trace_requests(mut request: Request, next: Next) -> Response {
     let trace_id = TraceId::new();
@@ -33,11 +45,18 @@ pub async fn trace_requests(mut request: Request, next: Next) -> Response {
         trace_id = %trace_id,
         method = %request.method(),
         route = tracing::field::Empty,
+        caller = tracing::field::Empty,
     );
+    let method = request.method().clone();
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
     let _entered = span.enter();
+    let route = response
+        .extensions_mut()
+        .remove::<RouteTemplate>()
+        .map(|RouteTemplate(route)| route);
     if let Some(Refusal(error)) = response.extensions_mut().remove::<Refusal>() {
+        crate::metrics::error(error.status.as_u16(), &error.code);
         if error.status.is_server_error() {
             tracing::error!(
                 code = error.code.as_ref(),
@@ -51,17 +70,29 @@ pub async fn trace_requests(mut request: Request, next: Next) -> Response {
         parts.headers.extend(body_parts.headers);
         response = Response::from_parts(parts, body);
     }
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    if route.is_none() {
+        span.record("route", UNMATCHED);
+    }
+    crate::metrics::request(
+        method.as_str(),
+        route.as_deref().unwrap_or(UNMATCHED),
+        status,
+        elapsed,
+    );
     tracing::info!(
-        status = response.status().as_u16(),
-        duration_ms = started.elapsed().as_millis() as u64,
+        status,
+        duration_ms = elapsed.as_millis() as u64,
         "request served"
     );
     response
 }
 
 /// Inside the trace layer: a client over its refusal limit is answered
-/// 429 with `Retry-After` before anything else runs (`/v1/health` stays
-/// open), and every 401 or 403 is charged to its client
+/// 429 with `Retry-After` before anything else runs (the probes,
+/// `/v1/health`, `/v1/ready` and `/metrics`, stay open), and every 401
+/// or 403 is charged to its client
 /// ([`crate::ops::throttle`]). Without a peer address (a server other
 /// than [`super::serve`]) nothing is limited.
 pub async fn throttle_clients(
@@ -76,8 +107,10 @@ pub async fn throttle_clients(
     let Some(client) = client else {
         return next.run(request).await;
     };
-    if request.uri().path() != "/v1/health"
-        && let Err(refusal) = service.client_throttle.check(client)
+    if !matches!(
+        request.uri().path(),
+        "/v1/health" | "/v1/ready" | "/metrics"
+    ) && let Err(refusal) = service.client_throttle.check(client)
     {
         return refusal.into_response();
     }
@@ -92,10 +125,19 @@ pub async fn throttle_clients(
 }
 
 /// The inner layer (routes only): names the matched route template in the
-/// request's span, so access lines group by route rather than by id.
+/// request's span and hands it to [`trace_requests`] for the metrics, so
+/// access lines and metrics group by route rather than by id.
 pub async fn record_route(request: Request, next: Next) -> Response {
-    if let Some(route) = request.extensions().get::<MatchedPath>() {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|route| route.as_str().to_string());
+    if let Some(route) = &route {
         tracing::Span::current().record("route", route.as_str());
     }
-    next.run(request).await
+    let mut response = next.run(request).await;
+    if let Some(route) = route {
+        response.extensions_mut().insert(RouteTemplate(route));
+    }
+    response
 }

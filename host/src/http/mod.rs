@@ -36,17 +36,42 @@ use crate::ops::{
     Service, lanes, live_target, onboarding, previews as preview_routes, product_config,
 };
 
-/// The service router.
+/// The service router, `GET /metrics` included.
 pub fn router(service: Service) -> Router {
     router_with(service, Router::new())
+}
+
+/// The service router without `GET /metrics` (served on a bind of its own
+/// instead, [`metrics_router`]).
+pub fn router_without_metrics(service: Service) -> Router {
+    build(service, Router::new(), false)
+}
+
+/// `GET /metrics` alone, for `--metrics-bind`.
+pub fn metrics_router() -> Router {
+    crate::metrics::install();
+    Router::new().route("/metrics", get(health::metrics))
 }
 
 /// The service router with `extra` routes merged in before the layers, so
 /// they get the same trace ids, error bodies and logs (the benchmark adds
 /// its native stand-in for driver code this way).
 pub fn router_with(service: Service, extra: Router<Service>) -> Router {
+    build(service, extra, true)
+}
+
+/// Installs the metrics recorder ([`crate::metrics::install`]) and builds
+/// the router.
+fn build(service: Service, extra: Router<Service>, metrics: bool) -> Router {
+    crate::metrics::install();
+    let extra = if metrics {
+        extra.route("/metrics", get(health::metrics))
+    } else {
+        extra
+    };
     Router::new()
         .route("/v1/health", get(health::health))
+        .route("/v1/ready", get(health::ready))
         .route("/v1/drivers", get(drivers::list))
         .route("/v1/drivers/{driver_id}", get(drivers::show))
         .route("/v1/openapi.json", get(openapi::serve))

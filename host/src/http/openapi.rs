@@ -130,6 +130,13 @@ const CORE_ROUTES: &[(&str, &str, &str, &str, &str)] = &[
     ),
     (
         "get",
+        "/v1/ready",
+        "ready",
+        "",
+        "Readiness: database, registry, policy, provider (503 naming what is missing)",
+    ),
+    (
+        "get",
         "/v1/drivers",
         "drivers.list",
         "driver.read",

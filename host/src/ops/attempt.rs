@@ -98,6 +98,7 @@ impl Attempts {
         let held: Vec<_> = self.held().drain().map(|(_, hold)| hold).collect();
         for (key, lease) in held {
             if let Some(lease) = lease {
+                crate::metrics::lane_leases_held(-1.0);
                 renewed("lane lease", store.release_lane(&lease).await.map(|_| true));
             }
             if let Some(key) = key {
@@ -146,6 +147,9 @@ impl Heartbeat {
                 id,
             };
         }
+        if lease.is_some() {
+            crate::metrics::lane_leases_held(1.0);
+        }
         attempts.held().insert(id, (key.cloned(), lease.cloned()));
         let (store, owner, lease_ms) = (
             service.store.clone(),
@@ -181,7 +185,10 @@ impl Drop for Heartbeat {
         if let Some(task) = self.task.take() {
             task.abort();
         }
-        self.attempts.held().remove(&self.id);
+        // Absent when a timed-out shutdown already released it.
+        if let Some((_, Some(_))) = self.attempts.held().remove(&self.id) {
+            crate::metrics::lane_leases_held(-1.0);
+        }
     }
 }
 

@@ -57,6 +57,13 @@ impl Service {
             )
             .await
             .map_err(ApiError::internal)?;
+        crate::metrics::idempotency(match &outcome {
+            Reservation::Reserved => "reserved",
+            Reservation::Replay(_) => "replayed",
+            Reservation::Reused => "reused",
+            Reservation::InProgress => "in_progress",
+            Reservation::Interrupted(_) => "outcome_unknown",
+        });
         match outcome {
             Reservation::Reserved => Ok(Ticket::Proceed(Some(key))),
             Reservation::Replay(stored) => Ok(Ticket::Replay(replay(&m.call.trace_id, stored))),

@@ -21,6 +21,7 @@
 //!   [`secrets`], [`catalogue`], [`previews`] (desired state, lifecycle
 //!   plan and cleanup, PR feedback).
 //! * [`throttle`]: per-client limits on refused (401/403) requests.
+//! * [`readiness`]: whether this host can serve now (`GET /v1/ready`).
 
 pub mod access;
 pub mod attempt;
@@ -42,6 +43,7 @@ pub mod previews;
 
 pub mod product_config;
 pub mod profiles;
+pub mod readiness;
 pub mod reads;
 pub mod secrets;
 pub mod throttle;

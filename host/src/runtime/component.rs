@@ -194,6 +194,9 @@ impl DriverComponent {
         call: GuestCall<R>,
     ) -> Result<Invoked<R>, InvokeError> {
         let started = Instant::now();
+        let action = invocation
+            .as_ref()
+            .map_or_else(|| "describe".to_string(), |i| i.action_id.clone());
         let mut state = InvocationState::new(
             self.driver_id.clone(),
             Arc::from(trace_id),
@@ -236,6 +239,13 @@ impl DriverComponent {
         let elapsed = started.elapsed();
         let memory_exceeded = store.data().limiter.exceeded();
         let transcript = std::mem::take(&mut store.data_mut().transcript);
+        let outcome = outcome.map_err(|error| self.classify(error, memory_exceeded));
+        crate::metrics::driver_invocation(
+            &self.driver_id,
+            &action,
+            metric_outcome(&outcome),
+            elapsed,
+        );
         match outcome {
             Ok(value) => Ok(Invoked {
                 value,
@@ -243,7 +253,6 @@ impl DriverComponent {
                 elapsed,
             }),
             Err(error) => {
-                let error = self.classify(error, memory_exceeded);
                 tracing::error!(driver_id = %self.driver_id, trace_id, elapsed_ms = elapsed.as_millis() as u64,
                     error = %error, "driver invocation failed");
                 Err(error)
@@ -269,5 +278,17 @@ impl DriverComponent {
             driver_id,
             message: format!("{error:#}"),
         }
+    }
+}
+
+/// The metrics' word for how an invocation ended (a driver's own error
+/// result counts as `ok`: the sandbox did its job).
+fn metric_outcome<T>(outcome: &Result<T, InvokeError>) -> &'static str {
+    match outcome {
+        Ok(_) => "ok",
+        Err(InvokeError::DeadlineExceeded { .. }) => "deadline",
+        Err(InvokeError::MemoryExceeded { .. }) => "memory",
+        Err(InvokeError::Trap { .. }) => "trap",
+        Err(InvokeError::Closed) => "closed",
     }
 }

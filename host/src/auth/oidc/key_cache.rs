@@ -125,10 +125,12 @@ impl OidcVerifier {
                 cache.fetched_at = Some(Instant::now());
                 drop(cache);
                 tracing::info!(keys = count, "fetched OIDC signing keys");
+                crate::metrics::jwks_fetch(true);
                 Refresh::Fetched
             }
             Err(reason) => {
                 tracing::warn!(%reason, "OIDC signing key fetch failed; keeping cached keys");
+                crate::metrics::jwks_fetch(false);
                 Refresh::Failed(reason)
             }
         }

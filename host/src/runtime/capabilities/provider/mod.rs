@@ -20,7 +20,8 @@ use super::call::{HostResult, fenced, outcome};
 pub const DEFAULT_JOB_NAME: &str = "launchplane-job";
 
 /// Provider calls share one shape: check the lane, find the provider, run
-/// the call within the budget, note the outcome.
+/// the call within the budget, note the outcome and count it
+/// ([`crate::metrics::provider_call`]).
 /// `effect` calls (they change the lane) pass the invocation's effect
 /// fence first (`../effects.rs`).
 macro_rules! lane_call {
@@ -46,7 +47,9 @@ macro_rules! lane_call {
             return Ok(Err($self.unavailable($function, "provider")));
         };
         let summary = format!("{}/{}", $lane.context, $lane.instance);
+        let started = std::time::Instant::now();
         let result = $self.call_site()?.run(async move { $call.await }).await?;
+        crate::metrics::provider_call($function, outcome(&result), started.elapsed());
         $self.note($function, summary, outcome(&result));
         Ok(result)
     }};
@@ -74,7 +77,9 @@ macro_rules! context_call {
             return Ok(Err($self.unavailable($function, "provider")));
         };
         let summary = $summary;
+        let started = std::time::Instant::now();
         let result = $self.call_site()?.run(async move { $call.await }).await?;
+        crate::metrics::provider_call($function, outcome(&result), started.elapsed());
         $self.note($function, summary, outcome(&result));
         Ok(result)
     }};
