@@ -14,6 +14,7 @@ mod hygiene;
 mod jwks;
 mod lifecycle;
 mod odoo;
+mod one_tx;
 mod operators;
 mod parity;
 mod providers;

@@ -3,6 +3,7 @@
 //! a real HTTP server on loopback.
 
 pub mod fake_dokploy;
+pub mod statements;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -22,6 +22,7 @@ mod operations;
 mod operators;
 mod policies;
 mod runtime_environments;
+mod tx;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -46,6 +47,7 @@ pub use runtime_environments::{
     StoredEnvironment, row as runtime_environment_row,
     write_after_read as runtime_environment_write,
 };
+pub use tx::{TX_TARGET, Tx, evidence_may_replace};
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]

@@ -150,34 +150,43 @@ impl StoreRecords {
             )));
         }
         let ingest = Ingest {
-            store: &self.store,
             product: &scope.product,
             trace_id: &self.trace_id,
         };
         let (mode, model) = self.mode_of(kind)?;
-        match model {
+        let record_id = match model {
             Model::Deployment => {
                 let deployment: DeploymentRecord = typed(kind, &document)?;
+                let mut tx = self.store.begin_write().await.map_err(store_error)?;
                 ingest
-                    .deployment(&deployment, InventoryRule::WhenHealthy, true)
+                    .deployment(&mut tx, &deployment, InventoryRule::WhenHealthy, true)
                     .await
                     .map_err(ingest_error)?;
-                return Ok(deployment.record_id);
+                Some((tx, deployment.record_id))
             }
             Model::Promotion => {
                 let promotion: PromotionRecord = typed(kind, &document)?;
+                let mut tx = self.store.begin_write().await.map_err(store_error)?;
                 ingest
-                    .promotion(&promotion, InventoryRule::WhenHealthy, true)
+                    .promotion(&mut tx, &promotion, InventoryRule::WhenHealthy, true)
                     .await
                     .map_err(ingest_error)?;
-                return Ok(promotion.record_id);
+                Some((tx, promotion.record_id))
             }
             Model::BackupGate => {
                 let gate: BackupGateRecord = typed(kind, &document)?;
-                ingest.backup_gate(&gate).await.map_err(ingest_error)?;
-                return Ok(gate.record_id);
+                let mut tx = self.store.begin_write().await.map_err(store_error)?;
+                ingest
+                    .backup_gate(&mut tx, &gate)
+                    .await
+                    .map_err(ingest_error)?;
+                Some((tx, gate.record_id))
             }
-            _ => {}
+            _ => None,
+        };
+        if let Some((tx, record_id)) = record_id {
+            tx.commit().await.map_err(store_error)?;
+            return Ok(record_id);
         }
         // Kinds the host has a model for are validated; their ids and key
         // columns come from the model.
