@@ -13,9 +13,12 @@
 //! mutation rolls back and the caller gets 500.
 //!
 //! Statements of one deployment evidence request with a key (PostgreSQL):
-//! `BEGIN`, the deployment insert (with its history row), the inventory
-//! upsert (with its history row), the key's answer, the audit row,
-//! `COMMIT`: six, one commit (`tests/all/one_tx.rs` counts them).
+//! `BEGIN`, the key's answer, the audit row, the deployment insert (with
+//! its history row), the inventory upsert (with its history row),
+//! `COMMIT`: six, one commit (`tests/all/one_tx.rs` counts them). The
+//! record writes go last ([`crate::ops::Accepted::pending`]): every
+//! request of a lane updates its inventory row, and that row is locked
+//! from its upsert to the commit.
 
 use axum::http::StatusCode;
 use serde_json::json;
@@ -25,11 +28,32 @@ use super::idempotency::Ticket;
 use super::mutation::Mutation;
 use super::{Accepted, Reply, Service};
 use crate::error::ApiError;
-use crate::records::{IdempotencyKey, StoredResponse, Tx, fingerprint};
+use crate::records::{IdempotencyKey, StoreError, StoredResponse, Tx, fingerprint};
 
 /// What a mutation run in a transaction hands back: the transaction and
 /// its outcome.
 pub type TxOutcome = (Tx, Result<Accepted, ApiError>);
+
+/// How [`Service::finish_tx`] ended.
+enum Finish {
+    Done(Reply),
+    /// A fresh key was taken by another request (rolled back).
+    KeyTaken,
+    /// A pending record write was refused (rolled back).
+    Refused(ApiError),
+}
+
+/// A refused pending record write, as the evidence routes answer it.
+fn write_error(error: StoreError) -> ApiError {
+    match error {
+        StoreError::Conflict { kind, record_id } => ApiError::new(
+            StatusCode::CONFLICT,
+            "record_conflict",
+            format!("Record {kind} `{record_id}` already exists with different content."),
+        ),
+        other => super::input::store_error(other),
+    }
+}
 
 /// How the transaction's answer is kept under the request's key.
 enum KeyUse<'a> {
@@ -71,8 +95,10 @@ impl Service {
             (Some(key), Some(print)) if accepted.store_for_replay => KeyUse::Fresh(key, print),
             _ => KeyUse::None,
         };
-        if let Some(reply) = self.finish_tx(&m, tx, accepted, key_use).await? {
-            return Ok(reply);
+        match self.finish_tx(&m, tx, accepted, key_use).await? {
+            Finish::Done(reply) => return Ok(reply),
+            Finish::Refused(error) => return self.refuse_tx(&m, key.is_some(), error).await,
+            Finish::KeyTaken => {}
         }
         // The key is taken: look at it the usual way.
         let key = match self.reserve(&m).await? {
@@ -87,8 +113,19 @@ impl Service {
                     Some(key) => KeyUse::Owned(key),
                     None => KeyUse::None,
                 };
-                let reply = self.finish_tx(&m, tx, accepted, key_use).await?;
-                reply.ok_or_else(|| ApiError::internal("the idempotency reservation was lost"))
+                match self.finish_tx(&m, tx, accepted, key_use).await? {
+                    Finish::Done(reply) => Ok(reply),
+                    Finish::KeyTaken => {
+                        Err(ApiError::internal("the idempotency reservation was lost"))
+                    }
+                    Finish::Refused(error) => {
+                        if let Some(key) = &key {
+                            self.release_quietly(key).await;
+                        }
+                        self.audit_refusal(&m, &error).await;
+                        Err(error)
+                    }
+                }
             }
             Err(error) => {
                 drop(tx);
@@ -121,16 +158,18 @@ impl Service {
         }))
     }
 
-    /// Keeps the answer under the key, appends the audit event and
-    /// commits. `None` when a fresh key turned out to be taken (the
-    /// transaction is rolled back).
+    /// Keeps the answer under the key, appends the audit event, applies
+    /// the mutation's pending record writes and commits, in that order:
+    /// a taken key stops the transaction before any write, and the rows
+    /// every request of a lane updates (its inventory) are locked only
+    /// for the last statement and the commit.
     async fn finish_tx(
         &self,
         m: &Mutation<'_>,
         mut tx: Tx,
         accepted: Accepted,
         key_use: KeyUse<'_>,
-    ) -> Result<Option<Reply>, ApiError> {
+    ) -> Result<Finish, ApiError> {
         let registry = self.registry();
         let body = accepted_body(m.call, &accepted, |key| registry.records_key(key));
         let answer = StoredResponse {
@@ -156,7 +195,7 @@ impl Service {
                 .map_err(ApiError::internal)?,
         };
         if !kept {
-            return Ok(None);
+            return Ok(Finish::KeyTaken);
         }
         let mut event = audit_event(m.call, m.action, "accepted", 202);
         event.product = m.product.to_string();
@@ -173,8 +212,15 @@ impl Service {
                 "The audit event could not be written, so nothing was changed.",
             ));
         }
+        if !accepted.pending.is_empty()
+            && let Err(error) = tx
+                .write_records(&accepted.pending, m.call.trace_id.as_str())
+                .await
+        {
+            return Ok(Finish::Refused(write_error(error)));
+        }
         tx.commit().await.map_err(ApiError::internal)?;
-        Ok(Some(Reply {
+        Ok(Finish::Done(Reply {
             status: StatusCode::ACCEPTED,
             body: answer.body,
         }))

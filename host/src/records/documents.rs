@@ -256,7 +256,7 @@ fn unstorable(values: &[&str]) -> bool {
 
 /// A write's key columns and document as storable text (the
 /// [`super::hygiene`] rule); the error names `<kind>.<field path>`.
-pub(super) fn check_write(write: &RecordWrite) -> Result<(), InputError> {
+pub(crate) fn check_write(write: &RecordWrite) -> Result<(), InputError> {
     let record = match write {
         RecordWrite::Append { record, .. }
         | RecordWrite::Evidence { record, .. }
@@ -279,6 +279,19 @@ pub(super) fn check_write(write: &RecordWrite) -> Result<(), InputError> {
         check_columns(&[(&format!("{kind}.{column}"), value)])?;
     }
     check_document(kind, &record.document)
+}
+
+impl RecordWrite {
+    /// The id of the record this write touches.
+    pub fn record_id(&self) -> &str {
+        match self {
+            RecordWrite::DeleteIf { record_id, .. } => record_id,
+            RecordWrite::Append { record, .. }
+            | RecordWrite::Evidence { record, .. }
+            | RecordWrite::Replace { record }
+            | RecordWrite::ReplaceIf { record, .. } => &record.record_id,
+        }
+    }
 }
 
 impl StoredRecord {

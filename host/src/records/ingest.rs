@@ -46,11 +46,16 @@ pub enum InventoryRule {
     WhenHealthy,
 }
 
-/// What an ingest wrote: `records` keys for the response and record ids.
+/// What an ingest writes: `records` keys for the response, the record
+/// ids, and the writes themselves, for the caller to apply in its
+/// transaction ([`Tx::write_records`]) when it chooses: host routes apply
+/// them last, so the lane's inventory row, which every request of a lane
+/// updates, is locked only until the commit that follows.
 #[derive(Debug, Clone, Default)]
 pub struct Ingested {
     pub records: Vec<(String, Value)>,
     pub written: Vec<String>,
+    pub pending: Vec<RecordWrite>,
 }
 
 impl Ingested {
@@ -135,13 +140,18 @@ impl Ingest<'_> {
         })
     }
 
-    async fn commit(
+    /// The ingest's writes, checked ([`RecordWrite`] rules hold when
+    /// they are applied).
+    fn commit(
         &self,
-        tx: &mut Tx,
         writes: Vec<RecordWrite>,
         mut ingested: Ingested,
     ) -> Result<Ingested, IngestError> {
-        ingested.written = tx.write_records(&writes, self.trace_id).await?;
+        for write in &writes {
+            crate::records::documents::check_write(write).map_err(StoreError::from)?;
+        }
+        ingested.written = writes.iter().map(|w| w.record_id().to_string()).collect();
+        ingested.pending = writes;
         Ok(ingested)
     }
 
@@ -186,7 +196,7 @@ impl Ingest<'_> {
                 .with_instance(&tuple.channel);
             writes.push(RecordWrite::Replace { record });
         }
-        self.commit(tx, writes, ingested).await
+        self.commit(writes, ingested)
     }
 
     /// The `ship` tuple a deployment mints for its stable lane: from the
@@ -300,14 +310,10 @@ impl Ingest<'_> {
                 }
             }
         }
-        self.commit(tx, writes, ingested).await
+        self.commit(writes, ingested)
     }
 
-    pub async fn backup_gate(
-        &self,
-        tx: &mut Tx,
-        gate: &BackupGateRecord,
-    ) -> Result<Ingested, IngestError> {
+    pub async fn backup_gate(&self, gate: &BackupGateRecord) -> Result<Ingested, IngestError> {
         gate.validate()
             .map_err(|e| IngestError::Invalid(e.within("backup_gate")))?;
         let mut ingested = Ingested::default();
@@ -319,7 +325,7 @@ impl Ingest<'_> {
             false,
         )];
         ingested.record("backup_gate_record_id", gate.record_id.clone());
-        self.commit(tx, writes, ingested).await
+        self.commit(writes, ingested)
     }
 
     /// Generation evidence: upserts the preview and writes the generation
@@ -370,7 +376,7 @@ impl Ingest<'_> {
         ingested.record("generation_id", generation.generation_id.clone());
         ingested.record("preview_id", preview.preview_id.clone());
         ingested.record("transition", generation.state.as_str());
-        self.commit(tx, writes, ingested).await
+        self.commit(writes, ingested)
     }
 
     /// Destroy evidence: transitions an existing preview; never creates one.
@@ -401,6 +407,6 @@ impl Ingest<'_> {
         let mut ingested = Ingested::default();
         ingested.record("preview_id", preview.preview_id.clone());
         ingested.record("transition", "destroyed");
-        self.commit(tx, writes, ingested).await
+        self.commit(writes, ingested)
     }
 }

@@ -8,7 +8,7 @@
 //! locks, `FOR UPDATE SKIP LOCKED`), never by process memory.
 
 mod audit;
-mod documents;
+pub(crate) mod documents;
 pub mod hygiene;
 mod idempotency;
 pub mod ingest;

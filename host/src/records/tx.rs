@@ -132,13 +132,7 @@ impl Tx {
         let mut written = Vec::with_capacity(writes.len());
         for write in writes {
             self.write_one(write, trace_id).await?;
-            written.push(match write {
-                RecordWrite::DeleteIf { record_id, .. } => record_id.clone(),
-                RecordWrite::Append { record, .. }
-                | RecordWrite::Evidence { record, .. }
-                | RecordWrite::Replace { record }
-                | RecordWrite::ReplaceIf { record, .. } => record.record_id.clone(),
-            });
+            written.push(write.record_id().to_string());
         }
         Ok(written)
     }

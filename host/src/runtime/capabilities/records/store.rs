@@ -158,33 +158,33 @@ impl StoreRecords {
             Model::Deployment => {
                 let deployment: DeploymentRecord = typed(kind, &document)?;
                 let mut tx = self.store.begin_write().await.map_err(store_error)?;
-                ingest
+                let ingested = ingest
                     .deployment(&mut tx, &deployment, InventoryRule::WhenHealthy, true)
                     .await
                     .map_err(ingest_error)?;
-                Some((tx, deployment.record_id))
+                Some((tx, ingested.pending, deployment.record_id))
             }
             Model::Promotion => {
                 let promotion: PromotionRecord = typed(kind, &document)?;
                 let mut tx = self.store.begin_write().await.map_err(store_error)?;
-                ingest
+                let ingested = ingest
                     .promotion(&mut tx, &promotion, InventoryRule::WhenHealthy, true)
                     .await
                     .map_err(ingest_error)?;
-                Some((tx, promotion.record_id))
+                Some((tx, ingested.pending, promotion.record_id))
             }
             Model::BackupGate => {
                 let gate: BackupGateRecord = typed(kind, &document)?;
                 let mut tx = self.store.begin_write().await.map_err(store_error)?;
-                ingest
-                    .backup_gate(&mut tx, &gate)
-                    .await
-                    .map_err(ingest_error)?;
-                Some((tx, gate.record_id))
+                let ingested = ingest.backup_gate(&gate).await.map_err(ingest_error)?;
+                Some((tx, ingested.pending, gate.record_id))
             }
             _ => None,
         };
-        if let Some((tx, record_id)) = record_id {
+        if let Some((mut tx, pending, record_id)) = record_id {
+            tx.write_records(&pending, &self.trace_id)
+                .await
+                .map_err(store_error)?;
             tx.commit().await.map_err(store_error)?;
             return Ok(record_id);
         }
