@@ -175,7 +175,7 @@ impl StoreRecords {
             }
             Model::BackupGate => {
                 let gate: BackupGateRecord = typed(kind, &document)?;
-                let mut tx = self.store.begin_write().await.map_err(store_error)?;
+                let tx = self.store.begin_write().await.map_err(store_error)?;
                 let ingested = ingest.backup_gate(&gate).await.map_err(ingest_error)?;
                 Some((tx, ingested.pending, gate.record_id))
             }
