@@ -68,7 +68,8 @@ const SECTIONS: &[&str] = &["startup", "memory", "dispatch", "ingest", "isolatio
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let stops = stops::Stops::install();
+    let statements = launchplane_tests::statements::StatementLog::default();
+    let stops = stops::Stops::install(&statements);
     for section in &args.only {
         anyhow::ensure!(
             SECTIONS.contains(&section.as_str()),
@@ -85,7 +86,7 @@ fn main() -> anyhow::Result<()> {
     let client = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let outcome = client.block_on(run(args, server.handle().clone(), stops));
+    let outcome = client.block_on(run(args, server.handle().clone(), stops, statements));
     drop(client);
     server.shutdown_timeout(Duration::from_secs(5));
     outcome
@@ -100,6 +101,7 @@ async fn run(
     args: Args,
     server: tokio::runtime::Handle,
     stops: stops::Stops,
+    statements: launchplane_tests::statements::StatementLog,
 ) -> anyhow::Result<()> {
     let root = launchplane_tests::root();
     let out = args
@@ -128,6 +130,7 @@ async fn run(
         bin,
         work: work.path().to_path_buf(),
         stops,
+        statements,
     };
     let load_at_start = loadavg();
     eprintln!(

@@ -5,6 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use launchplane_tests::statements::StatementLog;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
@@ -14,9 +15,10 @@ use tracing_subscriber::layer::{Context, Layer};
 pub struct Stops(Arc<Mutex<Vec<u64>>>);
 
 impl Stops {
-    /// Installs the process-wide subscriber: this layer, plus log output
-    /// on stderr when `LAUNCHPLANE_BENCH_LOG` names a filter.
-    pub fn install() -> Stops {
+    /// Installs the process-wide subscriber: this layer, the statement
+    /// log (on only while the ingest section counts), plus log output on
+    /// stderr when `LAUNCHPLANE_BENCH_LOG` names a filter.
+    pub fn install(statements: &StatementLog) -> Stops {
         use tracing_subscriber::prelude::*;
         let stops = Stops::default();
         let filter = std::env::var("LAUNCHPLANE_BENCH_LOG").unwrap_or_else(|_| "off".into());
@@ -28,6 +30,7 @@ impl Stops {
         let own = tracing_subscriber::filter::filter_fn(|m| m.target() == TARGET);
         let _ = tracing_subscriber::registry()
             .with(stops.clone().with_filter(own))
+            .with(statements.clone().with_filter(statements.filter()))
             .with(fmt)
             .try_init();
         stops

@@ -16,6 +16,7 @@ mod lifecycle;
 mod odoo;
 mod odoo_bootstrap;
 mod odoo_run;
+mod one_tx;
 mod operating;
 mod operators;
 mod parity;

@@ -4,12 +4,13 @@
 
 use anyhow::bail;
 use launchplane::records::Store;
+use launchplane_tests::statements::{StatementLog, Tally};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use super::{Ctx, errors_figure};
 use crate::load::{self, Sample};
-use crate::report::Figure;
+use crate::report::{Figure, Op};
 use crate::service::InProcess;
 
 /// Microseconds as milliseconds.
@@ -105,10 +106,88 @@ fn ingest_figures(
     ));
 }
 
+/// Requests of the statement count.
+const COUNTED: usize = 50;
+
+/// Statements and commits per evidence request (with an
+/// `Idempotency-Key`), counted from the statements the in-process host's
+/// sqlx sends, over [`COUNTED`] requests one after another. The
+/// authorization policy cache's refresh (one read every few seconds,
+/// shared by all requests) is left out and reported beside.
+async fn statement_figures(ctx: &Ctx, service: &InProcess) -> anyhow::Result<Vec<Figure>> {
+    let url = service.target.url("/v1/evidence/deployments");
+    let post = |n: usize| {
+        let id = format!("{}-counted-{n}", ctx.run_id);
+        ctx.client
+            .post(&url)
+            .bearer_auth(&ctx.tokens[0])
+            .header("Idempotency-Key", id.clone())
+            .json(&deployment_evidence(&format!("deployment-{id}")))
+            .send()
+    };
+    // Warm: signing keys, the policy cache, prepared statements.
+    post(COUNTED).await?.error_for_status()?;
+    ctx.statements.take();
+    ctx.statements.set_on(true);
+    let mut per_request = Vec::with_capacity(COUNTED);
+    for n in 0..COUNTED {
+        let status = post(n).await?.status();
+        if status != StatusCode::ACCEPTED {
+            ctx.statements.set_on(false);
+            bail!("counted evidence request answered {status}");
+        }
+        per_request.push(ctx.statements.take());
+    }
+    ctx.statements.set_on(false);
+    let policy_reads: usize = per_request
+        .iter()
+        .flatten()
+        .filter(|s| s.contains("FROM lp_authz_policies"))
+        .count();
+    let mut total = Tally::default();
+    for statements in &mut per_request {
+        statements.retain(|s| !s.contains("FROM lp_authz_policies"));
+        let tally = StatementLog::tally(statements);
+        total.statements += tally.statements;
+        total.commits += tally.commits;
+    }
+    let section = "2 ingest";
+    let what = "POST /v1/evidence/deployments with Idempotency-Key";
+    let statements = total.statements as f64 / COUNTED as f64;
+    let commits = total.commits as f64 / COUNTED as f64;
+    let detail = json!({
+        "requests": COUNTED,
+        "statements": total.statements,
+        "commits": total.commits,
+        "policy_cache_reads": policy_reads,
+        "one_request": per_request.first(),
+    });
+    Ok(vec![
+        Figure::new(
+            section,
+            "evidence.statements_per_request",
+            format!("{what}: SQL statements per request (BEGIN and COMMIT included)"),
+            statements,
+            "statements",
+        )
+        .target("statements per request", statements, Op::AtMost, 6.0)
+        .detail(detail.clone()),
+        Figure::new(
+            section,
+            "evidence.commits_per_request",
+            format!("{what}: transactions committed per request"),
+            commits,
+            "commits",
+        )
+        .target("commits per request", commits, Op::AtMost, 1.0)
+        .detail(detail),
+    ])
+}
+
 /// The ingest figures: evidence at concurrency 1, 16 and 64, then
 /// generic-web `deploy` on the simulated provider.
 pub async fn ingest(ctx: &Ctx, service: &InProcess) -> anyhow::Result<Vec<Figure>> {
-    let mut figures = Vec::new();
+    let mut figures = statement_figures(ctx, service).await?;
     for concurrency in [1usize, 16, 64] {
         let before = count_records(ctx, &service.db.store, "deployment").await?;
         let prefix = format!("{}-evidence-c{concurrency}", ctx.run_id);

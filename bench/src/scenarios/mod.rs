@@ -110,6 +110,8 @@ pub struct Ctx {
     pub work: PathBuf,
     /// Runaway invocations the in-process host stopped, as it logged them.
     pub stops: crate::stops::Stops,
+    /// The in-process host's SQL statements, counted while on.
+    pub statements: launchplane_tests::statements::StatementLog,
 }
 
 impl Ctx {

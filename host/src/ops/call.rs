@@ -103,6 +103,9 @@ pub struct Accepted {
     /// What the audit event's `detail` says of an accepted mutation (an
     /// operator's reason, say); `null` when `None`.
     pub audit_detail: Option<Value>,
+    /// Record writes a one-transaction mutation (`ops/one_tx.rs`) applies
+    /// last, after its key and audit row; their ids are in `written`.
+    pub pending: Vec<crate::records::RecordWrite>,
 }
 
 impl Accepted {

@@ -72,14 +72,26 @@ impl Service {
             Ok(accepted) => {
                 let registry = self.registry();
                 let body = accepted_body(m.call, &accepted, |key| registry.records_key(key));
-                if let Some(key) = key {
-                    self.keep_or_release(key, &accepted, &body, m.call).await;
-                }
                 event.record_ids = accepted.written;
                 if let Some(detail) = accepted.audit_detail {
                     event.detail = detail;
                 }
-                self.audit(&event).await;
+                match key {
+                    Some(key) if accepted.store_for_replay => {
+                        self.commit_answer(key, &body, m.call, &event).await?;
+                    }
+                    Some(key) => {
+                        if let Err(error) =
+                            self.store.release_idempotency_key(key, &self.host_id).await
+                        {
+                            tracing::error!(%error, "could not release an idempotency key");
+                        }
+                        self.audit(&event).await;
+                    }
+                    None => {
+                        self.audit(&event).await;
+                    }
+                }
                 Ok(Reply {
                     status: StatusCode::ACCEPTED,
                     body,
@@ -106,33 +118,49 @@ impl Service {
         }
     }
 
-    /// Stores the answer for replay, or releases the key for an answer
-    /// the original never kept. A failure is logged: the request itself
-    /// succeeded.
-    async fn keep_or_release(
+    /// Completes the key with the answer and appends the audit event in
+    /// one transaction. When that fails the key stays reserved by this
+    /// attempt, whose effects began, so every retry of the key answers 409
+    /// `idempotency_outcome_unknown` and nothing runs twice; this request
+    /// answers 500.
+    async fn commit_answer(
         &self,
         key: &IdempotencyKey,
-        accepted: &Accepted,
         body: &Value,
         call: &Call,
-    ) {
-        let kept = if accepted.store_for_replay {
-            let stored = StoredResponse {
-                status: 202,
-                body: body.clone(),
-                trace_id: call.trace_id.to_string(),
-            };
-            self.store
-                .complete_idempotency_key(key, &self.host_id, &stored)
-                .await
-        } else {
-            self.store
-                .release_idempotency_key(key, &self.host_id)
-                .await
-                .map(|_| true)
+        event: &AuditEvent,
+    ) -> Result<(), ApiError> {
+        let stored = StoredResponse {
+            status: 202,
+            body: body.clone(),
+            trace_id: call.trace_id.to_string(),
         };
-        if let Err(error) = kept {
-            tracing::error!(%error, "could not store the idempotent response");
+        let committed: Result<bool, crate::records::StoreError> = async {
+            let mut tx = self.store.begin_write().await?;
+            let kept = tx
+                .complete_idempotency_key(key, &self.host_id, &stored)
+                .await?;
+            tx.append_audit_event(event).await?;
+            tx.commit().await?;
+            Ok(kept)
+        }
+        .await;
+        match committed {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                tracing::error!(
+                    "the idempotency reservation was lost before its answer was stored"
+                );
+                Ok(())
+            }
+            Err(error) => {
+                let event = serde_json::to_string(event).unwrap_or_default();
+                tracing::error!(%error, audit_event_unwritten = %event, "could not store the answer and its audit event");
+                Err(ApiError::internal(
+                    "The action ran but its answer and audit event could not be stored; \
+                     retries of this Idempotency-Key answer idempotency_outcome_unknown.",
+                ))
+            }
         }
     }
 
@@ -143,10 +171,13 @@ impl Service {
     /// under `audit_event_unwritten`, so no event is dropped silently.
     /// Returns whether the row was written.
     ///
-    /// A mutation is not undone when its audit row cannot be written: its
-    /// provider action and records are already committed and its answer
-    /// stored for replay, so answering an error would invite a retry
-    /// without the key to do it twice (docs/operating.md).
+    /// Used for denials, refusals and keyless driver actions: a keyless
+    /// driver action is not undone when its audit row cannot be written
+    /// (its provider action already happened, and an error would invite a
+    /// retry that does it twice). Host-route mutations write their audit
+    /// row in their own transaction (`one_tx.rs`) and keyed driver actions
+    /// with their stored answer ([`Service::complete`]), so for those a
+    /// failed audit write fails the request (docs/operating.md).
     pub async fn audit(&self, event: &AuditEvent) -> bool {
         let mut attempt = self.store.append_audit_event(event).await;
         if attempt.is_err() {
@@ -166,7 +197,11 @@ impl Service {
 
 /// `{"status":"accepted","trace_id",records,result}` (result only when not
 /// empty).
-fn accepted_body(call: &Call, accepted: &Accepted, known: impl Fn(&str) -> Option<bool>) -> Value {
+pub(super) fn accepted_body(
+    call: &Call,
+    accepted: &Accepted,
+    known: impl Fn(&str) -> Option<bool>,
+) -> Value {
     let mut body = Map::new();
     body.insert("status".into(), json!("accepted"));
     body.insert("trace_id".into(), json!(call.trace_id.as_str()));

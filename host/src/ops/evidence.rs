@@ -13,13 +13,13 @@ use super::input::{check_body, input_error};
 use super::mutation::Mutation;
 use super::{Accepted, Call, Reply, Service};
 use crate::error::ApiError;
-use crate::records::StoreError;
 use crate::records::ingest::{Ingest, IngestError, Ingested, InventoryRule};
 use crate::records::models::ValidationError;
 use crate::records::models::evidence::{
     BackupGateEvidenceRequest, DeploymentEvidenceRequest, PreviewDestroyedEvidenceRequest,
     PreviewGenerationEvidenceRequest, PromotionEvidenceRequest,
 };
+use crate::records::{StoreError, Tx};
 
 fn invalid(error: ValidationError) -> ApiError {
     ApiError::invalid_request(format!("Request payload failed validation: {error}"))
@@ -52,6 +52,7 @@ pub trait Evidence: Sized {
     fn ingest(
         &self,
         ingest: &Ingest<'_>,
+        tx: &mut Tx,
     ) -> impl Future<Output = Result<Ingested, IngestError>> + Send;
 }
 
@@ -67,18 +68,23 @@ impl Service {
         self.authorize(call, E::ACTION, request.product(), request.context(), "")
             .await?;
         let mutation = Mutation::host(call, E::ACTION, request.product(), request.context(), &body);
-        self.run_mutation(mutation, || async {
+        let request = &request;
+        self.run_mutation_tx(mutation, |mut tx: Tx| async move {
             let ingest = Ingest {
-                store: &self.store,
                 product: request.product(),
                 trace_id: call.trace_id.as_str(),
             };
-            let ingested = request.ingest(&ingest).await.map_err(ingest_error)?;
-            Ok(Accepted {
-                records: ingested.records,
-                written: ingested.written,
-                ..Accepted::new()
-            })
+            let outcome = request
+                .ingest(&ingest, &mut tx)
+                .await
+                .map_err(ingest_error)
+                .map(|ingested| Accepted {
+                    records: ingested.records,
+                    written: ingested.written,
+                    pending: ingested.pending,
+                    ..Accepted::new()
+                });
+            (tx, outcome)
         })
         .await
     }
@@ -95,9 +101,9 @@ impl Evidence for DeploymentEvidenceRequest {
     fn context(&self) -> &str {
         &self.deployment.context
     }
-    async fn ingest(&self, ingest: &Ingest<'_>) -> Result<Ingested, IngestError> {
+    async fn ingest(&self, ingest: &Ingest<'_>, tx: &mut Tx) -> Result<Ingested, IngestError> {
         ingest
-            .deployment(&self.deployment, InventoryRule::Always, false)
+            .deployment(tx, &self.deployment, InventoryRule::Always, false)
             .await
     }
 }
@@ -113,9 +119,9 @@ impl Evidence for PromotionEvidenceRequest {
     fn context(&self) -> &str {
         &self.promotion.context
     }
-    async fn ingest(&self, ingest: &Ingest<'_>) -> Result<Ingested, IngestError> {
+    async fn ingest(&self, ingest: &Ingest<'_>, tx: &mut Tx) -> Result<Ingested, IngestError> {
         ingest
-            .promotion(&self.promotion, InventoryRule::Always, false)
+            .promotion(tx, &self.promotion, InventoryRule::Always, false)
             .await
     }
 }
@@ -131,7 +137,8 @@ impl Evidence for BackupGateEvidenceRequest {
     fn context(&self) -> &str {
         &self.backup_gate.context
     }
-    async fn ingest(&self, ingest: &Ingest<'_>) -> Result<Ingested, IngestError> {
+    async fn ingest(&self, ingest: &Ingest<'_>, tx: &mut Tx) -> Result<Ingested, IngestError> {
+        let _ = tx;
         ingest.backup_gate(&self.backup_gate).await
     }
 }
@@ -147,10 +154,10 @@ impl Evidence for PreviewGenerationEvidenceRequest {
     fn context(&self) -> &str {
         &self.preview.context
     }
-    async fn ingest(&self, ingest: &Ingest<'_>) -> Result<Ingested, IngestError> {
+    async fn ingest(&self, ingest: &Ingest<'_>, tx: &mut Tx) -> Result<Ingested, IngestError> {
         let base_url = std::env::var("LAUNCHPLANE_PREVIEW_BASE_URL").ok();
         ingest
-            .preview_generation(&self.preview, &self.generation, base_url.as_deref())
+            .preview_generation(tx, &self.preview, &self.generation, base_url.as_deref())
             .await
     }
 }
@@ -166,7 +173,7 @@ impl Evidence for PreviewDestroyedEvidenceRequest {
     fn context(&self) -> &str {
         &self.destroy.context
     }
-    async fn ingest(&self, ingest: &Ingest<'_>) -> Result<Ingested, IngestError> {
-        ingest.preview_destroyed(&self.destroy).await
+    async fn ingest(&self, ingest: &Ingest<'_>, tx: &mut Tx) -> Result<Ingested, IngestError> {
+        ingest.preview_destroyed(tx, &self.destroy).await
     }
 }

@@ -17,8 +17,8 @@ use super::{Accepted, Call, Reply, Service};
 use crate::auth::AuthzPolicy;
 use crate::auth::policy::{GithubActionsRule, RuleCounts};
 use crate::error::ApiError;
-use crate::records::StoreError;
 use crate::records::hygiene::check_id_pattern;
+use crate::records::{StoreError, Tx};
 
 const ACTION: &str = "authz_policy_grant.write";
 
@@ -46,6 +46,7 @@ impl Change {
 }
 
 /// A parsed request body.
+#[derive(Clone)]
 struct PolicyChange {
     mode: Mode,
     reason: String,
@@ -190,19 +191,30 @@ impl Service {
         self.authorize(call, ACTION, "launchplane", "launchplane", "")
             .await?;
         let mutation = Mutation::host(call, ACTION, "launchplane", "launchplane", &body);
-        self.run_mutation(mutation, || apply(self, request, change))
-            .await
+        let reply = self
+            .run_mutation_tx(mutation, |mut tx: Tx| {
+                let request = request.clone();
+                async move {
+                    let outcome = apply(self, &mut tx, request, change).await;
+                    (tx, outcome)
+                }
+            })
+            .await;
+        // Again after the commit: a read between the change and its commit
+        // may have cached the old policy.
+        self.policy_cache.invalidate();
+        reply
     }
 }
 
 async fn apply(
     state: &Service,
+    tx: &mut Tx,
     request: PolicyChange,
     change: Change,
 ) -> Result<Accepted, ApiError> {
     // Always decide against the database, never a cached copy.
-    let current = state
-        .store
+    let current = tx
         .active_policy()
         .await
         .map_err(ApiError::internal)?
@@ -250,7 +262,7 @@ async fn apply(
         return Ok(accepted);
     }
     let record = policy_record(&after, &request.source_label);
-    let stored = match state.store.replace_policy(current.revision, &record).await {
+    let stored = match tx.replace_policy(current.revision, &record).await {
         Ok(stored) => stored,
         Err(StoreError::PolicyConflict { .. }) => {
             return Err(ApiError::new(

@@ -13,7 +13,8 @@
 //! * [`access`]: authorization against the active policy, and its audit.
 //! * [`idempotency`] and [`completion`]: the front and the tail of every
 //!   mutation (reserve a key; store the answer and audit the outcome);
-//!   [`mutation`] joins them for host routes; [`attempt`] keeps a running
+//!   [`mutation`] joins them for host routes that act on a provider, and
+//!   `one_tx` runs a pure-database mutation in one transaction; [`attempt`] keeps a running
 //!   attempt's holds alive and fences its first effect; [`maintenance`]
 //!   sweeps expired keys and old denial audit rows in the background.
 //! * The host routes, one file each: [`evidence`], [`grants`], [`profiles`],
@@ -39,8 +40,8 @@ pub mod live_target;
 pub mod maintenance;
 pub mod mutation;
 pub mod onboarding;
+mod one_tx;
 pub mod previews;
-
 pub mod product_config;
 pub mod profiles;
 pub mod readiness;
@@ -52,6 +53,7 @@ use std::sync::{Arc, RwLock};
 
 pub use call::{Accepted, Call, KeyHeader, Reply};
 pub use driver::{DriverRoute, Worker, WorkerConfig};
+pub use one_tx::TxOutcome;
 
 use crate::auth::{AuthError, Authenticator, Caller};
 use crate::error::ApiError;

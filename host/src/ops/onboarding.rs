@@ -31,6 +31,7 @@ use crate::providers::ProviderError;
 use crate::providers::targets::{
     ProviderTarget, ProviderTargetInput, ProviderTargets, check_unique,
 };
+use crate::records::Tx;
 
 /// The authorization action.
 pub const ACTION: &str = "product_onboarding.apply";
@@ -167,7 +168,13 @@ impl Service {
 
         let mutation = Mutation::host(call, ACTION, &product, "launchplane", &body);
         state
-            .run_mutation(mutation, || apply_plan(&store, call, &product, mode, &plan))
+            .run_mutation_tx(mutation, |mut tx: Tx| {
+                let (product, plan) = (&product, &plan);
+                async move {
+                    let outcome = apply_plan(&mut tx, call, product, mode, plan).await;
+                    (tx, outcome)
+                }
+            })
             .await
     }
 }
@@ -235,7 +242,7 @@ async fn plan_targets(
 /// Writes the changed targets when applying (a dry run writes nothing)
 /// and builds the answer.
 async fn apply_plan(
-    store: &ProviderTargets,
+    tx: &mut Tx,
     call: &Call,
     product: &str,
     mode: Mode,
@@ -249,10 +256,10 @@ async fn apply_plan(
             .map(|p| p.target.clone())
             .collect();
         if !changed.is_empty() {
-            accepted.written = store
-                .put(product, &changed, call.trace_id.as_str())
-                .await
-                .map_err(provider_error)?;
+            accepted.written =
+                ProviderTargets::put_in(tx, product, &changed, call.trace_id.as_str())
+                    .await
+                    .map_err(provider_error)?;
         }
     } else {
         // A plan describes the store at one moment: never replayed.

@@ -47,7 +47,7 @@ use crate::error::ApiError;
 use crate::records::models::runtime_environment::{
     self, EnvironmentScope, RuntimeEnvironmentRecord, check_entry,
 };
-use crate::records::{StoredEnvironment, runtime_environment_write};
+use crate::records::{StoredEnvironment, Tx, runtime_environment_write};
 use crate::secrets::{PreparedWrite, SecretScope, SecretTarget, WriteContext};
 
 /// The route path.
@@ -432,8 +432,12 @@ impl Service {
         let mutation = Mutation::host(call, action, &config.product, &config.context, &fingerprint)
             .on_instance(&config.instance);
         let actor = actor(&call.caller);
-        self.run_mutation(mutation, || execute(self, &config, &actor, call))
-            .await
+        let (config, actor) = (&config, &actor);
+        self.run_mutation_tx(mutation, |mut tx: Tx| async move {
+            let outcome = execute(self, &mut tx, config, actor, call).await;
+            (tx, outcome)
+        })
+        .await
     }
 }
 
@@ -482,6 +486,7 @@ async fn check_boundary(state: &Service, config: &ProductConfig) -> Result<(), A
 /// transaction when applying, and builds the answer.
 async fn execute(
     state: &Service,
+    tx: &mut Tx,
     config: &ProductConfig,
     actor: &str,
     call: &Call,
@@ -493,7 +498,7 @@ async fn execute(
     let mut accepted = Accepted::new();
     if config.mode == Mode::Apply {
         let runtime_write = writes_runtime.then_some((&runtime, &record));
-        commit(state, config, call, runtime_write, &prepared, &mut accepted).await?;
+        commit(tx, config, call, runtime_write, &prepared, &mut accepted).await?;
     } else {
         // A plan describes the store at one moment: never replayed.
         accepted.store_for_replay = false;
@@ -584,9 +589,9 @@ fn runtime_record(config: &ProductConfig, runtime: &RuntimePlan) -> RuntimeEnvir
 }
 
 /// Writes the runtime record (when given) and every secret's records in
-/// one transaction, and notes what was written in `accepted`.
+/// the mutation's transaction, and notes what was written in `accepted`.
 async fn commit(
-    state: &Service,
+    tx: &mut Tx,
     config: &ProductConfig,
     call: &Call,
     runtime_write: Option<(&RuntimePlan, &RuntimeEnvironmentRecord)>,
@@ -605,8 +610,7 @@ async fn commit(
         writes.extend(plan.writes.iter().cloned());
     }
     if !writes.is_empty() {
-        accepted.written = state
-            .store
+        accepted.written = tx
             .write_records(&writes, call.trace_id.as_str())
             .await
             .map_err(|e| secret_error(e.into()))?;

@@ -10,7 +10,7 @@ use super::{Accepted, Call, Reply, Service};
 use crate::error::ApiError;
 use crate::records::models::parse_record;
 use crate::records::models::product_profile::ProductProfile;
-use crate::records::{RecordQuery, RecordWrite, StoredRecord};
+use crate::records::{RecordQuery, RecordWrite, StoredRecord, Tx};
 
 const KIND: &str = "product_profile";
 
@@ -136,18 +136,28 @@ impl Service {
             "launchplane",
             &body,
         );
-        self.run_mutation(mutation, || async {
-            let document = serde_json::to_value(&profile).map_err(ApiError::internal)?;
-            let mut record = StoredRecord::new(KIND, &profile.product, &profile.product, document);
-            record.context = String::new();
-            let mut accepted = Accepted::new().record("product_profile", profile.product.clone());
-            accepted.written = self
-                .store
-                .write_records(&[RecordWrite::Replace { record }], call.trace_id.as_str())
-                .await
-                .map_err(super::input::store_error)?;
-            Ok(accepted)
+        let profile = &profile;
+        self.run_mutation_tx(mutation, |mut tx: Tx| async move {
+            let outcome = write_profile(&mut tx, profile, call).await;
+            (tx, outcome)
         })
         .await
     }
+}
+
+/// Writes the profile record in the mutation's transaction.
+async fn write_profile(
+    tx: &mut Tx,
+    profile: &ProductProfile,
+    call: &Call,
+) -> Result<Accepted, ApiError> {
+    let document = serde_json::to_value(profile).map_err(ApiError::internal)?;
+    let mut record = StoredRecord::new(KIND, &profile.product, &profile.product, document);
+    record.context = String::new();
+    let mut accepted = Accepted::new().record("product_profile", profile.product.clone());
+    accepted.written = tx
+        .write_records(&[RecordWrite::Replace { record }], call.trace_id.as_str())
+        .await
+        .map_err(super::input::store_error)?;
+    Ok(accepted)
 }

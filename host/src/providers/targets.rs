@@ -422,23 +422,44 @@ impl ProviderTargets {
         targets: &[ProviderTarget],
         trace_id: &str,
     ) -> Result<Vec<String>, ProviderError> {
-        check_unique(targets)?;
-        let mut writes = Vec::with_capacity(targets.len());
-        for target in targets {
-            target.validate()?;
-            let document = serde_json::to_value(target).map_err(|e| {
-                ProviderError::failed(format!("provider target not serialisable: {e}"))
-            })?;
-            let mut record =
-                StoredRecord::new(PROVIDER_TARGET_KIND, &target.record_id(), product, document);
-            record.updated_at = target.updated_at.clone();
-            writes.push(RecordWrite::Replace { record });
-        }
+        let writes = target_writes(product, targets)?;
         self.store
             .write_records(&writes, trace_id)
             .await
             .map_err(store_failed)
     }
+
+    /// [`ProviderTargets::put`] in the caller's transaction.
+    pub async fn put_in(
+        tx: &mut crate::records::Tx,
+        product: &str,
+        targets: &[ProviderTarget],
+        trace_id: &str,
+    ) -> Result<Vec<String>, ProviderError> {
+        let writes = target_writes(product, targets)?;
+        tx.write_records(&writes, trace_id)
+            .await
+            .map_err(store_failed)
+    }
+}
+
+/// The record writes of `targets` for `product`, each checked.
+fn target_writes(
+    product: &str,
+    targets: &[ProviderTarget],
+) -> Result<Vec<RecordWrite>, ProviderError> {
+    check_unique(targets)?;
+    let mut writes = Vec::with_capacity(targets.len());
+    for target in targets {
+        target.validate()?;
+        let document = serde_json::to_value(target)
+            .map_err(|e| ProviderError::failed(format!("provider target not serialisable: {e}")))?;
+        let mut record =
+            StoredRecord::new(PROVIDER_TARGET_KIND, &target.record_id(), product, document);
+        record.updated_at = target.updated_at.clone();
+        writes.push(RecordWrite::Replace { record });
+    }
+    Ok(writes)
 }
 
 /// Where previews of a context come from.

@@ -17,7 +17,8 @@ use serde_json::Value;
 use sqlx::Row;
 
 use super::hygiene::escape_forbidden;
-use super::{Store, StoreError, on_pool, unix_millis};
+use super::tx::on_tx;
+use super::{Store, StoreError, Tx, on_pool, unix_millis};
 
 /// The outcome whose rows are coalesced and swept.
 pub const DENIED: &str = "denied";
@@ -79,11 +80,19 @@ impl AuditEvent {
     }
 }
 
-impl Store {
-    /// Appends `event`; a denial within the same minute as an earlier one
-    /// of the same caller identity increments that row's `occurrences`
-    /// instead. Text is escaped, never refused.
-    pub async fn append_audit_event(&self, event: &AuditEvent) -> Result<(), StoreError> {
+/// An event's column values, escaped ([`escape_forbidden`]).
+struct AuditRow {
+    text: [String; 12],
+    claims: String,
+    status_code: i64,
+    record_ids: String,
+    detail: String,
+    now: i64,
+    coalesce_key: Option<String>,
+}
+
+impl AuditRow {
+    fn of(event: &AuditEvent) -> AuditRow {
         let record_ids = serde_json::to_string(&event.record_ids).unwrap_or_else(|_| "[]".into());
         let now = unix_millis();
         let text = |value: &str| escape_forbidden(value);
@@ -95,35 +104,96 @@ impl Store {
                 now.div_euclid(60_000)
             )
         });
+        AuditRow {
+            text: [
+                text(&event.event_id),
+                text(&event.recorded_at),
+                text(&event.trace_id),
+                text(&event.caller_kind),
+                text(&event.caller_subject),
+                text(&event.method),
+                text(&event.route),
+                text(&event.action),
+                text(&event.product),
+                text(&event.context),
+                text(&event.instance),
+                text(&event.outcome),
+            ],
+            claims: event.caller_claims.to_string(),
+            status_code: i64::from(event.status_code),
+            record_ids,
+            detail: event.detail.to_string(),
+            now,
+            coalesce_key,
+        }
+    }
+}
+
+const APPEND: &str = "INSERT INTO lp_audit_events (event_id, recorded_at, trace_id, caller_kind, caller_subject, \
+     caller_claims, method, route, action, product, context, instance, outcome, status_code, record_ids, detail, \
+     occurrences, recorded_ms, coalesce_key) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17, $18) \
+     ON CONFLICT (coalesce_key) DO UPDATE SET occurrences = lp_audit_events.occurrences + 1";
+
+/// Binds [`APPEND`]'s parameters from an [`AuditRow`].
+macro_rules! bind_audit {
+    ($query:expr, $row:expr) => {{
+        let [
+            event_id,
+            recorded_at,
+            trace_id,
+            caller_kind,
+            caller_subject,
+            method,
+            route,
+            action,
+            product,
+            context,
+            instance,
+            outcome,
+        ] = &$row.text;
+        $query
+            .bind(event_id)
+            .bind(recorded_at)
+            .bind(trace_id)
+            .bind(caller_kind)
+            .bind(caller_subject)
+            .bind(&$row.claims)
+            .bind(method)
+            .bind(route)
+            .bind(action)
+            .bind(product)
+            .bind(context)
+            .bind(instance)
+            .bind(outcome)
+            .bind($row.status_code)
+            .bind(&$row.record_ids)
+            .bind(&$row.detail)
+            .bind($row.now)
+            .bind($row.coalesce_key.as_deref())
+    }};
+}
+
+impl Tx {
+    /// [`Store::append_audit_event`] in this transaction: the event
+    /// commits with the mutation it describes, or neither does.
+    pub async fn append_audit_event(&mut self, event: &AuditEvent) -> Result<(), StoreError> {
+        let row = AuditRow::of(event);
+        on_tx!(self, conn => {
+            bind_audit!(sqlx::query(APPEND), row).execute(&mut *conn).await?.rows_affected()
+        });
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Appends `event`; a denial within the same minute as an earlier one
+    /// of the same caller identity increments that row's `occurrences`
+    /// instead. Text is escaped, never refused.
+    pub async fn append_audit_event(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        let row = AuditRow::of(event);
         on_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO lp_audit_events (event_id, recorded_at, trace_id, caller_kind, caller_subject, caller_claims, \
-                 method, route, action, product, context, instance, outcome, status_code, record_ids, detail, \
-                 occurrences, recorded_ms, coalesce_key) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17, $18) \
-                 ON CONFLICT (coalesce_key) DO UPDATE SET occurrences = lp_audit_events.occurrences + 1",
-            )
-            .bind(text(&event.event_id))
-            .bind(text(&event.recorded_at))
-            .bind(text(&event.trace_id))
-            .bind(text(&event.caller_kind))
-            .bind(text(&event.caller_subject))
-            .bind(event.caller_claims.to_string())
-            .bind(text(&event.method))
-            .bind(text(&event.route))
-            .bind(text(&event.action))
-            .bind(text(&event.product))
-            .bind(text(&event.context))
-            .bind(text(&event.instance))
-            .bind(text(&event.outcome))
-            .bind(i64::from(event.status_code))
-            .bind(&record_ids)
-            .bind(event.detail.to_string())
-            .bind(now)
-            .bind(coalesce_key.as_deref())
-            .execute(pool)
-            .await?
-            .rows_affected()
+            bind_audit!(sqlx::query(APPEND), row).execute(pool).await?.rows_affected()
         });
         Ok(())
     }

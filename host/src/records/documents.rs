@@ -9,6 +9,7 @@ use serde_json::Value;
 use sqlx::Row;
 
 use super::hygiene::{InputError, check_columns, check_document, is_forbidden_char};
+use super::tx::{Tx, on_tx};
 use super::{Store, StoreError, on_pool};
 
 /// One stored record.
@@ -34,6 +35,12 @@ pub enum RecordWrite {
         record: StoredRecord,
         allow_transition: bool,
     },
+    /// Evidence that may move on: like `Append`, but a different stored
+    /// version is replaced when it is `pending` (the declared transition)
+    /// or, with `rewrite` (a driver's own evidence), when it is about the
+    /// same lane and artifact ([`super::tx::evidence_may_replace`]). The
+    /// stored version is read only when there is one.
+    Evidence { record: StoredRecord, rewrite: bool },
     /// Current state: replaced in place (history kept).
     Replace { record: StoredRecord },
     /// Current state replaced only if it is still what the writer read:
@@ -103,17 +110,12 @@ impl Store {
             return Ok(None);
         }
         let row = on_pool!(self, pool => {
-            sqlx::query(
-                "SELECT kind, record_id, product, context, instance, recorded_at, updated_at, document \
-                 FROM lp_records WHERE kind = $1 AND record_id = $2",
-            )
-            .bind(kind)
-            .bind(record_id)
-            .fetch_optional(pool)
-            .await?
-            .map(|row| {
-                record_from_row!(row)
-            })
+            sqlx::query(GET_RECORD)
+                .bind(kind)
+                .bind(record_id)
+                .fetch_optional(pool)
+                .await?
+                .map(|row| record_from_row!(row))
         });
         row.transpose()
     }
@@ -124,38 +126,21 @@ impl Store {
         kind: &str,
         query: &RecordQuery,
     ) -> Result<Vec<StoredRecord>, StoreError> {
-        let limit = if query.limit == 0 {
-            100
-        } else {
-            query.limit.min(1000)
-        } as i64;
-        let filters = [&query.product, &query.context, &query.instance];
-        if unstorable(&[kind])
-            || filters
-                .iter()
-                .any(|f| f.as_deref().is_some_and(|v| unstorable(&[v])))
-        {
+        let Some(limit) = list_limit(kind, query) else {
             return Ok(Vec::new());
-        }
+        };
         on_pool!(self, pool => {
-            sqlx::query(
-                "SELECT kind, record_id, product, context, instance, recorded_at, updated_at, document \
-                 FROM lp_records WHERE kind = $1 \
-                 AND ($2 IS NULL OR product = $2) AND ($3 IS NULL OR context = $3) AND ($4 IS NULL OR instance = $4) \
-                 ORDER BY seq DESC LIMIT $5",
-            )
-            .bind(kind)
-            .bind(query.product.as_deref())
-            .bind(query.context.as_deref())
-            .bind(query.instance.as_deref())
-            .bind(limit)
-            .fetch_all(pool)
-            .await?
-            .into_iter()
-            .map(|row| {
-                record_from_row!(row)
-            })
-            .collect::<Result<Vec<_>, _>>()
+            sqlx::query(LIST_RECORDS)
+                .bind(kind)
+                .bind(query.product.as_deref())
+                .bind(query.context.as_deref())
+                .bind(query.instance.as_deref())
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+                .into_iter()
+                .map(|row| record_from_row!(row))
+                .collect::<Result<Vec<_>, _>>()
         })
     }
 
@@ -188,119 +173,80 @@ impl Store {
         writes: &[RecordWrite],
         trace_id: &str,
     ) -> Result<Vec<String>, StoreError> {
-        for write in writes {
-            check_write(write)?;
-        }
-        let begin = self.write_transaction();
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_with(begin).await?;
-            let mut written = Vec::with_capacity(writes.len());
-            for write in writes {
-                let (record, replace, allow_transition, expected) = match write {
-                    RecordWrite::Append { record, allow_transition } => (record, false, *allow_transition, None),
-                    RecordWrite::Replace { record } => (record, true, false, None),
-                    RecordWrite::ReplaceIf { record, expected } => {
-                        (record, true, false, Some(expected.as_ref().map(Value::to_string)))
-                    }
-                    RecordWrite::DeleteIf { kind, record_id, expected } => {
-                        let deleted = sqlx::query(
-                            "DELETE FROM lp_records WHERE kind = $1 AND record_id = $2 AND document = $3",
-                        )
-                        .bind(kind)
-                        .bind(record_id)
-                        .bind(expected.to_string())
-                        .execute(&mut *tx)
-                        .await?;
-                        if deleted.rows_affected() != 1 {
-                            return Err(StoreError::Conflict { kind: kind.clone(), record_id: record_id.clone() });
-                        }
-                        written.push(record_id.clone());
-                        continue;
-                    }
-                };
-                let conflict = || StoreError::Conflict { kind: record.kind.clone(), record_id: record.record_id.clone() };
-                let text = record.document.to_string();
-                let existing: Option<String> =
-                    sqlx::query_scalar("SELECT document FROM lp_records WHERE kind = $1 AND record_id = $2")
-                        .bind(&record.kind)
-                        .bind(&record.record_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                match existing {
-                    Some(current) if current == text => {
-                        written.push(record.record_id.clone());
-                        continue;
-                    }
-                    Some(_) if !replace && !allow_transition => return Err(conflict()),
-                    Some(_) if matches!(expected, Some(None)) => return Err(conflict()),
-                    Some(current) => {
-                        // The compare is repeated in the UPDATE itself: under
-                        // PostgreSQL's read committed a concurrent writer may
-                        // have replaced the row since the SELECT above.
-                        let guard = match &expected {
-                            Some(Some(expected)) if *expected != current => return Err(conflict()),
-                            Some(Some(expected)) => Some(expected.as_str()),
-                            _ => None,
-                        };
-                        let updated = sqlx::query(
-                            "UPDATE lp_records SET product = $1, context = $2, instance = $3, updated_at = $4, document = $5 \
-                             WHERE kind = $6 AND record_id = $7 AND ($8 IS NULL OR document = $8)",
-                        )
-                        .bind(&record.product)
-                        .bind(&record.context)
-                        .bind(&record.instance)
-                        .bind(&record.updated_at)
-                        .bind(&text)
-                        .bind(&record.kind)
-                        .bind(&record.record_id)
-                        .bind(guard)
-                        .execute(&mut *tx)
-                        .await?;
-                        if updated.rows_affected() != 1 {
-                            return Err(conflict());
-                        }
-                    }
-                    None if matches!(expected, Some(Some(_))) => return Err(conflict()),
-                    None => {
-                        sqlx::query(
-                            "INSERT INTO lp_records (kind, record_id, product, context, instance, recorded_at, updated_at, document) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                        )
-                        .bind(&record.kind)
-                        .bind(&record.record_id)
-                        .bind(&record.product)
-                        .bind(&record.context)
-                        .bind(&record.instance)
-                        .bind(&record.recorded_at)
-                        .bind(&record.updated_at)
-                        .bind(&text)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(|e| match e {
-                            // Another writer inserted the same id between our
-                            // read and this insert: a conflict, not a failure.
-                            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict {
-                                kind: record.kind.clone(),
-                                record_id: record.record_id.clone(),
-                            },
-                            other => other.into(),
-                        })?;
-                    }
-                }
-                sqlx::query("INSERT INTO lp_record_history (kind, record_id, recorded_at, trace_id, document) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(&record.kind)
-                    .bind(&record.record_id)
-                    .bind(&record.updated_at)
-                    .bind(trace_id)
-                    .bind(&text)
-                    .execute(&mut *tx)
-                    .await?;
-                written.push(record.record_id.clone());
-            }
-            tx.commit().await?;
-            Ok(written)
-        })
+        let mut tx = self.begin_write().await?;
+        let written = tx.write_records(writes, trace_id).await?;
+        tx.commit().await?;
+        Ok(written)
     }
+}
+
+const GET_RECORD: &str = "SELECT kind, record_id, product, context, instance, recorded_at, updated_at, document \
+     FROM lp_records WHERE kind = $1 AND record_id = $2";
+
+const LIST_RECORDS: &str = "SELECT kind, record_id, product, context, instance, recorded_at, updated_at, document \
+     FROM lp_records WHERE kind = $1 \
+     AND ($2 IS NULL OR product = $2) AND ($3 IS NULL OR context = $3) AND ($4 IS NULL OR instance = $4) \
+     ORDER BY seq DESC LIMIT $5";
+
+/// The row limit of a listing, or `None` when no stored row can match.
+fn list_limit(kind: &str, query: &RecordQuery) -> Option<i64> {
+    let filters = [&query.product, &query.context, &query.instance];
+    if unstorable(&[kind])
+        || filters
+            .iter()
+            .any(|f| f.as_deref().is_some_and(|v| unstorable(&[v])))
+    {
+        return None;
+    }
+    Some(if query.limit == 0 {
+        100
+    } else {
+        query.limit.min(1000)
+    } as i64)
+}
+
+/// [`Tx::get_record`].
+pub(super) async fn get_record_tx(
+    tx: &mut Tx,
+    kind: &str,
+    record_id: &str,
+) -> Result<Option<StoredRecord>, StoreError> {
+    if unstorable(&[kind, record_id]) {
+        return Ok(None);
+    }
+    let row = on_tx!(tx, conn => {
+        sqlx::query(GET_RECORD)
+            .bind(kind)
+            .bind(record_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|row| record_from_row!(row))
+    });
+    row.transpose()
+}
+
+/// [`Tx::list_records`].
+pub(super) async fn list_records_tx(
+    tx: &mut Tx,
+    kind: &str,
+    query: &RecordQuery,
+) -> Result<Vec<StoredRecord>, StoreError> {
+    let Some(limit) = list_limit(kind, query) else {
+        return Ok(Vec::new());
+    };
+    on_tx!(tx, conn => {
+        sqlx::query(LIST_RECORDS)
+            .bind(kind)
+            .bind(query.product.as_deref())
+            .bind(query.context.as_deref())
+            .bind(query.instance.as_deref())
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|row| record_from_row!(row))
+            .collect::<Result<Vec<_>, _>>()
+    })
 }
 
 /// Whether any of `values` holds a character no stored row can hold.
@@ -310,9 +256,10 @@ fn unstorable(values: &[&str]) -> bool {
 
 /// A write's key columns and document as storable text (the
 /// [`super::hygiene`] rule); the error names `<kind>.<field path>`.
-fn check_write(write: &RecordWrite) -> Result<(), InputError> {
+pub(crate) fn check_write(write: &RecordWrite) -> Result<(), InputError> {
     let record = match write {
         RecordWrite::Append { record, .. }
+        | RecordWrite::Evidence { record, .. }
         | RecordWrite::Replace { record }
         | RecordWrite::ReplaceIf { record, .. } => record,
         RecordWrite::DeleteIf {
@@ -332,6 +279,19 @@ fn check_write(write: &RecordWrite) -> Result<(), InputError> {
         check_columns(&[(&format!("{kind}.{column}"), value)])?;
     }
     check_document(kind, &record.document)
+}
+
+impl RecordWrite {
+    /// The id of the record this write touches.
+    pub fn record_id(&self) -> &str {
+        match self {
+            RecordWrite::DeleteIf { record_id, .. } => record_id,
+            RecordWrite::Append { record, .. }
+            | RecordWrite::Evidence { record, .. }
+            | RecordWrite::Replace { record }
+            | RecordWrite::ReplaceIf { record, .. } => &record.record_id,
+        }
+    }
 }
 
 impl StoredRecord {

@@ -21,7 +21,8 @@
 
 use sqlx::Row;
 
-use super::{Store, StoreError, on_pool, unix_millis};
+use super::tx::on_tx;
+use super::{Store, StoreError, Tx, on_pool, unix_millis};
 
 /// What identifies a key: caller scope, route path and the header value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +63,24 @@ pub enum Reservation {
     /// An earlier attempt with this key died after it began changing
     /// things; it is never run again.
     Interrupted(InterruptedAttempt),
+}
+
+const COMPLETE: &str = "UPDATE lp_idempotency SET state = 'complete', response_status = $1, response_body = $2, \
+     response_trace_id = $3 WHERE scope = $4 AND route_path = $5 AND idempotency_key = $6 AND owner = $7 \
+     AND state = 'in_progress' AND interrupted_at IS NULL";
+
+/// Binds [`COMPLETE`]'s parameters.
+macro_rules! bind_completion {
+    ($query:expr, $key:expr, $owner:expr, $response:expr, $body:expr) => {
+        $query
+            .bind(i64::from($response.status))
+            .bind($body)
+            .bind(&$response.trace_id)
+            .bind(&$key.scope)
+            .bind(&$key.route_path)
+            .bind(&$key.key)
+            .bind($owner)
+    };
 }
 
 impl Store {
@@ -280,21 +299,10 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let body = response.body.to_string();
         let updated = on_pool!(self, pool => {
-            sqlx::query(
-                "UPDATE lp_idempotency SET state = 'complete', response_status = $1, response_body = $2, response_trace_id = $3 \
-                 WHERE scope = $4 AND route_path = $5 AND idempotency_key = $6 AND owner = $7 AND state = 'in_progress' \
-                 AND interrupted_at IS NULL",
-            )
-            .bind(i64::from(response.status))
-            .bind(&body)
-            .bind(&response.trace_id)
-            .bind(&key.scope)
-            .bind(&key.route_path)
-            .bind(&key.key)
-            .bind(owner)
-            .execute(pool)
-            .await?
-            .rows_affected()
+            bind_completion!(sqlx::query(COMPLETE), key, owner, response, &body)
+                .execute(pool)
+                .await?
+                .rows_affected()
         });
         Ok(updated == 1)
     }
@@ -328,6 +336,76 @@ impl Store {
         Ok(on_pool!(self, pool => {
             sqlx::query("DELETE FROM lp_idempotency WHERE expires_at < $1").bind(now).execute(pool).await?.rows_affected()
         }))
+    }
+}
+
+/// A key stored already complete: a new row, or one whose TTL ran out
+/// (taken over afresh). A live row of the same key is left alone.
+const STORE_ANSWER: &str = "INSERT INTO lp_idempotency (scope, route_path, idempotency_key, request_fingerprint, \
+     state, owner, lease_expires_at, created_at, expires_at, attempt_trace_id, response_status, response_body, \
+     response_trace_id) VALUES ($1, $2, $3, $4, 'complete', $5, $6, $7, $8, $9, $10, $11, $9) \
+     ON CONFLICT (scope, route_path, idempotency_key) DO UPDATE SET \
+     request_fingerprint = excluded.request_fingerprint, state = 'complete', owner = excluded.owner, \
+     lease_expires_at = excluded.lease_expires_at, created_at = excluded.created_at, \
+     expires_at = excluded.expires_at, attempt_trace_id = excluded.attempt_trace_id, \
+     response_status = excluded.response_status, response_body = excluded.response_body, \
+     response_trace_id = excluded.response_trace_id, effect_started_at = NULL, interrupted_at = NULL \
+     WHERE lp_idempotency.expires_at < $6";
+
+impl Tx {
+    /// Stores `response` as the answer of a key nobody reserved: the
+    /// reservation and the completion in one statement, at the end of the
+    /// transaction that did the work. `false` when the key is already
+    /// taken (answered, reserved or running elsewhere): the caller rolls
+    /// back and looks at the key ([`Store::reserve_idempotency_key`]). A
+    /// concurrent duplicate waits on the key's row until this
+    /// transaction ends, then finds it answered.
+    pub async fn store_idempotent_answer(
+        &mut self,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+        owner: &str,
+        response: &StoredResponse,
+        ttl_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let now = unix_millis();
+        let body = response.body.to_string();
+        let stored = on_tx!(self, conn => {
+            sqlx::query(STORE_ANSWER)
+                .bind(&key.scope)
+                .bind(&key.route_path)
+                .bind(&key.key)
+                .bind(fingerprint)
+                .bind(owner)
+                .bind(now)
+                .bind(crate::time::now_rfc3339())
+                .bind(now + ttl_ms)
+                .bind(&response.trace_id)
+                .bind(i64::from(response.status))
+                .bind(&body)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected()
+        });
+        Ok(stored == 1)
+    }
+
+    /// [`Store::complete_idempotency_key`] in this transaction, so the
+    /// answer commits with the records it describes.
+    pub async fn complete_idempotency_key(
+        &mut self,
+        key: &IdempotencyKey,
+        owner: &str,
+        response: &StoredResponse,
+    ) -> Result<bool, StoreError> {
+        let body = response.body.to_string();
+        let updated = on_tx!(self, conn => {
+            bind_completion!(sqlx::query(COMPLETE), key, owner, response, &body)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected()
+        });
+        Ok(updated == 1)
     }
 }
 

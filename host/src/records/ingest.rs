@@ -21,7 +21,7 @@ use super::models::release_tuple::{
     ReleaseTupleProvenance, ReleaseTupleRecord, is_git_sha, is_stable_channel, mint_from_manifest,
     mint_from_promotion, tuple_id,
 };
-use super::{RecordQuery, RecordWrite, Store, StoreError, StoredRecord};
+use super::{RecordQuery, RecordWrite, StoreError, StoredRecord, Tx};
 
 /// Why an ingest was refused.
 #[derive(Debug, thiserror::Error)]
@@ -46,11 +46,16 @@ pub enum InventoryRule {
     WhenHealthy,
 }
 
-/// What an ingest wrote: `records` keys for the response and record ids.
+/// What an ingest writes: `records` keys for the response, the record
+/// ids, and the writes themselves, for the caller to apply in its
+/// transaction ([`Tx::write_records`]) when it chooses: host routes apply
+/// them last, so the lane's inventory row, which every request of a lane
+/// updates, is locked only until the commit that follows.
 #[derive(Debug, Clone, Default)]
 pub struct Ingested {
     pub records: Vec<(String, Value)>,
     pub written: Vec<String>,
+    pub pending: Vec<RecordWrite>,
 }
 
 impl Ingested {
@@ -83,9 +88,10 @@ fn healthy(deployment: &DeploymentRecord) -> bool {
         && !deployment.runtime_source.contains_key("failure_stage")
 }
 
-/// One product's evidence writer.
+/// One product's evidence writer. Every method reads and writes through
+/// the caller's transaction, which commits the evidence together with
+/// whatever else the caller writes (its idempotency answer, its audit).
 pub struct Ingest<'a> {
-    pub store: &'a Store,
     pub product: &'a str,
     pub trace_id: &'a str,
 }
@@ -94,10 +100,11 @@ impl Ingest<'_> {
     /// A typed record read back from the store.
     pub async fn stored<T: serde::de::DeserializeOwned>(
         &self,
+        tx: &mut Tx,
         kind: &str,
         id: &str,
     ) -> Result<Option<T>, IngestError> {
-        match self.store.get_record(kind, id).await? {
+        match tx.get_record(kind, id).await? {
             None => Ok(None),
             Some(record) => from_value(&record.document, kind).map(Some).map_err(|e| {
                 IngestError::Store(StoreError::Corrupt {
@@ -110,44 +117,19 @@ impl Ingest<'_> {
 
     /// An evidence record as a store write. Re-sending an id with different
     /// content is allowed only as the declared transition out of `pending`
-    /// (or, for drivers, the declared rewrite of their own evidence).
-    async fn evidence(
+    /// (or, for drivers, the declared rewrite of their own evidence); the
+    /// store judges that against the stored version, read only when there
+    /// is one ([`RecordWrite::Evidence`]).
+    fn evidence(
         &self,
         kind: &str,
         id: &str,
         instance: &str,
         document: Value,
         rewrite: bool,
-    ) -> Result<RecordWrite, IngestError> {
-        let existing = self.store.get_record(kind, id).await?;
-        let pending = |doc: &Value| {
-            doc.pointer("/deploy/status")
-                .or_else(|| doc.pointer("/status"))
-                .and_then(Value::as_str)
-                == Some("pending")
-        };
-        // A driver may rewrite its own evidence (verification results, rollback
-        // annotations) but never turn one record into another: the lane and
-        // the artifact must stay the same.
-        let same_subject = |doc: &Value| {
-            [
-                "/context",
-                "/instance",
-                "/from_instance",
-                "/to_instance",
-                "/artifact_identity/artifact_id",
-            ]
-            .iter()
-            .all(|pointer| doc.pointer(pointer) == document.pointer(pointer))
-        };
-        let allow_transition = existing
-            .as_ref()
-            .is_some_and(|r| pending(&r.document) || (rewrite && same_subject(&r.document)));
+    ) -> RecordWrite {
         let record = StoredRecord::new(kind, id, self.product, document).with_instance(instance);
-        Ok(RecordWrite::Append {
-            record,
-            allow_transition,
-        })
+        RecordWrite::Evidence { record, rewrite }
     }
 
     fn inventory(&self, inventory: &EnvironmentInventory) -> Result<RecordWrite, IngestError> {
@@ -164,18 +146,25 @@ impl Ingest<'_> {
         })
     }
 
-    async fn commit(
+    /// The ingest's writes, checked ([`RecordWrite`] rules hold when
+    /// they are applied).
+    fn commit(
         &self,
         writes: Vec<RecordWrite>,
         mut ingested: Ingested,
     ) -> Result<Ingested, IngestError> {
-        ingested.written = self.store.write_records(&writes, self.trace_id).await?;
+        for write in &writes {
+            crate::records::documents::check_write(write).map_err(StoreError::from)?;
+        }
+        ingested.written = writes.iter().map(|w| w.record_id().to_string()).collect();
+        ingested.pending = writes;
         Ok(ingested)
     }
 
     /// A deployment and (by `rule`) its lane's inventory.
     pub async fn deployment(
         &self,
+        tx: &mut Tx,
         deployment: &DeploymentRecord,
         rule: InventoryRule,
         rewrite: bool,
@@ -184,16 +173,13 @@ impl Ingest<'_> {
             .validate()
             .map_err(|e| IngestError::Invalid(e.within("deployment")))?;
         let mut ingested = Ingested::default();
-        let mut writes = vec![
-            self.evidence(
-                "deployment",
-                &deployment.record_id,
-                &deployment.instance,
-                to_value(deployment)?,
-                rewrite,
-            )
-            .await?,
-        ];
+        let mut writes = vec![self.evidence(
+            "deployment",
+            &deployment.record_id,
+            &deployment.instance,
+            to_value(deployment)?,
+            rewrite,
+        )];
         ingested.record("deployment_record_id", deployment.record_id.clone());
         if rule == InventoryRule::Always || healthy(deployment) {
             let inventory = EnvironmentInventory::from_deployment(
@@ -208,7 +194,7 @@ impl Ingest<'_> {
         // that lane's release tuple. Evidence routes leave tuples alone.
         if rule == InventoryRule::WhenHealthy
             && healthy(deployment)
-            && let Some(tuple) = self.ship_tuple(deployment).await?
+            && let Some(tuple) = self.ship_tuple(tx, deployment).await?
         {
             let key = format!("{}-{}", tuple.context, tuple.channel);
             ingested.record("release_tuple_id", tuple.tuple_id.clone());
@@ -216,7 +202,7 @@ impl Ingest<'_> {
                 .with_instance(&tuple.channel);
             writes.push(RecordWrite::Replace { record });
         }
-        self.commit(writes, ingested).await
+        self.commit(writes, ingested)
     }
 
     /// The `ship` tuple a deployment mints for its stable lane: from the
@@ -225,6 +211,7 @@ impl Ingest<'_> {
     /// `None` for a preview lane, or an artifact with neither.
     async fn ship_tuple(
         &self,
+        tx: &mut Tx,
         deployment: &DeploymentRecord,
     ) -> Result<Option<ReleaseTupleRecord>, IngestError> {
         let (context, channel) = (deployment.context.trim(), deployment.instance.trim());
@@ -241,7 +228,7 @@ impl Ingest<'_> {
         }
         let now = crate::time::now_rfc3339();
         if let Some(manifest) = self
-            .stored::<ArtifactIdentityManifest>("artifact_manifest", artifact_id)
+            .stored::<ArtifactIdentityManifest>(tx, "artifact_manifest", artifact_id)
             .await?
         {
             return mint_from_manifest(context, channel, &manifest, &deployment.record_id, &now)
@@ -277,6 +264,7 @@ impl Ingest<'_> {
     /// inventory (§8 rule 2) and release tuple (rule 3).
     pub async fn promotion(
         &self,
+        tx: &mut Tx,
         promotion: &PromotionRecord,
         rule: InventoryRule,
         rewrite: bool,
@@ -286,20 +274,17 @@ impl Ingest<'_> {
             .map_err(|e| IngestError::Invalid(e.within("promotion")))?;
         let now = crate::time::now_rfc3339();
         let mut ingested = Ingested::default();
-        let mut writes = vec![
-            self.evidence(
-                "promotion",
-                &promotion.record_id,
-                &promotion.to_instance,
-                to_value(promotion)?,
-                rewrite,
-            )
-            .await?,
-        ];
+        let mut writes = vec![self.evidence(
+            "promotion",
+            &promotion.record_id,
+            &promotion.to_instance,
+            to_value(promotion)?,
+            rewrite,
+        )];
         ingested.record("promotion_record_id", promotion.record_id.clone());
         if let Some(deployment_id) = promotion.linked_deployment_id() {
             let deployment: DeploymentRecord = self
-                .stored("deployment", deployment_id)
+                .stored(tx, "deployment", deployment_id)
                 .await?
                 .ok_or_else(|| {
                     IngestError::NotFound(format!("No deployment record `{deployment_id}`."))
@@ -317,7 +302,7 @@ impl Ingest<'_> {
                 let source_key = format!("{}-{}", promotion.context, promotion.from_instance);
                 if stable
                     && let Some(source) = self
-                        .stored::<ReleaseTupleRecord>("release_tuple", &source_key)
+                        .stored::<ReleaseTupleRecord>(tx, "release_tuple", &source_key)
                         .await?
                 {
                     let minted = mint_from_promotion(&source, promotion, &now)
@@ -331,25 +316,22 @@ impl Ingest<'_> {
                 }
             }
         }
-        self.commit(writes, ingested).await
+        self.commit(writes, ingested)
     }
 
     pub async fn backup_gate(&self, gate: &BackupGateRecord) -> Result<Ingested, IngestError> {
         gate.validate()
             .map_err(|e| IngestError::Invalid(e.within("backup_gate")))?;
         let mut ingested = Ingested::default();
-        let writes = vec![
-            self.evidence(
-                "backup_gate",
-                &gate.record_id,
-                &gate.instance,
-                to_value(gate)?,
-                false,
-            )
-            .await?,
-        ];
+        let writes = vec![self.evidence(
+            "backup_gate",
+            &gate.record_id,
+            &gate.instance,
+            to_value(gate)?,
+            false,
+        )];
         ingested.record("backup_gate_record_id", gate.record_id.clone());
-        self.commit(writes, ingested).await
+        self.commit(writes, ingested)
     }
 
     /// Generation evidence: upserts the preview and writes the generation
@@ -357,19 +339,19 @@ impl Ingest<'_> {
     /// by preview id.
     pub async fn preview_generation(
         &self,
+        tx: &mut Tx,
         preview: &PreviewMutationRequest,
         generation: &PreviewGenerationMutationRequest,
         base_url: Option<&str>,
     ) -> Result<Ingested, IngestError> {
         let preview_id = preview.preview_id();
-        let existing: Option<PreviewRecord> = self.stored("preview", &preview_id).await?;
+        let existing: Option<PreviewRecord> = self.stored(tx, "preview", &preview_id).await?;
         let query = RecordQuery {
             instance: Some(preview_id.clone()),
             limit: 1000,
             ..Default::default()
         };
-        let next_sequence = self
-            .store
+        let next_sequence = tx
             .list_records("preview_generation", &query)
             .await?
             .iter()
@@ -394,29 +376,31 @@ impl Ingest<'_> {
                 &preview.preview_id,
                 to_value(&generation)?,
                 false,
-            )
-            .await?,
+            ),
         ];
         let mut ingested = Ingested::default();
         ingested.record("generation_id", generation.generation_id.clone());
         ingested.record("preview_id", preview.preview_id.clone());
         ingested.record("transition", generation.state.as_str());
-        self.commit(writes, ingested).await
+        self.commit(writes, ingested)
     }
 
     /// Destroy evidence: transitions an existing preview; never creates one.
     pub async fn preview_destroyed(
         &self,
+        tx: &mut Tx,
         destroy: &PreviewDestroyMutationRequest,
     ) -> Result<Ingested, IngestError> {
         let preview_id = destroy.preview_id();
         let existing: PreviewRecord =
-            self.stored("preview", &preview_id).await?.ok_or_else(|| {
-                IngestError::Invalid(ValidationError::new(
-                    "destroy",
-                    format!("No Launchplane preview found for `{preview_id}`."),
-                ))
-            })?;
+            self.stored(tx, "preview", &preview_id)
+                .await?
+                .ok_or_else(|| {
+                    IngestError::Invalid(ValidationError::new(
+                        "destroy",
+                        format!("No Launchplane preview found for `{preview_id}`."),
+                    ))
+                })?;
         let preview = apply_destroy(existing, destroy);
         let writes = vec![RecordWrite::Replace {
             record: StoredRecord::new(
@@ -429,6 +413,6 @@ impl Ingest<'_> {
         let mut ingested = Ingested::default();
         ingested.record("preview_id", preview.preview_id.clone());
         ingested.record("transition", "destroyed");
-        self.commit(writes, ingested).await
+        self.commit(writes, ingested)
     }
 }

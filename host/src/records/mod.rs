@@ -8,7 +8,7 @@
 //! locks, `FOR UPDATE SKIP LOCKED`), never by process memory.
 
 mod audit;
-mod documents;
+pub(crate) mod documents;
 pub mod hygiene;
 mod idempotency;
 pub mod ingest;
@@ -22,6 +22,7 @@ mod operations;
 mod operators;
 mod policies;
 mod runtime_environments;
+mod tx;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -46,6 +47,7 @@ pub use runtime_environments::{
     StoredEnvironment, row as runtime_environment_row,
     write_after_read as runtime_environment_write,
 };
+pub use tx::{TX_TARGET, Tx, evidence_may_replace};
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]

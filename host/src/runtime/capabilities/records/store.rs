@@ -159,34 +159,43 @@ impl StoreRecords {
             )));
         }
         let ingest = Ingest {
-            store: &self.store,
             product: &scope.product,
             trace_id: &self.trace_id,
         };
         let (mode, model) = self.mode_of(kind)?;
-        match model {
+        let record_id = match model {
             Model::Deployment => {
                 let deployment: DeploymentRecord = typed(kind, &document)?;
-                ingest
-                    .deployment(&deployment, InventoryRule::WhenHealthy, true)
+                let mut tx = self.store.begin_write().await.map_err(store_error)?;
+                let ingested = ingest
+                    .deployment(&mut tx, &deployment, InventoryRule::WhenHealthy, true)
                     .await
                     .map_err(ingest_error)?;
-                return Ok(deployment.record_id);
+                Some((tx, ingested.pending, deployment.record_id))
             }
             Model::Promotion => {
                 let promotion: PromotionRecord = typed(kind, &document)?;
-                ingest
-                    .promotion(&promotion, InventoryRule::WhenHealthy, true)
+                let mut tx = self.store.begin_write().await.map_err(store_error)?;
+                let ingested = ingest
+                    .promotion(&mut tx, &promotion, InventoryRule::WhenHealthy, true)
                     .await
                     .map_err(ingest_error)?;
-                return Ok(promotion.record_id);
+                Some((tx, ingested.pending, promotion.record_id))
             }
             Model::BackupGate => {
                 let gate: BackupGateRecord = typed(kind, &document)?;
-                ingest.backup_gate(&gate).await.map_err(ingest_error)?;
-                return Ok(gate.record_id);
+                let tx = self.store.begin_write().await.map_err(store_error)?;
+                let ingested = ingest.backup_gate(&gate).await.map_err(ingest_error)?;
+                Some((tx, ingested.pending, gate.record_id))
             }
-            _ => {}
+            _ => None,
+        };
+        if let Some((mut tx, pending, record_id)) = record_id {
+            tx.write_records(&pending, &self.trace_id)
+                .await
+                .map_err(store_error)?;
+            tx.commit().await.map_err(store_error)?;
+            return Ok(record_id);
         }
         // Kinds the host has a model for are validated; their ids and key
         // columns come from the model.
