@@ -362,12 +362,31 @@ fn deploy_options(service_url: &str) -> CallOptions {
     fast(options, service_url)
 }
 
+/// Product `demo` on odoo with lane cm/testing under an enabled stable
+/// bootstrap policy (seed 003), so a bootstrap passes its request-time
+/// proof and is enqueued.
+async fn bootstrap_lane() -> crate::odoo_bootstrap::Lanes {
+    let policy = crate::odoo_bootstrap::policy;
+    crate::odoo_bootstrap::lanes(
+        "postgres",
+        &[
+            (
+                "testing",
+                "odoo_stable_bootstrap",
+                policy("testing", "empty"),
+            ),
+            ("prod", "odoo_stable_bootstrap", policy("prod", "empty")),
+        ],
+    )
+    .await
+}
+
 fn bootstrap_options(service_url: &str) -> CallOptions {
     let mut options = CallOptions::new("odoo", "stable-bootstrap");
     options.product = Some("demo".into());
     options.instance = Some("testing".into());
     options.json = Some(JsonSource::Inline(
-        r#"{"context": "demo", "confirmation": "bootstrap demo testing"}"#.into(),
+        r#"{"context": "cm", "confirmation": "Rebuild CM testing"}"#.into(),
     ));
     fast(options, service_url)
 }
@@ -819,9 +838,8 @@ async fn schema_violations_are_caught_before_anything_is_sent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idempotent_rerun_sends_the_same_key_and_is_replayed() {
-    let db = TestDatabase::new("postgres").await;
-    let service = Service::start(&db).await;
-    service.seed_profile("odoo").await;
+    let lanes = bootstrap_lane().await;
+    let service = &lanes.service;
     let tokens = TokenEndpoint::start(&service).await;
     let proxy = Proxy::forward(&service).await;
 
@@ -877,7 +895,7 @@ async fn an_idempotent_rerun_sends_the_same_key_and_is_replayed() {
     assert_eq!(
         posts[0].body,
         json!({"schema_version": 1, "product": "demo", "bootstrap": {
-            "context": "demo", "confirmation": "bootstrap demo testing", "product": "demo", "instance": "testing"
+            "context": "cm", "confirmation": "Rebuild CM testing", "product": "demo", "instance": "testing"
         }})
     );
 
@@ -906,9 +924,8 @@ async fn an_idempotent_rerun_sends_the_same_key_and_is_replayed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_operations_are_polled_until_they_fail() {
-    let db = TestDatabase::new("postgres").await;
-    let service = Service::start(&db).await;
-    service.seed_profile("odoo").await;
+    let lanes = bootstrap_lane().await;
+    let service = &lanes.service;
     let tokens = TokenEndpoint::start(&service).await;
     let proxy = Proxy::forward(&service).await;
     let worker = tokio::spawn(
@@ -922,11 +939,14 @@ async fn async_operations_are_polled_until_they_fail() {
         .run(),
     );
     let step = Step::actions(&tokens.url, "6001");
+    // The bootstrap's data step fails on the provider: so does the operation.
+    lanes
+        .fake
+        .fail("/api/schedule.runManually", 500, "boom", None);
 
     let failed = run(&bootstrap_options(&proxy.url), &step).await;
     worker.abort();
 
-    // The driver does not implement bootstrap yet: the operation fails.
     assert_eq!(failed.outcome.exit, Exit::Failed, "{}", failed.stderr);
     let response = failed.outcome.response.clone().expect("response");
     let operation_id = response["records"]["operation_id"]
@@ -953,7 +973,7 @@ async fn async_operations_are_polled_until_they_fail() {
     let polls: Vec<Seen> = proxy
         .seen()
         .into_iter()
-        .filter(|s| s.path == format!("/v1/operations/{operation_id}"))
+        .filter(|s| s.path.ends_with(&format!("/operations/{operation_id}")))
         .collect();
     assert!(!polls.is_empty(), "the client polled the operation");
     assert!(
@@ -973,9 +993,8 @@ async fn async_operations_are_polled_until_they_fail() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_operations_are_polled_until_they_pass_and_time_out_cleanly() {
-    let db = TestDatabase::new("postgres").await;
-    let service = Service::start(&db).await;
-    service.seed_profile("odoo").await;
+    let lanes = bootstrap_lane().await;
+    let service = &lanes.service;
     let tokens = TokenEndpoint::start(&service).await;
     // The real service takes the POST; the operations endpoint is faked:
     // pending, running, running, then pass with a result.
@@ -984,7 +1003,7 @@ async fn async_operations_are_polled_until_they_pass_and_time_out_cleanly() {
     let proxy = Proxy::start(
         Some(service.server.url("")),
         Arc::new(move |seen: &Seen| {
-            let id = seen.path.strip_prefix("/v1/operations/")?;
+            let (_, id) = seen.path.rsplit_once("/operations/")?;
             let n = counter.fetch_add(1, Ordering::SeqCst);
             let status = match n {
                 0 => "pending",
@@ -1058,7 +1077,7 @@ async fn async_operations_are_polled_until_they_pass_and_time_out_cleanly() {
     let mut options = bootstrap_options(&real.url);
     options.instance = Some("prod".into());
     options.json = Some(JsonSource::Inline(
-        r#"{"context": "demo", "confirmation": "bootstrap demo prod"}"#.into(),
+        r#"{"context": "cm", "confirmation": "Rebuild CM prod"}"#.into(),
     ));
     options.timeout = Some(Duration::from_millis(600));
     let step = Step::actions(&tokens.url, "7002");

@@ -26,14 +26,14 @@ const BOOTSTRAP: &str = "/v1/drivers/odoo/stable-bootstrap";
 const APPLY: &str = "/v1/drivers/odoo/target-replacement-apply";
 const PLAN: &str = "/v1/drivers/odoo/target-replacement-plan";
 
-struct Lanes {
-    db: TestDatabase,
-    fake: Arc<FakeDokploy>,
-    service: Service,
+pub(crate) struct Lanes {
+    pub(crate) db: TestDatabase,
+    pub(crate) fake: Arc<FakeDokploy>,
+    pub(crate) service: Service,
 }
 
 /// The lane policy `field` of seed 003 for `instance`, allowing `mode`.
-fn policy(instance: &str, mode: &str) -> Value {
+pub(crate) fn policy(instance: &str, mode: &str) -> Value {
     json!({"enabled": true, "approval_issue_url": ISSUE, "data_source_mode": mode,
            "confirmation": format!("Rebuild CM {instance}"),
            "expected_target_name": format!("cm-{instance}"),
@@ -43,7 +43,7 @@ fn policy(instance: &str, mode: &str) -> Value {
 /// Product `demo` on the odoo driver, lanes cm/testing and cm/prod as
 /// Dokploy applications with domains, `policies` on its lanes, an artifact
 /// published and shipped to testing.
-async fn lanes(backend: &'static str, policies: &[(&str, &str, Value)]) -> Lanes {
+pub(crate) async fn lanes(backend: &'static str, policies: &[(&str, &str, Value)]) -> Lanes {
     let db = TestDatabase::new(backend).await;
     let fake = Arc::new(FakeDokploy::start(KEY).await);
     for instance in ["testing", "prod"] {

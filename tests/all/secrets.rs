@@ -253,7 +253,7 @@ async fn product_config_plans_applies_rotates_and_never_shows_a_value() {
     assert!(stored.contains("\"cipher_alg\":\"fernet-v1\""));
     let logged = logs.text();
     assert!(
-        logged.contains("sqlx::query") && logged.contains("INSERT INTO lp_records"),
+        logged.contains("sqlx::query") && logged.contains("lp_records"),
         "the capture sees the service's store at work: {} bytes",
         logged.len()
     );
