@@ -27,8 +27,11 @@ const SECRET_ID: &str = "secret-runtime-environment-api-token-demo-testing";
 /// event after the first request in most runs with other tests running
 /// beside it (the cause was not pinned down; tracing caches per callsite
 /// whether anyone listens), which this sanity check caught.
-pub(crate) struct Capturing(Arc<Mutex<Vec<u8>>>);
+/// The one capture of the test binary's log. Tests that capture run one
+/// at a time (the guard), so one test's end cannot stop another's capture.
+pub(crate) struct Capturing(Arc<Mutex<Vec<u8>>>, std::sync::MutexGuard<'static, ()>);
 
+static SERIAL: Mutex<()> = Mutex::new(());
 static CAPTURE: Mutex<Option<Arc<Mutex<Vec<u8>>>>> = Mutex::new(None);
 static CAPTURING: AtomicBool = AtomicBool::new(false);
 
@@ -44,12 +47,15 @@ impl Capturing {
             tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
                 .expect("the only global subscriber of the test binary");
         });
+        let serial = SERIAL
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let buffer = Arc::new(Mutex::new(Vec::new()));
         if let Ok(mut capture) = CAPTURE.lock() {
             *capture = Some(buffer.clone());
         }
         CAPTURING.store(true, Ordering::Relaxed);
-        Capturing(buffer)
+        Capturing(buffer, serial)
     }
 
     pub(crate) fn text(&self) -> String {
