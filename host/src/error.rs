@@ -23,7 +23,7 @@ pub struct ApiError {
     /// Extra top-level keys of the error body (`authz`, `operation`, …).
     pub extra: Map<String, Value>,
     /// What went wrong inside, for the service log only; never rendered.
-    pub detail: Option<String>,
+    pub detail: Option<Box<str>>,
     /// Response headers the refusal carries (`Allow` on a 405,
     /// `Retry-After` on a 429).
     pub headers: Vec<(HeaderName, HeaderValue)>,
@@ -107,7 +107,7 @@ impl ApiError {
             "internal_error",
             "Launchplane could not complete the request. Use trace_id to inspect service logs.",
         );
-        error.detail = Some(detail.to_string());
+        error.detail = Some(detail.to_string().into());
         error
     }
 

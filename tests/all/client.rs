@@ -840,8 +840,8 @@ async fn schema_violations_are_caught_before_anything_is_sent() {
 async fn an_idempotent_rerun_sends_the_same_key_and_is_replayed() {
     let lanes = bootstrap_lane().await;
     let service = &lanes.service;
-    let tokens = TokenEndpoint::start(&service).await;
-    let proxy = Proxy::forward(&service).await;
+    let tokens = TokenEndpoint::start(service).await;
+    let proxy = Proxy::forward(service).await;
 
     let mut options = bootstrap_options(&proxy.url);
     options.wait = false;
@@ -926,8 +926,8 @@ async fn an_idempotent_rerun_sends_the_same_key_and_is_replayed() {
 async fn async_operations_are_polled_until_they_fail() {
     let lanes = bootstrap_lane().await;
     let service = &lanes.service;
-    let tokens = TokenEndpoint::start(&service).await;
-    let proxy = Proxy::forward(&service).await;
+    let tokens = TokenEndpoint::start(service).await;
+    let proxy = Proxy::forward(service).await;
     let worker = tokio::spawn(
         Worker::new(
             service.server.state.clone(),
@@ -995,7 +995,7 @@ async fn async_operations_are_polled_until_they_fail() {
 async fn async_operations_are_polled_until_they_pass_and_time_out_cleanly() {
     let lanes = bootstrap_lane().await;
     let service = &lanes.service;
-    let tokens = TokenEndpoint::start(&service).await;
+    let tokens = TokenEndpoint::start(service).await;
     // The real service takes the POST; the operations endpoint is faked:
     // pending, running, running, then pass with a result.
     let polls = Arc::new(AtomicUsize::new(0));
@@ -1073,7 +1073,7 @@ async fn async_operations_are_polled_until_they_pass_and_time_out_cleanly() {
 
     // Polling a real operation nobody runs: exit 6 at the timeout, with
     // the last state in the response.
-    let real = Proxy::forward(&service).await;
+    let real = Proxy::forward(service).await;
     let mut options = bootstrap_options(&real.url);
     options.instance = Some("prod".into());
     options.json = Some(JsonSource::Inline(

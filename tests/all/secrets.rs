@@ -29,7 +29,10 @@ const SECRET_ID: &str = "secret-runtime-environment-api-token-demo-testing";
 /// whether anyone listens), which this sanity check caught.
 /// The one capture of the test binary's log. Tests that capture run one
 /// at a time (the guard), so one test's end cannot stop another's capture.
-pub(crate) struct Capturing(Arc<Mutex<Vec<u8>>>, std::sync::MutexGuard<'static, ()>);
+pub(crate) struct Capturing {
+    buffer: Arc<Mutex<Vec<u8>>>,
+    _serial: std::sync::MutexGuard<'static, ()>,
+}
 
 static SERIAL: Mutex<()> = Mutex::new(());
 static CAPTURE: Mutex<Option<Arc<Mutex<Vec<u8>>>>> = Mutex::new(None);
@@ -55,11 +58,14 @@ impl Capturing {
             *capture = Some(buffer.clone());
         }
         CAPTURING.store(true, Ordering::Relaxed);
-        Capturing(buffer, serial)
+        Capturing {
+            buffer,
+            _serial: serial,
+        }
     }
 
     pub(crate) fn text(&self) -> String {
-        self.0
+        self.buffer
             .lock()
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default()
@@ -258,9 +264,12 @@ async fn product_config_plans_applies_rotates_and_never_shows_a_value() {
     assert_no_value(&stored, "the database");
     assert!(stored.contains("\"cipher_alg\":\"fernet-v1\""));
     let logged = logs.text();
+    // The capture saw the service at work (its access lines; the store's
+    // statement lines depend on which other tests' subscribers are alive,
+    // through tracing's shared level hint, so they are not required).
     assert!(
-        logged.contains("sqlx::query") && logged.contains("lp_records"),
-        "the capture sees the service's store at work: {} bytes",
+        logged.contains("request served") && logged.contains(ROUTE),
+        "the capture sees the service at work: {} bytes",
         logged.len()
     );
     assert_no_value(&logged, "the service's logs");

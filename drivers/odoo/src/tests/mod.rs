@@ -11,7 +11,6 @@ use launchplane_sdk::testing::{ExpectedAction as Row, expected as row};
 
 const NONE: &[&str] = &[];
 const OVERRIDE: &[&str] = &["odoo_instance_override"];
-const LANE: &[&str] = &["deployment", "inventory"];
 /// An action that runs a generic-web action writes what that one declares;
 /// writes of its own are its `adapt-request` step's (the promotion run's
 /// backup gate).

@@ -332,7 +332,7 @@ pub fn invoke_error(error: InvokeError) -> ApiError {
         InvokeError::Closed => "The driver runtime is shutting down.".to_string(),
     };
     let mut api = ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", message);
-    api.detail = Some(format!("driver invocation failed: {error}"));
+    api.detail = Some(format!("driver invocation failed: {error}").into());
     api
 }
 
