@@ -297,10 +297,17 @@ impl Driver {
                     self.driver_id, invocation.action_id
                 ))
             })?;
-        let handler = action
-            .handler
-            .as_ref()
-            .ok_or_else(|| DriverError::not_implemented(&action.action_id))?;
+        // Every action has a handler or runs a base action, which the host
+        // runs itself: reaching here without a handler is a host defect.
+        let handler = action.handler.as_ref().ok_or_else(|| {
+            DriverError::Internal(match &action.base_action {
+                Some(base) => format!(
+                    "action `{}` runs base action `{base}`: the host runs it, not this driver",
+                    action.action_id
+                ),
+                None => format!("action `{}` has no handler", action.action_id),
+            })
+        })?;
         handler(&Ctx::new(invocation, host), &invocation.request)
     }
 

@@ -188,23 +188,11 @@ const BASE: &[&str] = &[
 ];
 
 #[test]
-fn valid_requests_reach_the_unbuilt_behaviour() {
-    let harness = harness();
-    for row in REGISTRY
-        .iter()
-        .filter(|r| !BUILT.contains(&r.action_id) && !BASE.contains(&r.action_id))
-    {
-        let error = harness
-            .call(row.action_id, "testing", valid_request(row.action_id))
-            .expect_err("not built yet");
+fn every_action_is_built_or_runs_generic_web() {
+    for row in REGISTRY {
         assert!(
-            matches!(error, DriverError::NotImplemented(_)),
-            "{}: {error:?}",
-            row.action_id
-        );
-        assert!(
-            harness.host.ops().is_empty(),
-            "{} reached the host",
+            BUILT.contains(&row.action_id) || BASE.contains(&row.action_id),
+            "{} is declared but neither built nor run on generic-web",
             row.action_id
         );
     }
