@@ -10,6 +10,7 @@ mod front_door;
 mod grants;
 mod hooks;
 mod http;
+mod humans;
 mod hygiene;
 mod jwks;
 mod lifecycle;

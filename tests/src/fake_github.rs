@@ -12,6 +12,9 @@
 //! `GET /repos/{o}/{r}/pulls/{n}`, `GET|POST /repos/{o}/{r}/issues/{n}/comments`,
 //! `PATCH|DELETE /repos/{o}/{r}/issues/comments/{id}`,
 //! `POST /repos/{o}/{r}/actions/workflows/{id}/dispatches`.
+//!
+//! [`FakeGitHubOAuth`] is GitHub's OAuth app side for human sign-in: the
+//! authorize and token endpoints (PKCE checked) and the user API.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -328,4 +331,279 @@ fn list_issues(state: &FakeState, q: &BTreeMap<String, String>) -> Response {
         })
         .collect();
     reply(200, Value::Array(items))
+}
+
+/// A GitHub account the fake OAuth server signs in.
+#[derive(Debug, Clone)]
+pub struct FakeUser {
+    pub login: String,
+    pub id: u64,
+    pub name: String,
+    /// The public profile email, if any.
+    pub public_email: Option<String>,
+    /// `(email, primary, verified)`.
+    pub emails: Vec<(String, bool, bool)>,
+    pub organizations: Vec<String>,
+    /// `(organization, slug)`.
+    pub teams: Vec<(String, String)>,
+}
+
+impl FakeUser {
+    /// A user with one primary verified email `<login>@example.com`.
+    pub fn new(login: &str, id: u64) -> FakeUser {
+        FakeUser {
+            login: login.to_string(),
+            id,
+            name: format!("{login} (fake)"),
+            public_email: None,
+            emails: vec![(format!("{login}@example.com"), true, true)],
+            organizations: Vec::new(),
+            teams: Vec::new(),
+        }
+    }
+
+    pub fn in_org(mut self, org: &str) -> FakeUser {
+        self.organizations.push(org.to_string());
+        self
+    }
+
+    pub fn in_team(mut self, org: &str, slug: &str) -> FakeUser {
+        self.teams.push((org.to_string(), slug.to_string()));
+        self
+    }
+}
+
+/// A code handed out by the authorize endpoint.
+struct Grant {
+    challenge: String,
+    redirect_uri: String,
+    user: FakeUser,
+}
+
+#[derive(Default)]
+struct OAuthState {
+    client_id: String,
+    client_secret: String,
+    user: Option<FakeUser>,
+    codes: BTreeMap<String, Grant>,
+    tokens: BTreeMap<String, FakeUser>,
+    next: u64,
+    refuse_codes: bool,
+    rate_limited: bool,
+    /// Every access token issued, so tests can look for them in logs.
+    issued: Vec<String>,
+    /// Every code issued.
+    codes_issued: Vec<String>,
+}
+
+/// A fake GitHub OAuth app and user API on loopback:
+///
+/// * `GET /login/oauth/authorize` checks the client id and an S256
+///   challenge and redirects to `redirect_uri` with a one-time `code` for
+///   the configured user ([`FakeGitHubOAuth::sign_in_as`]) and the `state`;
+/// * `POST /login/oauth/access_token` (JSON or form) checks the client
+///   secret, the code, the redirect URI and the PKCE verifier; a bad one is
+///   401 `{"error":"bad_verification_code"}`;
+/// * `GET /user`, `/user/emails`, `/user/orgs`, `/user/teams` with the
+///   issued bearer token; [`FakeGitHubOAuth::rate_limit`] answers them 403
+///   with `x-ratelimit-remaining: 0`.
+pub struct FakeGitHubOAuth {
+    pub addr: SocketAddr,
+    state: Arc<Mutex<OAuthState>>,
+}
+
+fn oauth_lock(state: &Mutex<OAuthState>) -> MutexGuard<'_, OAuthState> {
+    match state.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+impl FakeGitHubOAuth {
+    /// A fake OAuth app with these client credentials.
+    pub async fn start(client_id: &str, client_secret: &str) -> FakeGitHubOAuth {
+        let state = Arc::new(Mutex::new(OAuthState {
+            client_id: client_id.to_string(),
+            client_secret: client_secret.to_string(),
+            ..Default::default()
+        }));
+        let app = Router::new().fallback(oauth).with_state(state.clone());
+        let addr = crate::serve_loopback(app).await;
+        FakeGitHubOAuth { addr, state }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The account the next authorize request signs in.
+    pub fn sign_in_as(&self, user: FakeUser) {
+        oauth_lock(&self.state).user = Some(user);
+    }
+
+    /// Refuses every code exchange with `bad_verification_code`.
+    pub fn refuse_codes(&self, refuse: bool) {
+        oauth_lock(&self.state).refuse_codes = refuse;
+    }
+
+    /// Answers the user API with a rate limit.
+    pub fn rate_limit(&self, limited: bool) {
+        oauth_lock(&self.state).rate_limited = limited;
+    }
+
+    /// Every access token and code handed out.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        let state = oauth_lock(&self.state);
+        state
+            .issued
+            .iter()
+            .chain(&state.codes_issued)
+            .cloned()
+            .collect()
+    }
+}
+
+fn pkce_s256(verifier: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier))
+}
+
+/// Query or form pairs, percent-decoded.
+fn pairs(text: &str) -> BTreeMap<String, String> {
+    reqwest::Url::parse(&format!("http://x/?{text}"))
+        .map(|url| url.query_pairs().into_owned().collect())
+        .unwrap_or_default()
+}
+
+async fn oauth(
+    State(state): State<Arc<Mutex<OAuthState>>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut state = oauth_lock(&state);
+    match (method.as_str(), uri.path()) {
+        ("GET", "/login/oauth/authorize") => {
+            let q = pairs(uri.query().unwrap_or_default());
+            let get = |k: &str| q.get(k).cloned().unwrap_or_default();
+            if get("client_id") != state.client_id
+                || get("code_challenge_method") != "S256"
+                || get("code_challenge").is_empty()
+                || get("scope") != "read:user read:org user:email"
+            {
+                return reply(400, json!({"error": "invalid_request"}));
+            }
+            let Some(user) = state.user.clone() else {
+                return reply(403, json!({"error": "access_denied"}));
+            };
+            state.next += 1;
+            let code = format!("code-{}-{}", state.next, uuid::Uuid::new_v4().simple());
+            state.codes_issued.push(code.clone());
+            state.codes.insert(
+                code.clone(),
+                Grant {
+                    challenge: get("code_challenge"),
+                    redirect_uri: get("redirect_uri"),
+                    user,
+                },
+            );
+            let mut location =
+                reqwest::Url::parse(&get("redirect_uri")).expect("redirect_uri is a URL");
+            location
+                .query_pairs_mut()
+                .append_pair("code", &code)
+                .append_pair("state", &get("state"));
+            (
+                StatusCode::FOUND,
+                [("location", location.to_string())],
+                "redirecting",
+            )
+                .into_response()
+        }
+        ("POST", "/login/oauth/access_token") => {
+            let form: BTreeMap<String, String> = match serde_json::from_slice::<Value>(&body) {
+                Ok(Value::Object(map)) => map
+                    .into_iter()
+                    .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()))
+                    .collect(),
+                _ => pairs(&String::from_utf8_lossy(&body)),
+            };
+            let get = |k: &str| form.get(k).cloned().unwrap_or_default();
+            if get("client_id") != state.client_id || get("client_secret") != state.client_secret {
+                return reply(401, json!({"error": "incorrect_client_credentials"}));
+            }
+            let grant = state.codes.remove(&get("code"));
+            let valid = grant.filter(|g| {
+                !state.refuse_codes
+                    && g.redirect_uri == get("redirect_uri")
+                    && pkce_s256(&get("code_verifier")) == g.challenge
+            });
+            let Some(grant) = valid else {
+                return reply(401, json!({"error": "bad_verification_code"}));
+            };
+            state.next += 1;
+            let token = format!("gho_fake{}{}", state.next, uuid::Uuid::new_v4().simple());
+            state.issued.push(token.clone());
+            state.tokens.insert(token.clone(), grant.user);
+            reply(
+                200,
+                json!({"access_token": token, "token_type": "bearer", "scope": "read:user,read:org,user:email"}),
+            )
+        }
+        ("GET", path) if path.starts_with("/user") => {
+            if state.rate_limited {
+                return (
+                    StatusCode::FORBIDDEN,
+                    [("x-ratelimit-remaining", "0"), ("retry-after", "60")],
+                    axum::Json(json!({"message": "API rate limit exceeded"})),
+                )
+                    .into_response();
+            }
+            let token = headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or_default();
+            let Some(user) = state.tokens.get(token).cloned() else {
+                return reply(401, json!({"message": "Bad credentials"}));
+            };
+            match path {
+                "/user" => reply(
+                    200,
+                    json!({"login": user.login, "id": user.id, "name": user.name, "email": user.public_email}),
+                ),
+                "/user/emails" => reply(
+                    200,
+                    Value::Array(
+                        user.emails
+                            .iter()
+                            .map(|(e, p, v)| json!({"email": e, "primary": p, "verified": v}))
+                            .collect(),
+                    ),
+                ),
+                "/user/orgs" => reply(
+                    200,
+                    Value::Array(
+                        user.organizations
+                            .iter()
+                            .map(|o| json!({"login": o}))
+                            .collect(),
+                    ),
+                ),
+                "/user/teams" => reply(
+                    200,
+                    Value::Array(
+                        user.teams
+                            .iter()
+                            .map(|(o, s)| json!({"slug": s, "organization": {"login": o}}))
+                            .collect(),
+                    ),
+                ),
+                _ => not_found(),
+            }
+        }
+        _ => not_found(),
+    }
 }

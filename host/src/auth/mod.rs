@@ -10,10 +10,12 @@
 //! * [`policy`]: the authorization policy model and its matching.
 //! * [`glob`]: `fnmatchcase`-style patterns used by the policy.
 //! * [`dev_issuer`]: a local OIDC issuer for development and tests.
+//! * [`human`]: GitHub sign-in for humans and their browser sessions.
 
 pub mod dev_issuer;
 mod error;
 pub mod glob;
+pub mod human;
 pub mod oidc;
 pub mod operator;
 pub mod policy;
@@ -83,6 +85,9 @@ pub struct Caller {
     /// Set when the caller is a verified GitHub Actions workflow
     /// (`identity.kind == "github_actions"`); what authorization matches on.
     pub github_actions: Option<GithubActionsClaims>,
+    /// Set when the caller is a signed-in human (`identity.kind ==
+    /// "github_human"`); what `github_humans` rules match on.
+    pub human: Option<human::HumanIdentity>,
 }
 
 impl Caller {
@@ -91,6 +96,20 @@ impl Caller {
         Caller {
             identity,
             github_actions: None,
+            human: None,
+        }
+    }
+
+    /// A signed-in human.
+    pub fn from_human(identity: human::HumanIdentity) -> Self {
+        Caller {
+            identity: CallerIdentity {
+                kind: human::HUMAN_KIND.to_string(),
+                subject: identity.subject(),
+                claims: identity.claims(),
+            },
+            github_actions: None,
+            human: Some(identity),
         }
     }
 }

@@ -174,6 +174,7 @@ async fn serve_dev(args: DevArgs) -> anyhow::Result<()> {
             .await?;
     }
     eprintln!("{}", banner(&config, &issuer_url, &profile, wrote_policy));
+    eprintln!("{}", sign_in_note(&config, state.humans.as_deref()));
     super::serve::serve_state(state, &config).await
 }
 
@@ -245,6 +246,30 @@ fn banner(
         repo = dev_issuer::DEFAULT_REPOSITORY,
         wf = dev_issuer::DEFAULT_WORKFLOW_REF,
     )
+}
+
+/// How to sign in with GitHub on the dev instance, or what enables it.
+fn sign_in_note(config: &ServeConfig, humans: Option<&crate::auth::human::HumanAuth>) -> String {
+    match humans {
+        Some(humans) => {
+            let auth = humans.config();
+            format!(
+                "  sign in     open http://{bind}/auth/github/login?return_to=/ui\n              \
+                 (OAuth app callback URL: {callback}; GitHub at {web})\n              \
+                 role: admin for LAUNCHPLANE_BOOTSTRAP_ADMIN_EMAILS ({admins} set), else from\n              \
+                 [[github_humans]] rules; grant one with POST /v1/authz-policies/github-humans/grants\n              \
+                 session     curl -s -b 'launchplane_session=…' http://{bind}/v1/auth/session",
+                bind = config.bind,
+                callback = auth.redirect_uri(),
+                web = auth.web_url,
+                admins = auth.bootstrap_admin_emails.len(),
+            )
+        }
+        None => "  sign in     off: set LAUNCHPLANE_GITHUB_CLIENT_ID, LAUNCHPLANE_GITHUB_CLIENT_SECRET,\n              \
+                 LAUNCHPLANE_PUBLIC_URL (http://127.0.0.1:8080) and LAUNCHPLANE_SESSION_SECRET (32+ bytes),\n              \
+                 and LAUNCHPLANE_COOKIE_SECURE=false for plain http"
+            .to_string(),
+    }
 }
 
 /// `GET /apps/{context}/{instance}/healthz`: a stand-in for the deployed

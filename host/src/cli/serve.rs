@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
+use crate::auth::human::{HumanAuth, HumanAuthConfig};
 use crate::auth::operator::OperatorOr;
 use crate::auth::policy::bootstrap_policy_from_env;
 use crate::auth::{AuthzPolicy, OidcAuthenticator, OidcConfig, OidcVerifier};
@@ -200,11 +201,38 @@ pub async fn build_state(config: &ServeConfig) -> anyhow::Result<Service> {
         .filter(|v| !v.trim().is_empty())
         .unwrap_or_else(|| github::DEFAULT_API_BASE.to_string());
     let vault = crate::secrets::Vault::new(state.store.clone(), state.master_key.clone());
+    state.humans = human_auth(&state.store)?;
     state.services.github = Some(GitHubCapability::new(
         github::GitHubClient::new(&api_base, github::GitHubCredentials::ManagedSecrets(vault)),
         state.store.clone(),
     ));
     Ok(state)
+}
+
+/// GitHub sign-in for humans when `LAUNCHPLANE_GITHUB_CLIENT_ID`,
+/// `_CLIENT_SECRET`, `LAUNCHPLANE_PUBLIC_URL` and
+/// `LAUNCHPLANE_SESSION_SECRET` are all set; a malformed value refuses to
+/// start, a partial set is warned about (sign-in stays off).
+pub fn human_auth(store: &Store) -> anyhow::Result<Option<Arc<HumanAuth>>> {
+    let lookup = |name: &str| std::env::var(name).ok();
+    match HumanAuthConfig::from_lookup(lookup)? {
+        Some(config) => {
+            tracing::info!(
+                public_url = %config.public_url,
+                github = %config.web_url,
+                bootstrap_admins = config.bootstrap_admin_emails.len(),
+                "GitHub sign-in enabled"
+            );
+            Ok(Some(Arc::new(HumanAuth::new(config, store.clone())?)))
+        }
+        None => {
+            let missing = HumanAuthConfig::missing_from(lookup);
+            if !missing.is_empty() {
+                tracing::warn!(missing = ?missing, "GitHub sign-in is off: set every variable it needs");
+            }
+            Ok(None)
+        }
+    }
 }
 
 /// The GitHub REST API base URL (default `https://api.github.com`).

@@ -3,8 +3,9 @@
 //! An extractor's refusal is an [`ApiError`], rendered like every other.
 //!
 //! * [`TraceId`]: the request's trace id, set by `layer.rs`.
-//! * [`Call`]: the trace id, the authenticated caller (401 here), the
-//!   route as sent and the `Idempotency-Key` header. A handler that takes
+//! * [`Call`]: the trace id, the authenticated caller (401 here; a
+//!   browser session where `ops/humans.rs` allows one, with its CSRF
+//!   check, 403), the route as sent and the `Idempotency-Key` header. A handler that takes
 //!   a `Call` cannot run for an anonymous caller.
 //! * [`DriverRoute`]: the descriptor route of a driver path (404/405),
 //!   taken before the caller so an unknown route is 404 before 401.
@@ -46,14 +47,17 @@ impl FromRequestParts<Service> for Call {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, service: &Service) -> Result<Self, ApiError> {
-        let caller = service.authenticate(&parts.headers).await?;
+        let caller = service
+            .authenticate_request(parts.method.as_str(), &original_path(parts), &parts.headers)
+            .await?;
         // The access line names who called (`layer.rs`): a workflow's
-        // repository, else the caller's subject (an operator's label).
-        let label = caller
-            .github_actions
-            .as_ref()
-            .map(|claims| claims.repository.as_str())
-            .unwrap_or(caller.identity.subject.as_str());
+        // repository, a human's login, else the caller's subject (an
+        // operator's label).
+        let label = match (&caller.github_actions, &caller.human) {
+            (Some(claims), _) => claims.repository.as_str(),
+            (None, Some(human)) => human.login.as_str(),
+            (None, None) => caller.identity.subject.as_str(),
+        };
         tracing::Span::current().record("caller", label);
         let method = if parts.method == axum::http::Method::GET {
             "GET"

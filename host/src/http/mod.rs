@@ -15,6 +15,7 @@ mod drivers;
 mod evidence;
 pub mod extract;
 mod health;
+mod humans;
 mod layer;
 mod openapi;
 mod previews;
@@ -32,6 +33,7 @@ pub use openapi::openapi_document;
 pub use server::serve;
 
 use crate::error::ApiError;
+use crate::ops::grants::HUMAN_GRANTS_ROUTE;
 use crate::ops::{
     Service, lanes, live_target, onboarding, previews as preview_routes, product_config,
 };
@@ -98,6 +100,11 @@ fn build(service: Service, extra: Router<Service>, metrics: bool) -> Router {
             "/v1/authz-policies/github-actions/removals",
             post(admin::removals),
         )
+        .route(HUMAN_GRANTS_ROUTE, post(humans::grants))
+        .route("/auth/github/login", get(humans::login))
+        .route("/auth/github/callback", get(humans::callback))
+        .route("/auth/logout", post(humans::logout))
+        .route("/v1/auth/session", get(humans::session))
         .route(
             "/v1/product-profiles",
             get(reads::profiles).post(admin::write_profile),

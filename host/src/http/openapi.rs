@@ -298,6 +298,41 @@ const CORE_ROUTES: &[(&str, &str, &str, &str, &str)] = &[
         "Remove a GitHub Actions rule",
     ),
     (
+        "post",
+        "/v1/authz-policies/github-humans/grants",
+        "authz.human_grants",
+        "authz_policy_grant.write",
+        "Grant a GitHub human rule (admins; dry_run or apply; a browser session sends X-CSRF-Token)",
+    ),
+    (
+        "get",
+        "/auth/github/login",
+        "auth.github_login",
+        "",
+        "Sign in with GitHub: 302 to GitHub's authorize page (PKCE S256); query `return_to` (a same-origin path); 503 auth_not_configured",
+    ),
+    (
+        "get",
+        "/auth/github/callback",
+        "auth.github_callback",
+        "",
+        "GitHub's redirect back (query `code`, `state`): 302 to `return_to` with the launchplane_session cookie; 400 invalid_oauth_callback; 403 authorization_denied without a role",
+    ),
+    (
+        "post",
+        "/auth/logout",
+        "auth.logout",
+        "",
+        "Revoke the browser session and clear its cookie (header X-CSRF-Token required with a live session)",
+    ),
+    (
+        "get",
+        "/v1/auth/session",
+        "auth.session",
+        "",
+        "The signed-in human (`identity`) and the session's `csrf_token`; 401 with `configured` without a session",
+    ),
+    (
         "get",
         "/v1/deployments/{record_id}",
         "deployments.show",
@@ -372,10 +407,14 @@ fn core_paths() -> Map<String, Value> {
             op["parameters"] = Value::Array(parameters);
         }
         if !authz.is_empty() {
-            op["security"] = json!([{"bearer": []}]);
+            op["security"] = if *method == "get" || crate::ops::humans::session_may_post(path) {
+                json!([{"bearer": []}, {"session": []}])
+            } else {
+                json!([{"bearer": []}])
+            };
             op["x-launchplane-authz-action"] = json!(authz);
         }
-        if *method == "post" {
+        if *method == "post" && !authz.is_empty() {
             op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"type": "object"}}}});
         }
         let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
@@ -406,7 +445,10 @@ pub fn openapi_document(registry: &Registry) -> Value {
         "paths": paths,
         "tags": registry.descriptors().iter().map(|d| json!({"name": d.driver_id, "description": d.label})).collect::<Vec<_>>(),
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "launchplane_session", "description": "A GitHub sign-in session (GET /auth/github/login); a POST also sends header X-CSRF-Token"},
+            },
             "schemas": {
                 "Error": {
                     "type": "object",

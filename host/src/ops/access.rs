@@ -14,7 +14,8 @@ use super::completion::audit_event;
 use super::{Call, Service};
 use crate::auth::glob::glob_match_any;
 use crate::auth::operator::OPERATOR_KIND;
-use crate::auth::policy::authz_diagnostics;
+use crate::auth::human::{HUMAN_KIND, HumanIdentity};
+use crate::auth::policy::{HumanPrincipal, authz_diagnostics};
 use crate::auth::{AuthzPolicy, AuthzRequest, Caller};
 use crate::error::ApiError;
 use crate::records::{PolicyRecord, Store, StoreError};
@@ -228,6 +229,9 @@ fn decide(
     request: &AuthzRequest,
 ) -> (bool, String, Value) {
     let caller = &call.caller;
+    if let Some(human) = &caller.human {
+        return human_decision(human, active, request);
+    }
     match (&caller.github_actions, active) {
         (None, _) if caller.identity.kind == OPERATOR_KIND => {
             let (allowed, reason) = operator_decision(caller, active, request);
@@ -261,6 +265,36 @@ fn decide(
             json!({"identity": {"type": caller.identity.kind}, "request": request}),
         ),
     }
+}
+
+/// A signed-in human: the `github_humans` rules decide, for the role the
+/// human signed in with (a `read_only` human only reads).
+fn human_decision(
+    human: &HumanIdentity,
+    active: Option<&ActivePolicy>,
+    request: &AuthzRequest,
+) -> (bool, String, Value) {
+    let github_id = human.github_id.to_string();
+    let principal = HumanPrincipal {
+        login: &human.login,
+        github_id: &github_id,
+        organizations: &human.organizations,
+        teams: &human.teams,
+    };
+    let (allowed, reason) = match active {
+        Some(active) => {
+            let decision = active.policy.decide_human(&principal, &human.role, request);
+            (decision.allowed, decision.reason)
+        }
+        None => (false, "no authorization policy is configured".to_string()),
+    };
+    let diagnostics = json!({
+        "identity": {"type": HUMAN_KIND, "login": human.login, "role": human.role},
+        "policy_source": active.map(|a| a.record.source.as_str()).unwrap_or_default(),
+        "policy_sha256": active.map(|a| a.record.policy_sha256.as_str()).unwrap_or_default(),
+        "request": request,
+    });
+    (allowed, reason, diagnostics)
 }
 
 /// Operators may read; anything more needs a `[[local_operators]]` rule

@@ -1,5 +1,7 @@
 //! Policy administration (reference §7.5): `POST
-//! /v1/authz-policies/github-actions/grants` and `…/removals`.
+//! /v1/authz-policies/github-actions/grants` and `…/removals`, and `POST
+//! /v1/authz-policies/github-humans/grants` (a `github_humans` rule naming
+//! at least one login, organization or team).
 //!
 //! Guarded by `authz_policy_grant.write` on (`launchplane`, `launchplane`).
 //! `mode` is `dry_run` or `apply`; apply needs a `reason`. Writes are
@@ -15,12 +17,15 @@ use super::access::policy_record;
 use super::mutation::Mutation;
 use super::{Accepted, Call, Reply, Service};
 use crate::auth::AuthzPolicy;
-use crate::auth::policy::{GithubActionsRule, RuleCounts};
+use crate::auth::policy::{GithubActionsRule, GithubHumanRule, RuleCounts};
 use crate::error::ApiError;
 use crate::records::hygiene::check_id_pattern;
 use crate::records::{StoreError, Tx};
 
 const ACTION: &str = "authz_policy_grant.write";
+
+/// The github-humans grants route.
+pub const HUMAN_GRANTS_ROUTE: &str = "/v1/authz-policies/github-humans/grants";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -29,20 +34,29 @@ enum Mode {
     Apply,
 }
 
-/// Grant or removal.
+/// Grant or removal of a `github_actions` rule, or grant of a
+/// `github_humans` rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
     Grant,
     Removal,
+    HumanGrant,
 }
 
 impl Change {
     fn key(self) -> &'static str {
         match self {
-            Change::Grant => "grant",
+            Change::Grant | Change::HumanGrant => "grant",
             Change::Removal => "removal",
         }
     }
+}
+
+/// The rule a change names.
+#[derive(Clone)]
+enum Rule {
+    Actions(GithubActionsRule),
+    Human(GithubHumanRule),
 }
 
 /// A parsed request body.
@@ -52,7 +66,7 @@ struct PolicyChange {
     reason: String,
     related_issue: String,
     source_label: String,
-    rule: GithubActionsRule,
+    rule: Rule,
 }
 
 fn field_error(field: &str, message: impl std::fmt::Display) -> ApiError {
@@ -87,7 +101,7 @@ fn parse(body: &Value, change: Change) -> Result<PolicyChange, ApiError> {
     }
     let mode = match map.get("mode") {
         None => match change {
-            Change::Grant => Mode::Apply,
+            Change::Grant | Change::HumanGrant => Mode::Apply,
             Change::Removal => Mode::DryRun,
         },
         Some(value) => serde_json::from_value(value.clone())
@@ -114,6 +128,7 @@ fn parse(body: &Value, change: Change) -> Result<PolicyChange, ApiError> {
     let default_label = match change {
         Change::Grant => "service:authz-policy-grant",
         Change::Removal => "service:authz-policy-removal",
+        Change::HumanGrant => "service:authz-human-policy-grant",
     };
     let source_label = match rule.remove("source_label") {
         Some(Value::String(label)) if !label.trim().is_empty() => label.trim().to_string(),
@@ -125,6 +140,25 @@ fn parse(body: &Value, change: Change) -> Result<PolicyChange, ApiError> {
             ));
         }
     };
+    if change == Change::HumanGrant {
+        let mut rule: GithubHumanRule =
+            serde_json::from_value(Value::Object(rule)).map_err(|e| field_error(key, e))?;
+        rule.normalize();
+        if rule.logins.is_empty() && rule.organizations.is_empty() && rule.teams.is_empty() {
+            return Err(field_error(
+                &format!("{key}.logins"),
+                "a grant must name at least one login, organization or team",
+            ));
+        }
+        check_scopes(key, &rule.products, &rule.contexts, &rule.instances)?;
+        return Ok(PolicyChange {
+            mode,
+            reason,
+            related_issue: text("related_issue"),
+            source_label,
+            rule: Rule::Human(rule),
+        });
+    }
     let rule: GithubActionsRule =
         serde_json::from_value(Value::Object(rule)).map_err(|e| field_error(key, e))?;
     if change == Change::Grant
@@ -138,24 +172,36 @@ fn parse(body: &Value, change: Change) -> Result<PolicyChange, ApiError> {
     if change == Change::Grant {
         // What a new grant may name follows the id rule (globs allowed);
         // a removal may still name an older rule exactly as it was written.
-        for (field, patterns) in [
-            ("products", &rule.products),
-            ("contexts", &rule.contexts),
-            ("instances", &rule.instances),
-        ] {
-            for (index, pattern) in patterns.iter().enumerate() {
-                check_id_pattern(&format!("{key}.{field}[{index}]"), pattern.trim())
-                    .map_err(super::input::input_error)?;
-            }
-        }
+        check_scopes(key, &rule.products, &rule.contexts, &rule.instances)?;
     }
     Ok(PolicyChange {
         mode,
         reason,
         related_issue: text("related_issue"),
         source_label,
-        rule,
+        rule: Rule::Actions(rule),
     })
+}
+
+/// A new grant's products, contexts and instances follow the id rule
+/// (globs allowed).
+fn check_scopes(
+    key: &str,
+    products: &[String],
+    contexts: &[String],
+    instances: &[String],
+) -> Result<(), ApiError> {
+    for (field, patterns) in [
+        ("products", products),
+        ("contexts", contexts),
+        ("instances", instances),
+    ] {
+        for (index, pattern) in patterns.iter().enumerate() {
+            check_id_pattern(&format!("{key}.{field}[{index}]"), pattern.trim())
+                .map_err(super::input::input_error)?;
+        }
+    }
+    Ok(())
 }
 
 fn metadata(
@@ -178,8 +224,9 @@ fn metadata(
 }
 
 impl Service {
-    /// `POST /v1/authz-policies/github-actions/grants` (`Change::Grant`) and
-    /// `…/removals` (`Change::Removal`).
+    /// `POST /v1/authz-policies/github-actions/grants` (`Change::Grant`),
+    /// `…/removals` (`Change::Removal`) and
+    /// `/v1/authz-policies/github-humans/grants` (`Change::HumanGrant`).
     pub async fn change_policy(
         &self,
         call: &Call,
@@ -227,9 +274,10 @@ async fn apply(
         })?;
     let before =
         AuthzPolicy::from_json_value(current.policy.clone()).map_err(ApiError::internal)?;
-    let outcome = match change {
-        Change::Grant => before.with_rule_added(request.rule),
-        Change::Removal => before.with_rule_removed(&request.rule),
+    let outcome = match (change, request.rule) {
+        (Change::Removal, Rule::Actions(rule)) => before.with_rule_removed(&rule),
+        (_, Rule::Actions(rule)) => before.with_rule_added(rule),
+        (_, Rule::Human(rule)) => before.with_human_rule_added(rule),
     };
     let (after, changed) = outcome.map_err(|e| {
         ApiError::invalid_request(format!("Request payload failed validation: {e}"))

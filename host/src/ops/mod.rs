@@ -21,6 +21,8 @@
 //!   [`onboarding`], [`product_config`], [`live_target`], [`reads`],
 //!   [`secrets`], [`catalogue`], [`previews`] (desired state, lifecycle
 //!   plan and cleanup, PR feedback).
+//! * [`humans`]: GitHub sign-in, sessions and their CSRF check;
+//!   the github-humans grants route is in [`grants`].
 //! * [`throttle`]: per-client limits on refused (401/403) requests.
 //! * [`readiness`]: whether this host can serve now (`GET /v1/ready`).
 
@@ -32,6 +34,7 @@ pub mod completion;
 pub mod driver;
 pub mod evidence;
 pub mod grants;
+pub mod humans;
 pub mod idempotency;
 pub mod input;
 pub mod lane_policies;
@@ -99,6 +102,9 @@ pub struct Service {
     /// The host's `LAUNCHPLANE_PREVIEW_BASE_URL`: previews' URLs derive
     /// from it when their context's runtime settings name none.
     pub preview_base_url: Option<String>,
+    /// GitHub sign-in for humans and their sessions; `None` when not
+    /// configured (the session routes then answer 503/401).
+    pub humans: Option<Arc<crate::auth::human::HumanAuth>>,
 }
 
 impl Service {
@@ -121,6 +127,7 @@ impl Service {
                 throttle::DEFAULT_DENIED_WINDOW,
             )),
             preview_base_url: None,
+            humans: None,
         }
     }
 

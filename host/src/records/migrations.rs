@@ -41,6 +41,12 @@ const POSTGRES: &[Step] = &[
         include_str!("../../../migrations/postgres/0005_audit_coalescing.up.sql"),
         include_str!("../../../migrations/postgres/0005_audit_coalescing.down.sql"),
     ),
+    (
+        6,
+        "human sessions",
+        include_str!("../../../migrations/postgres/0006_human_sessions.up.sql"),
+        include_str!("../../../migrations/postgres/0006_human_sessions.down.sql"),
+    ),
 ];
 
 const SQLITE: &[Step] = &[
@@ -74,10 +80,16 @@ const SQLITE: &[Step] = &[
         include_str!("../../../migrations/sqlite/0005_audit_coalescing.up.sql"),
         include_str!("../../../migrations/sqlite/0005_audit_coalescing.down.sql"),
     ),
+    (
+        6,
+        "human sessions",
+        include_str!("../../../migrations/sqlite/0006_human_sessions.up.sql"),
+        include_str!("../../../migrations/sqlite/0006_human_sessions.down.sql"),
+    ),
 ];
 
 /// The newest schema revision this binary knows.
-pub const LATEST: i64 = 5;
+pub const LATEST: i64 = 6;
 
 fn migrator(steps: &'static [Step]) -> Migrator {
     let mut migrations = Vec::with_capacity(steps.len() * 2);

@@ -10,6 +10,7 @@
 mod audit;
 pub(crate) mod documents;
 pub mod hygiene;
+mod human_sessions;
 mod idempotency;
 pub mod ingest;
 pub mod kinds;
@@ -33,6 +34,7 @@ use sqlx::{PgPool, SqlitePool};
 
 pub use audit::AuditEvent;
 pub use documents::{RecordQuery, RecordWrite, StoredRecord};
+pub use human_sessions::HumanSessionRow;
 pub use idempotency::{
     IdempotencyKey, InterruptedAttempt, Reservation, StoredResponse, canonical_json, fingerprint,
 };

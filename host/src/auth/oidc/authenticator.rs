@@ -72,6 +72,7 @@ impl Authenticator for OidcAuthenticator {
         Ok(Caller {
             identity: claims.to_identity(),
             github_actions: Some(claims),
+            human: None,
         })
     }
 }

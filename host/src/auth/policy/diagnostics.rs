@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::{AuthzPolicy, AuthzRequest, GithubActionsRule};
+use super::{AuthzPolicy, AuthzRequest, GithubActionsRule, GithubHumanRule};
 use crate::auth::oidc::GithubActionsClaims;
 
 /// The `authz` object of a 403 body (reference §7.4):
@@ -26,7 +26,8 @@ pub fn authz_diagnostics(
 impl AuthzPolicy {
     /// A compact summary of what changed from `self` to `after`: rule counts
     /// and the added/removed `github_actions` rules summarised without
-    /// workflow refs (only their counts).
+    /// workflow refs (only their counts), and `github_humans` rules without
+    /// whom they name.
     pub fn diff_summary(&self, after: &AuthzPolicy) -> PolicyDiff {
         let mut remaining: Vec<&GithubActionsRule> = self.github_actions.iter().collect();
         let mut added = Vec::new();
@@ -39,6 +40,18 @@ impl AuthzPolicy {
             }
         }
         let removed: Vec<RuleSummary> = remaining.into_iter().map(RuleSummary::of).collect();
+        let mut remaining: Vec<&GithubHumanRule> = self.github_humans.iter().collect();
+        let mut humans_added = Vec::new();
+        for rule in &after.github_humans {
+            match remaining.iter().position(|r| r.same_rule(rule)) {
+                Some(position) => {
+                    remaining.remove(position);
+                }
+                None => humans_added.push(HumanRuleSummary::of(rule)),
+            }
+        }
+        let humans_removed: Vec<HumanRuleSummary> =
+            remaining.into_iter().map(HumanRuleSummary::of).collect();
         let before_sha = self.sha256();
         let after_sha = after.sha256();
         PolicyDiff {
@@ -51,6 +64,8 @@ impl AuthzPolicy {
             rule_counts_after: RuleCounts::of(after),
             github_actions_added: added,
             github_actions_removed: removed,
+            github_humans_added: humans_added,
+            github_humans_removed: humans_removed,
         }
     }
 }
@@ -130,4 +145,38 @@ pub struct PolicyDiff {
     pub rule_counts_after: RuleCounts,
     pub github_actions_added: Vec<RuleSummary>,
     pub github_actions_removed: Vec<RuleSummary>,
+    pub github_humans_added: Vec<HumanRuleSummary>,
+    pub github_humans_removed: Vec<HumanRuleSummary>,
+}
+
+/// A `github_humans` rule without whom it names (ids, logins,
+/// organizations and teams are counted instead).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HumanRuleSummary {
+    pub github_id_count: usize,
+    pub login_count: usize,
+    pub organization_count: usize,
+    pub team_count: usize,
+    pub roles: Vec<String>,
+    pub products: Vec<String>,
+    pub contexts: Vec<String>,
+    pub instances: Vec<String>,
+    pub actions: Vec<String>,
+}
+
+impl HumanRuleSummary {
+    /// The summary of `rule`.
+    pub fn of(rule: &GithubHumanRule) -> Self {
+        HumanRuleSummary {
+            github_id_count: rule.github_ids.len(),
+            login_count: rule.logins.len(),
+            organization_count: rule.organizations.len(),
+            team_count: rule.teams.len(),
+            roles: rule.roles.clone(),
+            products: rule.products.clone(),
+            contexts: rule.contexts.clone(),
+            instances: rule.instances.clone(),
+            actions: rule.actions.clone(),
+        }
+    }
 }

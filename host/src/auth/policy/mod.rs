@@ -22,10 +22,11 @@
 //! actions = ["generic_web_deploy.execute"] # required, exact
 //! ```
 //!
-//! `github_humans`, `terminal_agents`, `local_operators` and `local_admins`
-//! rules are parsed, validated and kept (so a policy round-trips and hashes
-//! the same), but [`AuthzPolicy::decide`] only ever matches
-//! `github_actions` rules: no other caller kind is authorized here.
+//! `github_humans` rules are matched for signed-in humans by
+//! [`AuthzPolicy::decide_human`] (`humans.rs`); `terminal_agents`,
+//! `local_operators` and `local_admins` rules are parsed, validated and kept
+//! (so a policy round-trips and hashes the same); [`AuthzPolicy::decide`]
+//! only ever matches `github_actions` rules.
 //!
 //! Matching (a request is allowed iff any rule allows it; within a rule all
 //! constraints must hold; an empty list means "any"):
@@ -62,6 +63,8 @@
 //! - `matching.rs`: [`AuthzRequest`], [`Decision`] and the matching table
 //!   above.
 //! - `grants.rs`: adding and removing a `github_actions` rule.
+//! - `humans.rs`: `github_humans` rules: a human's role, their decisions
+//!   and the github-humans grant.
 //! - `diagnostics.rs`: what a denial or a policy change may show (no
 //!   workflow refs, no policy body).
 //! - `canonical.rs`: canonical JSON and the policy hash.
@@ -73,6 +76,7 @@ mod canonical;
 mod diagnostics;
 mod error;
 mod grants;
+mod humans;
 mod matching;
 mod model;
 mod parsing;
@@ -80,8 +84,11 @@ mod validation;
 
 pub use bootstrap::bootstrap_policy_from_env;
 pub use canonical::canonical_json;
-pub use diagnostics::{PolicyDiff, RuleCounts, RuleSummary, authz_diagnostics};
+pub use diagnostics::{
+    HumanRuleSummary, PolicyDiff, RuleCounts, RuleSummary, authz_diagnostics,
+};
 pub use error::PolicyError;
+pub use humans::{ADMIN_ROLE, HumanPrincipal, READ_ONLY_ROLE, is_read_action};
 pub use matching::{AuthzRequest, Decision};
 pub use model::{AuthzPolicy, GithubActionsRule, GithubHumanRule, TokenBoundRule};
 

@@ -11,7 +11,7 @@ pub struct AuthzPolicy {
     pub schema_version: u32,
     #[serde(default)]
     pub github_actions: Vec<GithubActionsRule>,
-    /// Parsed and kept; never matched here.
+    /// Matched for signed-in humans (`humans.rs`).
     #[serde(default)]
     pub github_humans: Vec<GithubHumanRule>,
     /// Parsed and kept; never matched here.
@@ -83,7 +83,7 @@ pub struct GithubActionsRule {
     pub actions: Vec<String>,
 }
 
-/// A `[[github_humans]]` rule (`GitHubHumanPolicyRule`); kept, not matched.
+/// A `[[github_humans]]` rule (`GitHubHumanPolicyRule`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GithubHumanRule {

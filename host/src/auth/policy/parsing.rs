@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::{AuthzPolicy, GithubActionsRule, PolicyError};
+use super::{AuthzPolicy, GithubActionsRule, GithubHumanRule, PolicyError};
 
 impl AuthzPolicy {
     /// Parses, normalises (entries trimmed, blank entries dropped) and
@@ -62,19 +62,7 @@ impl AuthzPolicy {
             rule.normalize();
         }
         for rule in &mut self.github_humans {
-            for list in [
-                &mut rule.github_ids,
-                &mut rule.logins,
-                &mut rule.organizations,
-                &mut rule.teams,
-                &mut rule.roles,
-                &mut rule.products,
-                &mut rule.contexts,
-                &mut rule.instances,
-                &mut rule.actions,
-            ] {
-                normalize_list(list);
-            }
+            rule.normalize();
         }
         for rule in self
             .terminal_agents
@@ -119,6 +107,30 @@ impl GithubActionsRule {
             &mut self.event_names,
             &mut self.refs,
             &mut self.environments,
+            &mut self.products,
+            &mut self.contexts,
+            &mut self.instances,
+            &mut self.actions,
+        ]
+    }
+}
+
+impl GithubHumanRule {
+    /// Trims every string and drops blank list entries.
+    pub fn normalize(&mut self) {
+        for list in self.lists_mut() {
+            normalize_list(list);
+        }
+    }
+
+    /// Every list field, to normalise or compare them alike.
+    pub(super) fn lists_mut(&mut self) -> [&mut Vec<String>; 9] {
+        [
+            &mut self.github_ids,
+            &mut self.logins,
+            &mut self.organizations,
+            &mut self.teams,
+            &mut self.roles,
             &mut self.products,
             &mut self.contexts,
             &mut self.instances,

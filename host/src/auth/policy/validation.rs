@@ -129,7 +129,23 @@ fn validate_human_rule(rule: &GithubHumanRule, index: usize) -> Result<(), Polic
         }
     }
     check_instances(&rule.instances).map_err(|m| fail("instances", m))?;
-    check_actions(&rule.actions).map_err(|m| fail("actions", m))?;
+    // An empty `actions` list means any action, as in the original
+    // (reference §7.4); listed actions are still exact names.
+    if !rule.actions.is_empty() {
+        check_actions(&rule.actions).map_err(|m| fail("actions", m))?;
+    }
+    // Hardening: a rule naming nobody would match every GitHub account.
+    if rule.github_ids.is_empty()
+        && rule.logins.is_empty()
+        && rule.organizations.is_empty()
+        && rule.teams.is_empty()
+    {
+        return Err(fail(
+            "logins",
+            "a rule must name at least one of github_ids, logins, organizations or teams"
+                .to_string(),
+        ));
+    }
     Ok(())
 }
 

@@ -1,0 +1,1 @@
+DROP TABLE launchplane_human_sessions;
