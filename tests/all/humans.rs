@@ -23,7 +23,9 @@ fn policy() -> String {
 }
 
 fn ada() -> FakeUser {
-    FakeUser::new("ada", 1001).in_org("acme").in_team("acme", "ops")
+    FakeUser::new("ada", 1001)
+        .in_org("acme")
+        .in_team("acme", "ops")
 }
 
 fn bob() -> FakeUser {
@@ -42,6 +44,21 @@ fn human_grant(login: &str) -> Value {
         "reason": "tests",
         "grant": {"logins": [login], "roles": ["read_only"], "products": ["demo"]}
     })
+}
+
+/// How many `github_humans` rules the active policy has, and its source.
+async fn human_rules(db: &TestDatabase) -> (usize, String) {
+    let active = db
+        .store
+        .active_policy()
+        .await
+        .expect("policy")
+        .expect("one");
+    let count = active.policy["github_humans"]
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or_default();
+    (count, active.source)
 }
 
 fn release() -> Value {
@@ -77,33 +94,52 @@ async fn a_human_signs_in_reads_and_an_admin_mutates_with_csrf() {
         let grant = human_grant("carol");
         let route = "/v1/authz-policies/github-humans/grants";
         let (status, body) = service.post_as_human(&human, route, &grant, None).await;
-        assert_eq!((status, assert_rejected(&body).as_str()), (403, "csrf_token_invalid"));
+        assert_eq!(
+            (status, assert_rejected(&body).as_str()),
+            (403, "csrf_token_invalid")
+        );
         let (status, body) = service
             .post_as_human(&human, route, &grant, Some("not-the-token"))
             .await;
-        assert_eq!((status, assert_rejected(&body).as_str()), (403, "csrf_token_invalid"));
-        let policy_before = db.store.active_policy().await.expect("policy").expect("one");
-        assert_eq!(policy_before.policy["github_humans"].as_array().map(Vec::len), Some(2));
+        assert_eq!(
+            (status, assert_rejected(&body).as_str()),
+            (403, "csrf_token_invalid")
+        );
+        assert_eq!(human_rules(&db).await.0, 2, "refused before anything ran");
 
         let (status, body) = service
             .post_as_human(&human, route, &grant, Some(&human.csrf_token))
             .await;
         assert_eq!(status, 202, "{backend}: {body}");
         assert_eq!(body["result"]["changed"], true);
-        assert_eq!(body["result"]["diff"]["github_humans_added"][0]["login_count"], 1);
-        assert!(!body.to_string().contains("carol"), "no logins in the answer: {body}");
-        let after = db.store.active_policy().await.expect("policy").expect("one");
-        assert_eq!(after.policy["github_humans"].as_array().map(Vec::len), Some(3));
-        assert_eq!(after.source, "service:authz-human-policy-grant");
+        assert_eq!(
+            body["result"]["diff"]["github_humans_added"][0]["login_count"],
+            1
+        );
+        assert!(
+            !body.to_string().contains("carol"),
+            "no logins in the answer: {body}"
+        );
+        assert_eq!(
+            human_rules(&db).await,
+            (3, "service:authz-human-policy-grant".into())
+        );
         // The same grant again changes nothing.
         let (status, body) = service
             .post_as_human(&human, route, &grant, Some(&human.csrf_token))
             .await;
-        assert_eq!((status, body["result"]["changed"].clone()), (202, json!(false)));
+        assert_eq!(
+            (status, body["result"]["changed"].clone()),
+            (202, json!(false))
+        );
 
         // The audit row names the human.
         let trace = body["trace_id"].as_str().expect("trace").to_string();
-        let events = db.store.list_audit_events(Some(&trace), 5).await.expect("audit");
+        let events = db
+            .store
+            .list_audit_events(Some(&trace), 5)
+            .await
+            .expect("audit");
         assert_eq!(events.len(), 1, "{events:?}");
         assert_eq!(events[0].caller_kind, "github_human");
         assert_eq!(events[0].caller_subject, "github-human|ada|1001");
@@ -111,7 +147,12 @@ async fn a_human_signs_in_reads_and_an_admin_mutates_with_csrf() {
 
         // An admin may release a lane (an operator flow of the console).
         let (status, body) = service
-            .post_as_human(&human, "/v1/lanes/release", &release(), Some(&human.csrf_token))
+            .post_as_human(
+                &human,
+                "/v1/lanes/release",
+                &release(),
+                Some(&human.csrf_token),
+            )
             .await;
         assert_eq!(status, 202, "{backend}: {body}");
 
@@ -125,7 +166,10 @@ async fn a_human_signs_in_reads_and_an_admin_mutates_with_csrf() {
                 Some(&human.csrf_token),
             )
             .await;
-        assert_eq!((status, assert_rejected(&body).as_str()), (401, "authentication_required"));
+        assert_eq!(
+            (status, assert_rejected(&body).as_str()),
+            (401, "authentication_required")
+        );
     }
 }
 
@@ -138,14 +182,21 @@ async fn a_read_only_human_reads_but_cannot_mutate() {
         service.seed_profile("generic-web").await;
         let human = service.sign_in(&github, bob()).await;
         assert_eq!(human.identity["role"], "read_only");
-        for path in ["/v1/drivers", "/v1/product-profiles", "/v1/product-profiles/demo"] {
+        for path in [
+            "/v1/drivers",
+            "/v1/product-profiles",
+            "/v1/product-profiles/demo",
+        ] {
             let (status, body) = service.get_as_human(&human, path).await;
             assert_eq!(status, 200, "{backend} {path}: {body}");
         }
         let csrf = Some(human.csrf_token.as_str());
         let mutations = [
             ("/v1/lanes/release", release()),
-            ("/v1/authz-policies/github-humans/grants", human_grant("mallory")),
+            (
+                "/v1/authz-policies/github-humans/grants",
+                human_grant("mallory"),
+            ),
             (
                 "/v1/drivers/generic-web/prod-rollback-plan",
                 json!({"schema_version": 1, "product": "demo", "rollback_plan": {"context": "demo", "instance": "prod"}}),
@@ -166,13 +217,19 @@ async fn a_read_only_human_reads_but_cannot_mutate() {
             .post_as_human(&human, "/v1/lanes/release", &release(), csrf)
             .await;
         assert_eq!(status, 403, "{answer}");
-        for path in ["/v1/evidence/deployments", "/v1/product-config/apply", "/v1/drivers/generic-web/deploy"] {
+        for path in [
+            "/v1/evidence/deployments",
+            "/v1/product-config/apply",
+            "/v1/drivers/generic-web/deploy",
+        ] {
             let (status, _) = service.post_as_human(&human, path, &json!({}), csrf).await;
-            assert!(status == 401 || status == 403 || status == 400, "{path}: {status}");
+            assert!(
+                status == 401 || status == 403 || status == 400,
+                "{path}: {status}"
+            );
             assert_ne!(status / 100, 2, "{path}");
         }
-        let policy = db.store.active_policy().await.expect("policy").expect("one");
-        assert_eq!(policy.policy["github_humans"].as_array().map(Vec::len), Some(2));
+        assert_eq!(human_rules(&db).await.0, 2, "nothing was granted");
     }
 }
 
@@ -195,7 +252,10 @@ async fn tampered_expired_and_revoked_sessions_read_as_none() {
                     .await
                     .expect("request");
                 let status = response.status().as_u16();
-                (status, response.json::<Value>().await.unwrap_or(Value::Null))
+                (
+                    status,
+                    response.json::<Value>().await.unwrap_or(Value::Null),
+                )
             }
         };
         let human = service.sign_in(&github, ada()).await;
@@ -220,7 +280,10 @@ async fn tampered_expired_and_revoked_sessions_read_as_none() {
             assert_eq!(body["configured"], true);
             let (status, _) = service
                 .get_as_human(
-                    &launchplane_tests::humans::SignedIn { cookie, ..human.clone() },
+                    &launchplane_tests::humans::SignedIn {
+                        cookie,
+                        ..human.clone()
+                    },
                     "/v1/drivers",
                 )
                 .await;
@@ -248,7 +311,10 @@ async fn tampered_expired_and_revoked_sessions_read_as_none() {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_string();
-        assert!(cleared.contains("Max-Age=0") && cleared.contains("HttpOnly"), "{cleared}");
+        assert!(
+            cleared.contains("Max-Age=0") && cleared.contains("HttpOnly"),
+            "{cleared}"
+        );
         assert_eq!(session(human.cookie.clone()).await.0, 401, "revoked");
 
         // Expiry: a session past its TTL is gone (and deleted on read).
@@ -256,7 +322,11 @@ async fn tampered_expired_and_revoked_sessions_read_as_none() {
         assert_eq!(session(short.cookie.clone()).await.0, 200);
         tokio::time::sleep(Duration::from_millis(2200)).await;
         let (status, body) = session(short.cookie.clone()).await;
-        assert_eq!((status, body["configured"].clone()), (401, json!(true)), "{backend}");
+        assert_eq!(
+            (status, body["configured"].clone()),
+            (401, json!(true)),
+            "{backend}"
+        );
     }
 }
 
@@ -270,13 +340,8 @@ async fn sessions_survive_a_host_restart() {
         drop(first);
         // Another host process: its own pool on the same database, the
         // same session secret, nothing shared in memory.
-        let second = Service::start_with_humans_on(
-            db.second_host().await,
-            &policy(),
-            &github,
-            |_| {},
-        )
-        .await;
+        let second =
+            Service::start_with_humans_on(db.second_host().await, &policy(), &github, |_| {}).await;
         let (status, body) = second.get_as_human(&human, "/v1/auth/session").await;
         assert_eq!(status, 200, "{backend}: {body}");
         assert_eq!(body["identity"]["login"], "ada");
@@ -297,21 +362,32 @@ async fn sign_in_failures_are_answered_in_the_originals_terms() {
 
     // No rule names eve: 403 at the callback.
     let message = error_code(sign_in(&base, &github, FakeUser::new("eve", 66)).await);
-    assert!(message.contains("403") && message.contains("authorization_denied"), "{message}");
+    assert!(
+        message.contains("403") && message.contains("authorization_denied"),
+        "{message}"
+    );
     // A bootstrap admin email makes an admin without a rule.
     let mut root = FakeUser::new("root", 77);
     root.emails = vec![("Root@Example.com".to_string(), false, true)];
-    let admin = sign_in(&base, &github, root).await.expect("bootstrap admin");
+    let admin = sign_in(&base, &github, root)
+        .await
+        .expect("bootstrap admin");
     assert_eq!(admin.identity["role"], "admin");
     // GitHub refuses the code.
     github.refuse_codes(true);
     let message = error_code(sign_in(&base, &github, ada()).await);
-    assert!(message.contains("400") && message.contains("invalid_oauth_callback"), "{message}");
+    assert!(
+        message.contains("400") && message.contains("invalid_oauth_callback"),
+        "{message}"
+    );
     github.refuse_codes(false);
     // The user API is rate limited.
     github.rate_limit(true);
     let message = error_code(sign_in(&base, &github, ada()).await);
-    assert!(message.contains("400") && message.contains("invalid_oauth_callback"), "{message}");
+    assert!(
+        message.contains("400") && message.contains("invalid_oauth_callback"),
+        "{message}"
+    );
     github.rate_limit(false);
     // A callback without a pending state, or without parameters.
     for query in ["?code=x&state=unknown", "", "?state=s"] {
@@ -334,10 +410,19 @@ async fn sign_in_failures_are_answered_in_the_originals_terms() {
             .send()
             .await
             .expect("login");
-        let authorize = login.headers()["location"].to_str().expect("location").to_string();
-        assert!(authorize.starts_with(&github.url()) && authorize.contains("code_challenge_method=S256"));
+        let authorize = login.headers()["location"]
+            .to_str()
+            .expect("location")
+            .to_string();
+        assert!(
+            authorize.starts_with(&github.url())
+                && authorize.contains("code_challenge_method=S256")
+        );
         let back = client.get(authorize).send().await.expect("authorize");
-        let callback = back.headers()["location"].to_str().expect("location").to_string();
+        let callback = back.headers()["location"]
+            .to_str()
+            .expect("location")
+            .to_string();
         let done = client.get(callback).send().await.expect("callback");
         assert_eq!(done.status().as_u16(), 302);
         assert_eq!(done.headers()["location"], expected);
@@ -376,7 +461,10 @@ async fn no_token_cookie_or_secret_reaches_the_logs() {
     github.refuse_codes(true);
     let _ = sign_in(&format!("http://{}", service.server.addr), &github, ada()).await;
     let logs = capture.text();
-    assert!(logs.contains("human signed in"), "the capture works: {logs}");
+    assert!(
+        logs.contains("human signed in"),
+        "the capture works: {logs}"
+    );
     let session_value = human.cookie.trim_start_matches("launchplane_session=");
     let (session_id, _) = session_value.rsplit_once('.').expect("signed");
     let mut secrets = vec![

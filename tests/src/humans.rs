@@ -6,13 +6,11 @@
 use std::sync::Arc;
 
 use launchplane::auth::human::{HumanAuth, HumanAuthConfig};
-use launchplane::http::router;
-use launchplane::ops::Service as AppState;
 use launchplane::records::Store;
 use serde_json::Value;
 
 use crate::fake_github::{FakeGitHubOAuth, FakeUser};
-use crate::{RegistryFile, Service, TestDatabase, TestIssuer, TestServer};
+use crate::{RegistryFile, Service, TestDatabase};
 
 /// The fake OAuth app's client id.
 pub const CLIENT_ID: &str = "Iv1.fake-client";
@@ -46,8 +44,8 @@ pub fn browser() -> reqwest::Client {
 
 /// The sign-in configuration of a service at `public_url` against `github`.
 pub fn config(public_url: &str, github: &FakeGitHubOAuth) -> HumanAuthConfig {
-    let mut config = HumanAuthConfig::new(CLIENT_ID, CLIENT_SECRET, public_url, SESSION_SECRET)
-        .expect("config");
+    let mut config =
+        HumanAuthConfig::new(CLIENT_ID, CLIENT_SECRET, public_url, SESSION_SECRET).expect("config");
     config.web_url = github.url();
     config.api_url = github.url();
     config.cookie_secure = false;
@@ -80,35 +78,14 @@ impl Service {
             .load()
             .await
             .expect("registry");
-        let issuer = TestIssuer::start().await;
-        let policy = launchplane::auth::AuthzPolicy::from_toml_str(policy).expect("policy");
-        launchplane::ops::access::bootstrap_policy(&store, &policy, "tests")
-            .await
-            .expect("policy bootstrap");
-        let authenticator = Arc::new(launchplane::auth::operator::OperatorOr::new(
-            store.clone(),
-            issuer.oidc(),
-        ));
-        // The callback URL names the service, so its port is taken first.
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind a loopback port");
-        let addr = listener.local_addr().expect("addr");
-        let mut human = config(&format!("http://{addr}"), github);
-        adjust(&mut human);
-        let mut state = AppState::new(registry, store.clone(), authenticator);
-        state.humans = Some(Arc::new(HumanAuth::new(human, store).expect("sign-in")));
-        let app = router(state.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        let server = TestServer {
-            addr,
-            state,
-            client: launchplane::tls::default_client(),
-            _db: tempfile::tempdir().expect("dir"),
-        };
-        Service { server, issuer }
+        let sessions = store.clone();
+        Service::start_with_policy(store, registry, policy, |addr, state| {
+            // The callback URL names the service's own address.
+            let mut human = config(&format!("http://{addr}"), github);
+            adjust(&mut human);
+            state.humans = Some(Arc::new(HumanAuth::new(human, sessions).expect("sign-in")));
+        })
+        .await
     }
 
     /// Signs `user` in through `github` (see [`sign_in`]).
@@ -153,7 +130,9 @@ impl Service {
 }
 
 /// The `Location` of a 302, or an error naming what came instead.
-async fn location(response: reqwest::Response) -> Result<(String, reqwest::header::HeaderMap), String> {
+async fn location(
+    response: reqwest::Response,
+) -> Result<(String, reqwest::header::HeaderMap), String> {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     if status != 302 {
@@ -173,14 +152,19 @@ async fn location(response: reqwest::Response) -> Result<(String, reqwest::heade
 /// authorize page (the fake redirects back at once), the callback; then
 /// reads `GET /v1/auth/session` for the CSRF token. An error names the
 /// step that failed (a 403 for a human without a role, say).
-pub async fn sign_in(base: &str, github: &FakeGitHubOAuth, user: FakeUser) -> Result<SignedIn, String> {
+pub async fn sign_in(
+    base: &str,
+    github: &FakeGitHubOAuth,
+    user: FakeUser,
+) -> Result<SignedIn, String> {
     github.sign_in_as(user);
     let client = browser();
     let send = |url: String| {
         let client = client.clone();
         async move { client.get(url).send().await.map_err(|e| e.to_string()) }
     };
-    let (authorize, _) = location(send(format!("{base}/auth/github/login?return_to=/ui")).await?).await?;
+    let (authorize, _) =
+        location(send(format!("{base}/auth/github/login?return_to=/ui")).await?).await?;
     let (callback, _) = location(send(authorize).await?).await?;
     let (target, headers) = location(send(callback).await?).await?;
     let set_cookie = headers

@@ -775,18 +775,41 @@ impl Service {
         registry: Registry,
         configure: impl FnOnce(&mut AppState),
     ) -> Service {
+        Service::start_with_policy(db.store.clone(), registry, DEMO_POLICY, |_, state| {
+            configure(state)
+        })
+        .await
+    }
+
+    /// A service on `store` with `policy` (TOML) bootstrapped, a fresh
+    /// issuer and the authenticator `serve` builds (operator tokens first,
+    /// then OIDC); `configure` sees the address it will serve on (taken
+    /// first) and adjusts the state before it serves.
+    pub async fn start_with_policy(
+        store: Store,
+        registry: Registry,
+        policy: &str,
+        configure: impl FnOnce(SocketAddr, &mut AppState),
+    ) -> Service {
         let issuer = TestIssuer::start().await;
-        let policy = launchplane::auth::AuthzPolicy::from_toml_str(DEMO_POLICY).expect("policy");
-        launchplane::ops::access::bootstrap_policy(&db.store, &policy, "tests")
+        let policy = launchplane::auth::AuthzPolicy::from_toml_str(policy).expect("policy");
+        launchplane::ops::access::bootstrap_policy(&store, &policy, "tests")
             .await
             .expect("policy bootstrap");
         let authenticator = Arc::new(launchplane::auth::operator::OperatorOr::new(
-            db.store.clone(),
+            store.clone(),
             issuer.oidc(),
         ));
-        let mut state = AppState::new(registry, db.store.clone(), authenticator);
-        configure(&mut state);
-        let addr = serve_loopback(router(state.clone())).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
+        let addr = listener.local_addr().expect("addr");
+        let mut state = AppState::new(registry, store, authenticator);
+        configure(addr, &mut state);
+        let app = router(state.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
         let server = TestServer {
             addr,
             state,

@@ -51,10 +51,7 @@ pub async fn login(State(service): State<Service>, query: Params) -> Result<Resp
 }
 
 /// `GET /auth/github/callback?code&state`.
-pub async fn callback(
-    State(service): State<Service>,
-    query: Params,
-) -> Result<Response, ApiError> {
+pub async fn callback(State(service): State<Service>, query: Params) -> Result<Response, ApiError> {
     let params = params(query)?;
     let outcome = service
         .finish_github_login(

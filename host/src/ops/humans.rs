@@ -18,9 +18,9 @@ use serde_json::json;
 use subtle::ConstantTimeEq;
 
 use super::{Reply, Service};
+use crate::auth::Caller;
 use crate::auth::human::{HumanAuth, HumanAuthError, sanitize_return_to};
 use crate::auth::policy::ADMIN_ROLE;
-use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::trace::TraceId;
 
@@ -53,7 +53,9 @@ pub fn session_may_post(path: &str) -> bool {
     }
     path.strip_prefix("/v1/drivers/")
         .and_then(|rest| rest.split_once('/'))
-        .is_some_and(|(driver, action)| !driver.is_empty() && HUMAN_DRIVER_ACTIONS.contains(&action))
+        .is_some_and(|(driver, action)| {
+            !driver.is_empty() && HUMAN_DRIVER_ACTIONS.contains(&action)
+        })
 }
 
 /// A redirect answer: where to, and the cookie to set.

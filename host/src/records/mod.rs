@@ -9,8 +9,8 @@
 
 mod audit;
 pub(crate) mod documents;
-pub mod hygiene;
 mod human_sessions;
+pub mod hygiene;
 mod idempotency;
 pub mod ingest;
 pub mod kinds;

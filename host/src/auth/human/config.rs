@@ -186,7 +186,12 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        }
     }
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
@@ -213,7 +218,11 @@ mod tests {
         assert!(!config.cookie_secure);
         assert_eq!(config.web_url, "https://github.com");
         assert!(!format!("{config:?}").contains(SECRET));
-        assert!(HumanAuthConfig::from_lookup(env(&full[1..])).unwrap().is_none());
+        assert!(
+            HumanAuthConfig::from_lookup(env(&full[1..]))
+                .unwrap()
+                .is_none()
+        );
         assert_eq!(
             HumanAuthConfig::missing_from(env(&full[1..])),
             vec![CLIENT_ID_ENV]

@@ -191,7 +191,10 @@ impl HumanAuth {
 
     /// The live session of a request: none without a validly signed
     /// cookie, or when the session expired (then deleted) or was revoked.
-    pub async fn session(&self, headers: &HeaderMap) -> Result<Option<HumanSession>, HumanAuthError> {
+    pub async fn session(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<Option<HumanSession>, HumanAuthError> {
         let Some(session_id) = self.session_id(headers) else {
             return Ok(None);
         };
@@ -240,7 +243,14 @@ mod tests {
     #[test]
     fn return_to_keeps_same_origin_paths_only() {
         assert_eq!(sanitize_return_to("/ui/lanes?x=1"), "/ui/lanes?x=1");
-        for bad in ["", "ui", "//evil.example", "/\\evil.example", "https://x", "/a\nb"] {
+        for bad in [
+            "",
+            "ui",
+            "//evil.example",
+            "/\\evil.example",
+            "https://x",
+            "/a\nb",
+        ] {
             assert_eq!(sanitize_return_to(bad), "/", "{bad:?}");
         }
     }

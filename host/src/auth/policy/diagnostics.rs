@@ -29,29 +29,18 @@ impl AuthzPolicy {
     /// workflow refs (only their counts), and `github_humans` rules without
     /// whom they name.
     pub fn diff_summary(&self, after: &AuthzPolicy) -> PolicyDiff {
-        let mut remaining: Vec<&GithubActionsRule> = self.github_actions.iter().collect();
-        let mut added = Vec::new();
-        for rule in &after.github_actions {
-            match remaining.iter().position(|r| r.same_rule(rule)) {
-                Some(position) => {
-                    remaining.remove(position);
-                }
-                None => added.push(RuleSummary::of(rule)),
-            }
-        }
-        let removed: Vec<RuleSummary> = remaining.into_iter().map(RuleSummary::of).collect();
-        let mut remaining: Vec<&GithubHumanRule> = self.github_humans.iter().collect();
-        let mut humans_added = Vec::new();
-        for rule in &after.github_humans {
-            match remaining.iter().position(|r| r.same_rule(rule)) {
-                Some(position) => {
-                    remaining.remove(position);
-                }
-                None => humans_added.push(HumanRuleSummary::of(rule)),
-            }
-        }
-        let humans_removed: Vec<HumanRuleSummary> =
-            remaining.into_iter().map(HumanRuleSummary::of).collect();
+        let (added, removed) = rule_changes(
+            &self.github_actions,
+            &after.github_actions,
+            GithubActionsRule::same_rule,
+            RuleSummary::of,
+        );
+        let (humans_added, humans_removed) = rule_changes(
+            &self.github_humans,
+            &after.github_humans,
+            GithubHumanRule::same_rule,
+            HumanRuleSummary::of,
+        );
         let before_sha = self.sha256();
         let after_sha = after.sha256();
         PolicyDiff {
@@ -68,6 +57,28 @@ impl AuthzPolicy {
             github_humans_removed: humans_removed,
         }
     }
+}
+
+/// The rules of `after` not in `before` and those of `before` not in
+/// `after` (as multisets under `same`), each summarised.
+fn rule_changes<R, S>(
+    before: &[R],
+    after: &[R],
+    same: impl Fn(&R, &R) -> bool,
+    summary: impl Fn(&R) -> S,
+) -> (Vec<S>, Vec<S>) {
+    let mut remaining: Vec<&R> = before.iter().collect();
+    let mut added = Vec::new();
+    for rule in after {
+        match remaining.iter().position(|r| same(r, rule)) {
+            Some(position) => {
+                remaining.remove(position);
+            }
+            None => added.push(summary(rule)),
+        }
+    }
+    let removed = remaining.into_iter().map(summary).collect();
+    (added, removed)
 }
 
 /// Rule counts per caller kind.

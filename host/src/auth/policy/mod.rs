@@ -84,9 +84,7 @@ mod validation;
 
 pub use bootstrap::bootstrap_policy_from_env;
 pub use canonical::canonical_json;
-pub use diagnostics::{
-    HumanRuleSummary, PolicyDiff, RuleCounts, RuleSummary, authz_diagnostics,
-};
+pub use diagnostics::{HumanRuleSummary, PolicyDiff, RuleCounts, RuleSummary, authz_diagnostics};
 pub use error::PolicyError;
 pub use humans::{ADMIN_ROLE, HumanPrincipal, READ_ONLY_ROLE, is_read_action};
 pub use matching::{AuthzRequest, Decision};
