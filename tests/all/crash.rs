@@ -242,3 +242,120 @@ async fn an_operator_frees_a_dead_hosts_lane_at_once_and_it_is_audited() {
         .await;
     assert_eq!(status, 202, "{body}");
 }
+
+/// The statements of each transaction in `statements`, in order (a
+/// statement outside a transaction is one of its own).
+fn transactions(statements: &[String]) -> Vec<Vec<String>> {
+    let mut out: Vec<Vec<String>> = Vec::new();
+    let mut open = false;
+    for statement in statements {
+        let word = statement
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_ascii_uppercase();
+        match word.as_str() {
+            "BEGIN" => {
+                out.push(vec![statement.clone()]);
+                open = true;
+            }
+            "COMMIT" | "ROLLBACK" if open => {
+                if let Some(last) = out.last_mut() {
+                    last.push(statement.clone());
+                }
+                open = false;
+            }
+            _ if open => {
+                if let Some(last) = out.last_mut() {
+                    last.push(statement.clone());
+                }
+            }
+            _ => out.push(vec![statement.clone()]),
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_keyed_deploy_commits_its_records_with_its_answer_and_audit() {
+    use launchplane_tests::statements::StatementLog;
+    let l = lifecycle().await;
+    let (log, _guard) = StatementLog::scoped();
+    log.take();
+    let (status, body) = l
+        .service
+        .post(
+            "/v1/drivers/generic-web/deploy",
+            &deploy(IMAGE_1),
+            Some("count-1"),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let statements: Vec<String> = log
+        .take()
+        .into_iter()
+        .filter(|s| !s.contains("FROM lp_authz_policies"))
+        .collect();
+    let tally = StatementLog::tally(&statements);
+    eprintln!(
+        "one keyed generic-web deploy: {} statements, {} commits",
+        tally.statements, tally.commits
+    );
+    // Exactly one transaction writes records, and it is the one that
+    // stores the answer and the audit event.
+    let writing: Vec<Vec<String>> = transactions(&statements)
+        .into_iter()
+        .filter(|tx| tx.iter().any(|s| s.contains("INSERT INTO lp_records")))
+        .collect();
+    assert_eq!(writing.len(), 1, "{writing:#?}");
+    let tail = &writing[0];
+    assert!(
+        tail.iter()
+            .any(|s| s.contains("UPDATE lp_idempotency SET state = 'complete'")),
+        "{tail:#?}"
+    );
+    assert!(
+        tail.iter()
+            .any(|s| s.contains("INSERT INTO lp_audit_events")),
+        "{tail:#?}"
+    );
+    assert_eq!(tail.last().map(String::as_str), Some("COMMIT"), "{tail:#?}");
+    // Nothing else commits a record, the answer or the audit row.
+    let elsewhere = statements.len() - tail.len();
+    assert!(
+        elsewhere > 0 && tally.commits > 1,
+        "the reservation and first-effect note commit before any provider call"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_deploy_after_its_first_effect_is_never_run_again() {
+    let l = lifecycle().await;
+    // Dokploy refuses the deploy itself: the identity env was written
+    // already, so the attempt had begun changing the lane.
+    l.fake.fail("/api/application.deploy", 502, "{}", Some(1));
+    let request = deploy(IMAGE_1);
+    let (status, body) = l
+        .service
+        .post("/v1/drivers/generic-web/deploy", &request, Some("fail-1"))
+        .await;
+    assert!(status == 502 || status == 409, "{status}: {body}");
+    let calls = l.fake.calls().len();
+    // The key is kept: every retry answers outcome unknown and runs nothing.
+    for _ in 0..2 {
+        let (status, retry) = l
+            .service
+            .post("/v1/drivers/generic-web/deploy", &request, Some("fail-1"))
+            .await;
+        assert_eq!(status, 409, "{retry}");
+        assert_eq!(assert_rejected(&retry), "idempotency_outcome_unknown");
+        assert_eq!(retry["attempt"]["trace_id"], body["trace_id"], "{retry}");
+    }
+    assert_eq!(l.fake.calls().len(), calls, "no provider call on a retry");
+    // A new key runs.
+    let (status, body) = l
+        .service
+        .post("/v1/drivers/generic-web/deploy", &request, Some("fail-2"))
+        .await;
+    assert_eq!(status, 202, "{body}");
+}

@@ -49,6 +49,18 @@ pub struct InterruptedAttempt {
     pub written: Vec<String>,
 }
 
+/// How [`Store::release_idempotency_key`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release {
+    /// Deleted: the attempt made no effect, so a retry runs afresh.
+    Freed,
+    /// Kept as interrupted: the attempt had begun changing things, so a
+    /// retry answers `idempotency_outcome_unknown` and never runs again.
+    Kept,
+    /// The owner no longer held the key (taken over, completed or gone).
+    NotHeld,
+}
+
 /// The outcome of trying to reserve a key.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reservation {
@@ -308,16 +320,21 @@ impl Store {
     }
 
     /// Frees a reserved key without storing a response (the action failed
-    /// in a way that must not be replayed), so a retry runs again.
+    /// in a way that must not be replayed), so a retry runs again; only
+    /// while the attempt made no effect. A key whose attempt began
+    /// changing things is never deleted: it is closed as interrupted, so
+    /// every retry answers [`Reservation::Interrupted`] naming what the
+    /// attempt wrote, and nothing runs twice. Returns how it ended.
     pub async fn release_idempotency_key(
         &self,
         key: &IdempotencyKey,
         owner: &str,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Release, StoreError> {
+        let now = unix_millis();
         on_pool!(self, pool => {
-            sqlx::query(
+            let deleted = sqlx::query(
                 "DELETE FROM lp_idempotency WHERE scope = $1 AND route_path = $2 AND idempotency_key = $3 AND owner = $4 \
-                 AND state = 'in_progress' AND interrupted_at IS NULL",
+                 AND state = 'in_progress' AND interrupted_at IS NULL AND effect_started_at IS NULL",
             )
             .bind(&key.scope)
             .bind(&key.route_path)
@@ -325,9 +342,25 @@ impl Store {
             .bind(owner)
             .execute(pool)
             .await?
-            .rows_affected()
-        });
-        Ok(())
+            .rows_affected();
+            if deleted == 1 {
+                return Ok(Release::Freed);
+            }
+            let closed = sqlx::query(
+                "UPDATE lp_idempotency SET interrupted_at = $1, lease_expires_at = $1 \
+                 WHERE scope = $2 AND route_path = $3 AND idempotency_key = $4 AND owner = $5 \
+                 AND state = 'in_progress' AND interrupted_at IS NULL AND effect_started_at IS NOT NULL",
+            )
+            .bind(now)
+            .bind(&key.scope)
+            .bind(&key.route_path)
+            .bind(&key.key)
+            .bind(owner)
+            .execute(pool)
+            .await?
+            .rows_affected();
+            Ok(if closed == 1 { Release::Kept } else { Release::NotHeld })
+        })
     }
 
     /// Deletes expired keys; returns how many.

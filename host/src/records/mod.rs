@@ -34,7 +34,8 @@ use sqlx::{PgPool, SqlitePool};
 pub use audit::AuditEvent;
 pub use documents::{RecordQuery, RecordWrite, StoredRecord};
 pub use idempotency::{
-    IdempotencyKey, InterruptedAttempt, Reservation, StoredResponse, canonical_json, fingerprint,
+    IdempotencyKey, InterruptedAttempt, Release, Reservation, StoredResponse, canonical_json,
+    fingerprint,
 };
 pub use lane::Lane;
 pub use lane_leases::{LaneLease, NewLaneLease};
