@@ -243,88 +243,78 @@ async fn an_operator_frees_a_dead_hosts_lane_at_once_and_it_is_audited() {
     assert_eq!(status, 202, "{body}");
 }
 
-/// The statements of each transaction in `statements`, in order (a
-/// statement outside a transaction is one of its own).
-fn transactions(statements: &[String]) -> Vec<Vec<String>> {
-    let mut out: Vec<Vec<String>> = Vec::new();
-    let mut open = false;
-    for statement in statements {
-        let word = statement
-            .split_whitespace()
-            .next()
-            .unwrap_or_default()
-            .to_ascii_uppercase();
-        match word.as_str() {
-            "BEGIN" => {
-                out.push(vec![statement.clone()]);
-                open = true;
-            }
-            "COMMIT" | "ROLLBACK" if open => {
-                if let Some(last) = out.last_mut() {
-                    last.push(statement.clone());
-                }
-                open = false;
-            }
-            _ if open => {
-                if let Some(last) = out.last_mut() {
-                    last.push(statement.clone());
-                }
-            }
-            _ => out.push(vec![statement.clone()]),
-        }
-    }
-    out
-}
-
-#[tokio::test(flavor = "current_thread")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_keyed_deploy_commits_its_records_with_its_answer_and_audit() {
-    use launchplane_tests::statements::StatementLog;
     let l = lifecycle().await;
-    let (log, _guard) = StatementLog::scoped();
-    log.take();
+    let Store::Postgres(pool) = &l.db.store else {
+        panic!("PostgreSQL");
+    };
     let (status, body) = l
         .service
         .post(
             "/v1/drivers/generic-web/deploy",
             &deploy(IMAGE_1),
-            Some("count-1"),
+            Some("one-commit"),
         )
         .await;
     assert_eq!(status, 202, "{body}");
-    let statements: Vec<String> = log
-        .take()
-        .into_iter()
-        .filter(|s| !s.contains("FROM lp_authz_policies"))
-        .collect();
-    let tally = StatementLog::tally(&statements);
-    eprintln!(
-        "one keyed generic-web deploy: {} statements, {} commits",
-        tally.statements, tally.commits
+    let trace = body["trace_id"].as_str().expect("trace");
+    let deployment = body["records"]["deployment_record_id"]
+        .as_str()
+        .expect("deployment");
+    // Rows written by one transaction carry its id (`xmin`): the stored
+    // answer, the deployment and the inventory it derives, their history
+    // and the audit row all come from one commit.
+    let xmin = |sql: &'static str, bind: String| async move {
+        let found: Vec<String> = sqlx::query_scalar(sql)
+            .bind(bind)
+            .fetch_all(pool)
+            .await
+            .expect("xmin");
+        found
+    };
+    let answer = xmin(
+        "SELECT xmin::text FROM lp_idempotency WHERE idempotency_key = $1 AND state = 'complete'",
+        "one-commit".into(),
+    )
+    .await;
+    assert_eq!(answer.len(), 1, "the answer is stored");
+    let mut rows = Vec::new();
+    rows.extend(
+        xmin(
+            "SELECT xmin::text FROM lp_records WHERE kind = 'deployment' AND record_id = $1",
+            deployment.into(),
+        )
+        .await,
     );
-    // Exactly one transaction writes records, and it is the one that
-    // stores the answer and the audit event.
-    let writing: Vec<Vec<String>> = transactions(&statements)
-        .into_iter()
-        .filter(|tx| tx.iter().any(|s| s.contains("INSERT INTO lp_records")))
-        .collect();
-    assert_eq!(writing.len(), 1, "{writing:#?}");
-    let tail = &writing[0];
-    assert!(
-        tail.iter()
-            .any(|s| s.contains("UPDATE lp_idempotency SET state = 'complete'")),
-        "{tail:#?}"
+    rows.extend(
+        xmin(
+            "SELECT xmin::text FROM lp_records WHERE kind = 'inventory' AND record_id = $1",
+            "demo-testing".into(),
+        )
+        .await,
+    );
+    rows.extend(
+        xmin(
+            "SELECT xmin::text FROM lp_record_history WHERE trace_id = $1",
+            trace.into(),
+        )
+        .await,
+    );
+    rows.extend(
+        xmin(
+            "SELECT xmin::text FROM lp_audit_events WHERE trace_id = $1",
+            trace.into(),
+        )
+        .await,
     );
     assert!(
-        tail.iter()
-            .any(|s| s.contains("INSERT INTO lp_audit_events")),
-        "{tail:#?}"
+        rows.len() >= 5,
+        "deployment, inventory, 2 history, audit: {rows:?}"
     );
-    assert_eq!(tail.last().map(String::as_str), Some("COMMIT"), "{tail:#?}");
-    // Nothing else commits a record, the answer or the audit row.
-    let elsewhere = statements.len() - tail.len();
     assert!(
-        elsewhere > 0 && tally.commits > 1,
-        "the reservation and first-effect note commit before any provider call"
+        rows.iter().all(|x| *x == answer[0]),
+        "one transaction: answer {answer:?}, rows {rows:?}"
     );
 }
 

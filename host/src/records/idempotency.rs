@@ -81,6 +81,16 @@ const COMPLETE: &str = "UPDATE lp_idempotency SET state = 'complete', response_s
      response_trace_id = $3 WHERE scope = $4 AND route_path = $5 AND idempotency_key = $6 AND owner = $7 \
      AND state = 'in_progress' AND interrupted_at IS NULL";
 
+/// Binds a key's three columns (scope, route path, key), in order.
+macro_rules! bind_key {
+    ($query:expr, $key:expr) => {
+        $query
+            .bind(&$key.scope)
+            .bind(&$key.route_path)
+            .bind(&$key.key)
+    };
+}
+
 /// Binds [`COMPLETE`]'s parameters.
 macro_rules! bind_completion {
     ($query:expr, $key:expr, $owner:expr, $response:expr, $body:expr) => {
@@ -332,13 +342,10 @@ impl Store {
     ) -> Result<Release, StoreError> {
         let now = unix_millis();
         on_pool!(self, pool => {
-            let deleted = sqlx::query(
+            let deleted = bind_key!(sqlx::query(
                 "DELETE FROM lp_idempotency WHERE scope = $1 AND route_path = $2 AND idempotency_key = $3 AND owner = $4 \
                  AND state = 'in_progress' AND interrupted_at IS NULL AND effect_started_at IS NULL",
-            )
-            .bind(&key.scope)
-            .bind(&key.route_path)
-            .bind(&key.key)
+            ), key)
             .bind(owner)
             .execute(pool)
             .await?
@@ -346,15 +353,12 @@ impl Store {
             if deleted == 1 {
                 return Ok(Release::Freed);
             }
-            let closed = sqlx::query(
-                "UPDATE lp_idempotency SET interrupted_at = $1, lease_expires_at = $1 \
-                 WHERE scope = $2 AND route_path = $3 AND idempotency_key = $4 AND owner = $5 \
+            let closed = bind_key!(sqlx::query(
+                "UPDATE lp_idempotency SET interrupted_at = $4, lease_expires_at = $4 \
+                 WHERE scope = $1 AND route_path = $2 AND idempotency_key = $3 AND owner = $5 \
                  AND state = 'in_progress' AND interrupted_at IS NULL AND effect_started_at IS NOT NULL",
-            )
+            ), key)
             .bind(now)
-            .bind(&key.scope)
-            .bind(&key.route_path)
-            .bind(&key.key)
             .bind(owner)
             .execute(pool)
             .await?
