@@ -68,6 +68,9 @@ pub struct ServeConfig {
     /// How long a SIGTERM drains in-flight requests before the host
     /// releases what it holds and exits.
     pub shutdown_timeout: std::time::Duration,
+    /// How long a reservation or lane lease outlives its host's last
+    /// renewal (`--lease-seconds`).
+    pub lease: std::time::Duration,
     pub provider: ProviderChoice,
     /// Threads and priority of guest execution.
     pub guests: crate::runtime::GuestPoolConfig,

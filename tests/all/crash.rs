@@ -242,3 +242,110 @@ async fn an_operator_frees_a_dead_hosts_lane_at_once_and_it_is_audited() {
         .await;
     assert_eq!(status, 202, "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keyed_deploy_commits_its_records_with_its_answer_and_audit() {
+    let l = lifecycle().await;
+    let Store::Postgres(pool) = &l.db.store else {
+        panic!("PostgreSQL");
+    };
+    let (status, body) = l
+        .service
+        .post(
+            "/v1/drivers/generic-web/deploy",
+            &deploy(IMAGE_1),
+            Some("one-commit"),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let trace = body["trace_id"].as_str().expect("trace");
+    let deployment = body["records"]["deployment_record_id"]
+        .as_str()
+        .expect("deployment");
+    // Rows written by one transaction carry its id (`xmin`): the stored
+    // answer, the deployment and the inventory it derives, their history
+    // and the audit row all come from one commit.
+    let xmin = |sql: &'static str, bind: String| async move {
+        let found: Vec<String> = sqlx::query_scalar(sql)
+            .bind(bind)
+            .fetch_all(pool)
+            .await
+            .expect("xmin");
+        found
+    };
+    let answer = xmin(
+        "SELECT xmin::text FROM lp_idempotency WHERE idempotency_key = $1 AND state = 'complete'",
+        "one-commit".into(),
+    )
+    .await;
+    assert_eq!(answer.len(), 1, "the answer is stored");
+    let mut rows = Vec::new();
+    rows.extend(
+        xmin(
+            "SELECT xmin::text FROM lp_records WHERE kind = 'deployment' AND record_id = $1",
+            deployment.into(),
+        )
+        .await,
+    );
+    rows.extend(
+        xmin(
+            "SELECT xmin::text FROM lp_records WHERE kind = 'inventory' AND record_id = $1",
+            "demo-testing".into(),
+        )
+        .await,
+    );
+    rows.extend(
+        xmin(
+            "SELECT xmin::text FROM lp_record_history WHERE trace_id = $1",
+            trace.into(),
+        )
+        .await,
+    );
+    rows.extend(
+        xmin(
+            "SELECT xmin::text FROM lp_audit_events WHERE trace_id = $1",
+            trace.into(),
+        )
+        .await,
+    );
+    assert!(
+        rows.len() >= 5,
+        "deployment, inventory, 2 history, audit: {rows:?}"
+    );
+    assert!(
+        rows.iter().all(|x| *x == answer[0]),
+        "one transaction: answer {answer:?}, rows {rows:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_deploy_after_its_first_effect_is_never_run_again() {
+    let l = lifecycle().await;
+    // Dokploy refuses the deploy itself: the identity env was written
+    // already, so the attempt had begun changing the lane.
+    l.fake.fail("/api/application.deploy", 502, "{}", Some(1));
+    let request = deploy(IMAGE_1);
+    let (status, body) = l
+        .service
+        .post("/v1/drivers/generic-web/deploy", &request, Some("fail-1"))
+        .await;
+    assert!(status == 502 || status == 409, "{status}: {body}");
+    let calls = l.fake.calls().len();
+    // The key is kept: every retry answers outcome unknown and runs nothing.
+    for _ in 0..2 {
+        let (status, retry) = l
+            .service
+            .post("/v1/drivers/generic-web/deploy", &request, Some("fail-1"))
+            .await;
+        assert_eq!(status, 409, "{retry}");
+        assert_eq!(assert_rejected(&retry), "idempotency_outcome_unknown");
+        assert_eq!(retry["attempt"]["trace_id"], body["trace_id"], "{retry}");
+    }
+    assert_eq!(l.fake.calls().len(), calls, "no provider call on a retry");
+    // A new key runs.
+    let (status, body) = l
+        .service
+        .post("/v1/drivers/generic-web/deploy", &request, Some("fail-2"))
+        .await;
+    assert_eq!(status, 202, "{body}");
+}

@@ -24,6 +24,7 @@ mod parity;
 mod previews;
 mod providers;
 mod registry;
+mod replicas;
 mod sandbox;
 mod secrets;
 mod store;

@@ -8,12 +8,11 @@
 //! compare a count before and after this test's own requests (other tests
 //! can only add to it).
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use launchplane::providers::SimulatedProvider;
-use launchplane_tests::{RegistryFile, Service, TestDatabase, TestIssuer, TestServer, root};
+use launchplane_tests::{RegistryFile, Service, TestDatabase, TestIssuer, TestServer};
 use serde_json::{Value, json};
 
 // ---- metrics ---------------------------------------------------------
@@ -343,48 +342,9 @@ async fn every_request_leaves_one_access_line_without_its_token() {
 
 // ---- the command line ------------------------------------------------
 
-/// The `launchplane` binary of this build (built once if absent).
-fn binary() -> PathBuf {
-    static BUILT: Mutex<Option<PathBuf>> = Mutex::new(None);
-    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(path) = built.as_ref() {
-        return path.clone();
-    }
-    // target/<profile>/deps/all-<hash> → target/<profile>/launchplane
-    let exe = std::env::current_exe().expect("test binary");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>");
-    let path = profile_dir.join(format!("launchplane{}", std::env::consts::EXE_SUFFIX));
-    let status = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "launchplane",
-            "--bin",
-            "launchplane",
-        ])
-        .current_dir(root())
-        .status()
-        .expect("cargo build");
-    assert!(status.success(), "cargo build -p launchplane failed");
-    assert!(path.exists(), "{} after the build", path.display());
-    *built = Some(path.clone());
-    path
-}
-
 /// The binary with none of the service's settings in its environment.
 fn launchplane() -> Command {
-    let mut command = Command::new(binary());
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("LAUNCHPLANE_") {
-            command.env_remove(name);
-        }
-    }
-    command.current_dir(root());
-    command
+    launchplane_tests::host_process::launchplane_command()
 }
 
 #[test]

@@ -4,6 +4,7 @@
 
 pub mod fake_dokploy;
 pub mod fake_github;
+pub mod host_process;
 pub mod humans;
 pub mod statements;
 

@@ -76,11 +76,7 @@ impl StatementLog {
         let mut tally = Tally::default();
         let mut in_transaction = false;
         for statement in statements {
-            let word = statement
-                .split_whitespace()
-                .next()
-                .unwrap_or_default()
-                .to_ascii_uppercase();
+            let word = first_word(statement);
             tally.statements += 1;
             match word.as_str() {
                 "BEGIN" => in_transaction = true,
@@ -95,6 +91,38 @@ impl StatementLog {
         }
         tally
     }
+}
+
+/// The statement's first word, upper-case (`BEGIN`, `COMMIT`, `INSERT`…).
+fn first_word(statement: &str) -> String {
+    statement
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_ascii_uppercase()
+}
+
+/// `statements` grouped by transaction, in order: `BEGIN` to `COMMIT` (or
+/// `ROLLBACK`) as one group, and each statement outside a transaction as
+/// a group of its own.
+pub fn transactions(statements: &[String]) -> Vec<Vec<String>> {
+    let mut out: Vec<Vec<String>> = Vec::new();
+    let mut open = false;
+    for statement in statements {
+        let word = first_word(statement);
+        if word == "BEGIN" || !open {
+            out.push(Vec::new());
+        }
+        if let Some(last) = out.last_mut() {
+            last.push(statement.clone());
+        }
+        open = match word.as_str() {
+            "BEGIN" => true,
+            "COMMIT" | "ROLLBACK" => false,
+            _ => open,
+        };
+    }
+    out
 }
 
 /// sqlx's `summary` (the first words) and `db.statement` (the whole

@@ -143,6 +143,7 @@ async fn serve_dev(args: DevArgs) -> anyhow::Result<()> {
         },
         worker: true,
         shutdown_timeout: std::time::Duration::from_secs(30),
+        lease: std::time::Duration::from_secs(30),
         provider: crate::config::ProviderChoice::Simulated,
         guests: crate::runtime::GuestPoolConfig::default(),
         retention: crate::ops::maintenance::Retention::default(),

@@ -163,6 +163,18 @@ pub struct ServeArgs {
         value_name = "SECONDS"
     )]
     pub shutdown_timeout: u64,
+    /// Seconds an idempotency reservation or lane lease is held before
+    /// another host may take it over. A running request renews its holds
+    /// every third of this, so a host killed with SIGKILL frees its lanes
+    /// within this many seconds.
+    #[arg(
+        long,
+        env = "LAUNCHPLANE_LEASE_SECONDS",
+        default_value_t = 30,
+        value_name = "SECONDS",
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub lease_seconds: u64,
     /// Serve `GET /metrics` on this address instead of --bind (a scrape
     /// network of its own); unset, /metrics is on --bind.
     #[arg(long, env = "LAUNCHPLANE_METRICS_BIND")]
@@ -346,6 +358,7 @@ impl ServeArgs {
             },
             worker: !self.no_worker,
             shutdown_timeout: std::time::Duration::from_secs(self.shutdown_timeout),
+            lease: std::time::Duration::from_secs(self.lease_seconds),
             provider: crate::config::ProviderChoice::FromEnv,
             guests: self.guests.config(),
             retention: self.retention.config(),

@@ -184,6 +184,7 @@ pub async fn build_state(config: &ServeConfig) -> anyhow::Result<Service> {
     let authenticator = OperatorOr::new(store.clone(), oidc);
     let mut state = Service::new(registry, store, Arc::new(authenticator));
     state.body_limit = config.body_limit;
+    state.lease_ms = i64::try_from(config.lease.as_millis()).unwrap_or(i64::MAX);
     state.master_key = master_key;
     if let Some(provider) = provider {
         state.set_provider(provider);

@@ -14,7 +14,7 @@ use std::time::Duration;
 use super::Service;
 use crate::records::{IdempotencyKey, LaneLease, Store};
 use crate::runtime::HostError;
-use crate::runtime::capabilities::{EffectFence, FenceFuture};
+use crate::runtime::capabilities::{DeferredWrites, EffectFence, FenceFuture};
 
 /// The effect fence of an attempt that holds an idempotency reservation.
 pub struct ReservationFence {
@@ -23,6 +23,8 @@ pub struct ReservationFence {
     owner: String,
     trace_id: String,
     began: tokio::sync::Mutex<bool>,
+    /// The attempt's record writes, committed with its answer.
+    deferred: Arc<DeferredWrites>,
 }
 
 impl ReservationFence {
@@ -33,11 +35,21 @@ impl ReservationFence {
             owner: service.host_id.clone(),
             trace_id: trace_id.to_string(),
             began: tokio::sync::Mutex::new(false),
+            deferred: Arc::default(),
         })
+    }
+
+    /// The attempt's record writes, waiting for its final transaction.
+    pub fn deferred(&self) -> &DeferredWrites {
+        &self.deferred
     }
 }
 
 impl EffectFence for ReservationFence {
+    fn deferred_writes(&self) -> Option<Arc<DeferredWrites>> {
+        Some(self.deferred.clone())
+    }
+
     fn before_effect(&self) -> FenceFuture<'_> {
         Box::pin(async move {
             // Held across the write: concurrent host calls of one

@@ -7,7 +7,9 @@ use serde_json::{Map, Value, json};
 use super::mutation::Mutation;
 use super::{Accepted, Call, Reply, Service};
 use crate::error::ApiError;
-use crate::records::{AuditEvent, IdempotencyKey, StoredResponse};
+use crate::records::{AuditEvent, IdempotencyKey, Release, StoreError, StoredResponse};
+use crate::runtime::HostError;
+use crate::runtime::capabilities::DeferredWrites;
 
 /// Keeps the `records` keys a client may see (the host's, from
 /// `records::kinds`, and those a loaded driver declares; anything else a
@@ -64,10 +66,27 @@ impl Service {
         key: Option<&IdempotencyKey>,
         outcome: Result<Accepted, ApiError>,
     ) -> Result<Reply, ApiError> {
+        self.complete_with(m, key, outcome, None).await
+    }
+
+    /// [`Service::complete`] for a driver action whose record writes were
+    /// held back (`deferred`): they commit in the same transaction as the
+    /// stored answer and the audit event, so a crash leaves either all of
+    /// them or none (a retry then replays, or finds no record of the
+    /// attempt). A failed action's records (its failure evidence) commit
+    /// with its audit event.
+    pub async fn complete_with(
+        &self,
+        m: &Mutation<'_>,
+        key: Option<&IdempotencyKey>,
+        outcome: Result<Accepted, ApiError>,
+        deferred: Option<&DeferredWrites>,
+    ) -> Result<Reply, ApiError> {
         let mut event = audit_event(m.call, m.action, "accepted", 202);
         event.product = m.product.to_string();
         event.context = m.context.to_string();
         event.instance = m.instance.to_string();
+        let deferred = deferred.filter(|d| !d.is_empty());
         match outcome {
             Ok(accepted) => {
                 let registry = self.registry();
@@ -76,21 +95,27 @@ impl Service {
                 if let Some(detail) = accepted.audit_detail {
                     event.detail = detail;
                 }
-                match key {
-                    Some(key) if accepted.store_for_replay => {
-                        self.commit_answer(key, &body, m.call, &event).await?;
-                    }
+                let answer = key.filter(|_| accepted.store_for_replay);
+                let finished = match answer {
                     Some(key) => {
-                        if let Err(error) =
-                            self.store.release_idempotency_key(key, &self.host_id).await
-                        {
-                            tracing::error!(%error, "could not release an idempotency key");
-                        }
-                        self.audit(&event).await;
+                        self.commit_answer(key, &body, m.call, &event, deferred)
+                            .await
                     }
-                    None => {
-                        self.audit(&event).await;
+                    None => self.commit_records(&event, m.call, deferred).await,
+                };
+                if let Err(error) = finished {
+                    // Nothing of the tail committed: audit the failure alone.
+                    set_failure(&mut event, &error);
+                    self.audit(&event).await;
+                    if let Some(key) = key {
+                        self.release_key(key).await;
                     }
+                    return Err(error);
+                }
+                if answer.is_none()
+                    && let Some(key) = key
+                {
+                    self.release_key(key).await;
                 }
                 Ok(Reply {
                     status: StatusCode::ACCEPTED,
@@ -98,23 +123,55 @@ impl Service {
                 })
             }
             Err(error) => {
-                if let Some(key) = key
-                    && let Err(release) =
-                        self.store.release_idempotency_key(key, &self.host_id).await
-                {
-                    tracing::error!(error = %release, "could not release an idempotency key");
+                set_failure(&mut event, &error);
+                if self.commit_records(&event, m.call, deferred).await.is_err() {
+                    self.audit(&event).await;
                 }
-                event.outcome = if error.status.is_server_error() {
-                    "failed"
-                } else {
-                    "rejected"
+                if let Some(key) = key {
+                    self.release_key(key).await;
                 }
-                .to_string();
-                event.status_code = error.status.as_u16();
-                event.detail = json!({"code": error.code, "message": error.message});
-                self.audit(&event).await;
                 Err(error)
             }
+        }
+    }
+
+    /// Commits an unstored answer's held-back records with its audit event
+    /// (just the event when there are none).
+    async fn commit_records(
+        &self,
+        event: &AuditEvent,
+        call: &Call,
+        deferred: Option<&DeferredWrites>,
+    ) -> Result<(), ApiError> {
+        let Some(deferred) = deferred else {
+            self.audit(event).await;
+            return Ok(());
+        };
+        let committed: Result<(), Tail> = async {
+            let mut tx = self.store.begin_write().await?;
+            tx.append_audit_event(event).await?;
+            deferred
+                .apply(&mut tx, call.trace_id.as_str())
+                .await
+                .map_err(Tail::Records)?;
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        committed.map_err(|tail| tail.error(deferred))
+    }
+
+    /// Frees a key whose answer is not stored. One whose attempt already
+    /// began changing things is kept, closed as interrupted (a retry gets
+    /// 409 `idempotency_outcome_unknown`, never a second run).
+    async fn release_key(&self, key: &IdempotencyKey) {
+        match self.store.release_idempotency_key(key, &self.host_id).await {
+            Ok(Release::Freed | Release::NotHeld) => {}
+            Ok(Release::Kept) => tracing::warn!(
+                "an unanswered request had begun changing things: its Idempotency-Key is kept, \
+                 and retries answer idempotency_outcome_unknown"
+            ),
+            Err(error) => tracing::error!(%error, "could not release an idempotency key"),
         }
     }
 
@@ -129,18 +186,27 @@ impl Service {
         body: &Value,
         call: &Call,
         event: &AuditEvent,
+        deferred: Option<&DeferredWrites>,
     ) -> Result<(), ApiError> {
         let stored = StoredResponse {
             status: 202,
             body: body.clone(),
             trace_id: call.trace_id.to_string(),
         };
-        let committed: Result<bool, crate::records::StoreError> = async {
+        // The records go last: the lane's inventory row is locked from its
+        // upsert to the commit.
+        let committed: Result<bool, Tail> = async {
             let mut tx = self.store.begin_write().await?;
             let kept = tx
                 .complete_idempotency_key(key, &self.host_id, &stored)
                 .await?;
             tx.append_audit_event(event).await?;
+            if let Some(deferred) = deferred {
+                deferred
+                    .apply(&mut tx, call.trace_id.as_str())
+                    .await
+                    .map_err(Tail::Records)?;
+            }
             tx.commit().await?;
             Ok(kept)
         }
@@ -153,14 +219,17 @@ impl Service {
                 );
                 Ok(())
             }
-            Err(error) => {
+            Err(Tail::Store(error)) => {
                 let event = serde_json::to_string(event).unwrap_or_default();
-                tracing::error!(%error, audit_event_unwritten = %event, "could not store the answer and its audit event");
+                let records = deferred.map(DeferredWrites::names).unwrap_or_default();
+                tracing::error!(%error, audit_event_unwritten = %event, records_unwritten = ?records,
+                    "could not store the answer, its records and its audit event");
                 Err(ApiError::internal(
                     "The action ran but its answer and audit event could not be stored; \
                      retries of this Idempotency-Key answer idempotency_outcome_unknown.",
                 ))
             }
+            Err(tail) => Err(tail.error(deferred.unwrap_or(&DeferredWrites::default()))),
         }
     }
 
@@ -193,6 +262,51 @@ impl Service {
             }
         }
     }
+}
+
+/// Why the tail transaction of a driver action failed.
+enum Tail {
+    /// The database failed.
+    Store(StoreError),
+    /// A held-back record write was refused when applied.
+    Records(HostError),
+}
+
+impl From<StoreError> for Tail {
+    fn from(error: StoreError) -> Self {
+        Tail::Store(error)
+    }
+}
+
+impl Tail {
+    /// The request's answer: a refused record as the records capability
+    /// would have refused it (400 naming the record, 404), else 500.
+    fn error(self, deferred: &DeferredWrites) -> ApiError {
+        match self {
+            Tail::Records(HostError::Invalid(message)) => ApiError::invalid_request(message),
+            Tail::Records(HostError::NotFound(message)) => ApiError::not_found(message),
+            Tail::Records(other) => ApiError::internal(format!(
+                "the action's records could not be written: {other:?}"
+            )),
+            Tail::Store(error) => {
+                tracing::error!(%error, records_unwritten = ?deferred.names(),
+                    "could not commit an action's records and audit event");
+                ApiError::internal(error)
+            }
+        }
+    }
+}
+
+/// Marks `event` as the audit of a refused or failed request.
+fn set_failure(event: &mut AuditEvent, error: &ApiError) {
+    event.outcome = if error.status.is_server_error() {
+        "failed"
+    } else {
+        "rejected"
+    }
+    .to_string();
+    event.status_code = error.status.as_u16();
+    event.detail = json!({"code": error.code, "message": error.message});
 }
 
 /// `{"status":"accepted","trace_id",records,result}` (result only when not

@@ -183,12 +183,13 @@ impl Service {
     ) -> HostServices {
         let registry = self.registry();
         let mut services = self.services.clone();
+        let mut records =
+            StoreRecords::new(self.store.clone(), trace_id, registry.declared_kinds());
+        if let Some(deferred) = effects.as_ref().and_then(|fence| fence.deferred_writes()) {
+            records = records.deferring(deferred);
+        }
         services.effects = effects;
-        services.records = Some(StoreRecords::new(
-            self.store.clone(),
-            trace_id,
-            registry.declared_kinds(),
-        ));
+        services.records = Some(records);
         services.settings = Some(
             StoreSettings::new(self.store.clone())
                 .with_preview_base_url(self.preview_base_url.clone()),

@@ -163,15 +163,18 @@ impl Service {
             .await?;
 
         check_lanes(state, &product, &targets).await?;
-        let store = ProviderTargets::new(state.store.clone());
-        let plan = plan_targets(&store, &product, targets).await?;
 
+        // The plan reads the stored targets in the transaction that writes
+        // them.
         let mutation = Mutation::host(call, ACTION, &product, "launchplane", &body);
         state
             .run_mutation_tx(mutation, |mut tx: Tx| {
-                let (product, plan) = (&product, &plan);
+                let (product, targets) = (&product, &targets);
                 async move {
-                    let outcome = apply_plan(&mut tx, call, product, mode, plan).await;
+                    let outcome = match plan_targets(&mut tx, product, targets).await {
+                        Ok(plan) => apply_plan(&mut tx, call, product, mode, &plan).await,
+                        Err(refused) => Err(refused),
+                    };
                     (tx, outcome)
                 }
             })
@@ -208,14 +211,13 @@ async fn check_lanes(
 /// Plans each target against the stored one: created, unchanged or
 /// updated. A stored target of another product is refused.
 async fn plan_targets(
-    store: &ProviderTargets,
+    tx: &mut Tx,
     product: &str,
-    targets: Vec<ProviderTarget>,
+    targets: &[ProviderTarget],
 ) -> Result<Vec<Planned>, ApiError> {
     let mut plan: Vec<Planned> = Vec::with_capacity(targets.len());
     for target in targets {
-        let existing = store
-            .find(&target.provider_id, &target.lane())
+        let existing = ProviderTargets::find_in(tx, &target.provider_id, &target.lane())
             .await
             .map_err(provider_error)?;
         let action = match &existing {
@@ -231,10 +233,13 @@ async fn plan_targets(
                     ),
                 ));
             }
-            Some(owned) if owned.target.same_target(&target) => "unchanged",
+            Some(owned) if owned.target.same_target(target) => "unchanged",
             Some(_) => "updated",
         };
-        plan.push(Planned { target, action });
+        plan.push(Planned {
+            target: target.clone(),
+            action,
+        });
     }
     Ok(plan)
 }

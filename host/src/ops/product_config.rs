@@ -381,9 +381,8 @@ struct RuntimePlan {
     existing: Option<StoredEnvironment>,
 }
 
-async fn plan_runtime(state: &Service, config: &ProductConfig) -> Result<RuntimePlan, ApiError> {
-    let existing = state
-        .store
+async fn plan_runtime(tx: &mut Tx, config: &ProductConfig) -> Result<RuntimePlan, ApiError> {
+    let existing = tx
         .runtime_environment(config.env_scope(), &config.context, &config.instance)
         .await
         .map_err(ApiError::internal)?;
@@ -491,7 +490,8 @@ async fn execute(
     actor: &str,
     call: &Call,
 ) -> Result<Accepted, ApiError> {
-    let runtime = plan_runtime(state, config).await?;
+    // The runtime plan reads the record in the transaction that writes it.
+    let runtime = plan_runtime(tx, config).await?;
     let prepared = prepare_secrets(state, config, actor).await?;
     let record = runtime_record(config, &runtime);
     let writes_runtime = matches!(runtime.action, "created" | "updated");

@@ -22,6 +22,7 @@
 //! | variable | meaning |
 //! | --- | --- |
 //! | `LAUNCHPLANE_PROVIDER` | `dokploy`, `simulated`, or unset/empty (no provider: driver provider calls answer `unavailable`) |
+//! | `LAUNCHPLANE_DOKPLOY_POLL_MS` | milliseconds between polls of a running Dokploy deployment (default 3000) |
 //! | `LAUNCHPLANE_SIMULATED_AUTO_TARGETS` | `true`/`1`: the simulated provider creates a target for any lane on first use (dev instance); default off |
 //!
 //! Dokploy's URL and API key are not configuration: they are the global
@@ -64,6 +65,9 @@ pub const IGNORED_DOKPLOY_ENV: [&str; 5] = [
     "DOKPLOY_TOKEN",
     "DOKPLOY_API_KEY",
 ];
+/// `LAUNCHPLANE_DOKPLOY_POLL_MS`: milliseconds between polls of a
+/// running Dokploy deployment (default 3,000; at least 10).
+pub const DOKPLOY_POLL_ENV: &str = "LAUNCHPLANE_DOKPLOY_POLL_MS";
 /// `LAUNCHPLANE_SIMULATED_AUTO_TARGETS`.
 pub const SIMULATED_AUTO_TARGETS_ENV: &str = "LAUNCHPLANE_SIMULATED_AUTO_TARGETS";
 
@@ -283,7 +287,20 @@ pub fn provider_from_lookup(
                      secrets, which need {MASTER_KEY_ENV}"
                 )));
             }
-            let config = DokployConfig::managed(vault.clone());
+            let mut config = DokployConfig::managed(vault.clone());
+            if let Some(text) = lookup(DOKPLOY_POLL_ENV).filter(|v| !v.trim().is_empty()) {
+                let millis = text
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|ms| (10..=600_000).contains(ms))
+                    .ok_or_else(|| {
+                        ProviderError::Config(format!(
+                            "{DOKPLOY_POLL_ENV} must be a number of milliseconds from 10 to 600000"
+                        ))
+                    })?;
+                config = config.with_poll_interval(Duration::from_millis(millis));
+            }
             Ok(Some(Arc::new(DokployProvider::new(config, store.clone())?)))
         }
         "simulated" => {

@@ -16,7 +16,22 @@ use serde_json::{Value, json};
 use super::ProviderError;
 use crate::records::Lane;
 use crate::records::models::product_profile::{DomainCertificateType, ProductProfile};
-use crate::records::{RecordQuery, RecordWrite, Store, StoredRecord};
+use crate::records::{RecordQuery, RecordWrite, Store, StoredRecord, Tx};
+
+/// A stored target record with its owner, parsed.
+fn owned(
+    record_id: &str,
+    record: Option<StoredRecord>,
+) -> Result<Option<OwnedTarget>, ProviderError> {
+    let Some(record) = record else {
+        return Ok(None);
+    };
+    let target = parse_stored(record_id, &record.document)?;
+    Ok(Some(OwnedTarget {
+        product: record.product,
+        target,
+    }))
+}
 
 /// The record kind.
 pub const PROVIDER_TARGET_KIND: &str = "provider_target";
@@ -354,19 +369,26 @@ impl ProviderTargets {
         lane: &Lane,
     ) -> Result<Option<OwnedTarget>, ProviderError> {
         let record_id = provider_target_record_id(provider_id, &lane.context, &lane.instance);
-        let Some(record) = self
+        let record = self
             .store
             .get_record(PROVIDER_TARGET_KIND, &record_id)
             .await
-            .map_err(store_failed)?
-        else {
-            return Ok(None);
-        };
-        let target = parse_stored(&record_id, &record.document)?;
-        Ok(Some(OwnedTarget {
-            product: record.product,
-            target,
-        }))
+            .map_err(store_failed)?;
+        owned(&record_id, record)
+    }
+
+    /// [`ProviderTargets::find`] as the transaction `tx` sees it.
+    pub async fn find_in(
+        tx: &mut Tx,
+        provider_id: &str,
+        lane: &Lane,
+    ) -> Result<Option<OwnedTarget>, ProviderError> {
+        let record_id = provider_target_record_id(provider_id, &lane.context, &lane.instance);
+        let record = tx
+            .get_record(PROVIDER_TARGET_KIND, &record_id)
+            .await
+            .map_err(store_failed)?;
+        owned(&record_id, record)
     }
 
     /// The lane's target; none is [`ProviderError::NotFound`] naming the

@@ -49,6 +49,18 @@ pub struct InterruptedAttempt {
     pub written: Vec<String>,
 }
 
+/// How [`Store::release_idempotency_key`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release {
+    /// Deleted: the attempt made no effect, so a retry runs afresh.
+    Freed,
+    /// Kept as interrupted: the attempt had begun changing things, so a
+    /// retry answers `idempotency_outcome_unknown` and never runs again.
+    Kept,
+    /// The owner no longer held the key (taken over, completed or gone).
+    NotHeld,
+}
+
 /// The outcome of trying to reserve a key.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reservation {
@@ -68,6 +80,16 @@ pub enum Reservation {
 const COMPLETE: &str = "UPDATE lp_idempotency SET state = 'complete', response_status = $1, response_body = $2, \
      response_trace_id = $3 WHERE scope = $4 AND route_path = $5 AND idempotency_key = $6 AND owner = $7 \
      AND state = 'in_progress' AND interrupted_at IS NULL";
+
+/// Binds a key's three columns (scope, route path, key), in order.
+macro_rules! bind_key {
+    ($query:expr, $key:expr) => {
+        $query
+            .bind(&$key.scope)
+            .bind(&$key.route_path)
+            .bind(&$key.key)
+    };
+}
 
 /// Binds [`COMPLETE`]'s parameters.
 macro_rules! bind_completion {
@@ -308,26 +330,41 @@ impl Store {
     }
 
     /// Frees a reserved key without storing a response (the action failed
-    /// in a way that must not be replayed), so a retry runs again.
+    /// in a way that must not be replayed), so a retry runs again; only
+    /// while the attempt made no effect. A key whose attempt began
+    /// changing things is never deleted: it is closed as interrupted, so
+    /// every retry answers [`Reservation::Interrupted`] naming what the
+    /// attempt wrote, and nothing runs twice. Returns how it ended.
     pub async fn release_idempotency_key(
         &self,
         key: &IdempotencyKey,
         owner: &str,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Release, StoreError> {
+        let now = unix_millis();
         on_pool!(self, pool => {
-            sqlx::query(
+            let deleted = bind_key!(sqlx::query(
                 "DELETE FROM lp_idempotency WHERE scope = $1 AND route_path = $2 AND idempotency_key = $3 AND owner = $4 \
-                 AND state = 'in_progress' AND interrupted_at IS NULL",
-            )
-            .bind(&key.scope)
-            .bind(&key.route_path)
-            .bind(&key.key)
+                 AND state = 'in_progress' AND interrupted_at IS NULL AND effect_started_at IS NULL",
+            ), key)
             .bind(owner)
             .execute(pool)
             .await?
-            .rows_affected()
-        });
-        Ok(())
+            .rows_affected();
+            if deleted == 1 {
+                return Ok(Release::Freed);
+            }
+            let closed = bind_key!(sqlx::query(
+                "UPDATE lp_idempotency SET interrupted_at = $4, lease_expires_at = $4 \
+                 WHERE scope = $1 AND route_path = $2 AND idempotency_key = $3 AND owner = $5 \
+                 AND state = 'in_progress' AND interrupted_at IS NULL AND effect_started_at IS NOT NULL",
+            ), key)
+            .bind(now)
+            .bind(owner)
+            .execute(pool)
+            .await?
+            .rows_affected();
+            Ok(if closed == 1 { Release::Kept } else { Release::NotHeld })
+        })
     }
 
     /// Deletes expired keys; returns how many.

@@ -36,7 +36,8 @@ pub use audit::AuditEvent;
 pub use documents::{RecordQuery, RecordWrite, StoredRecord};
 pub use human_sessions::HumanSessionRow;
 pub use idempotency::{
-    IdempotencyKey, InterruptedAttempt, Reservation, StoredResponse, canonical_json, fingerprint,
+    IdempotencyKey, InterruptedAttempt, Release, Reservation, StoredResponse, canonical_json,
+    fingerprint,
 };
 pub use lane::Lane;
 pub use lane_leases::{LaneLease, NewLaneLease};

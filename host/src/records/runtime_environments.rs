@@ -65,6 +65,21 @@ fn decode(stored: StoredRecord) -> Result<StoredEnvironment, StoreError> {
     })
 }
 
+impl super::Tx {
+    /// [`Store::runtime_environment`] as this transaction sees it.
+    pub async fn runtime_environment(
+        &mut self,
+        scope: EnvironmentScope,
+        context: &str,
+        instance: &str,
+    ) -> Result<Option<StoredEnvironment>, StoreError> {
+        self.get_record(KIND, &record_id(scope, context, instance))
+            .await?
+            .map(decode)
+            .transpose()
+    }
+}
+
 impl Store {
     /// The record of one scope, if there is one.
     pub async fn runtime_environment(

@@ -72,13 +72,15 @@ impl Service {
 
     /// A sync action: its lane leased when it mutates one, driver code run,
     /// its answer read.
-    /// Under an idempotency `key`, its first effect is fenced and its
-    /// reservation renewed while it runs (`ops/attempt.rs`).
+    /// Under an idempotency `key`, its first effect is passed through
+    /// `fence` (which also holds its record writes for the final commit)
+    /// and its reservation renewed while it runs (`ops/attempt.rs`).
     pub(super) async fn invoke(
         &self,
         admitted: &Admitted,
         call: ActionCall,
         key: Option<&IdempotencyKey>,
+        fence: Option<Arc<ReservationFence>>,
     ) -> Result<Accepted, ApiError> {
         let route = &admitted.route;
         let lease = if self.holds_lane(route) {
@@ -86,8 +88,7 @@ impl Service {
         } else {
             None
         };
-        let fence =
-            key.map(|key| ReservationFence::new(self, key, &call.trace_id) as Arc<dyn EffectFence>);
+        let fence = fence.map(|fence| fence as Arc<dyn EffectFence>);
         let heartbeat = Heartbeat::start(self, key, lease.as_ref());
         // The guest runs on the guest pool whether or not this request is
         // still awaited (a client that disconnects drops this future), so

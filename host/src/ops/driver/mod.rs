@@ -33,10 +33,11 @@ pub use invocation::{ActionCall, OperationRequest};
 pub use worker::{Worker, WorkerConfig};
 
 use self::admission::Admitted;
+use super::attempt::ReservationFence;
 use super::idempotency::Ticket;
 use super::{Call, Reply, Service};
 use crate::error::ApiError;
-use crate::records::Lane;
+use crate::records::{IdempotencyKey, Lane};
 use crate::registry::{
     ActionDescriptor, Execution, LoadedDriver, Method, Registry, RouteMatch, RouteTarget,
 };
@@ -124,14 +125,46 @@ impl Service {
             Ticket::Proceed(key) => key,
         };
         let action_call = action_call(call, &admitted)?;
-        let outcome = match admitted.route.action.execution {
-            Execution::Sync => self.invoke(&admitted, action_call, key.as_ref()).await,
-            Execution::Async => match self.admit_operation(&admitted, &action_call).await {
-                Ok(()) => self.enqueue(&admitted.route.action, action_call).await,
-                Err(refused) => Err(refused),
-            },
+        if admitted.route.action.execution == Execution::Sync {
+            return self.run_sync(call, admitted, action_call, key).await;
+        }
+        let mutation = admitted.mutation(call);
+        let outcome = match self.admit_operation(&admitted, &action_call).await {
+            Ok(()) => self.enqueue(&admitted.route.action, action_call).await,
+            Err(refused) => Err(refused),
         };
         self.complete(&mutation, key.as_ref(), outcome).await
+    }
+
+    /// A sync action and its completion, on a task of its own: a caller
+    /// that hangs up stops neither, so the records it wrote commit with
+    /// its answer (or with its failure) whether or not anyone waits.
+    async fn run_sync(
+        &self,
+        call: &Call,
+        admitted: Admitted,
+        action_call: ActionCall,
+        key: Option<IdempotencyKey>,
+    ) -> Result<Reply, ApiError> {
+        let (service, call) = (self.clone(), call.clone());
+        let task = async move {
+            let fence = key
+                .as_ref()
+                .map(|key| ReservationFence::new(&service, key, call.trace_id.as_str()));
+            let outcome = service
+                .invoke(&admitted, action_call, key.as_ref(), fence.clone())
+                .await;
+            let deferred = fence.as_deref().map(ReservationFence::deferred);
+            service
+                .complete_with(&admitted.mutation(&call), key.as_ref(), outcome, deferred)
+                .await
+        };
+        tokio::spawn(tracing::Instrument::instrument(
+            task,
+            tracing::Span::current(),
+        ))
+        .await
+        .map_err(|e| ApiError::internal(format!("the request task failed: {e}")))?
     }
 }
 

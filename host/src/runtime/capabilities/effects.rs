@@ -23,4 +23,10 @@ pub trait EffectFence: Send + Sync {
     /// `Ok` to go ahead; an error (usually `denied` or `unavailable`) ends
     /// the call before it changes anything.
     fn before_effect(&self) -> FenceFuture<'_>;
+
+    /// Where the invocation's record writes wait until its request
+    /// commits them with its answer; `None`: each write commits at once.
+    fn deferred_writes(&self) -> Option<std::sync::Arc<super::DeferredWrites>> {
+        None
+    }
 }

@@ -46,7 +46,7 @@ pub use github::GitHubCapability;
 pub use hooks::{HookDrivers, ProductHooks};
 pub use probe::HttpProbe;
 pub use provider::{DEFAULT_JOB_NAME, ProviderCapability, host_error as provider_host_error};
-pub use records::StoreRecords;
+pub use records::{DeferredWrites, StoreRecords};
 pub use settings::StoreSettings;
 
 use super::bindings::launchplane::driver::types;

@@ -4,7 +4,7 @@
 
 mod store;
 
-pub use store::StoreRecords;
+pub use store::{DeferredWrites, StoreRecords};
 
 use super::super::bindings::HostError;
 use super::super::bindings::launchplane::driver::records;
@@ -72,7 +72,13 @@ impl records::Host for InvocationState {
             return Ok(Err(self.unavailable("records.put", "records")));
         };
         let k = kind.clone();
-        let fence = self.services.effects.clone();
+        // A held-back write is no effect until the request commits it
+        // with its answer, so it does not pass the fence.
+        let fence = if records.defers() {
+            None
+        } else {
+            self.services.effects.clone()
+        };
         let result = self
             .call_site()?
             .run(async move {
