@@ -65,22 +65,101 @@ pub enum Reservation {
     Interrupted(InterruptedAttempt),
 }
 
-const COMPLETE: &str = "UPDATE lp_idempotency SET state = 'complete', response_status = $1, response_body = $2, \
-     response_trace_id = $3 WHERE scope = $4 AND route_path = $5 AND idempotency_key = $6 AND owner = $7 \
-     AND state = 'in_progress' AND interrupted_at IS NULL";
-
-/// Binds [`COMPLETE`]'s parameters.
-macro_rules! bind_completion {
-    ($query:expr, $key:expr, $owner:expr, $response:expr, $body:expr) => {
-        $query
-            .bind(i64::from($response.status))
-            .bind($body)
-            .bind(&$response.trace_id)
+/// A `lp_idempotency` statement whose `$1`–`$3` are the key's scope,
+/// route path and value, with those three bound.
+macro_rules! keyed {
+    ($sql:expr, $key:expr) => {
+        sqlx::query($sql)
             .bind(&$key.scope)
             .bind(&$key.route_path)
             .bind(&$key.key)
+    };
+}
+
+/// The key's row as a reservation reads it.
+struct KeyRow {
+    fingerprint: String,
+    state: String,
+    lease_expires_at: i64,
+    response_status: Option<i64>,
+    response_body: Option<String>,
+    response_trace_id: Option<String>,
+    expires_at: i64,
+    effect_started_at: Option<i64>,
+    interrupted_at: Option<i64>,
+    attempt_trace_id: String,
+}
+
+const INSERT: &str = "INSERT INTO lp_idempotency (scope, route_path, idempotency_key, request_fingerprint, state, owner, \
+     lease_expires_at, created_at, expires_at, attempt_trace_id) \
+     VALUES ($1, $2, $3, $4, 'in_progress', $5, $6, $7, $8, $9) \
+     ON CONFLICT (scope, route_path, idempotency_key) DO NOTHING";
+
+const READ: &str = "SELECT request_fingerprint, state, lease_expires_at, response_status, response_body, response_trace_id, \
+     expires_at, effect_started_at, interrupted_at, attempt_trace_id \
+     FROM lp_idempotency WHERE scope = $1 AND route_path = $2 AND idempotency_key = $3";
+
+const RENEW_EXPIRED: &str = "UPDATE lp_idempotency SET request_fingerprint = $4, state = 'in_progress', owner = $5, \
+     lease_expires_at = $6, created_at = $7, expires_at = $8, attempt_trace_id = $9, \
+     response_status = NULL, response_body = NULL, response_trace_id = NULL, \
+     effect_started_at = NULL, interrupted_at = NULL \
+     WHERE scope = $1 AND route_path = $2 AND idempotency_key = $3 AND expires_at < $10";
+
+const INTERRUPT: &str = "UPDATE lp_idempotency SET interrupted_at = $4 \
+     WHERE scope = $1 AND route_path = $2 AND idempotency_key = $3 AND interrupted_at IS NULL";
+
+const TAKE_OVER: &str = "UPDATE lp_idempotency SET owner = $4, lease_expires_at = $5, attempt_trace_id = $6 \
+     WHERE scope = $1 AND route_path = $2 AND idempotency_key = $3 AND state = 'in_progress' \
+     AND lease_expires_at < $7 AND effect_started_at IS NULL";
+
+const BEGIN_EFFECT: &str = "UPDATE lp_idempotency SET effect_started_at = COALESCE(effect_started_at, $4) \
+     WHERE scope = $1 AND route_path = $2 AND idempotency_key = $3 AND owner = $5 \
+     AND attempt_trace_id = $6 AND state = 'in_progress' AND interrupted_at IS NULL";
+
+const RENEW: &str = "UPDATE lp_idempotency SET lease_expires_at = $4 \
+     WHERE scope = $1 AND route_path = $2 AND idempotency_key = $3 AND owner = $5 \
+     AND state = 'in_progress' AND interrupted_at IS NULL";
+
+const COMPLETE: &str = "UPDATE lp_idempotency SET state = 'complete', response_status = $4, response_body = $5, \
+     response_trace_id = $6 WHERE scope = $1 AND route_path = $2 AND idempotency_key = $3 AND owner = $7 \
+     AND state = 'in_progress' AND interrupted_at IS NULL";
+
+const RELEASE: &str = "DELETE FROM lp_idempotency WHERE scope = $1 AND route_path = $2 AND idempotency_key = $3 \
+     AND owner = $4 AND state = 'in_progress' AND interrupted_at IS NULL";
+
+/// [`INSERT`] or [`RENEW_EXPIRED`] with the attempt bound as `$4`–`$9`.
+macro_rules! attempt {
+    ($sql:expr, $a:expr) => {
+        keyed!($sql, $a.key)
+            .bind($a.fingerprint)
+            .bind($a.owner)
+            .bind($a.now + $a.lease_ms)
+            .bind(crate::time::now_rfc3339())
+            .bind($a.now + $a.ttl_ms)
+            .bind($a.trace_id)
+    };
+}
+
+/// [`COMPLETE`] with its parameters bound.
+macro_rules! completion {
+    ($key:expr, $owner:expr, $response:expr, $body:expr) => {
+        keyed!(COMPLETE, $key)
+            .bind(i64::from($response.status))
+            .bind($body)
+            .bind(&$response.trace_id)
             .bind($owner)
     };
+}
+
+/// A reservation attempt: who asks, with which body, for how long.
+struct Attempt<'a> {
+    key: &'a IdempotencyKey,
+    fingerprint: &'a str,
+    owner: &'a str,
+    trace_id: &'a str,
+    lease_ms: i64,
+    ttl_ms: i64,
+    now: i64,
 }
 
 impl Store {
@@ -97,140 +176,134 @@ impl Store {
         lease_ms: i64,
         ttl_ms: i64,
     ) -> Result<Reservation, StoreError> {
-        let now = unix_millis();
-        on_pool!(self, pool => {
-            let inserted = sqlx::query(
-                "INSERT INTO lp_idempotency (scope, route_path, idempotency_key, request_fingerprint, state, owner, \
-                 lease_expires_at, created_at, expires_at, attempt_trace_id) \
-                 VALUES ($1, $2, $3, $4, 'in_progress', $5, $6, $7, $8, $9) \
-                 ON CONFLICT (scope, route_path, idempotency_key) DO NOTHING",
-            )
-            .bind(&key.scope)
-            .bind(&key.route_path)
-            .bind(&key.key)
-            .bind(fingerprint)
-            .bind(owner)
-            .bind(now + lease_ms)
-            .bind(crate::time::now_rfc3339())
-            .bind(now + ttl_ms)
-            .bind(trace_id)
-            .execute(pool)
-            .await?
-            .rows_affected();
-            if inserted == 1 {
-                return Ok(Reservation::Reserved);
-            }
-            let row = sqlx::query(
-                "SELECT request_fingerprint, state, lease_expires_at, response_status, response_body, response_trace_id, \
-                 expires_at, effect_started_at, interrupted_at, attempt_trace_id \
-                 FROM lp_idempotency WHERE scope = $1 AND route_path = $2 AND idempotency_key = $3",
-            )
-            .bind(&key.scope)
-            .bind(&key.route_path)
-            .bind(&key.key)
-            .fetch_optional(pool)
-            .await?;
-            let Some(row) = row else {
-                // Purged between our insert and read: the caller may retry.
-                return Ok(Reservation::InProgress);
-            };
-            let expires_at: i64 = row.try_get(6)?;
-            if expires_at < now {
-                // Forgotten after its TTL: this request starts it afresh.
-                let renewed = sqlx::query(
-                    "UPDATE lp_idempotency SET request_fingerprint = $1, state = 'in_progress', owner = $2, \
-                     lease_expires_at = $3, created_at = $4, expires_at = $5, attempt_trace_id = $6, \
-                     response_status = NULL, response_body = NULL, response_trace_id = NULL, \
-                     effect_started_at = NULL, interrupted_at = NULL \
-                     WHERE scope = $7 AND route_path = $8 AND idempotency_key = $9 AND expires_at < $10",
-                )
-                .bind(fingerprint)
-                .bind(owner)
-                .bind(now + lease_ms)
-                .bind(crate::time::now_rfc3339())
-                .bind(now + ttl_ms)
-                .bind(trace_id)
-                .bind(&key.scope)
-                .bind(&key.route_path)
-                .bind(&key.key)
-                .bind(now)
+        let attempt = Attempt {
+            key,
+            fingerprint,
+            owner,
+            trace_id,
+            lease_ms,
+            ttl_ms,
+            now: unix_millis(),
+        };
+        let now = attempt.now;
+        if self.insert_reservation(&attempt).await? {
+            return Ok(Reservation::Reserved);
+        }
+        let Some(row) = self.read_reservation(key).await? else {
+            // Purged between our insert and read: the caller may retry.
+            return Ok(Reservation::InProgress);
+        };
+        if row.expires_at < now {
+            // Forgotten after its TTL: this request starts it afresh.
+            return Ok(reserved_if(self.renew_expired(&attempt).await?));
+        }
+        if row.fingerprint != fingerprint {
+            return Ok(Reservation::Reused);
+        }
+        if row.state == "complete" {
+            return replay_of(row).map(Reservation::Replay);
+        }
+        if row.interrupted_at.is_none() && row.lease_expires_at >= now {
+            return Ok(Reservation::InProgress);
+        }
+        if row.interrupted_at.is_some() || row.effect_started_at.is_some() {
+            // The attempt died after its first effect: never again.
+            let attempt = self.interrupt(key, row.attempt_trace_id, now).await?;
+            return Ok(Reservation::Interrupted(attempt));
+        }
+        // The owner's lease ran out before anything happened: take over
+        // only if nobody else did first.
+        Ok(reserved_if(self.take_over(&attempt).await?))
+    }
+
+    /// Inserts a fresh reservation; `false` when the key has a row.
+    async fn insert_reservation(&self, a: &Attempt<'_>) -> Result<bool, StoreError> {
+        let inserted = on_pool!(self, pool => {
+            attempt!(INSERT, a)
                 .execute(pool)
                 .await?
-                .rows_affected();
-                return Ok(if renewed == 1 { Reservation::Reserved } else { Reservation::InProgress });
+                .rows_affected()
+        });
+        Ok(inserted == 1)
+    }
+
+    /// The key's row, if it has one.
+    async fn read_reservation(&self, key: &IdempotencyKey) -> Result<Option<KeyRow>, StoreError> {
+        let row = on_pool!(self, pool => {
+            match keyed!(READ, key).fetch_optional(pool).await? {
+                None => None,
+                Some(row) => Some(KeyRow {
+                    fingerprint: row.try_get(0)?,
+                    state: row.try_get(1)?,
+                    lease_expires_at: row.try_get(2)?,
+                    response_status: row.try_get(3)?,
+                    response_body: row.try_get(4)?,
+                    response_trace_id: row.try_get(5)?,
+                    expires_at: row.try_get(6)?,
+                    effect_started_at: row.try_get(7)?,
+                    interrupted_at: row.try_get(8)?,
+                    attempt_trace_id: row.try_get(9)?,
+                }),
             }
-            let stored_fingerprint: String = row.try_get(0)?;
-            if stored_fingerprint != fingerprint {
-                return Ok(Reservation::Reused);
-            }
-            let state: String = row.try_get(1)?;
-            if state == "complete" {
-                let status: Option<i64> = row.try_get(3)?;
-                let body: Option<String> = row.try_get(4)?;
-                let trace_id: Option<String> = row.try_get(5)?;
-                let body = serde_json::from_str(body.as_deref().unwrap_or("null")).map_err(|e| StoreError::Corrupt {
-                    what: "idempotency response".to_string(),
-                    reason: e.to_string(),
-                })?;
-                return Ok(Reservation::Replay(StoredResponse {
-                    status: u16::try_from(status.unwrap_or(202)).unwrap_or(202),
-                    body,
-                    trace_id: trace_id.unwrap_or_default(),
-                }));
-            }
-            let effect_started_at: Option<i64> = row.try_get(7)?;
-            let interrupted_at: Option<i64> = row.try_get(8)?;
-            let attempt: String = row.try_get(9)?;
-            let lease_expires_at: i64 = row.try_get(2)?;
-            if interrupted_at.is_none() && lease_expires_at >= now {
-                return Ok(Reservation::InProgress);
-            }
-            if interrupted_at.is_some() || effect_started_at.is_some() {
-                // The attempt died after its first effect: never again.
-                sqlx::query(
-                    "UPDATE lp_idempotency SET interrupted_at = $1 \
-                     WHERE scope = $2 AND route_path = $3 AND idempotency_key = $4 AND interrupted_at IS NULL",
-                )
-                .bind(now)
-                .bind(&key.scope)
-                .bind(&key.route_path)
-                .bind(&key.key)
+        });
+        Ok(row)
+    }
+
+    /// Reserves an expired key afresh; `false` when another request did.
+    async fn renew_expired(&self, a: &Attempt<'_>) -> Result<bool, StoreError> {
+        let renewed = on_pool!(self, pool => {
+            attempt!(RENEW_EXPIRED, a)
+                .bind(a.now)
                 .execute(pool)
-                .await?;
-                let written: Vec<(String, String)> = sqlx::query_as(
-                    "SELECT kind, record_id FROM lp_record_history WHERE trace_id = $1 ORDER BY recorded_at",
-                )
-                .bind(&attempt)
-                .fetch_all(pool)
-                .await?;
-                let mut names: Vec<String> = Vec::with_capacity(written.len());
-                for (kind, id) in written {
-                    let name = format!("{kind}/{id}");
-                    if !names.contains(&name) {
-                        names.push(name);
-                    }
-                }
-                return Ok(Reservation::Interrupted(InterruptedAttempt { trace_id: attempt, written: names }));
-            }
-            // The owner's lease ran out before anything happened: take over
-            // only if nobody else did first.
-            let taken = sqlx::query(
-                "UPDATE lp_idempotency SET owner = $1, lease_expires_at = $2, attempt_trace_id = $3 \
-                 WHERE scope = $4 AND route_path = $5 AND idempotency_key = $6 AND state = 'in_progress' \
-                 AND lease_expires_at < $7 AND effect_started_at IS NULL",
+                .await?
+                .rows_affected()
+        });
+        Ok(renewed == 1)
+    }
+
+    /// Marks the key's attempt interrupted (once) and names what it wrote.
+    async fn interrupt(
+        &self,
+        key: &IdempotencyKey,
+        attempt: String,
+        now: i64,
+    ) -> Result<InterruptedAttempt, StoreError> {
+        let written: Vec<(String, String)> = on_pool!(self, pool => {
+            keyed!(INTERRUPT, key).bind(now).execute(pool).await?;
+            sqlx::query_as(
+                "SELECT kind, record_id FROM lp_record_history WHERE trace_id = $1 ORDER BY recorded_at",
             )
-            .bind(owner)
-            .bind(now + lease_ms)
-            .bind(trace_id)
-            .bind(&key.scope)
-            .bind(&key.route_path)
-            .bind(&key.key)
-            .bind(now)
-            .execute(pool)
+            .bind(&attempt)
+            .fetch_all(pool)
             .await?
-            .rows_affected();
-            Ok(if taken == 1 { Reservation::Reserved } else { Reservation::InProgress })
+        });
+        let mut names: Vec<String> = Vec::with_capacity(written.len());
+        for (kind, id) in written {
+            let name = format!("{kind}/{id}");
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        Ok(InterruptedAttempt {
+            trace_id: attempt,
+            written: names,
         })
+    }
+
+    /// Takes over a key whose owner's lease ran out before its first
+    /// effect; `false` when another request took it first.
+    async fn take_over(&self, a: &Attempt<'_>) -> Result<bool, StoreError> {
+        let taken = on_pool!(self, pool => {
+            keyed!(TAKE_OVER, a.key)
+                .bind(a.owner)
+                .bind(a.now + a.lease_ms)
+                .bind(a.trace_id)
+                .bind(a.now)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(taken == 1)
     }
 
     /// Notes that the owner's attempt is about to make its first effect.
@@ -245,20 +318,13 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let now = unix_millis();
         let updated = on_pool!(self, pool => {
-            sqlx::query(
-                "UPDATE lp_idempotency SET effect_started_at = COALESCE(effect_started_at, $1) \
-                 WHERE scope = $2 AND route_path = $3 AND idempotency_key = $4 AND owner = $5 \
-                 AND attempt_trace_id = $6 AND state = 'in_progress' AND interrupted_at IS NULL",
-            )
-            .bind(now)
-            .bind(&key.scope)
-            .bind(&key.route_path)
-            .bind(&key.key)
-            .bind(owner)
-            .bind(trace_id)
-            .execute(pool)
-            .await?
-            .rows_affected()
+            keyed!(BEGIN_EFFECT, key)
+                .bind(now)
+                .bind(owner)
+                .bind(trace_id)
+                .execute(pool)
+                .await?
+                .rows_affected()
         });
         Ok(updated == 1)
     }
@@ -273,19 +339,12 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let now = unix_millis();
         let updated = on_pool!(self, pool => {
-            sqlx::query(
-                "UPDATE lp_idempotency SET lease_expires_at = $1 \
-                 WHERE scope = $2 AND route_path = $3 AND idempotency_key = $4 AND owner = $5 \
-                 AND state = 'in_progress' AND interrupted_at IS NULL",
-            )
-            .bind(now + lease_ms)
-            .bind(&key.scope)
-            .bind(&key.route_path)
-            .bind(&key.key)
-            .bind(owner)
-            .execute(pool)
-            .await?
-            .rows_affected()
+            keyed!(RENEW, key)
+                .bind(now + lease_ms)
+                .bind(owner)
+                .execute(pool)
+                .await?
+                .rows_affected()
         });
         Ok(updated == 1)
     }
@@ -299,7 +358,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let body = response.body.to_string();
         let updated = on_pool!(self, pool => {
-            bind_completion!(sqlx::query(COMPLETE), key, owner, response, &body)
+            completion!(key, owner, response, &body)
                 .execute(pool)
                 .await?
                 .rows_affected()
@@ -315,17 +374,11 @@ impl Store {
         owner: &str,
     ) -> Result<(), StoreError> {
         on_pool!(self, pool => {
-            sqlx::query(
-                "DELETE FROM lp_idempotency WHERE scope = $1 AND route_path = $2 AND idempotency_key = $3 AND owner = $4 \
-                 AND state = 'in_progress' AND interrupted_at IS NULL",
-            )
-            .bind(&key.scope)
-            .bind(&key.route_path)
-            .bind(&key.key)
-            .bind(owner)
-            .execute(pool)
-            .await?
-            .rows_affected()
+            keyed!(RELEASE, key)
+                .bind(owner)
+                .execute(pool)
+                .await?
+                .rows_affected()
         });
         Ok(())
     }
@@ -337,6 +390,31 @@ impl Store {
             sqlx::query("DELETE FROM lp_idempotency WHERE expires_at < $1").bind(now).execute(pool).await?.rows_affected()
         }))
     }
+}
+
+/// [`Reservation::Reserved`] when the write took, else `InProgress`.
+fn reserved_if(taken: bool) -> Reservation {
+    if taken {
+        Reservation::Reserved
+    } else {
+        Reservation::InProgress
+    }
+}
+
+/// The stored answer of a completed key.
+fn replay_of(row: KeyRow) -> Result<StoredResponse, StoreError> {
+    let body =
+        serde_json::from_str(row.response_body.as_deref().unwrap_or("null")).map_err(|e| {
+            StoreError::Corrupt {
+                what: "idempotency response".to_string(),
+                reason: e.to_string(),
+            }
+        })?;
+    Ok(StoredResponse {
+        status: u16::try_from(row.response_status.unwrap_or(202)).unwrap_or(202),
+        body,
+        trace_id: row.response_trace_id.unwrap_or_default(),
+    })
 }
 
 /// A key stored already complete: a new row, or one whose TTL ran out
@@ -371,10 +449,7 @@ impl Tx {
         let now = unix_millis();
         let body = response.body.to_string();
         let stored = on_tx!(self, conn => {
-            sqlx::query(STORE_ANSWER)
-                .bind(&key.scope)
-                .bind(&key.route_path)
-                .bind(&key.key)
+            keyed!(STORE_ANSWER, key)
                 .bind(fingerprint)
                 .bind(owner)
                 .bind(now)
@@ -400,7 +475,7 @@ impl Tx {
     ) -> Result<bool, StoreError> {
         let body = response.body.to_string();
         let updated = on_tx!(self, conn => {
-            bind_completion!(sqlx::query(COMPLETE), key, owner, response, &body)
+            completion!(key, owner, response, &body)
                 .execute(&mut *conn)
                 .await?
                 .rows_affected()
