@@ -18,7 +18,7 @@ use crate::auth::AuthzPolicy;
 use crate::auth::policy::{GithubActionsRule, RuleCounts};
 use crate::error::ApiError;
 use crate::records::hygiene::check_id_pattern;
-use crate::records::{StoreError, Tx};
+use crate::records::{PolicyRecord, StoreError, Tx};
 
 const ACTION: &str = "authz_policy_grant.write";
 
@@ -61,6 +61,7 @@ fn field_error(field: &str, message: impl std::fmt::Display) -> ApiError {
     ))
 }
 
+/// The request body checked field by field, in the original's order.
 fn parse(body: &Value, change: Change) -> Result<PolicyChange, ApiError> {
     let Value::Object(map) = body else {
         return Err(ApiError::invalid_request(
@@ -68,31 +69,8 @@ fn parse(body: &Value, change: Change) -> Result<PolicyChange, ApiError> {
         ));
     };
     let key = change.key();
-    for field in map.keys() {
-        if ![
-            "schema_version",
-            "product",
-            "mode",
-            "reason",
-            "related_issue",
-            key,
-        ]
-        .contains(&field.as_str())
-        {
-            return Err(field_error(field, "unknown field"));
-        }
-    }
-    if map.get("product").and_then(Value::as_str).map(str::trim) != Some("launchplane") {
-        return Err(field_error("product", "must be `launchplane`"));
-    }
-    let mode = match map.get("mode") {
-        None => match change {
-            Change::Grant => Mode::Apply,
-            Change::Removal => Mode::DryRun,
-        },
-        Some(value) => serde_json::from_value(value.clone())
-            .map_err(|_| field_error("mode", "must be `dry_run` or `apply`"))?,
-    };
+    check_fields(map, key)?;
+    let mode = mode_of(map, change)?;
     let text = |name: &str| {
         map.get(name)
             .and_then(Value::as_str)
@@ -107,6 +85,53 @@ fn parse(body: &Value, change: Change) -> Result<PolicyChange, ApiError> {
             "is required to apply a policy change",
         ));
     }
+    let (rule, source_label) = rule_of(map, change)?;
+    Ok(PolicyChange {
+        mode,
+        reason,
+        related_issue: text("related_issue"),
+        source_label,
+        rule,
+    })
+}
+
+/// Only the known fields, and `product` is `launchplane`.
+fn check_fields(map: &Map<String, Value>, key: &str) -> Result<(), ApiError> {
+    let known = [
+        "schema_version",
+        "product",
+        "mode",
+        "reason",
+        "related_issue",
+        key,
+    ];
+    if let Some(field) = map.keys().find(|f| !known.contains(&f.as_str())) {
+        return Err(field_error(field, "unknown field"));
+    }
+    if map.get("product").and_then(Value::as_str).map(str::trim) != Some("launchplane") {
+        return Err(field_error("product", "must be `launchplane`"));
+    }
+    Ok(())
+}
+
+/// `mode`, defaulting to apply for a grant and dry run for a removal.
+fn mode_of(map: &Map<String, Value>, change: Change) -> Result<Mode, ApiError> {
+    match map.get("mode") {
+        None => Ok(match change {
+            Change::Grant => Mode::Apply,
+            Change::Removal => Mode::DryRun,
+        }),
+        Some(value) => serde_json::from_value(value.clone())
+            .map_err(|_| field_error("mode", "must be `dry_run` or `apply`")),
+    }
+}
+
+/// The `grant` or `removal` object as a rule, and its source label.
+fn rule_of(
+    map: &Map<String, Value>,
+    change: Change,
+) -> Result<(GithubActionsRule, String), ApiError> {
+    let key = change.key();
     let Some(Value::Object(rule)) = map.get(key) else {
         return Err(field_error(key, "is required and must be an object"));
     };
@@ -127,51 +152,44 @@ fn parse(body: &Value, change: Change) -> Result<PolicyChange, ApiError> {
     };
     let rule: GithubActionsRule =
         serde_json::from_value(Value::Object(rule)).map_err(|e| field_error(key, e))?;
-    if change == Change::Grant
-        && (rule.repository_id.is_none() || rule.repository_owner_id.is_none())
-    {
+    if change == Change::Grant {
+        check_grant(&rule)?;
+    }
+    Ok((rule, source_label))
+}
+
+/// A new grant pins the repository and owner ids, and what it names
+/// follows the id rule (globs allowed); a removal may still name an older
+/// rule exactly as it was written.
+fn check_grant(rule: &GithubActionsRule) -> Result<(), ApiError> {
+    let key = Change::Grant.key();
+    if rule.repository_id.is_none() || rule.repository_owner_id.is_none() {
         return Err(field_error(
             &format!("{key}.repository_id"),
             "grants must pin repository_id and repository_owner_id",
         ));
     }
-    if change == Change::Grant {
-        // What a new grant may name follows the id rule (globs allowed);
-        // a removal may still name an older rule exactly as it was written.
-        for (field, patterns) in [
-            ("products", &rule.products),
-            ("contexts", &rule.contexts),
-            ("instances", &rule.instances),
-        ] {
-            for (index, pattern) in patterns.iter().enumerate() {
-                check_id_pattern(&format!("{key}.{field}[{index}]"), pattern.trim())
-                    .map_err(super::input::input_error)?;
-            }
+    for (field, patterns) in [
+        ("products", &rule.products),
+        ("contexts", &rule.contexts),
+        ("instances", &rule.instances),
+    ] {
+        for (index, pattern) in patterns.iter().enumerate() {
+            check_id_pattern(&format!("{key}.{field}[{index}]"), pattern.trim())
+                .map_err(super::input::input_error)?;
         }
     }
-    Ok(PolicyChange {
-        mode,
-        reason,
-        related_issue: text("related_issue"),
-        source_label,
-        rule,
-    })
+    Ok(())
 }
 
-fn metadata(
-    record_id: &str,
-    status: &str,
-    source: &str,
-    updated_at: &str,
-    sha: &str,
-    counts: &RuleCounts,
-) -> Value {
+/// The policy record's metadata in an answer (never its body).
+fn metadata(record: &PolicyRecord, counts: &RuleCounts) -> Value {
     json!({
-        "record_id": record_id,
-        "status": status,
-        "source": source,
-        "updated_at": updated_at,
-        "policy_sha256": sha,
+        "record_id": record.record_id,
+        "status": record.status,
+        "source": record.source,
+        "updated_at": record.updated_at,
+        "policy_sha256": record.policy_sha256,
         "github_actions_rule_count": counts.github_actions,
         "github_humans_rule_count": counts.github_humans,
     })
@@ -248,18 +266,8 @@ async fn apply(
         "diff": diff,
     });
     if request.mode == Mode::DryRun || !changed {
-        result["authz_policy"] = metadata(
-            &current.record_id,
-            &current.status,
-            &current.source,
-            &current.updated_at,
-            &current.policy_sha256,
-            &RuleCounts::of(&before),
-        );
-        let mut accepted =
-            Accepted::new().record("authz_policy_record_id", current.record_id.clone());
-        accepted.result = Some(result);
-        return Ok(accepted);
+        result["authz_policy"] = metadata(&current, &RuleCounts::of(&before));
+        return Ok(answer(&current, result, false));
     }
     let record = policy_record(&after, &request.source_label);
     let stored = match tx.replace_policy(current.revision, &record).await {
@@ -274,16 +282,16 @@ async fn apply(
         Err(e) => return Err(ApiError::internal(e)),
     };
     state.policy_cache.invalidate();
-    result["authz_policy"] = metadata(
-        &stored.record_id,
-        &stored.status,
-        &stored.source,
-        &stored.updated_at,
-        &stored.policy_sha256,
-        &RuleCounts::of(&after),
-    );
-    let mut accepted = Accepted::new().record("authz_policy_record_id", stored.record_id.clone());
+    result["authz_policy"] = metadata(&stored, &RuleCounts::of(&after));
+    Ok(answer(&stored, result, true))
+}
+
+/// The accepted answer naming `record` (listed as written when `written`).
+fn answer(record: &PolicyRecord, result: Value, written: bool) -> Accepted {
+    let mut accepted = Accepted::new().record("authz_policy_record_id", record.record_id.clone());
     accepted.result = Some(result);
-    accepted.written = vec![stored.record_id];
-    Ok(accepted)
+    if written {
+        accepted.written = vec![record.record_id.clone()];
+    }
+    accepted
 }
