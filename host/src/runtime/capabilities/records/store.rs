@@ -158,85 +158,11 @@ impl StoreRecords {
                 "{kind} record must be a JSON object"
             )));
         }
-        let ingest = Ingest {
-            product: &scope.product,
-            trace_id: &self.trace_id,
-        };
         let (mode, model) = self.mode_of(kind)?;
-        let record_id = match model {
-            Model::Deployment => {
-                let deployment: DeploymentRecord = typed(kind, &document)?;
-                let mut tx = self.store.begin_write().await.map_err(store_error)?;
-                let ingested = ingest
-                    .deployment(&mut tx, &deployment, InventoryRule::WhenHealthy, true)
-                    .await
-                    .map_err(ingest_error)?;
-                Some((tx, ingested.pending, deployment.record_id))
-            }
-            Model::Promotion => {
-                let promotion: PromotionRecord = typed(kind, &document)?;
-                let mut tx = self.store.begin_write().await.map_err(store_error)?;
-                let ingested = ingest
-                    .promotion(&mut tx, &promotion, InventoryRule::WhenHealthy, true)
-                    .await
-                    .map_err(ingest_error)?;
-                Some((tx, ingested.pending, promotion.record_id))
-            }
-            Model::BackupGate => {
-                let gate: BackupGateRecord = typed(kind, &document)?;
-                let tx = self.store.begin_write().await.map_err(store_error)?;
-                let ingested = ingest.backup_gate(&gate).await.map_err(ingest_error)?;
-                Some((tx, ingested.pending, gate.record_id))
-            }
-            _ => None,
-        };
-        if let Some((mut tx, pending, record_id)) = record_id {
-            tx.write_records(&pending, &self.trace_id)
-                .await
-                .map_err(store_error)?;
-            tx.commit().await.map_err(store_error)?;
+        if let Some(record_id) = self.ingest(scope, kind, model, &document).await? {
             return Ok(record_id);
         }
-        // Kinds the host has a model for are validated; their ids and key
-        // columns come from the model.
-        let (record_id, instance) = match model {
-            // Keyed by the artifact id the product minted, never a
-            // generated one: deploys and promotions name it later.
-            Model::ArtifactManifest => {
-                let manifest: ArtifactIdentityManifest = typed(kind, &document)?;
-                (manifest.artifact_id, String::new())
-            }
-            Model::Inventory => {
-                let inventory: EnvironmentInventory = typed(kind, &document)?;
-                (inventory.id(), inventory.instance.clone())
-            }
-            Model::Preview => {
-                let preview: PreviewRecord = typed(kind, &document)?;
-                (preview.preview_id.clone(), String::new())
-            }
-            Model::PreviewGeneration => {
-                let generation: PreviewGenerationRecord = typed(kind, &document)?;
-                (
-                    generation.generation_id.clone(),
-                    generation.preview_id.clone(),
-                )
-            }
-            // The record's own id field (the preview lifecycle records
-            // name theirs `desired_state_id`, `plan_id`, …), else a fresh one.
-            _ => (
-                DOCUMENT_ID_FIELDS
-                    .iter()
-                    .find_map(|field| document.get(*field).and_then(Value::as_str))
-                    .filter(|id| !id.trim().is_empty())
-                    .map(str::to_string)
-                    .unwrap_or_else(|| format!("{kind}-{}", uuid::Uuid::new_v4().simple())),
-                document
-                    .get("instance")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-            ),
-        };
+        let (record_id, instance) = keys_of(kind, model, &document)?;
         let mut record =
             StoredRecord::new(kind, &record_id, &scope.product, document).with_instance(&instance);
         if record.context.is_empty() {
@@ -255,4 +181,97 @@ impl StoreRecords {
             .map_err(store_error)?;
         Ok(record_id)
     }
+
+    /// Writes a deployment, promotion or backup gate record through the
+    /// evidence ingest (its derived records in the same transaction);
+    /// `None` for other models.
+    async fn ingest(
+        &self,
+        scope: &InvocationScope,
+        kind: &str,
+        model: Model,
+        document: &Value,
+    ) -> Result<Option<String>, HostError> {
+        let ingest = Ingest {
+            product: &scope.product,
+            trace_id: &self.trace_id,
+        };
+        let (mut tx, pending, record_id) = match model {
+            Model::Deployment => {
+                let deployment: DeploymentRecord = typed(kind, document)?;
+                let mut tx = self.store.begin_write().await.map_err(store_error)?;
+                let ingested = ingest
+                    .deployment(&mut tx, &deployment, InventoryRule::WhenHealthy, true)
+                    .await
+                    .map_err(ingest_error)?;
+                (tx, ingested.pending, deployment.record_id)
+            }
+            Model::Promotion => {
+                let promotion: PromotionRecord = typed(kind, document)?;
+                let mut tx = self.store.begin_write().await.map_err(store_error)?;
+                let ingested = ingest
+                    .promotion(&mut tx, &promotion, InventoryRule::WhenHealthy, true)
+                    .await
+                    .map_err(ingest_error)?;
+                (tx, ingested.pending, promotion.record_id)
+            }
+            Model::BackupGate => {
+                let gate: BackupGateRecord = typed(kind, document)?;
+                let tx = self.store.begin_write().await.map_err(store_error)?;
+                let ingested = ingest.backup_gate(&gate).await.map_err(ingest_error)?;
+                (tx, ingested.pending, gate.record_id)
+            }
+            _ => return Ok(None),
+        };
+        tx.write_records(&pending, &self.trace_id)
+            .await
+            .map_err(store_error)?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(Some(record_id))
+    }
+}
+
+/// A record's id and instance column: from its model where the host has
+/// one (validated), else its own id field and `instance`.
+fn keys_of(kind: &str, model: Model, document: &Value) -> Result<(String, String), HostError> {
+    // Kinds the host has a model for are validated; their ids and key
+    // columns come from the model.
+    Ok(match model {
+        // Keyed by the artifact id the product minted, never a
+        // generated one: deploys and promotions name it later.
+        Model::ArtifactManifest => {
+            let manifest: ArtifactIdentityManifest = typed(kind, document)?;
+            (manifest.artifact_id, String::new())
+        }
+        Model::Inventory => {
+            let inventory: EnvironmentInventory = typed(kind, document)?;
+            (inventory.id(), inventory.instance.clone())
+        }
+        Model::Preview => {
+            let preview: PreviewRecord = typed(kind, document)?;
+            (preview.preview_id.clone(), String::new())
+        }
+        Model::PreviewGeneration => {
+            let generation: PreviewGenerationRecord = typed(kind, document)?;
+            (
+                generation.generation_id.clone(),
+                generation.preview_id.clone(),
+            )
+        }
+        // The record's own id field (the preview lifecycle records
+        // name theirs `desired_state_id`, `plan_id`, …), else a fresh one.
+        _ => (
+            DOCUMENT_ID_FIELDS
+                .iter()
+                .find_map(|field| document.get(*field).and_then(Value::as_str))
+                .filter(|id| !id.trim().is_empty())
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("{kind}-{}", uuid::Uuid::new_v4().simple())),
+            document
+                .get("instance")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+        ),
+    })
 }
