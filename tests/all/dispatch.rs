@@ -2,7 +2,7 @@
 //! lane checks, authorization, schema validation, dispatch into the
 //! component, and async operations with lane reservations.
 
-use launchplane_tests::{Service, TestDatabase, assert_rejected};
+use launchplane_tests::{Service, TestDatabase, assert_message, assert_rejected};
 use serde_json::{Value, json};
 
 const IMAGE: &str = "ghcr.io/launchplane/demo@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -39,13 +39,7 @@ async fn a_valid_call_reaches_the_driver_and_bad_ones_stop_before_it() {
         .await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(assert_rejected(&body), "precondition_failed");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("provider"),
-        "{body}"
-    );
+    assert_message(&body, "provider");
     let deployments = db
         .store
         .list_records("deployment", &launchplane::records::RecordQuery::default())
@@ -80,13 +74,7 @@ async fn a_valid_call_reaches_the_driver_and_bad_ones_stop_before_it() {
         .post("/v1/drivers/generic-web/deploy", &schema, None)
         .await;
     assert_eq!(status, 400, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("/deploy/timeout_seconds"),
-        "{body}"
-    );
+    assert_message(&body, "/deploy/timeout_seconds");
 
     let mut other_product = deploy("testing");
     other_product["deploy"]["product"] = json!("other");
@@ -94,13 +82,7 @@ async fn a_valid_call_reaches_the_driver_and_bad_ones_stop_before_it() {
         .post("/v1/drivers/generic-web/deploy", &other_product, None)
         .await;
     assert_eq!(status, 400, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("deploy.product"),
-        "{body}"
-    );
+    assert_message(&body, "deploy.product");
 
     // A generic-web product may not call odoo routes.
     let (status, body) = service

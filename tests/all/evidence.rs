@@ -1,29 +1,16 @@
 //! Evidence ingest, read models and idempotency over HTTP, with real OIDC
 //! tokens from a local issuer, on PostgreSQL.
 
-use launchplane_tests::{Service, TestDatabase, assert_rejected};
+use launchplane_tests::two_hosts::TwoHosts;
+use launchplane_tests::{Service, TestDatabase, assert_rejected, evidence};
 use serde_json::{Value, json};
 
 fn deployment(record_id: &str, instance: &str, status: &str) -> Value {
-    json!({
-        "product": "demo",
-        "deployment": {
-            "record_id": record_id,
-            "artifact_identity": {"artifact_id": "artifact-demo-1"},
-            "context": "demo",
-            "instance": instance,
-            "source_git_ref": "refs/heads/main",
-            "deploy": {"target_name": "demo-testing", "target_type": "application", "deploy_mode": "image", "status": status},
-        }
-    })
+    evidence::deployment(record_id, "demo", instance, status)
 }
 
 async fn history_len(db: &TestDatabase, kind: &str, id: &str) -> usize {
-    db.store
-        .record_history(kind, id)
-        .await
-        .expect("history")
-        .len()
+    evidence::history_len(&db.store, kind, id).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -314,51 +301,15 @@ async fn preview_generation_then_destroy_transitions_the_preview() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hosts_on_one_database_execute_a_duplicate_once() {
     let db = TestDatabase::new("postgres").await;
-    let first = Service::start(&db).await;
-    // The second host: its own pool, runtime and state; the same database.
-    let second_store = db.second_host().await;
-    let registry = launchplane_tests::RegistryFile::new()
-        .product_drivers()
-        .load()
-        .await
-        .expect("registry");
-    let second = launchplane_tests::TestServer::start_on_store(
-        registry,
-        second_store,
-        first.issuer.authenticator(),
-    )
-    .await;
-    let token = first.issuer.token();
+    let hosts = TwoHosts::start(&db).await;
     for round in 0..20 {
         let key = format!("race-{round}");
         let body = deployment(&format!("deployment-race-{round}"), "testing", "pass");
-        let requests: Vec<_> = (0..6)
-            .map(|i| {
-                let url = if i % 2 == 0 {
-                    first.server.url("/v1/evidence/deployments")
-                } else {
-                    second.url("/v1/evidence/deployments")
-                };
-                let request = first
-                    .server
-                    .client
-                    .post(url)
-                    .bearer_auth(&token)
-                    .header("Idempotency-Key", &key)
-                    .json(&body);
-                tokio::spawn(async move {
-                    let response = request.send().await.expect("request");
-                    let status = response.status().as_u16();
-                    (
-                        status,
-                        response.json::<Value>().await.unwrap_or(Value::Null),
-                    )
-                })
-            })
-            .collect();
+        let answers = hosts
+            .race("/v1/evidence/deployments", Some(&key), &vec![body; 6])
+            .await;
         let mut executed = 0;
-        for request in requests {
-            let (status, body) = request.await.expect("task");
+        for (status, body) in answers {
             match (status, body["replayed"].as_bool()) {
                 (202, None) => executed += 1,
                 (202, Some(true)) => {}

@@ -2,7 +2,8 @@
 //! idempotent replay, compare-and-write under concurrency, and responses
 //! that never carry the policy body or workflow refs.
 
-use launchplane_tests::{Service, TestDatabase, assert_rejected};
+use launchplane_tests::two_hosts::TwoHosts;
+use launchplane_tests::{Service, TestDatabase, assert_message, assert_rejected};
 use serde_json::{Value, json};
 
 const NEW_REPO: &str = "launchplane/newcomer";
@@ -90,12 +91,7 @@ async fn a_grant_goes_dry_run_then_apply_and_replays_without_change() {
         .post("/v1/authz-policies/github-actions/grants", &no_reason, None)
         .await;
     assert_eq!(status, 400, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("reason")
-    );
+    assert_message(&body, "reason");
 
     let (status, applied) = service
         .post(
@@ -238,47 +234,15 @@ async fn grants_are_refused_without_the_grant_action_or_ids() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_grants_never_lose_a_rule() {
     let db = TestDatabase::new("postgres").await;
-    let service = Service::start(&db).await;
-    let second_store = db.second_host().await;
-    let registry = launchplane_tests::RegistryFile::new()
-        .product_drivers()
-        .load()
-        .await
-        .expect("registry");
-    let second = launchplane_tests::TestServer::start_on_store(
-        registry,
-        second_store,
-        service.issuer.authenticator(),
-    )
-    .await;
-    let token = service.issuer.token();
-    let requests: Vec<_> = (0..6)
-        .map(|i| {
-            let url = if i % 2 == 0 {
-                service
-                    .server
-                    .url("/v1/authz-policies/github-actions/grants")
-            } else {
-                second.url("/v1/authz-policies/github-actions/grants")
-            };
-            let request = service
-                .server
-                .client
-                .post(url)
-                .bearer_auth(&token)
-                .json(&grant("apply", &format!("tenant/app-{i}")));
-            tokio::spawn(async move {
-                let response = request.send().await.expect("request");
-                (
-                    response.status().as_u16(),
-                    response.json::<Value>().await.unwrap_or(Value::Null),
-                )
-            })
-        })
+    let hosts = TwoHosts::start(&db).await;
+    let grants: Vec<Value> = (0..6)
+        .map(|i| grant("apply", &format!("tenant/app-{i}")))
         .collect();
+    let answers = hosts
+        .race("/v1/authz-policies/github-actions/grants", None, &grants)
+        .await;
     let mut granted = Vec::new();
-    for (i, request) in requests.into_iter().enumerate() {
-        let (status, body) = request.await.expect("task");
+    for (i, (status, body)) in answers.into_iter().enumerate() {
         match status {
             202 => granted.push(format!("tenant/app-{i}")),
             409 => assert_eq!(body["error"]["code"], "authz_policy_conflict", "{body}"),

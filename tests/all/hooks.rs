@@ -9,7 +9,9 @@ use std::sync::Arc;
 use launchplane::providers::SimulatedProvider;
 use launchplane::records::RecordQuery;
 use launchplane::runtime::capabilities::ProviderCapability;
-use launchplane_tests::{RegistryFile, Service, TestDatabase, assert_rejected, component};
+use launchplane_tests::{
+    RegistryFile, Service, TestDatabase, assert_message, assert_rejected, component,
+};
 use serde_json::{Value, json};
 
 fn image(name: &str) -> String {
@@ -79,13 +81,7 @@ async fn hooks_reach_the_extension_and_can_block_or_fail_the_action() {
         .await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(assert_rejected(&body), "precondition_failed");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("hook-ext blocks"),
-        "{body}"
-    );
+    assert_message(&body, "hook-ext blocks");
     let promotions = db
         .store
         .list_records("promotion", &RecordQuery::default())
@@ -111,13 +107,7 @@ async fn hooks_reach_the_extension_and_can_block_or_fail_the_action() {
         )
         .await;
     assert_eq!(status, 409, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("hook-ext verify failed"),
-        "{body}"
-    );
+    assert_message(&body, "hook-ext verify failed");
     let deployments = db
         .store
         .list_records("deployment", &RecordQuery::default())

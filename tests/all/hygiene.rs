@@ -7,29 +7,20 @@ use std::time::Duration;
 use launchplane::ops::maintenance::{self, Retention};
 use launchplane::records::{AuditEvent, RecordWrite, StoreError, StoredRecord};
 use launchplane::secrets::{MasterKey, SecretError, Vault};
-use launchplane_tests::{Service, TestDatabase, assert_rejected, conformance, put_secret};
+use launchplane_tests::{
+    Service, TestDatabase, assert_message, assert_rejected, conformance, evidence, put_secret,
+};
 use serde_json::{Value, json};
 
 fn deployment(record_id: &str, context: &str) -> Value {
-    json!({
-        "product": "demo",
-        "deployment": {
-            "record_id": record_id,
-            "artifact_identity": {"artifact_id": "artifact-demo-1"},
-            "context": context,
-            "instance": "testing",
-            "source_git_ref": "refs/heads/main",
-            "deploy": {"target_name": "demo-testing", "target_type": "application", "deploy_mode": "image", "status": "pass"},
-        }
-    })
+    evidence::deployment(record_id, context, "testing", "pass")
 }
 
 /// Asserts a 400 `invalid_request` whose message names `field`.
 fn assert_names(status: u16, body: &Value, field: &str) {
     assert_eq!(status, 400, "{field}: {body}");
     assert_eq!(assert_rejected(body), "invalid_request", "{body}");
-    let message = body["error"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains(field), "{field} not named in {message}");
+    assert_message(body, field);
 }
 
 conformance!(

@@ -11,12 +11,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Path, State};
-use axum::routing::get;
-use launchplane::providers::{ProviderTargetInput, ProviderTargets, TargetType};
 use launchplane::records::RecordQuery;
-use launchplane::runtime::capabilities::HttpProbe;
 use launchplane_tests::fake_dokploy::{DeployScript, FakeDokploy};
+use launchplane_tests::lanes;
 use launchplane_tests::{Service, TestDatabase, assert_rejected};
 use serde_json::{Value, json};
 
@@ -24,28 +21,7 @@ const KEY: &str = "dokploy-lifecycle-key-0123456789";
 pub(crate) const IMAGE_1: &str = "ghcr.io/launchplane/demo@sha256:1111111111111111111111111111111111111111111111111111111111111111";
 pub(crate) const IMAGE_2: &str = "ghcr.io/launchplane/demo@sha256:2222222222222222222222222222222222222222222222222222222222222222";
 
-/// The "application": `/{instance}/healthz` echoes the identity JSON from
-/// the fake Dokploy app's env.
-pub(crate) async fn health_server(fake: Arc<FakeDokploy>) -> String {
-    async fn healthz(
-        State(fake): State<Arc<FakeDokploy>>,
-        Path(instance): Path<String>,
-    ) -> axum::Json<Value> {
-        let env = fake
-            .application(&format!("app-{instance}"))
-            .and_then(|app| app["env"].as_str().map(str::to_string))
-            .unwrap_or_default();
-        let identity = env
-            .lines()
-            .find_map(|line| line.strip_prefix("LAUNCHPLANE_RUNTIME_IDENTITY_JSON="))
-            .and_then(|json| serde_json::from_str::<Value>(json).ok());
-        axum::Json(json!({"status": "ok", "runtime_identity": identity}))
-    }
-    let app = axum::Router::new()
-        .route("/{instance}/healthz", get(healthz))
-        .with_state(fake);
-    format!("http://{}", launchplane_tests::serve_loopback(app).await)
-}
+pub(crate) use launchplane_tests::lanes::health_server;
 
 pub(crate) struct Lifecycle {
     pub(crate) db: TestDatabase,
@@ -63,12 +39,12 @@ pub(crate) async fn lifecycle_configured(
 ) -> Lifecycle {
     let db = TestDatabase::new("postgres").await;
     let fake = Arc::new(FakeDokploy::start(KEY).await);
-    for instance in ["testing", "prod"] {
-        fake.add_application(
-            &format!("app-{instance}"),
-            json!({"name": format!("demo-{instance}"), "env": "KEEP_ME=1\nAPP_MODE=web", "dockerImage": "ghcr.io/launchplane/demo:old"}),
-        );
-    }
+    lanes::add_applications(
+        &fake,
+        "demo",
+        "KEEP_ME=1\nAPP_MODE=web",
+        "ghcr.io/launchplane/demo",
+    );
     let health = health_server(fake.clone()).await;
     let mut profile = launchplane_tests::demo_profile("generic-web");
     profile["lanes"] = json!([
@@ -77,11 +53,7 @@ pub(crate) async fn lifecycle_configured(
     ]);
     // As in service: the credentials are the global `dokploy` managed
     // secrets, read by the provider on each call.
-    let service = Service::start_on_dokploy(&db, &fake.url(), KEY, |state| {
-        state.services.probe = Some(HttpProbe::new().expect("probe"));
-        configure(state);
-    })
-    .await;
+    let service = lanes::probing_service(&db, &fake, KEY, configure).await;
     let (status, body) = service.post("/v1/product-profiles", &profile, None).await;
     assert_eq!(status, 202, "{body}");
     put_application_targets(&db, "demo").await;
@@ -91,28 +63,7 @@ pub(crate) async fn lifecycle_configured(
 /// Binds product `demo`'s testing and prod lanes in `context` to the fake
 /// Dokploy applications `app-<instance>` (named `<context>-<instance>`).
 pub(crate) async fn put_application_targets(db: &TestDatabase, context: &str) {
-    let targets: Vec<_> = ["testing", "prod"]
-        .iter()
-        .map(|instance| {
-            ProviderTargetInput {
-                provider_id: "dokploy".into(),
-                context: context.into(),
-                instance: instance.to_string(),
-                target_type: TargetType::Application,
-                target_id: format!("app-{instance}"),
-                target_name: format!("{context}-{instance}"),
-                domains: vec![],
-                healthcheck_path: "/healthz".into(),
-                deploy_timeout_seconds: Some(30),
-            }
-            .into_target("2026-11-01T00:00:00Z", "tests")
-            .expect("target")
-        })
-        .collect();
-    ProviderTargets::new(db.store.clone())
-        .put("demo", &targets, "tests")
-        .await
-        .expect("targets");
+    lanes::put_application_targets(db, context, false).await;
 }
 
 pub(crate) fn deploy(image: &str) -> Value {
@@ -121,6 +72,24 @@ pub(crate) fn deploy(image: &str) -> Value {
 
 fn promotion(image: &str) -> Value {
     json!({"product": "demo", "promotion": {"product": "demo", "artifact_id": image, "source_git_ref": "refs/heads/main"}})
+}
+
+/// Deploys `image` to testing and promotes it to prod.
+async fn release(l: &Lifecycle, image: &str) {
+    let (status, body) = l
+        .service
+        .post("/v1/drivers/generic-web/deploy", &deploy(image), None)
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let (status, body) = l
+        .service
+        .post(
+            "/v1/drivers/generic-web/prod-promotion",
+            &promotion(image),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
 }
 
 async fn inventory(l: &Lifecycle, instance: &str) -> Value {
@@ -243,20 +212,7 @@ async fn deploy_promote_and_roll_back_through_dokploy() {
     );
 
     // A second release through both lanes.
-    let (status, body) = l
-        .service
-        .post("/v1/drivers/generic-web/deploy", &deploy(IMAGE_2), None)
-        .await;
-    assert_eq!(status, 202, "{body}");
-    let (status, body) = l
-        .service
-        .post(
-            "/v1/drivers/generic-web/prod-promotion",
-            &promotion(IMAGE_2),
-            None,
-        )
-        .await;
-    assert_eq!(status, 202, "{body}");
+    release(&l, IMAGE_2).await;
     assert_eq!(image_of(&l, "prod"), IMAGE_2);
 
     // Roll prod back: to the previous prod artifact.
@@ -293,20 +249,7 @@ async fn deploy_promote_and_roll_back_through_dokploy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_provider_failure_mid_promotion_leaves_prod_untouched() {
     let l = lifecycle().await;
-    let (status, body) = l
-        .service
-        .post("/v1/drivers/generic-web/deploy", &deploy(IMAGE_1), None)
-        .await;
-    assert_eq!(status, 202, "{body}");
-    let (status, body) = l
-        .service
-        .post(
-            "/v1/drivers/generic-web/prod-promotion",
-            &promotion(IMAGE_1),
-            None,
-        )
-        .await;
-    assert_eq!(status, 202, "{body}");
+    release(&l, IMAGE_1).await;
     let prod_before = inventory(&l, "prod").await;
     let (status, body) = l
         .service

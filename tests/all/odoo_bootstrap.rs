@@ -9,13 +9,12 @@
 use std::sync::Arc;
 
 use launchplane::ops::{Worker, WorkerConfig};
-use launchplane::providers::{ProviderTargetInput, ProviderTargets, TargetType};
-use launchplane::runtime::capabilities::HttpProbe;
 use launchplane_tests::fake_dokploy::FakeDokploy;
-use launchplane_tests::{Service, TestDatabase, assert_rejected};
+use launchplane_tests::lanes::{
+    INSTANCES, add_applications, health_server, probing_service, put_application_targets,
+};
+use launchplane_tests::{Service, TestDatabase, assert_message, assert_rejected};
 use serde_json::{Value, json};
-
-use crate::lifecycle::health_server;
 
 const KEY: &str = "dokploy-bootstrap-key-0123456789ab";
 const ISSUE: &str = "https://github.com/cbusillo/launchplane/issues/573";
@@ -46,22 +45,13 @@ pub(crate) fn policy(instance: &str, mode: &str) -> Value {
 pub(crate) async fn lanes(backend: &'static str, policies: &[(&str, &str, Value)]) -> Lanes {
     let db = TestDatabase::new(backend).await;
     let fake = Arc::new(FakeDokploy::start(KEY).await);
-    for instance in ["testing", "prod"] {
-        fake.add_application(
-            &format!("app-{instance}"),
-            json!({"name": format!("cm-{instance}"), "env": "ODOO_WORKERS=2",
-                   "dockerImage": "ghcr.io/launchplane/odoo-cm:old"}),
-        );
-    }
+    add_applications(&fake, "cm", "ODOO_WORKERS=2", "ghcr.io/launchplane/odoo-cm");
     let health = health_server(fake.clone()).await;
-    let service = Service::start_on_dokploy(&db, &fake.url(), KEY, |state| {
-        state.services.probe = Some(HttpProbe::new().expect("probe"));
-    })
-    .await;
+    let service = probing_service(&db, &fake, KEY, |_| {}).await;
     let mut profile = launchplane_tests::demo_profile("odoo");
     profile["image"] = json!({"repository": "ghcr.io/launchplane/odoo-cm"});
     let mut lanes = Vec::new();
-    for instance in ["testing", "prod"] {
+    for instance in INSTANCES {
         let mut lane = json!({"instance": instance, "context": "cm",
                               "base_url": format!("{health}/{instance}")});
         for (on, field, value) in policies {
@@ -74,35 +64,10 @@ pub(crate) async fn lanes(backend: &'static str, policies: &[(&str, &str, Value)
     profile["lanes"] = Value::Array(lanes);
     let (status, body) = service.post("/v1/product-profiles", &profile, None).await;
     assert_eq!(status, 202, "{body}");
-    put_targets(&db).await;
+    put_application_targets(&db, "cm", true).await;
     let lanes = Lanes { db, fake, service };
     lanes.ship_testing().await;
     lanes
-}
-
-async fn put_targets(db: &TestDatabase) {
-    let targets: Vec<_> = ["testing", "prod"]
-        .iter()
-        .map(|instance| {
-            ProviderTargetInput {
-                provider_id: "dokploy".into(),
-                context: "cm".into(),
-                instance: instance.to_string(),
-                target_type: TargetType::Application,
-                target_id: format!("app-{instance}"),
-                target_name: format!("cm-{instance}"),
-                domains: vec![format!("{instance}.cm.example.com")],
-                healthcheck_path: "/healthz".into(),
-                deploy_timeout_seconds: Some(30),
-            }
-            .into_target("2026-11-01T00:00:00Z", "tests")
-            .expect("target")
-        })
-        .collect();
-    ProviderTargets::new(db.store.clone())
-        .put("demo", &targets, "tests")
-        .await
-        .expect("targets");
 }
 
 impl Lanes {
@@ -170,11 +135,15 @@ fn replacement(instance: &str, mode: &str, confirmation: &str) -> Value {
 fn refused(status: u16, body: &Value, rule: &str) {
     assert_eq!(status, 400, "{body}");
     assert_eq!(assert_rejected(body), "invalid_request");
-    let message = body["error"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains(&format!("Rule `{rule}`")), "{message}");
+    assert_message(body, &format!("Rule `{rule}`"));
 }
 
 const BACKENDS: [&str; 2] = ["sqlite", "postgres"];
+
+/// One lane policy, on the testing lane.
+fn on_testing(field: &'static str, mode: &str) -> [(&'static str, &'static str, Value); 1] {
+    [("testing", field, policy("testing", mode))]
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn profiles_accept_the_policies_and_read_models_show_prelaunch_lanes() {
@@ -240,11 +209,7 @@ async fn a_policy_without_its_approval_issue_or_undeclared_is_refused_naming_the
             .post("/v1/product-profiles", &profile, None)
             .await;
         assert_eq!(status, 400, "{body}");
-        let message = body["error"]["message"].as_str().unwrap_or_default();
-        assert!(
-            message.contains("lanes[0].odoo_stable_bootstrap.approval_issue_url"),
-            "{message}"
-        );
+        assert_message(&body, "lanes[0].odoo_stable_bootstrap.approval_issue_url");
         // A mode the policy does not know.
         let mut profile = launchplane_tests::demo_profile("odoo");
         profile["lanes"][0]["odoo_stable_bootstrap"] = policy("testing", "upstream_restore");
@@ -261,26 +226,14 @@ async fn a_policy_without_its_approval_issue_or_undeclared_is_refused_naming_the
             .post("/v1/product-profiles", &profile, None)
             .await;
         assert_eq!(status, 400, "{body}");
-        let message = body["error"]["message"].as_str().unwrap_or_default();
-        assert!(
-            message.contains("lanes[0].odoo_prelaunch_rebuild"),
-            "{message}"
-        );
+        assert_message(&body, "lanes[0].odoo_prelaunch_rebuild");
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cm_bootstrap_is_accepted_only_with_the_policy_and_the_exact_confirmation() {
     for backend in BACKENDS {
-        let lanes = lanes(
-            backend,
-            &[(
-                "testing",
-                "odoo_stable_bootstrap",
-                policy("testing", "empty"),
-            )],
-        )
-        .await;
+        let lanes = lanes(backend, &on_testing("odoo_stable_bootstrap", "empty")).await;
         let service = &lanes.service;
         let (status, body) = service
             .post(BOOTSTRAP, &bootstrap("testing", "Rebuild CM testing"), None)
@@ -417,11 +370,7 @@ async fn opw_style_upstream_restore_replaces_the_target_as_an_operation() {
     for backend in BACKENDS {
         let lanes = lanes(
             backend,
-            &[(
-                "testing",
-                "odoo_prelaunch_rebuild",
-                policy("testing", "upstream_restore"),
-            )],
+            &on_testing("odoo_prelaunch_rebuild", "upstream_restore"),
         )
         .await;
         let service = &lanes.service;
@@ -486,15 +435,7 @@ async fn opw_style_upstream_restore_replaces_the_target_as_an_operation() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bootstrap_that_fails_after_its_deploy_keeps_the_previous_inventory() {
     for backend in BACKENDS {
-        let lanes = lanes(
-            backend,
-            &[(
-                "testing",
-                "odoo_stable_bootstrap",
-                policy("testing", "empty"),
-            )],
-        )
-        .await;
+        let lanes = lanes(backend, &on_testing("odoo_stable_bootstrap", "empty")).await;
         let before = lanes
             .record("inventory", "cm-testing")
             .await
@@ -559,13 +500,7 @@ async fn products_without_a_profile_are_400_or_403_not_404() {
             )
             .await;
         assert_eq!(status, 400, "{body}");
-        assert!(
-            body["error"]["message"]
-                .as_str()
-                .unwrap_or_default()
-                .contains("backup_gate.context"),
-            "{body}"
-        );
+        assert_message(&body, "backup_gate.context");
         // A caller without a grant for the product: 403.
         let (status, body) = service
             .post(

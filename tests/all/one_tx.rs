@@ -3,23 +3,15 @@
 //! from the statements sqlx sends; duplicates and new-lane bursts; and
 //! an audit row that cannot be written rolls the mutation back.
 
-use launchplane::records::Store;
+use launchplane_tests::evidence::{self, history_len};
 use launchplane_tests::statements::{StatementLog, Tally};
 use launchplane_tests::{Service, TestDatabase, assert_rejected, conformance};
-use serde_json::{Value, json};
+use serde_json::Value;
+
+const EVIDENCE: &str = "/v1/evidence/deployments";
 
 fn deployment(record_id: &str, instance: &str) -> Value {
-    json!({
-        "product": "demo",
-        "deployment": {
-            "record_id": record_id,
-            "artifact_identity": {"artifact_id": "artifact-demo-1"},
-            "context": "demo",
-            "instance": instance,
-            "source_git_ref": "refs/heads/main",
-            "deploy": {"target_name": "demo-testing", "target_type": "application", "deploy_mode": "image", "status": "pass"},
-        }
-    })
+    evidence::deployment(record_id, "demo", instance, "pass")
 }
 
 /// The statements of one request, less the authorization policy cache's
@@ -29,10 +21,6 @@ fn request_statements(log: &StatementLog) -> Vec<String> {
         .into_iter()
         .filter(|s| !s.contains("FROM lp_authz_policies"))
         .collect()
-}
-
-async fn history_len(store: &Store, kind: &str, id: &str) -> usize {
-    store.record_history(kind, id).await.expect("history").len()
 }
 
 // A current-thread runtime: the service, its PostgreSQL connections and
@@ -186,59 +174,27 @@ conformance!(
     }
 );
 
-async fn rename_audit_table(store: &Store, from: &str, to: &str) {
-    let sql = format!("ALTER TABLE {from} RENAME TO {to}");
-    match store {
-        Store::Postgres(pool) => {
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .execute(pool)
-                .await
-                .expect("rename");
-        }
-        Store::Sqlite(pool) => {
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .execute(pool)
-                .await
-                .expect("rename");
-        }
-    }
+async fn rename_audit_table(db: &TestDatabase, from: &str, to: &str) {
+    db.execute(&format!("ALTER TABLE {from} RENAME TO {to}"))
+        .await;
 }
 
 conformance!(a_mutation_whose_audit_fails_rolls_back, |db| async move {
     let service = Service::start(&db).await;
-    rename_audit_table(&db.store, "lp_audit_events", "lp_audit_events_away").await;
-    let (status, body) = service
-        .post(
-            "/v1/evidence/deployments",
-            &deployment("deployment-unaudited", "testing"),
-            Some("k"),
-        )
-        .await;
+    let request = deployment("deployment-unaudited", "testing");
+    rename_audit_table(&db, "lp_audit_events", "lp_audit_events_away").await;
+    let (status, body) = service.post(EVIDENCE, &request, Some("k")).await;
     assert_eq!(status, 500, "{body}");
-    assert!(
-        db.store
-            .get_record("deployment", "deployment-unaudited")
-            .await
-            .expect("read")
-            .is_none(),
-        "nothing was written"
-    );
-    assert!(
-        db.store
-            .get_record("inventory", "demo-testing")
-            .await
-            .expect("read")
-            .is_none()
-    );
-    rename_audit_table(&db.store, "lp_audit_events_away", "lp_audit_events").await;
+    for (kind, id) in [
+        ("deployment", "deployment-unaudited"),
+        ("inventory", "demo-testing"),
+    ] {
+        let stored = db.store.get_record(kind, id).await.expect("read");
+        assert!(stored.is_none(), "nothing was written: {kind}/{id}");
+    }
+    rename_audit_table(&db, "lp_audit_events_away", "lp_audit_events").await;
     // The key was never stored: the retry runs.
-    let (status, body) = service
-        .post(
-            "/v1/evidence/deployments",
-            &deployment("deployment-unaudited", "testing"),
-            Some("k"),
-        )
-        .await;
+    let (status, body) = service.post(EVIDENCE, &request, Some("k")).await;
     assert_eq!(status, 202, "{body}");
     assert!(body.get("replayed").is_none(), "{body}");
     let events = db

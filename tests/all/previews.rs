@@ -15,7 +15,9 @@ use launchplane::runtime::capabilities::github::{GitHubClient, GitHubCredentials
 use launchplane::secrets::{MasterKey, Vault};
 use launchplane_tests::fake_dokploy::FakeDokploy;
 use launchplane_tests::fake_github::{Failure, FakeGitHub};
-use launchplane_tests::{Service, TestDatabase, assert_rejected, put_secret, serve_loopback};
+use launchplane_tests::{
+    Service, TestDatabase, assert_message, assert_rejected, put_secret, serve_loopback,
+};
 use serde_json::{Value, json};
 
 use crate::secrets::Capturing;
@@ -379,13 +381,7 @@ async fn github_failures_are_named(backend: &'static str) {
         )
         .await;
     assert_eq!(status, 404, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("github_not_found"),
-        "{body}"
-    );
+    assert_message(&body, "github_not_found");
     assert!(!p.answers().contains(GH_TOKEN));
 }
 
@@ -471,12 +467,7 @@ async fn routes_refuse_other_repositories_missing_plans_and_ungranted_statuses()
     unknown["surprise"] = json!(1);
     let (status, body) = p.post("/v1/previews/desired-state", unknown).await;
     assert_eq!(status, 400, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("surprise")
-    );
+    assert_message(&body, "surprise");
     let (status, body) = p
         .post(
             "/v1/previews/lifecycle-cleanup",

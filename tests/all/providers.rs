@@ -26,7 +26,7 @@ use launchplane::runtime::{HostError, Lane};
 use launchplane::secrets::{MasterKey, SecretAction, Vault};
 use launchplane_tests::fake_dokploy::{DeployScript, FakeDokploy};
 use launchplane_tests::{
-    DEMO_POLICY, Service, TestDatabase, assert_rejected, demo_profile, put_secret,
+    DEMO_POLICY, Service, TestDatabase, assert_message, assert_rejected, demo_profile, put_secret,
 };
 use serde_json::{Value, json};
 
@@ -2184,12 +2184,7 @@ async fn a_lane_environment_is_applied_over_http_by_key_and_never_deployed() {
     );
     let (status, body) = service.post(LIVE_TARGET, &request("plan"), None).await;
     assert_eq!(status, 400, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("mode")
-    );
+    assert_message(&body, "mode");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,7 +10,7 @@ use launchplane::records::Store;
 use launchplane::runtime::HostError;
 use launchplane::runtime::capabilities::StoreRecords;
 use launchplane::secrets::MasterKey;
-use launchplane_tests::{Service, TestDatabase, demo_scope};
+use launchplane_tests::{Service, TestDatabase, assert_message, demo_scope};
 use serde_json::{Value, json};
 
 const ROUTE: &str = "/v1/product-config/apply";
@@ -295,23 +295,13 @@ async fn product_config_refusals_name_the_rule_and_write_nothing() {
     other_integration["secrets"][0]["integration"] = json!("dokploy");
     let (status, body) = service.post(ROUTE, &other_integration, None).await;
     assert_eq!(status, 400, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap_or("")
-            .contains("secrets[0].integration")
-    );
+    assert_message(&body, "secrets[0].integration");
 
     let mut wrong_scope = config("apply", FIRST);
     wrong_scope["secrets"][0]["scope"] = json!("global");
     let (status, body) = service.post(ROUTE, &wrong_scope, None).await;
     assert_eq!(status, 400, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap_or("")
-            .contains("secrets[0].scope")
-    );
+    assert_message(&body, "secrets[0].scope");
 
     let mut numeric = config("apply", FIRST);
     numeric["secrets"][0]["value"] = json!(12345);
@@ -326,12 +316,7 @@ async fn product_config_refusals_name_the_rule_and_write_nothing() {
     unknown["secrets"][0]["valeu"] = json!("typo");
     let (status, body) = service.post(ROUTE, &unknown, None).await;
     assert_eq!(status, 400, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap_or("")
-            .contains("secrets[0].valeu")
-    );
+    assert_message(&body, "secrets[0].valeu");
 
     let mut outside = config("apply", FIRST);
     outside["context"] = json!("elsewhere");
@@ -353,12 +338,7 @@ async fn product_config_refusals_name_the_rule_and_write_nothing() {
         .post(ROUTE, &json!({"mode": "plan", "product": "demo"}), None)
         .await;
     assert_eq!(status, 400, "{body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap_or("")
-            .contains("mode")
-    );
+    assert_message(&body, "mode");
 
     let (_, listed) = service
         .get("/v1/contexts/demo/instances/testing/secrets")

@@ -2,11 +2,14 @@
 //! into temporary folders, one shared component runtime per test binary, and
 //! a real HTTP server on loopback.
 
+pub mod evidence;
 pub mod fake_dokploy;
 pub mod fake_github;
 pub mod host_process;
 pub mod humans;
+pub mod lanes;
 pub mod statements;
+pub mod two_hosts;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -147,13 +150,18 @@ impl TestServer {
         let db = tempfile::tempdir().expect("db dir");
         let url = format!("sqlite://{}", db.path().join("test.sqlite").display());
         let store = Store::open(&url).await.expect("sqlite store");
-        let state = AppState::new(registry, store, authenticator);
+        TestServer::serve(AppState::new(registry, store, authenticator), db).await
+    }
+
+    /// Serves `state` on a free loopback port; `dir` lives as long as the
+    /// server.
+    async fn serve(state: AppState, dir: tempfile::TempDir) -> TestServer {
         let addr = serve_loopback(router(state.clone())).await;
         TestServer {
             addr,
             state,
             client: launchplane::tls::default_client(),
-            _db: db,
+            _db: dir,
         }
     }
 
@@ -169,11 +177,7 @@ impl TestServer {
             .send()
             .await
             .expect("request");
-        let status = response.status().as_u16();
-        (
-            status,
-            response.json().await.unwrap_or(serde_json::Value::Null),
-        )
+        status_and_json(response).await
     }
 
     /// POSTs a JSON body and returns status, headers and JSON body.
@@ -197,6 +201,25 @@ impl TestServer {
             response.json().await.unwrap_or(serde_json::Value::Null),
         )
     }
+}
+
+/// A response's status and JSON body (`null` when it has none).
+async fn status_and_json(response: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = response.status().as_u16();
+    (
+        status,
+        response.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// Asserts that the error message of `body` contains `fragment` (a field
+/// name, a rule, an upstream error's name).
+pub fn assert_message(body: &serde_json::Value, fragment: &str) {
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(fragment),
+        "`{fragment}` not in the message of {body}"
+    );
 }
 
 /// Asserts the original's error envelope and returns the error code.
@@ -373,6 +396,17 @@ impl TestDatabase {
     /// second host process would have.
     pub async fn second_host(&self) -> Store {
         Store::connect(&self.url).await.expect("second pool")
+    }
+
+    /// Runs one statement of the test's own (a schema change, say) on
+    /// either backend.
+    pub async fn execute(&self, sql: &str) {
+        let text = || sqlx::AssertSqlSafe(sql.to_string());
+        match &self.store {
+            Store::Postgres(pool) => sqlx::query(text()).execute(pool).await.map(drop),
+            Store::Sqlite(pool) => sqlx::query(text()).execute(pool).await.map(drop),
+        }
+        .unwrap_or_else(|e| panic!("`{sql}`: {e}"));
     }
 }
 
@@ -635,18 +669,17 @@ impl Service {
     }
 
     pub async fn start_on(store: Store, registry: Registry) -> Service {
-        let issuer = TestIssuer::start().await;
-        let policy = launchplane::auth::AuthzPolicy::from_toml_str(DEMO_POLICY).expect("policy");
-        launchplane::ops::access::bootstrap_policy(&store, &policy, "tests")
-            .await
-            .expect("policy bootstrap");
-        // As `serve` does: operator tokens first, then OIDC.
-        let authenticator = Arc::new(launchplane::auth::operator::OperatorOr::new(
-            store.clone(),
-            issuer.oidc(),
-        ));
-        let server = TestServer::start_on_store(registry, store, authenticator).await;
-        Service { server, issuer }
+        Service::start_serving(store, registry, |_| {}).await
+    }
+
+    /// The demo policy bootstrapped on `store`, a local issuer, and the
+    /// service `configure` adjusted, serving.
+    async fn start_serving(
+        store: Store,
+        registry: Registry,
+        configure: impl FnOnce(&mut AppState),
+    ) -> Service {
+        Service::start_with_policy(store, registry, DEMO_POLICY, |_, state| configure(state)).await
     }
 
     /// POST with the default token (and an optional idempotency key).
@@ -676,11 +709,7 @@ impl Service {
             request = request.header("Idempotency-Key", key);
         }
         let response = request.send().await.expect("request");
-        let status = response.status().as_u16();
-        (
-            status,
-            response.json().await.unwrap_or(serde_json::Value::Null),
-        )
+        status_and_json(response).await
     }
 
     pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
@@ -692,11 +721,7 @@ impl Service {
             .send()
             .await
             .expect("request");
-        let status = response.status().as_u16();
-        (
-            status,
-            response.json().await.unwrap_or(serde_json::Value::Null),
-        )
+        status_and_json(response).await
     }
 
     /// Seeds the demo profile for `driver_id`.
@@ -716,13 +741,7 @@ impl TestServer {
         authenticator: Arc<dyn Authenticator>,
     ) -> TestServer {
         let state = AppState::new(registry, store, authenticator);
-        let addr = serve_loopback(router(state.clone())).await;
-        TestServer {
-            addr,
-            state,
-            client: launchplane::tls::default_client(),
-            _db: tempfile::tempdir().expect("dir"),
-        }
+        TestServer::serve(state, tempfile::tempdir().expect("dir")).await
     }
 }
 

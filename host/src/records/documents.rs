@@ -104,20 +104,7 @@ impl Store {
         kind: &str,
         record_id: &str,
     ) -> Result<Option<StoredRecord>, StoreError> {
-        if unstorable(&[kind, record_id]) {
-            // No such record can have been stored (PostgreSQL would refuse
-            // the NUL with an error, SQLite would look it up).
-            return Ok(None);
-        }
-        let row = on_pool!(self, pool => {
-            sqlx::query(GET_RECORD)
-                .bind(kind)
-                .bind(record_id)
-                .fetch_optional(pool)
-                .await?
-                .map(|row| record_from_row!(row))
-        });
-        row.transpose()
+        get_record_in(Reader::Pool(self), kind, record_id).await
     }
 
     /// Records of a kind, newest first.
@@ -126,22 +113,7 @@ impl Store {
         kind: &str,
         query: &RecordQuery,
     ) -> Result<Vec<StoredRecord>, StoreError> {
-        let Some(limit) = list_limit(kind, query) else {
-            return Ok(Vec::new());
-        };
-        on_pool!(self, pool => {
-            sqlx::query(LIST_RECORDS)
-                .bind(kind)
-                .bind(query.product.as_deref())
-                .bind(query.context.as_deref())
-                .bind(query.instance.as_deref())
-                .bind(limit)
-                .fetch_all(pool)
-                .await?
-                .into_iter()
-                .map(|row| record_from_row!(row))
-                .collect::<Result<Vec<_>, _>>()
-        })
+        list_records_in(Reader::Pool(self), kind, query).await
     }
 
     /// Every stored version of one record, oldest first.
@@ -205,43 +177,64 @@ fn list_limit(kind: &str, query: &RecordQuery) -> Option<i64> {
     } as i64)
 }
 
-/// [`Tx::get_record`].
-pub(super) async fn get_record_tx(
-    tx: &mut Tx,
+/// Where a read runs: on the pool, or inside an open write transaction
+/// (which sees its own uncommitted writes).
+pub(super) enum Reader<'a> {
+    Pool(&'a Store),
+    Tx(&'a mut Tx),
+}
+
+/// Runs the same body on whichever executor the reader holds: a pool or a
+/// transaction's connection, of either backend. The body is written once
+/// and type-checked for all four.
+macro_rules! on_reader {
+    ($reader:expr, $exec:ident => $body:expr) => {
+        match $reader {
+            Reader::Pool(store) => on_pool!(store, $exec => $body),
+            Reader::Tx(tx) => on_tx!(tx, $exec => $body),
+        }
+    };
+}
+
+/// [`Store::get_record`] and [`Tx::get_record`].
+pub(super) async fn get_record_in(
+    reader: Reader<'_>,
     kind: &str,
     record_id: &str,
 ) -> Result<Option<StoredRecord>, StoreError> {
     if unstorable(&[kind, record_id]) {
+        // No such record can have been stored (PostgreSQL would refuse
+        // the NUL with an error, SQLite would look it up).
         return Ok(None);
     }
-    let row = on_tx!(tx, conn => {
+    let row = on_reader!(reader, exec => {
         sqlx::query(GET_RECORD)
             .bind(kind)
             .bind(record_id)
-            .fetch_optional(&mut *conn)
+            .fetch_optional(exec)
             .await?
             .map(|row| record_from_row!(row))
     });
     row.transpose()
 }
 
-/// [`Tx::list_records`].
-pub(super) async fn list_records_tx(
-    tx: &mut Tx,
+/// [`Store::list_records`] and [`Tx::list_records`].
+pub(super) async fn list_records_in(
+    reader: Reader<'_>,
     kind: &str,
     query: &RecordQuery,
 ) -> Result<Vec<StoredRecord>, StoreError> {
     let Some(limit) = list_limit(kind, query) else {
         return Ok(Vec::new());
     };
-    on_tx!(tx, conn => {
+    on_reader!(reader, exec => {
         sqlx::query(LIST_RECORDS)
             .bind(kind)
             .bind(query.product.as_deref())
             .bind(query.context.as_deref())
             .bind(query.instance.as_deref())
             .bind(limit)
-            .fetch_all(&mut *conn)
+            .fetch_all(exec)
             .await?
             .into_iter()
             .map(|row| record_from_row!(row))

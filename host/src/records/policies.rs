@@ -66,54 +66,31 @@ impl Store {
         expected_revision: i64,
         record: &PolicyRecord,
     ) -> Result<PolicyRecord, StoreError> {
-        let revision = expected_revision + 1;
-        let text = record.policy.to_string();
-        let begin = self.write_transaction();
-        let result: Result<(), StoreError> = on_pool!(self, pool => {
-            let mut tx = pool.begin_with(begin).await?;
-            let current: Option<i64> =
-                sqlx::query_scalar("SELECT revision FROM lp_authz_policies WHERE status = 'active'")
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if current.unwrap_or(0) != expected_revision {
-                return Err(StoreError::PolicyConflict { expected: expected_revision, found: current.unwrap_or(0) });
-            }
-            sqlx::query("UPDATE lp_authz_policies SET status = 'superseded' WHERE status = 'active'")
-                .execute(&mut *tx)
-                .await?;
-            let inserted = sqlx::query(
-                "INSERT INTO lp_authz_policies (record_id, revision, status, source, updated_at, policy_sha256, policy) \
-                 VALUES ($1, $2, 'active', $3, $4, $5, $6)",
-            )
-            .bind(&record.record_id)
-            .bind(revision)
-            .bind(&record.source)
-            .bind(&record.updated_at)
-            .bind(&record.policy_sha256)
-            .bind(&text)
-            .execute(&mut *tx)
-            .await;
-            match inserted {
-                Ok(_) => {}
-                // Another writer inserted the same revision concurrently.
-                Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-                    return Err(StoreError::PolicyConflict { expected: expected_revision, found: revision });
-                }
-                Err(e) => return Err(e.into()),
-            }
-            tx.commit().await?;
-            Ok(())
-        });
-        result?;
-        Ok(PolicyRecord {
-            revision,
-            status: "active".into(),
-            ..record.clone()
-        })
+        let mut tx = self.begin_write().await?;
+        let found = tx.active_revision().await?;
+        if found != expected_revision {
+            return Err(StoreError::PolicyConflict {
+                expected: expected_revision,
+                found,
+            });
+        }
+        let stored = tx.replace_policy(expected_revision, record).await?;
+        tx.commit().await?;
+        Ok(stored)
     }
 }
 
 impl Tx {
+    /// The active policy's revision (0 when there is none), unlocked.
+    async fn active_revision(&mut self) -> Result<i64, StoreError> {
+        let current: Option<i64> = on_tx!(self, conn => {
+            sqlx::query_scalar("SELECT revision FROM lp_authz_policies WHERE status = 'active'")
+                .fetch_optional(&mut *conn)
+                .await?
+        });
+        Ok(current.unwrap_or(0))
+    }
+
     /// The active policy, locked for this transaction on PostgreSQL (a
     /// concurrent change waits; SQLite's write transaction already
     /// excludes it).

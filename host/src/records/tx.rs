@@ -9,7 +9,7 @@
 
 use serde_json::Value;
 
-use super::documents::{RecordQuery, RecordWrite, StoredRecord, check_write};
+use super::documents::{Reader, RecordQuery, RecordWrite, StoredRecord, check_write};
 use super::{Store, StoreError};
 
 /// Where [`Store::begin_write`] logs each `BEGIN`.
@@ -104,7 +104,7 @@ impl Tx {
         kind: &str,
         record_id: &str,
     ) -> Result<Option<StoredRecord>, StoreError> {
-        super::documents::get_record_tx(self, kind, record_id).await
+        super::documents::get_record_in(Reader::Tx(self), kind, record_id).await
     }
 
     /// Records of a kind, newest first, as this transaction sees them.
@@ -113,7 +113,7 @@ impl Tx {
         kind: &str,
         query: &RecordQuery,
     ) -> Result<Vec<StoredRecord>, StoreError> {
-        super::documents::list_records_tx(self, kind, query).await
+        super::documents::list_records_in(Reader::Tx(self), kind, query).await
     }
 
     /// Applies a batch of writes (the rules of [`RecordWrite`]); returns
@@ -138,11 +138,21 @@ impl Tx {
     }
 
     async fn write_one(&mut self, write: &RecordWrite, trace_id: &str) -> Result<(), StoreError> {
-        let conflict = |kind: &str, record_id: &str| StoreError::Conflict {
-            kind: kind.to_string(),
-            record_id: record_id.to_string(),
-        };
-        let (record, text) = match write {
+        match self.write_fast(write, trace_id).await? {
+            None => Ok(()),
+            Some((record, text)) => self.write_slow(write, record, &text, trace_id).await,
+        }
+    }
+
+    /// The one statement a write usually is: done (`None`), or the record
+    /// and its text when another version is stored (or the guarded update
+    /// missed) and must be judged.
+    async fn write_fast<'w>(
+        &mut self,
+        write: &'w RecordWrite,
+        trace_id: &str,
+    ) -> Result<Option<(&'w StoredRecord, String)>, StoreError> {
+        match write {
             RecordWrite::DeleteIf {
                 kind,
                 record_id,
@@ -157,17 +167,17 @@ impl Tx {
                         .await?
                         .rows_affected()
                 });
-                return if deleted == 1 {
-                    Ok(())
+                if deleted == 1 {
+                    Ok(None)
                 } else {
                     Err(conflict(kind, record_id))
-                };
+                }
             }
             RecordWrite::Replace { record } => {
                 let text = record.document.to_string();
                 // Inserted, replaced or already the same: done.
                 self.put(Sql::Upsert, record, &text, None, trace_id).await?;
-                return Ok(());
+                Ok(None)
             }
             RecordWrite::ReplaceIf {
                 record,
@@ -175,13 +185,13 @@ impl Tx {
             } => {
                 let text = record.document.to_string();
                 let guard = expected.to_string();
-                if let Put::Written = self
+                match self
                     .put(Sql::UpdateIf, record, &text, Some(&guard), trace_id)
                     .await?
                 {
-                    return Ok(());
+                    Put::Written => Ok(None),
+                    Put::Untouched => Ok(Some((record, text))),
                 }
-                (record, text)
             }
             RecordWrite::Append { record, .. }
             | RecordWrite::Evidence { record, .. }
@@ -190,14 +200,23 @@ impl Tx {
                 expected: None,
             } => {
                 let text = record.document.to_string();
-                if let Put::Written = self.put(Sql::Insert, record, &text, None, trace_id).await? {
-                    return Ok(());
+                match self.put(Sql::Insert, record, &text, None, trace_id).await? {
+                    Put::Written => Ok(None),
+                    Put::Untouched => Ok(Some((record, text))),
                 }
-                (record, text)
             }
-        };
-        // Slow path: another version is stored (or the guarded update
-        // missed). Read it once, locked, and judge.
+        }
+    }
+
+    /// Slow path: another version is stored (or the guarded update
+    /// missed). Read it once, locked, and judge.
+    async fn write_slow(
+        &mut self,
+        write: &RecordWrite,
+        record: &StoredRecord,
+        text: &str,
+        trace_id: &str,
+    ) -> Result<(), StoreError> {
         let current = self
             .current_document(&record.kind, &record.record_id)
             .await?;
@@ -225,7 +244,7 @@ impl Tx {
             return Err(conflict(&record.kind, &record.record_id));
         }
         match self
-            .put(Sql::UpdateIf, record, &text, Some(&current), trace_id)
+            .put(Sql::UpdateIf, record, text, Some(&current), trace_id)
             .await?
         {
             Put::Written => Ok(()),
@@ -309,6 +328,14 @@ impl Tx {
         } else {
             Put::Untouched
         })
+    }
+}
+
+/// The conflict of a write with the stored version of `kind/record_id`.
+fn conflict(kind: &str, record_id: &str) -> StoreError {
+    StoreError::Conflict {
+        kind: kind.to_string(),
+        record_id: record_id.to_string(),
     }
 }
 

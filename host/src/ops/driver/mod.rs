@@ -37,6 +37,7 @@ use super::attempt::ReservationFence;
 use super::idempotency::Ticket;
 use super::{Call, Reply, Service};
 use crate::error::ApiError;
+use crate::records::models::product_profile::ProductProfile;
 use crate::records::{IdempotencyKey, Lane};
 use crate::registry::{
     ActionDescriptor, Execution, LoadedDriver, Method, Registry, RouteMatch, RouteTarget,
@@ -187,17 +188,22 @@ fn action_call(call: &Call, admitted: &Admitted) -> Result<ActionCall, ApiError>
                 .get("dry_run")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
-            lanes: admitted
-                .profile
-                .lanes
-                .iter()
-                .map(|l| Lane {
-                    context: l.context.clone(),
-                    instance: l.instance.clone(),
-                })
-                .collect(),
+            lanes: profile_lanes(&admitted.profile),
         },
     })
+}
+
+/// The lanes a product profile declares, as an invocation's scope names
+/// them.
+pub(crate) fn profile_lanes(profile: &ProductProfile) -> Vec<Lane> {
+    profile
+        .lanes
+        .iter()
+        .map(|l| Lane {
+            context: l.context.clone(),
+            instance: l.instance.clone(),
+        })
+        .collect()
 }
 
 /// 403 `product_driver_mismatch`.

@@ -86,70 +86,98 @@ fn pull_request_reference(url: &str) -> Option<(String, u64)> {
     }
 }
 
+/// How delivering the comment went.
+struct Delivery {
+    /// `delivered`, `skipped` or `failed`.
+    status: &'static str,
+    /// What GitHub did (`created`, `updated`, `deleted`, …), or blank.
+    action: &'static str,
+    comment_id: u64,
+    comment_url: String,
+    error_message: String,
+}
+
+impl Delivery {
+    /// Nothing delivered, for `reason`.
+    fn skipped(reason: impl Into<String>) -> Delivery {
+        Delivery {
+            status: "skipped",
+            action: "",
+            comment_id: 0,
+            comment_url: String::new(),
+            error_message: reason.into(),
+        }
+    }
+}
+
+/// The one marker comment written to the pull request `anchor_pr_url`
+/// names, once it is checked to be PR `anchor_pr_number` of the
+/// repository (nothing is sent on a dry run).
+async fn deliver_comment(github: Scoped, request: &FeedbackRequest, markdown: &str) -> Delivery {
+    let (capability, repo) = github;
+    let number = match pull_request_reference(&request.anchor_pr_url) {
+        None => return Delivery::skipped("anchor_pr_url must be a GitHub pull request URL"),
+        Some((url_repo, number))
+            if !url_repo.eq_ignore_ascii_case(&repo.full_name())
+                || number != request.anchor_pr_number =>
+        {
+            return Delivery::skipped(format!(
+                "anchor_pr_url must be pull request #{} of {}",
+                request.anchor_pr_number,
+                repo.full_name()
+            ));
+        }
+        Some(_) if request.dry_run => return Delivery::skipped("dry run: nothing delivered"),
+        Some((_, number)) => number,
+    };
+    let outcome = match capability {
+        None => Err(GitHubError::NotConfigured(
+            "no GitHub API is configured on this host".to_string(),
+        )),
+        Some(github) => {
+            github
+                .client()
+                .upsert_comment(
+                    request.context.trim(),
+                    &repo,
+                    number,
+                    request.marker.trim(),
+                    markdown,
+                    request.status == FeedbackStatus::Cleared,
+                )
+                .await
+        }
+    };
+    match outcome {
+        Ok(done) => Delivery {
+            status: if done.action == "no_existing_comment" {
+                "skipped"
+            } else {
+                "delivered"
+            },
+            action: done.action,
+            comment_id: done.comment_id,
+            comment_url: done.html_url,
+            error_message: String::new(),
+        },
+        Err(e @ GitHubError::NotConfigured(_)) => Delivery::skipped(e.to_string()),
+        Err(e) => {
+            tracing::warn!(error = %e, "preview PR feedback delivery failed");
+            Delivery {
+                status: "failed",
+                ..Delivery::skipped(e.to_string())
+            }
+        }
+    }
+}
+
 /// The feedback record, after delivering the comment (unless a dry run).
 pub(super) async fn deliver(github: Scoped, request: &FeedbackRequest) -> Value {
     let requested_at = crate::time::now_rfc3339_micros();
     let context = request.context.trim();
     let markdown = render_comment(request);
-    let (capability, repo) = github;
-    let mut delivery = ("skipped", "", 0u64, String::new(), String::new());
-    match pull_request_reference(&request.anchor_pr_url) {
-        None => delivery.4 = "anchor_pr_url must be a GitHub pull request URL".to_string(),
-        Some((url_repo, number))
-            if !url_repo.eq_ignore_ascii_case(&repo.full_name())
-                || number != request.anchor_pr_number =>
-        {
-            delivery.4 = format!(
-                "anchor_pr_url must be pull request #{} of {}",
-                request.anchor_pr_number,
-                repo.full_name()
-            );
-        }
-        Some(_) if request.dry_run => delivery.4 = "dry run: nothing delivered".to_string(),
-        Some((_, number)) => {
-            let outcome = match capability {
-                None => Err(GitHubError::NotConfigured(
-                    "no GitHub API is configured on this host".to_string(),
-                )),
-                Some(github) => {
-                    github
-                        .client()
-                        .upsert_comment(
-                            context,
-                            &repo,
-                            number,
-                            request.marker.trim(),
-                            &markdown,
-                            request.status == FeedbackStatus::Cleared,
-                        )
-                        .await
-                }
-            };
-            match outcome {
-                Ok(done) => {
-                    let status = if done.action == "no_existing_comment" {
-                        "skipped"
-                    } else {
-                        "delivered"
-                    };
-                    delivery = (
-                        status,
-                        done.action,
-                        done.comment_id,
-                        done.html_url,
-                        String::new(),
-                    );
-                }
-                Err(e @ GitHubError::NotConfigured(_)) => delivery.4 = e.to_string(),
-                Err(e) => {
-                    tracing::warn!(error = %e, "preview PR feedback delivery failed");
-                    delivery.0 = "failed";
-                    delivery.4 = e.to_string();
-                }
-            }
-        }
-    }
-    let (delivery_status, delivery_action, comment_id, comment_url, error_message) = delivery;
+    let repository = github.1.full_name();
+    let delivery = deliver_comment(github, request, &markdown).await;
     json!({
         "feedback_id": record_id(
             "preview-pr-feedback",
@@ -160,7 +188,7 @@ pub(super) async fn deliver(github: Scoped, request: &FeedbackRequest) -> Value 
         "context": context,
         "source": request.source.trim(),
         "requested_at": requested_at,
-        "repository": repo.full_name(),
+        "repository": repository,
         "anchor_repo": request.anchor_repo.trim(),
         "anchor_pr_number": request.anchor_pr_number,
         "anchor_pr_url": request.anchor_pr_url.trim(),
@@ -173,11 +201,11 @@ pub(super) async fn deliver(github: Scoped, request: &FeedbackRequest) -> Value 
         "revision": request.revision.trim(),
         "run_url": request.run_url.trim(),
         "failure_summary": request.failure_summary.trim(),
-        "delivery_status": delivery_status,
-        "delivery_action": delivery_action,
-        "comment_id": comment_id,
-        "comment_url": comment_url,
-        "error_message": error_message,
+        "delivery_status": delivery.status,
+        "delivery_action": delivery.action,
+        "comment_id": delivery.comment_id,
+        "comment_url": delivery.comment_url,
+        "error_message": delivery.error_message,
     })
 }
 

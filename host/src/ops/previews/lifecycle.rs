@@ -12,7 +12,7 @@ use crate::auth::CallerIdentity;
 use crate::error::ApiError;
 use crate::ops::driver::{ActionCall, OperationRequest};
 use crate::ops::{Call, Service};
-use crate::records::{Lane, RecordQuery};
+use crate::records::RecordQuery;
 use crate::runtime::capabilities::github::GitHubError;
 
 /// The message of a plan without any inventory scan (the original's).
@@ -394,14 +394,7 @@ impl Service {
             request: OperationRequest {
                 payload,
                 dry_run: false,
-                lanes: profile
-                    .lanes
-                    .iter()
-                    .map(|l| Lane {
-                        context: l.context.clone(),
-                        instance: l.instance.clone(),
-                    })
-                    .collect(),
+                lanes: crate::ops::driver::profile_lanes(&profile),
             },
         };
         let invoked = self

@@ -207,6 +207,184 @@ pub struct FeedbackRequest {
     pub dry_run: bool,
 }
 
+/// The fixed facts of one preview route.
+struct Spec {
+    /// The route path, as 400 messages name it.
+    route: &'static str,
+    /// The authz action, also the mutation's action.
+    action: &'static str,
+    /// The record kind written (its `records` key is `<kind>_id`).
+    kind: &'static str,
+    /// The document field holding the record id.
+    id_field: &'static str,
+}
+
+/// What the shared admission and execution of a preview route need to
+/// know of its request body.
+trait PreviewRoute: DeserializeOwned {
+    const SPEC: Spec;
+
+    /// `schema_version`, `product` and `context` as sent.
+    fn header(&self) -> (u32, &str, &str);
+
+    /// The fields that must not be blank, in the order they are checked.
+    fn required(&self) -> Vec<(&'static str, &str)>;
+
+    /// The route's other rules, after the required fields.
+    fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Grants accepted in place of the route's action.
+    fn also_allowed(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Whether the answer is stored for replay under its key.
+    fn replayable(&self) -> bool {
+        true
+    }
+}
+
+impl PreviewRoute for DesiredStateRequest {
+    const SPEC: Spec = Spec {
+        route: DESIRED_STATE_ROUTE,
+        action: "preview_desired_state.discover",
+        kind: "preview_desired_state",
+        id_field: "desired_state_id",
+    };
+
+    fn header(&self) -> (u32, &str, &str) {
+        (self.schema_version, &self.product, &self.context)
+    }
+
+    fn required(&self) -> Vec<(&'static str, &str)> {
+        vec![
+            ("product", &self.product),
+            ("context", &self.context),
+            ("source", &self.source),
+            ("repository", &self.repository),
+            ("label", &self.label),
+            ("anchor_repo", &self.anchor_repo),
+            ("preview_slug_prefix", &self.preview_slug_prefix),
+        ]
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if !(1..=20).contains(&self.max_pages) {
+            return Err("max_pages: must be between 1 and 20".to_string());
+        }
+        Ok(())
+    }
+}
+
+impl PreviewRoute for PlanRequest {
+    const SPEC: Spec = Spec {
+        route: PLAN_ROUTE,
+        action: "preview_lifecycle.plan",
+        kind: "preview_lifecycle_plan",
+        id_field: "plan_id",
+    };
+
+    fn header(&self) -> (u32, &str, &str) {
+        (self.schema_version, &self.product, &self.context)
+    }
+
+    fn required(&self) -> Vec<(&'static str, &str)> {
+        vec![
+            ("product", &self.product),
+            ("context", &self.context),
+            ("source", &self.source),
+        ]
+    }
+
+    fn check(&self) -> Result<(), String> {
+        match self
+            .desired_previews
+            .iter()
+            .position(|p| p.preview_slug.trim().is_empty() || p.anchor_pr_number == Some(0))
+        {
+            Some(i) => Err(format!(
+                "desired_previews[{i}]: preview_slug must not be blank and anchor_pr_number must be at least 1"
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+impl PreviewRoute for CleanupRequest {
+    const SPEC: Spec = Spec {
+        route: CLEANUP_ROUTE,
+        action: "preview_lifecycle.cleanup",
+        kind: "preview_lifecycle_cleanup",
+        id_field: "cleanup_id",
+    };
+
+    fn header(&self) -> (u32, &str, &str) {
+        (self.schema_version, &self.product, &self.context)
+    }
+
+    fn required(&self) -> Vec<(&'static str, &str)> {
+        vec![
+            ("product", &self.product),
+            ("context", &self.context),
+            ("plan_id", &self.plan_id),
+            ("source", &self.source),
+            ("destroy_reason", &self.destroy_reason),
+        ]
+    }
+
+    fn check(&self) -> Result<(), String> {
+        at_least_one("timeout_seconds", self.timeout_seconds.into())
+    }
+}
+
+impl PreviewRoute for FeedbackRequest {
+    const SPEC: Spec = Spec {
+        route: FEEDBACK_ROUTE,
+        action: "preview_pr_feedback.write",
+        kind: "preview_pr_feedback",
+        id_field: "feedback_id",
+    };
+
+    fn header(&self) -> (u32, &str, &str) {
+        (self.schema_version, &self.product, &self.context)
+    }
+
+    fn required(&self) -> Vec<(&'static str, &str)> {
+        vec![
+            ("product", &self.product),
+            ("context", &self.context),
+            ("source", &self.source),
+            ("repository", &self.repository),
+            ("anchor_repo", &self.anchor_repo),
+            ("anchor_pr_url", &self.anchor_pr_url),
+            ("marker", &self.marker),
+        ]
+    }
+
+    fn check(&self) -> Result<(), String> {
+        at_least_one("anchor_pr_number", self.anchor_pr_number)
+    }
+
+    fn also_allowed(&self) -> &'static [&'static str] {
+        self.status.fallback_actions()
+    }
+
+    /// A dry run is not stored: a retry delivers.
+    fn replayable(&self) -> bool {
+        !self.dry_run
+    }
+}
+
+/// `field` must be at least 1.
+fn at_least_one(field: &str, value: u64) -> Result<(), String> {
+    if value < 1 {
+        return Err(format!("{field}: must be at least 1"));
+    }
+    Ok(())
+}
+
 /// 400 naming the field or rule.
 fn invalid(route: &str, message: impl std::fmt::Display) -> ApiError {
     ApiError::invalid_request(format!(
@@ -265,16 +443,66 @@ impl Service {
         Ok((self.services.github.clone(), repo))
     }
 
-    /// Writes `document` as a record of `kind` and answers it.
-    async fn land(
+    /// The admission every preview route shares, in the original's
+    /// order: the body as `R` (400 naming the field), its required fields
+    /// and rules, then `R::SPEC.action` (or one of the grants `R` also accepts)
+    /// on (product, context).
+    async fn admit_preview<R: PreviewRoute>(
         &self,
-        kind: &str,
-        records_key: &str,
-        id: &str,
+        call: &Call,
+        map: &Map<String, Value>,
+    ) -> Result<R, ApiError> {
+        let request: R = parse(R::SPEC.route, map)?;
+        let (schema_version, product, context) = request.header();
+        require(R::SPEC.route, schema_version, &request.required())?;
+        request
+            .check()
+            .map_err(|message| invalid(R::SPEC.route, message))?;
+        let mut actions = vec![R::SPEC.action];
+        actions.extend(request.also_allowed());
+        self.authorize_any(call, &actions, product.trim(), context.trim(), "")
+            .await?;
+        Ok(request)
+    }
+
+    /// The execution every preview route shares: `R::SPEC.action` run as a
+    /// host mutation of `body` (idempotency, completion), `work` producing
+    /// the document written as a record of `R::SPEC.kind` and answered.
+    async fn record_preview<R, W>(
+        &self,
+        call: &Call,
+        request: &R,
+        body: Map<String, Value>,
+        work: W,
+    ) -> Result<Reply, ApiError>
+    where
+        R: PreviewRoute,
+        W: Future<Output = Result<Value, ApiError>>,
+    {
+        let (_, product, context) = request.header();
+        let (product, context) = (product.trim(), context.trim());
+        let body = Value::Object(body);
+        let mutation = Mutation::host(call, R::SPEC.action, product, context, &body);
+        self.run_mutation(mutation, || async {
+            let document = work.await?;
+            let mut accepted = self.land_preview::<R>(product, document).await?;
+            accepted.store_for_replay = request.replayable();
+            Ok(accepted)
+        })
+        .await
+    }
+
+    /// Writes `document` as a record of `R::SPEC.kind` and answers it.
+    async fn land_preview<R: PreviewRoute>(
+        &self,
         product: &str,
         document: Value,
     ) -> Result<Accepted, ApiError> {
-        let row = StoredRecord::new(kind, id, product, document.clone());
+        let id = document[R::SPEC.id_field]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let row = StoredRecord::new(R::SPEC.kind, &id, product, document.clone());
         self.store
             .write_records(
                 &[RecordWrite::Append {
@@ -285,8 +513,8 @@ impl Service {
             )
             .await
             .map_err(super::input::store_error)?;
-        let mut accepted = Accepted::new().record(records_key, id);
-        accepted.written = vec![format!("{kind}/{id}")];
+        let mut accepted = Accepted::new().record(&format!("{}_id", R::SPEC.kind), id.as_str());
+        accepted.written = vec![format!("{}/{id}", R::SPEC.kind)];
         accepted.result = Some(document);
         Ok(accepted)
     }
@@ -298,52 +526,12 @@ impl Service {
         call: &Call,
         map: Map<String, Value>,
     ) -> Result<Reply, ApiError> {
-        let route = DESIRED_STATE_ROUTE;
-        let request: DesiredStateRequest = parse(route, &map)?;
-        require(
-            route,
-            request.schema_version,
-            &[
-                ("product", &request.product),
-                ("context", &request.context),
-                ("source", &request.source),
-                ("repository", &request.repository),
-                ("label", &request.label),
-                ("anchor_repo", &request.anchor_repo),
-                ("preview_slug_prefix", &request.preview_slug_prefix),
-            ],
-        )?;
-        if !(1..=20).contains(&request.max_pages) {
-            return Err(invalid(route, "max_pages: must be between 1 and 20"));
-        }
-        let (product, context) = (request.product.trim(), request.context.trim());
-        self.authorize(call, "preview_desired_state.discover", product, context, "")
+        let request: DesiredStateRequest = self.admit_preview(call, &map).await?;
+        let github = self
+            .github_for(request.product.trim(), &request.repository)
             .await?;
-        let github = self.github_for(product, &request.repository).await?;
-        let body = Value::Object(map);
-        let mutation = Mutation::host(
-            call,
-            "preview_desired_state.discover",
-            product,
-            context,
-            &body,
-        );
-        self.run_mutation(mutation, || async {
-            let document = lifecycle::discover(github, &request).await;
-            let id = document["desired_state_id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            self.land(
-                "preview_desired_state",
-                "preview_desired_state_id",
-                &id,
-                product,
-                document,
-            )
-            .await
-        })
-        .await
+        let work = async { Ok(lifecycle::discover(github, &request).await) };
+        self.record_preview(call, &request, map, work).await
     }
 
     /// `POST /v1/previews/lifecycle-plan`: desired against the context's
@@ -353,47 +541,9 @@ impl Service {
         call: &Call,
         map: Map<String, Value>,
     ) -> Result<Reply, ApiError> {
-        let route = PLAN_ROUTE;
-        let request: PlanRequest = parse(route, &map)?;
-        require(
-            route,
-            request.schema_version,
-            &[
-                ("product", &request.product),
-                ("context", &request.context),
-                ("source", &request.source),
-            ],
-        )?;
-        if let Some(i) = request
-            .desired_previews
-            .iter()
-            .position(|p| p.preview_slug.trim().is_empty() || p.anchor_pr_number == Some(0))
-        {
-            return Err(invalid(
-                route,
-                format!(
-                    "desired_previews[{i}]: preview_slug must not be blank and anchor_pr_number must be at least 1"
-                ),
-            ));
-        }
-        let (product, context) = (request.product.trim(), request.context.trim());
-        self.authorize(call, "preview_lifecycle.plan", product, context, "")
-            .await?;
-        let body = Value::Object(map);
-        let mutation = Mutation::host(call, "preview_lifecycle.plan", product, context, &body);
-        self.run_mutation(mutation, || async {
-            let document = self.plan(&request).await?;
-            let id = document["plan_id"].as_str().unwrap_or_default().to_string();
-            self.land(
-                "preview_lifecycle_plan",
-                "preview_lifecycle_plan_id",
-                &id,
-                product,
-                document,
-            )
+        let request: PlanRequest = self.admit_preview(call, &map).await?;
+        self.record_preview(call, &request, map, self.plan(&request))
             .await
-        })
-        .await
     }
 
     /// `POST /v1/previews/lifecycle-cleanup`: the plan's orphaned previews
@@ -404,43 +554,9 @@ impl Service {
         call: &Call,
         map: Map<String, Value>,
     ) -> Result<Reply, ApiError> {
-        let route = CLEANUP_ROUTE;
-        let request: CleanupRequest = parse(route, &map)?;
-        require(
-            route,
-            request.schema_version,
-            &[
-                ("product", &request.product),
-                ("context", &request.context),
-                ("plan_id", &request.plan_id),
-                ("source", &request.source),
-                ("destroy_reason", &request.destroy_reason),
-            ],
-        )?;
-        if request.timeout_seconds < 1 {
-            return Err(invalid(route, "timeout_seconds: must be at least 1"));
-        }
-        let (product, context) = (request.product.trim(), request.context.trim());
-        self.authorize(call, "preview_lifecycle.cleanup", product, context, "")
-            .await?;
-        let body = Value::Object(map);
-        let mutation = Mutation::host(call, "preview_lifecycle.cleanup", product, context, &body);
-        self.run_mutation(mutation, || async {
-            let document = self.cleanup(call, &request).await?;
-            let id = document["cleanup_id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            self.land(
-                "preview_lifecycle_cleanup",
-                "preview_lifecycle_cleanup_id",
-                &id,
-                product,
-                document,
-            )
+        let request: CleanupRequest = self.admit_preview(call, &map).await?;
+        self.record_preview(call, &request, map, self.cleanup(call, &request))
             .await
-        })
-        .await
     }
 
     /// `POST /v1/previews/pr-feedback`: the one marker comment of the pull
@@ -450,50 +566,11 @@ impl Service {
         call: &Call,
         map: Map<String, Value>,
     ) -> Result<Reply, ApiError> {
-        let route = FEEDBACK_ROUTE;
-        let request: FeedbackRequest = parse(route, &map)?;
-        require(
-            route,
-            request.schema_version,
-            &[
-                ("product", &request.product),
-                ("context", &request.context),
-                ("source", &request.source),
-                ("repository", &request.repository),
-                ("anchor_repo", &request.anchor_repo),
-                ("anchor_pr_url", &request.anchor_pr_url),
-                ("marker", &request.marker),
-            ],
-        )?;
-        if request.anchor_pr_number < 1 {
-            return Err(invalid(route, "anchor_pr_number: must be at least 1"));
-        }
-        let (product, context) = (request.product.trim(), request.context.trim());
-        let mut actions = vec!["preview_pr_feedback.write"];
-        actions.extend(request.status.fallback_actions());
-        self.authorize_any(call, &actions, product, context, "")
+        let request: FeedbackRequest = self.admit_preview(call, &map).await?;
+        let github = self
+            .github_for(request.product.trim(), &request.repository)
             .await?;
-        let github = self.github_for(product, &request.repository).await?;
-        let body = Value::Object(map);
-        let mutation = Mutation::host(call, "preview_pr_feedback.write", product, context, &body);
-        self.run_mutation(mutation, || async {
-            let document = feedback::deliver(github, &request).await;
-            let id = document["feedback_id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            let mut accepted = self
-                .land(
-                    "preview_pr_feedback",
-                    "preview_pr_feedback_id",
-                    &id,
-                    product,
-                    document,
-                )
-                .await?;
-            accepted.store_for_replay = !request.dry_run;
-            Ok(accepted)
-        })
-        .await
+        let work = async { Ok(feedback::deliver(github, &request).await) };
+        self.record_preview(call, &request, map, work).await
     }
 }
