@@ -25,7 +25,8 @@ pub(crate) const IMAGE_1: &str = "ghcr.io/launchplane/demo@sha256:11111111111111
 pub(crate) const IMAGE_2: &str = "ghcr.io/launchplane/demo@sha256:2222222222222222222222222222222222222222222222222222222222222222";
 
 /// The "application": `/{instance}/healthz` echoes the identity JSON from
-/// the fake Dokploy app's env.
+/// the fake Dokploy app's env; `/{instance}` and its logo are the website
+/// Odoo's rebuild verification reads.
 pub(crate) async fn health_server(fake: Arc<FakeDokploy>) -> String {
     async fn healthz(
         State(fake): State<Arc<FakeDokploy>>,
@@ -41,8 +42,24 @@ pub(crate) async fn health_server(fake: Arc<FakeDokploy>) -> String {
             .and_then(|json| serde_json::from_str::<Value>(json).ok());
         axum::Json(json!({"status": "ok", "runtime_identity": identity}))
     }
+    // The website an Odoo lane serves: its home page names its own base
+    // URL as canonical, and its logo.
+    async fn home(headers: axum::http::HeaderMap, Path(instance): Path<String>) -> String {
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default();
+        format!(
+            "<html><head><link rel=\"canonical\" href=\"http://{host}/{instance}\"/></head></html>"
+        )
+    }
     let app = axum::Router::new()
         .route("/{instance}/healthz", get(healthz))
+        .route("/{instance}", get(home))
+        .route(
+            "/{instance}/web/image/website/1/logo",
+            get(|| async { ([(axum::http::header::CONTENT_TYPE, "image/png")], "png") }),
+        )
         .with_state(fake);
     format!("http://{}", launchplane_tests::serve_loopback(app).await)
 }
