@@ -126,9 +126,11 @@ fn bootstrap(instance: &str, confirmation: &str) -> Value {
            "instance": instance, "confirmation": confirmation}})
 }
 
+/// A replacement that asks for its data step explicitly
+/// (`allow_empty_data`).
 fn replacement(instance: &str, mode: &str, confirmation: &str) -> Value {
     json!({"product": "demo", "replacement": {"product": "demo", "instance": instance,
-           "data_source_mode": mode, "confirmation": confirmation}})
+           "data_source_mode": mode, "confirmation": confirmation, "allow_empty_data": true}})
 }
 
 /// The refusal's rule, from its message.
@@ -524,6 +526,92 @@ async fn products_without_a_profile_are_400_or_403_not_404() {
             .await;
         assert_eq!(status, 403, "{body}");
         assert_eq!(assert_rejected(&body), "product_driver_mismatch");
+        assert_eq!(lanes.mutations(), 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replacement_that_empties_a_lane_must_say_so() {
+    for backend in BACKENDS {
+        let lanes = lanes(
+            backend,
+            &[(
+                "testing",
+                "odoo_prelaunch_rebuild",
+                policy("testing", "upstream_restore"),
+            )],
+        )
+        .await;
+        let service = &lanes.service;
+        let unasked = |mode: &str| {
+            let mut request = replacement("testing", mode, "Rebuild CM testing");
+            request["replacement"]["allow_empty_data"] = json!(false);
+            request
+        };
+        // A data step replaces the lane's data: refused unless asked for.
+        let (status, body) = service
+            .post(APPLY, &unasked("upstream_restore"), Some("e-1"))
+            .await;
+        refused(status, &body, "allow_empty_data");
+        // Keeping the data needs the Odoo volume keys on the target, which
+        // this one does not name; the plan says which.
+        let (status, body) = service.post(APPLY, &unasked("existing"), Some("e-2")).await;
+        refused(status, &body, "allow_empty_data");
+        assert!(body.to_string().contains("ODOO_DATA_VOLUME"), "{body}");
+        let (status, plan) = service.post(PLAN, &unasked("existing"), None).await;
+        assert_eq!(status, 202, "{plan}");
+        let result = &plan["result"];
+        assert_eq!(result["plan_status"], "blocked", "{plan}");
+        assert_eq!(
+            result["current_target"]["required_volume_keys_missing"],
+            json!(["ODOO_DATA_VOLUME", "ODOO_LOG_VOLUME", "ODOO_DB_VOLUME"]),
+            "{plan}"
+        );
+        assert_eq!(lanes.mutations(), 0, "{:?}", lanes.fake.call_lines());
+
+        // With the volumes named, keeping the data is admitted.
+        lanes.fake.add_application(
+            "app-testing",
+            json!({"name": "cm-testing", "dockerImage": "ghcr.io/launchplane/odoo-cm:old",
+                   "env": "ODOO_WORKERS=2\nODOO_DATA_VOLUME=cm-data\nODOO_LOG_VOLUME=cm-log\nODOO_DB_VOLUME=cm-db"}),
+        );
+        let (status, plan) = service.post(PLAN, &unasked("existing"), None).await;
+        assert_eq!(status, 202, "{plan}");
+        assert_eq!(plan["result"]["plan_status"], "ready", "{plan}");
+        assert_eq!(
+            plan["result"]["current_target"]["required_volume_keys_present"],
+            json!(["ODOO_DATA_VOLUME", "ODOO_LOG_VOLUME", "ODOO_DB_VOLUME"])
+        );
+        let (status, body) = service.post(APPLY, &unasked("existing"), Some("e-3")).await;
+        assert_eq!(status, 202, "{body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bootstrap_keeps_the_checks_its_policy_requires() {
+    for backend in BACKENDS {
+        let lanes = lanes(
+            backend,
+            &[(
+                "testing",
+                "odoo_stable_bootstrap",
+                policy("testing", "empty"),
+            )],
+        )
+        .await;
+        for (field, flag) in [
+            ("verify_health", "require_health_verification"),
+            ("verify_canonical", "require_canonical_verification"),
+            ("verify_logo", "require_logo_verification"),
+        ] {
+            let mut request = bootstrap("testing", "Rebuild CM testing");
+            request["bootstrap"][field] = json!(false);
+            let (status, body) = lanes
+                .service
+                .post(BOOTSTRAP, &request, Some(&format!("v-{field}")))
+                .await;
+            refused(status, &body, &format!("odoo_stable_bootstrap.{flag}"));
+        }
         assert_eq!(lanes.mutations(), 0);
     }
 }

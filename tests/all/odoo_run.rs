@@ -6,139 +6,22 @@
 //! generic-web's refresh, its secrets copied by the host from the template
 //! lane and never answered or logged).
 
-use std::sync::Arc;
-
-use launchplane::records::RecordQuery;
-use launchplane::runtime::capabilities::HttpProbe;
-use launchplane_tests::fake_dokploy::FakeDokploy;
-use launchplane_tests::{Service, TestDatabase, assert_rejected};
+use launchplane_tests::assert_rejected;
 use serde_json::{Value, json};
 
-use crate::lifecycle::{health_server, put_application_targets};
+use crate::odoo::{
+    ADMIN_SECRET, DB_SECRET, DIGEST_1 as DIGEST, MASTER_SECRET, Odoo, REPOSITORY, SHA_1 as SHA,
+    odoo,
+};
 use crate::secrets::Capturing;
 
-const KEY: &str = "dokploy-odoo-run-key-0123456789abcdef";
-const SHA: &str = "1111111111111111111111111111111111111111";
-const DIGEST: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-const REPOSITORY: &str = "ghcr.io/launchplane/odoo-cm";
 const RUN: &str = "/v1/drivers/odoo/prod-promotion-run";
 const GATE: &str = "backup-gate-cm-prod-release-1";
-/// Secret values on the preview template lane.
-const DB_SECRET: &str = "db-pw-5e1f0a77c2";
-const MASTER_SECRET: &str = "master-pw-93b2d4e6aa";
-const ADMIN_SECRET: &str = "admin-pw-0c7d8e9f12";
 
-struct Odoo {
-    db: TestDatabase,
-    fake: Arc<FakeDokploy>,
-    service: Service,
-}
-
-/// Product `demo` on the odoo driver, lanes `cm/testing` and `cm/prod` as
-/// Dokploy applications (testing also the preview template, holding the
-/// Odoo runtime secrets), prod with the backup settings.
-async fn odoo(db: TestDatabase) -> Odoo {
-    let fake = Arc::new(FakeDokploy::start(KEY).await);
-    let template_env = format!(
-        "ODOO_WORKERS=2\nODOO_DB_PASSWORD={DB_SECRET}\nODOO_MASTER_PASSWORD={MASTER_SECRET}\nODOO_ADMIN_PASSWORD={ADMIN_SECRET}"
-    );
-    fake.add_application(
-        "app-testing",
-        json!({"name": "cm-testing", "env": template_env, "dockerImage": "ghcr.io/launchplane/odoo-cm:old",
-               "environmentId": "env-cm", "serverId": "srv-1"}),
-    );
-    fake.add_application(
-        "app-prod",
-        json!({"name": "cm-prod", "env": "ODOO_WORKERS=2", "dockerImage": "ghcr.io/launchplane/odoo-cm:old"}),
-    );
-    let health = health_server(fake.clone()).await;
-    let mut profile = launchplane_tests::demo_profile("odoo");
-    profile["image"] = json!({"repository": REPOSITORY});
-    profile["lanes"] = json!([
-        {"instance": "testing", "context": "cm", "base_url": format!("{health}/testing")},
-        {"instance": "prod", "context": "cm", "base_url": format!("{health}/prod")}
-    ]);
-    profile["preview"] = json!({"enabled": true, "context": "cm", "template_instance": "testing",
-        "copied_env_keys": ["ODOO_ADMIN_PASSWORD", "ODOO_DB_PASSWORD", "ODOO_MASTER_PASSWORD"]});
-    let service = Service::start_on_dokploy(&db, &fake.url(), KEY, |state| {
-        state.services.probe = Some(HttpProbe::new().expect("probe"));
-    })
-    .await;
-    let (status, body) = service.post("/v1/product-profiles", &profile, None).await;
-    assert_eq!(status, 202, "{body}");
-    put_application_targets(&db, "cm").await;
-    let settings = json!({"mode": "apply", "product": "demo", "context": "cm", "instance": "prod",
-                          "runtime_env": {"ODOO_DB_NAME": "cm", "ODOO_BACKUP_ROOT": "/volumes/data/backups/launchplane"}});
-    let (status, body) = service
-        .post("/v1/product-config/apply", &settings, None)
-        .await;
-    assert_eq!(status, 202, "{body}");
-    Odoo { db, fake, service }
-}
-
-impl Odoo {
-    async fn post(&self, route: &str, body: Value) -> Value {
-        let (status, body) = self.service.post(route, &body, None).await;
-        assert_eq!(status, 202, "{route}: {body}");
-        body
-    }
-
-    async fn ship_testing(&self) {
-        let manifest = json!({"artifact_id": "artifact-cm-1", "source_commit": SHA,
-                              "enterprise_base_digest": "sha256:base",
-                              "image": {"repository": REPOSITORY, "digest": DIGEST}});
-        self.post(
-            "/v1/drivers/odoo/artifact-publish",
-            json!({"product": "demo", "publish": {"context": "cm", "instance": "testing", "manifest": manifest}}),
-        )
-        .await;
-        self.post(
-            "/v1/drivers/generic-web/deploy",
-            json!({"product": "demo", "deploy": {"product": "demo", "instance": "testing",
-                   "artifact_id": "artifact-cm-1", "source_git_ref": SHA}}),
-        )
-        .await;
-    }
-
-    async fn run(&self, key: &str) -> (u16, Value) {
-        let body = json!({"product": "demo", "run": {"context": "cm", "request_id": "release-1"}});
-        self.service.post(RUN, &body, Some(key)).await
-    }
-
-    fn image(&self, instance: &str) -> String {
-        self.fake
-            .application(&format!("app-{instance}"))
-            .expect("app")["dockerImage"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    }
-
-    async fn record(&self, kind: &str, id: &str) -> Option<Value> {
-        self.db
-            .store
-            .get_record(kind, id)
-            .await
-            .expect("read")
-            .map(|r| r.document)
-    }
-
-    async fn count(&self, kind: &str) -> usize {
-        self.db
-            .store
-            .list_records(kind, &RecordQuery::default())
-            .await
-            .expect("list")
-            .len()
-    }
-
-    fn mutations(&self) -> usize {
-        self.fake
-            .calls()
-            .iter()
-            .filter(|c| c.method == "POST")
-            .count()
-    }
+/// Posts a `prod-promotion-run` for `release-1` under idempotency `key`.
+async fn run(o: &Odoo, key: &str) -> (u16, Value) {
+    let body = json!({"product": "demo", "run": {"context": "cm", "request_id": "release-1"}});
+    o.service.post(RUN, &body, Some(key)).await
 }
 
 launchplane_tests::conformance!(
@@ -147,7 +30,7 @@ launchplane_tests::conformance!(
         let o = odoo(db).await;
         o.ship_testing().await;
 
-        let (status, body) = o.run("opp:cm:release-1").await;
+        let (status, body) = run(&o, "opp:cm:release-1").await;
         assert_eq!(status, 202, "{body}");
         let result = &body["result"];
         assert_eq!(result["run_status"], "pass", "{body}");
@@ -164,36 +47,27 @@ launchplane_tests::conformance!(
         assert_eq!(records["backup_record_id"], GATE);
         assert_eq!(records["request_id"], "release-1");
         assert_eq!(records["release_tuple_id"], "cm-prod-artifact-cm-1");
-        let gate = o.record("backup_gate", GATE).await.expect("gate");
+        let gate = o.record("backup_gate", GATE).await;
         assert_eq!(gate["status"], "pass");
         let promotion_id = records["promotion_record_id"]
             .as_str()
             .expect("promotion id");
-        let promotion = o
-            .record("promotion", promotion_id)
-            .await
-            .expect("promotion");
+        let promotion = o.record("promotion", promotion_id).await;
         assert_eq!(promotion["backup_record_id"], GATE);
         assert_eq!(promotion["backup_gate"]["status"], "pass", "{promotion}");
         let deployment_id = records["deployment_record_id"]
             .as_str()
             .expect("deployment id");
-        let deployment = o
-            .record("deployment", deployment_id)
-            .await
-            .expect("deployment");
+        let deployment = o.record("deployment", deployment_id).await;
         assert_eq!(deployment["deploy"]["status"], "pass");
-        let tuple = o
-            .record("release_tuple", "cm-prod")
-            .await
-            .expect("prod tuple");
+        let tuple = o.record("release_tuple", "cm-prod").await;
         assert_eq!(tuple["artifact_id"], "artifact-cm-1");
         assert_eq!(tuple["promotion_record_id"], promotion_id);
         assert_eq!(o.fake.schedules().len(), 1, "one capture");
 
         // A passed run is kept: the same key replays it, nothing runs again.
         let before = o.mutations();
-        let (status, again) = o.run("opp:cm:release-1").await;
+        let (status, again) = run(&o, "opp:cm:release-1").await;
         assert_eq!(status, 202, "{again}");
         assert_eq!(again["replayed"], true, "{again}");
         assert_eq!(again["result"], body["result"]);
@@ -206,7 +80,7 @@ launchplane_tests::conformance!(
     |db| async move {
         let o = odoo(db).await;
         let before = o.mutations();
-        let (status, body) = o.run("opp:cm:early").await;
+        let (status, body) = run(&o, "opp:cm:early").await;
         assert_eq!(status, 202, "{body}");
         assert_eq!(body["result"]["run_status"], "blocked", "{body}");
         assert_eq!(body["result"]["backup_status"], "skipped");
@@ -217,7 +91,7 @@ launchplane_tests::conformance!(
 
         // Not kept: once testing is shipped, the same key runs the promotion.
         o.ship_testing().await;
-        let (status, body) = o.run("opp:cm:early").await;
+        let (status, body) = run(&o, "opp:cm:early").await;
         assert_eq!(status, 202, "{body}");
         assert!(body.get("replayed").is_none(), "{body}");
         assert_eq!(body["result"]["run_status"], "pass", "{body}");
@@ -237,7 +111,7 @@ launchplane_tests::conformance!(
             None,
         );
 
-        let (status, body) = o.run("opp:cm:gate-fails").await;
+        let (status, body) = run(&o, "opp:cm:gate-fails").await;
         assert_eq!(status, 202, "{body}");
         let result = &body["result"];
         assert_eq!(result["run_status"], "fail", "{body}");
@@ -251,7 +125,7 @@ launchplane_tests::conformance!(
         );
         // The failure is evidence: the gate is recorded as failed, and prod
         // did not change.
-        let gate = o.record("backup_gate", GATE).await.expect("gate");
+        let gate = o.record("backup_gate", GATE).await;
         assert_eq!(gate["status"], "fail", "{gate}");
         assert_eq!(o.count("promotion").await, 0);
         assert_eq!(o.image("prod"), prod_image);
@@ -261,7 +135,7 @@ launchplane_tests::conformance!(
         // any provider call; a new request id captures a new gate and ships.
         o.fake.clear_failures();
         let before = o.mutations();
-        let (status, body) = o.run("opp:cm:gate-fails").await;
+        let (status, body) = run(&o, "opp:cm:gate-fails").await;
         assert_eq!(status, 409, "{body}");
         assert!(body.to_string().contains(GATE), "{body}");
         assert_eq!(o.mutations(), before);

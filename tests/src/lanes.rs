@@ -34,8 +34,24 @@ pub async fn health_server(fake: Arc<FakeDokploy>) -> String {
             .and_then(|json| serde_json::from_str::<Value>(json).ok());
         axum::Json(json!({"status": "ok", "runtime_identity": identity}))
     }
+    // The website an Odoo lane serves: its home page names its own base
+    // URL as canonical, and its logo.
+    async fn home(headers: axum::http::HeaderMap, Path(instance): Path<String>) -> String {
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default();
+        format!(
+            "<html><head><link rel=\"canonical\" href=\"http://{host}/{instance}\"/></head></html>"
+        )
+    }
     let app = axum::Router::new()
         .route("/{instance}/healthz", get(healthz))
+        .route("/{instance}", get(home))
+        .route(
+            "/{instance}/web/image/website/1/logo",
+            get(|| async { ([(axum::http::header::CONTENT_TYPE, "image/png")], "png") }),
+        )
         .with_state(fake);
     format!("http://{}", crate::serve_loopback(app).await)
 }

@@ -243,14 +243,31 @@ pub fn call<P: Serialize, R: serde::de::DeserializeOwned>(
     ctx.host().hook(hook, payload)
 }
 
-/// Payload of `adapt-result`: the extension's own request, and what the
-/// base action answered.
+/// Payload of `adapt-result`: the extension's own request, the request
+/// the base action ran with, and what the base action answered, or, when
+/// it failed, `result: null` and its `error`.
 #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
 #[serde(default)]
 pub struct AdaptResultPayload {
     pub request: Value,
+    pub base_request: Value,
     pub result: Value,
     pub records: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<BaseFailure>,
+}
+
+/// A failed base action, as `adapt-result` sees it. An answer with a
+/// `result` object turns it into the action's answer (the original
+/// answered a failure it had recorded as a 202 with a failed status); an
+/// answer without one (`AdaptResultAnswer::default()`) keeps the failure.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq)]
+#[serde(default)]
+pub struct BaseFailure {
+    /// `invalid_request`, `precondition_failed`, `not_found`,
+    /// `provider_failed`, `internal`, …
+    pub kind: String,
+    pub message: String,
 }
 
 /// Answer of `adapt-result`: the extension's result object, `records`

@@ -23,6 +23,14 @@ use crate::promotion_inputs;
 
 /// Every action of the driver, in the order of the reference's registry table.
 pub fn all() -> Vec<Action> {
+    let mut all = artifact_and_settings();
+    all.extend(previews_and_promotion());
+    all.extend(rebuilds_and_runs());
+    all
+}
+
+/// Artifact publish, instance settings and the stable bootstrap.
+fn artifact_and_settings() -> Vec<Action> {
     vec![
         Action::post("artifact_publish_inputs", "artifact-publish-inputs")
             .label("Resolve publish inputs")
@@ -84,6 +92,12 @@ pub fn all() -> Vec<Action> {
             )
             // Generic-web's deploy with Odoo's hooks (`rebuild.rs`).
             .runs_base::<StableBootstrapRequest, StableBootstrapResult>("stable_deploy"),
+    ]
+}
+
+/// Previews, the backup gate, promotion and rollback.
+fn previews_and_promotion() -> Vec<Action> {
+    vec![
         Action::post("preview_apply_inputs", "preview-apply-inputs")
             .label("Resolve preview apply inputs")
             .description("Resolve Launchplane-owned Odoo preview runtime and provider dry-run inputs.")
@@ -125,6 +139,12 @@ pub fn all() -> Vec<Action> {
             .authz("odoo_prod_rollback.execute")
             .envelope("rollback")
             .runs_base::<ProdRollbackRequest, ProdRollbackResult>("prod_rollback"),
+    ]
+}
+
+/// Target replacement and the one-call promotion.
+fn rebuilds_and_runs() -> Vec<Action> {
+    vec![
         Action::post("target_replacement_plan", "target-replacement-plan")
             .label("Plan stable target replacement")
             .description("Read Launchplane and provider evidence for a safe Odoo stable target replacement dry-run.")

@@ -83,32 +83,8 @@ pub fn prod_backup_gate(
         error_message: String::new(),
     };
 
-    if let Some(stored) = records::read::<BackupGateRecord>(ctx, "backup_gate", &record_id)? {
-        if stored.context != context || normalized(&stored.instance) != instance {
-            return Err(invalid(
-                "backup_record_id",
-                format!(
-                    "`{record_id}` is a gate of lane {}/{}",
-                    stored.context, stored.instance
-                ),
-            ));
-        }
-        if stored.status == ReleaseStatus::Pass {
-            fill_paths(&mut result, &stored.evidence);
-            result.backup_status = PassFail::Pass;
-            return Ok(Reply::new(result).record("backup_record_id", record_id));
-        }
-        // A gate record is evidence: a failed capture stays failed, so a
-        // new capture needs a new id.
-        if stored.status == ReleaseStatus::Fail {
-            return Err(DriverError::PreconditionFailed(format!(
-                "backup gate `{record_id}` already failed ({}); capture under a new                  backup_record_id (prod-promotion-run: a new request_id)",
-                stored
-                    .evidence
-                    .get("error_message")
-                    .map_or("", String::as_str)
-            )));
-        }
+    if let Some(reply) = existing(ctx, &context, result.clone())? {
+        return Ok(reply);
     }
 
     let settings = settings(ctx, &context, instance)?;
@@ -159,6 +135,48 @@ pub fn prod_backup_gate(
     }
     records::write(ctx, "backup_gate", &gate)?;
     Ok(Reply::new(result).record("backup_record_id", record_id))
+}
+
+/// A gate already stored under the request's id: a passed one is answered
+/// again (no second capture), a failed one refuses (evidence is never
+/// overwritten), one of another lane refuses; `None` when there is none or
+/// it is still pending.
+fn existing(
+    ctx: &Ctx<'_>,
+    context: &str,
+    mut result: ProdBackupGateResult,
+) -> Result<Option<Reply<ProdBackupGateResult>>, DriverError> {
+    let record_id = result.backup_record_id.clone();
+    let instance = result.instance.as_str();
+    let Some(stored) = records::read::<BackupGateRecord>(ctx, "backup_gate", &record_id)? else {
+        return Ok(None);
+    };
+    if stored.context != context || normalized(&stored.instance) != instance {
+        return Err(invalid(
+            "backup_record_id",
+            format!(
+                "`{record_id}` is a gate of lane {}/{}",
+                stored.context, stored.instance
+            ),
+        ));
+    }
+    if stored.status == ReleaseStatus::Pass {
+        fill_paths(&mut result, &stored.evidence);
+        result.backup_status = PassFail::Pass;
+        return Ok(Some(Reply::new(result).record("backup_record_id", record_id)));
+    }
+    // A gate record is evidence: a failed capture stays failed, so a
+    // new capture needs a new id.
+    if stored.status == ReleaseStatus::Fail {
+        return Err(DriverError::PreconditionFailed(format!(
+            "backup gate `{record_id}` already failed ({}); capture under a new backup_record_id (prod-promotion-run: a new request_id)",
+            stored
+                .evidence
+                .get("error_message")
+                .map_or("", String::as_str)
+        )));
+    }
+    Ok(None)
 }
 
 /// `ODOO_DB_NAME` and `ODOO_BACKUP_ROOT` are required (409 naming the one

@@ -10,6 +10,7 @@ mod actions;
 mod backup_gate;
 mod catalogue;
 mod checks;
+mod failures;
 pub mod lifecycle;
 pub mod models;
 pub mod overrides;
@@ -20,6 +21,7 @@ mod promotion_inputs;
 pub mod promotion_run;
 pub mod rebuild;
 mod replacement_plan;
+pub mod verification;
 
 #[cfg(test)]
 mod tests;
@@ -73,6 +75,7 @@ pub fn driver() -> Driver {
         .hook(hooks::PROMOTION_GATE, lifecycle::promotion_gate)
         .hook(hooks::ROLLBACK_SELECT, lifecycle::rollback_select)
         .hook(hooks::PREVIEW_ENV, previews::preview_env)
+        .hook(hooks::VERIFY, verification::verify)
         .hook(hooks::ADAPT_REQUEST, lifecycle::adapt_request)
         .hook(hooks::ADAPT_RESULT, lifecycle::adapt_result)
         .hook(hooks::ADMIT_OPERATION, rebuild::admit)

@@ -26,6 +26,7 @@ use lifecycle_records::{
 
 use crate::actions::testing_to_prod;
 use crate::checks::{invalid, non_blank, normalized};
+use crate::failures;
 use crate::models::{ProdPromotionRequest, ProdRollbackRequest};
 
 /// How old a prod backup gate may be when a promotion relies on it. A
@@ -41,60 +42,74 @@ pub fn promotion_gate(
     ctx: &Ctx<'_>,
     payload: PromotionGatePayload,
 ) -> Result<PromotionGateAnswer, DriverError> {
-    let blocked = |reason: String| {
-        Ok(PromotionGateAnswer {
-            allowed: Some(false),
-            reason,
-        })
-    };
-    let backup_record_id = payload.backup_record_id.trim();
+    let refusal = gate_refusal(
+        ctx,
+        &payload.context,
+        &payload.to_instance,
+        &payload.backup_record_id,
+    )?;
+    Ok(PromotionGateAnswer {
+        allowed: Some(refusal.is_none()),
+        reason: refusal.unwrap_or_default(),
+    })
+}
+
+/// Why backup gate `backup_record_id` cannot let a promotion into
+/// `context`/`to_instance` change prod, or `None` when it can: it exists,
+/// is of that lane, required, passed, and was captured within
+/// [`GATE_MAX_AGE_HOURS`].
+pub(crate) fn gate_refusal(
+    ctx: &Ctx<'_>,
+    context: &str,
+    to_instance: &str,
+    backup_record_id: &str,
+) -> Result<Option<String>, DriverError> {
+    let backup_record_id = backup_record_id.trim();
     if backup_record_id.is_empty() {
-        return blocked(
+        return Ok(Some(
             "Odoo prod promotions need a passing prod backup gate: capture one with \
              /v1/drivers/odoo/prod-backup-gate and name it in backup_record_id"
                 .to_string(),
-        );
+        ));
     }
     let Some(gate) = records::read::<BackupGateRecord>(ctx, "backup_gate", backup_record_id)?
     else {
-        return blocked(format!("backup gate `{backup_record_id}` does not exist"));
+        return Ok(Some(format!(
+            "backup gate `{backup_record_id}` does not exist"
+        )));
     };
-    if gate.context.trim() != payload.context.trim()
-        || normalized(&gate.instance) != normalized(&payload.to_instance)
+    if gate.context.trim() != context.trim() || normalized(&gate.instance) != normalized(to_instance)
     {
-        return blocked(format!(
-            "backup gate `{backup_record_id}` is of lane {}/{}, not {}/{}",
-            gate.context, gate.instance, payload.context, payload.to_instance
-        ));
+        return Ok(Some(format!(
+            "backup gate `{backup_record_id}` is of lane {}/{}, not {context}/{to_instance}",
+            gate.context, gate.instance
+        )));
     }
     if !gate.required {
-        return blocked(format!(
+        return Ok(Some(format!(
             "backup gate `{backup_record_id}` is not marked required"
-        ));
+        )));
     }
     if gate.status != ReleaseStatus::Pass {
-        return blocked(format!(
+        return Ok(Some(format!(
             "backup gate `{backup_record_id}` is {}, not pass",
             gate.status.as_str()
-        ));
+        )));
     }
     let now = ctx.host().now();
-    match age_seconds(&gate.created_at, &now) {
-        Some(age) if age <= GATE_MAX_AGE_HOURS * 3600 => Ok(PromotionGateAnswer {
-            allowed: Some(true),
-            reason: String::new(),
-        }),
-        Some(age) => blocked(format!(
+    Ok(match age_seconds(&gate.created_at, &now) {
+        Some(age) if age <= GATE_MAX_AGE_HOURS * 3600 => None,
+        Some(age) => Some(format!(
             "backup gate `{backup_record_id}` was captured {} h {} min ago; a promotion needs \
              one from the last {GATE_MAX_AGE_HOURS} h",
             age / 3600,
             age % 3600 / 60
         )),
-        None => blocked(format!(
+        None => Some(format!(
             "backup gate `{backup_record_id}` has no readable created_at (`{}`)",
             gate.created_at
         )),
-    }
+    })
 }
 
 pub use lifecycle_records::age_seconds;
@@ -138,10 +153,15 @@ pub(crate) fn promotion_request(
     }
     let context = normalized(&req.context);
     let artifact_id = req.artifact_id.trim();
+    // The original's order: manifest, backup gate, testing tuple; each a
+    // refusal (400) before any record is written.
     let manifest = stored_manifest(ctx, artifact_id)?;
+    if let Some(reason) = gate_refusal(ctx, &context, "prod", &req.backup_record_id)? {
+        return Err(invalid("backup_record_id", format!("is refused: {reason}")));
+    }
     let tuple = testing_tuple(ctx, &context)?;
     if tuple.artifact_id.trim() != artifact_id {
-        return Err(DriverError::PreconditionFailed(format!(
+        return Err(DriverError::InvalidRequest(format!(
             "the {context}/testing release tuple ships `{}`, not `{artifact_id}`",
             tuple.artifact_id
         )));
@@ -163,6 +183,9 @@ pub(crate) fn promotion_request(
         "verify_health": req.verify_health,
         "health_timeout_seconds": req.health_timeout_seconds.unwrap_or(60),
         "no_cache": req.no_cache,
+        // Named here so that a failed promotion's record can be read back
+        // (`failures.rs`).
+        "promotion_record_id": records::promotion_record_id(&ctx.host().now(), &context, "testing", "prod"),
     }))
 }
 
@@ -240,7 +263,7 @@ fn stored_manifest(
 ) -> Result<ArtifactIdentityManifest, DriverError> {
     records::read::<ArtifactIdentityManifest>(ctx, "artifact_manifest", artifact_id)?.ok_or_else(
         || {
-            DriverError::PreconditionFailed(format!(
+            DriverError::InvalidRequest(format!(
                 "Missing artifact manifest `{artifact_id}`: publish it with \
                  /v1/drivers/odoo/artifact-publish first"
             ))
@@ -251,7 +274,7 @@ fn stored_manifest(
 fn testing_tuple(ctx: &Ctx<'_>, context: &str) -> Result<ReleaseTupleRecord, DriverError> {
     let key = records::inventory_id(context, "testing");
     records::read::<ReleaseTupleRecord>(ctx, "release_tuple", &key)?.ok_or_else(|| {
-        DriverError::PreconditionFailed(format!(
+        DriverError::InvalidRequest(format!(
             "no current {context}/testing release tuple: deploy testing first"
         ))
     })
@@ -272,63 +295,85 @@ fn source_commit(
         .unwrap_or_else(|| manifest.source_commit.trim().to_string())
 }
 
-/// `adapt-result`: generic-web's answer in the original Odoo shape.
+/// `adapt-result`: generic-web's answer in the original Odoo shape. A
+/// failed promotion or rollback that wrote its records is answered as the
+/// original did, with a `fail` status (`failures.rs`); any other failure
+/// stays the error it was (an answer without a result).
 pub fn adapt_result(
     ctx: &Ctx<'_>,
     payload: AdaptResultPayload,
 ) -> Result<AdaptResultAnswer, DriverError> {
-    let r = &payload.result;
-    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
-    let status = |v: &Value| match v.as_str() {
-        Some("pass") => "pass",
-        Some("fail") => "fail",
-        _ => "skipped",
+    let action = ctx.invocation().action_id.clone();
+    let recorded = match action.as_str() {
+        "prod_promotion" | "prod_promotion_run" => failures::recorded_promotion(ctx, &payload)?,
+        "prod_rollback" => failures::recorded_rollback(ctx, &payload)?,
+        _ if payload.error.is_some() => None,
+        _ => Some(payload),
     };
-    let records = payload.records.clone();
-    match ctx.invocation().action_id.as_str() {
+    let Some(payload) = recorded else {
+        return Ok(AdaptResultAnswer::default());
+    };
+    match action.as_str() {
         "stable_bootstrap" | "target_replacement_apply" => Ok(AdaptResultAnswer {
             result: crate::rebuild::result(ctx, &payload)?,
-            records,
+            records: payload.records.clone(),
             replayable: None,
         }),
         "prod_promotion" => Ok(promotion_answer(&payload)),
         "prod_promotion_run" => crate::promotion_run::run_answer(ctx, &payload),
         "preview_apply" => crate::previews::apply_answer(&payload),
-        "prod_rollback" => {
-            let req = &payload.request;
-            let context = normalized(req["context"].as_str().unwrap_or_default());
-            let instance = text(&r["instance"]);
-            let explicit = req["artifact_id"]
-                .as_str()
-                .is_some_and(|a| !a.trim().is_empty());
-            let passed = r["rollback_status"] == "pass";
-            let artifact_id = text(&r["artifact_id"]);
-            let tuple_id = if passed {
-                records::tuple_id(&context, &instance, &artifact_id)
-            } else {
-                String::new()
-            };
-            Ok(AdaptResultAnswer {
-                result: json!({
-                    "context": context,
-                    "instance": instance,
-                    "source_channel": if explicit { "artifact" } else { "testing" },
-                    "artifact_id": artifact_id,
-                    "promotion_record_id": text(&r["promotion_record_id"]),
-                    "deployment_record_id": text(&r["deployment_record_id"]),
-                    "release_tuple_id": tuple_id,
-                    "rollback_status": if passed { "pass" } else { "fail" },
-                    "rollback_health_status": status(&r["destination_health_status"]),
-                    "post_deploy_status": status(&r["deploy_status"]),
-                    "error_message": text(&r["error_message"]),
-                }),
-                records,
-                replayable: None,
-            })
-        }
+        "prod_rollback" => Ok(rollback_answer(&payload)),
         other => Err(DriverError::Internal(format!(
             "odoo has no result mapping for `{other}`"
         ))),
+    }
+}
+
+/// Text of a JSON string, or empty.
+fn text(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
+
+/// A generic-web status as one of the original's Odoo result statuses.
+fn status(v: &Value) -> &'static str {
+    match v.as_str() {
+        Some("pass") => "pass",
+        Some("fail") => "fail",
+        _ => "skipped",
+    }
+}
+
+/// generic-web's rollback answer in the original Odoo rollback shape.
+fn rollback_answer(payload: &AdaptResultPayload) -> AdaptResultAnswer {
+    let (req, r) = (&payload.request, &payload.result);
+    let context = normalized(req["context"].as_str().unwrap_or_default());
+    let instance = text(&r["instance"]);
+    let explicit = req["artifact_id"]
+        .as_str()
+        .is_some_and(|a| !a.trim().is_empty());
+    let passed = r["rollback_status"] == "pass";
+    let artifact_id = text(&r["artifact_id"]);
+    let tuple_id = if passed {
+        records::tuple_id(&context, &instance, &artifact_id)
+    } else {
+        String::new()
+    };
+    AdaptResultAnswer {
+        result: json!({
+            "context": context,
+            "instance": instance,
+            "source_channel": if explicit { "artifact" } else { "testing" },
+            "artifact_id": artifact_id,
+            "promotion_record_id": text(&r["promotion_record_id"]),
+            "deployment_record_id": text(&r["deployment_record_id"]),
+            "release_tuple_id": tuple_id,
+            "rollback_status": if passed { "pass" } else { "fail" },
+            "rollback_health_status": status(&r["destination_health_status"]),
+            "post_deploy_status": status(&r["deploy_status"]),
+            "error_message": text(&r["error_message"]),
+        }),
+        records: payload.records.clone(),
+        replayable: None,
     }
 }
 
@@ -336,12 +381,6 @@ pub fn adapt_result(
 /// (also the promotion part of `prod-promotion-run`).
 pub(crate) fn promotion_answer(payload: &AdaptResultPayload) -> AdaptResultAnswer {
     let r = &payload.result;
-    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
-    let status = |v: &Value| match v.as_str() {
-        Some("pass") => "pass",
-        Some("fail") => "fail",
-        _ => "skipped",
-    };
     let mut records = payload.records.clone();
     let req = &payload.request;
     let context = normalized(req["context"].as_str().unwrap_or_default());

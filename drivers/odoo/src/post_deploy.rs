@@ -379,72 +379,22 @@ pub fn apply(ctx: &Ctx<'_>, lane: &Lane<'_>, progress: &mut Progress) -> Result<
 
     // Secret bindings resolve from the container's env: every key must be
     // there before anything changes on the lane.
-    let present = host.env_keys(context, instance)?;
-    let missing: Vec<&str> = rendered
-        .required_env_keys
-        .iter()
-        .filter(|key| !present.contains(key))
-        .map(String::as_str)
-        .collect();
-    if !missing.is_empty() {
-        return Err(DriverError::PreconditionFailed(format!(
-            "lane {context}/{instance} does not hold the env keys its secret-bound overrides \
-             resolve from: {}; bind the secrets to the lane first",
-            missing.join(", ")
-        )));
-    }
-
+    require_env_keys(ctx, context, instance, &rendered.required_env_keys)?;
     let set = vec![
         (PAYLOAD_ENV_KEY.to_string(), encoded.clone()),
         (INSTALL_MODULES_ENV_KEY.to_string(), modules.clone()),
     ];
-    host.update_env(context, instance, &set, &[]).map_err(|e| {
-        DriverError::ProviderFailed(format!(
-            "the override payload was not persisted to lane {context}/{instance}: {}",
-            e.message()
-        ))
-    })?;
-    let kept = host.env_keys(context, instance)?;
-    let lost: Vec<&str> = set
-        .iter()
-        .map(|(k, _)| k.as_str())
-        .filter(|key| !kept.iter().any(|k| k == key))
-        .collect();
-    if !lost.is_empty() {
-        return Err(DriverError::ProviderFailed(format!(
-            "lane {context}/{instance} did not keep {} after the env update; post-deploy \
-             stops before running anything",
-            lost.join(", ")
-        )));
-    }
-
+    persist(ctx, context, instance, &set)?;
     // The running container was started before this env update, so the job
     // gets the payload (names and literals only) in its own env too.
-    let mut command = vec!["env".to_string()];
-    for (key, value) in &set {
-        command.push(format!("{key}={value}"));
-    }
+    let mut job_env = set;
     for key in OVERLAY_SETTINGS {
         let value = setting(key);
         if !value.trim().is_empty() {
-            command.push(format!("{key}={}", value.trim()));
+            job_env.push((key.to_string(), value.trim().to_string()));
         }
     }
-    command.extend(APPLY_COMMAND.iter().map(|c| c.to_string()));
-    let job = host
-        .run_job(context, instance, JOB_NAME, &command, JOB_TIMEOUT_SECONDS)
-        .map_err(|e| {
-            DriverError::ProviderFailed(format!(
-                "the {JOB_NAME} job could not run on lane {context}/{instance}: {}",
-                e.message()
-            ))
-        })?;
-    if job.status != "pass" {
-        return Err(DriverError::ProviderFailed(format!(
-            "the {JOB_NAME} job ended {} on lane {context}/{instance}: {}",
-            job.status, job.detail
-        )));
-    }
+    run_apply_job(ctx, context, instance, &job_env)?;
 
     let payload = &rendered.payload;
     progress.detail = format!(
@@ -458,6 +408,89 @@ pub fn apply(ctx: &Ctx<'_>, lane: &Lane<'_>, progress: &mut Progress) -> Result<
             ""
         },
     );
+    Ok(())
+}
+
+/// Refuses before any change when the lane's env lacks a key the
+/// secret-bound overrides resolve from.
+fn require_env_keys(
+    ctx: &Ctx<'_>,
+    context: &str,
+    instance: &str,
+    required: &[String],
+) -> Result<(), DriverError> {
+    let present = ctx.host().env_keys(context, instance)?;
+    let missing: Vec<&str> = required
+        .iter()
+        .filter(|key| !present.contains(key))
+        .map(String::as_str)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(DriverError::PreconditionFailed(format!(
+        "lane {context}/{instance} does not hold the env keys its secret-bound overrides \
+         resolve from: {}; bind the secrets to the lane first",
+        missing.join(", ")
+    )))
+}
+
+/// Writes `set` to the lane's env and reads the key names back: a provider
+/// that did not keep them fails the apply before anything runs.
+fn persist(
+    ctx: &Ctx<'_>,
+    context: &str,
+    instance: &str,
+    set: &[(String, String)],
+) -> Result<(), DriverError> {
+    let host = ctx.host();
+    host.update_env(context, instance, set, &[]).map_err(|e| {
+        DriverError::ProviderFailed(format!(
+            "the override payload was not persisted to lane {context}/{instance}: {}",
+            e.message()
+        ))
+    })?;
+    let kept = host.env_keys(context, instance)?;
+    let lost: Vec<&str> = set
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|key| !kept.iter().any(|k| k == key))
+        .collect();
+    if lost.is_empty() {
+        return Ok(());
+    }
+    Err(DriverError::ProviderFailed(format!(
+        "lane {context}/{instance} did not keep {} after the env update; post-deploy \
+         stops before running anything",
+        lost.join(", ")
+    )))
+}
+
+/// Runs the apply job on the lane with `env` in its own environment.
+fn run_apply_job(
+    ctx: &Ctx<'_>,
+    context: &str,
+    instance: &str,
+    env: &[(String, String)],
+) -> Result<(), DriverError> {
+    let mut command = vec!["env".to_string()];
+    command.extend(env.iter().map(|(key, value)| format!("{key}={value}")));
+    command.extend(APPLY_COMMAND.iter().map(|c| c.to_string()));
+    let job = ctx
+        .host()
+        .run_job(context, instance, JOB_NAME, &command, JOB_TIMEOUT_SECONDS)
+        .map_err(|e| {
+            DriverError::ProviderFailed(format!(
+                "the {JOB_NAME} job could not run on lane {context}/{instance}: {}",
+                e.message()
+            ))
+        })?;
+    if job.status != "pass" {
+        return Err(DriverError::ProviderFailed(format!(
+            "the {JOB_NAME} job ended {} on lane {context}/{instance}: {}",
+            job.status, job.detail
+        )));
+    }
     Ok(())
 }
 

@@ -88,6 +88,18 @@ pub struct Policy {
     pub confirmation: String,
     pub expected_target_name: String,
     pub expected_domains: Vec<String>,
+    /// Bootstrap policies only (§6.8): the checks a request may not turn
+    /// off, each required unless the policy says otherwise.
+    #[serde(default = "required")]
+    pub require_health_verification: bool,
+    #[serde(default = "required")]
+    pub require_canonical_verification: bool,
+    #[serde(default = "required")]
+    pub require_logo_verification: bool,
+}
+
+fn required() -> bool {
+    true
 }
 
 /// What a destructive lane action asks for.
@@ -115,7 +127,7 @@ pub struct Proof {
 }
 
 /// The refusal naming `rule`.
-fn refuse(rule: &str, message: impl std::fmt::Display) -> DriverError {
+pub(crate) fn refuse(rule: &str, message: impl std::fmt::Display) -> DriverError {
     DriverError::InvalidRequest(format!("Rule `{rule}` refused the request: {message}."))
 }
 

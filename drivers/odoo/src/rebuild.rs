@@ -19,6 +19,7 @@ use launchplane_sdk::prelude::*;
 use crate::checks::{envelope_product, invalid, non_blank, normalized, optional_at_least};
 use crate::models::*;
 use crate::prelaunch::{self, Ask, PRELAUNCH_REBUILD, Proof, STABLE_BOOTSTRAP};
+use crate::verification;
 
 /// The provider job that empties and bootstraps the lane's database.
 pub const BOOTSTRAP_JOB: &str = "odoo-bootstrap";
@@ -93,7 +94,7 @@ pub fn prove_bootstrap(ctx: &Ctx<'_>, req: &StableBootstrapRequest) -> Result<Pr
         ));
     }
     let instance = prelaunch::lane_instance(ctx, &req.instance)?;
-    prelaunch::prove(
+    let proof = prelaunch::prove(
         ctx,
         &Ask {
             policy: STABLE_BOOTSTRAP,
@@ -104,7 +105,9 @@ pub fn prove_bootstrap(ctx: &Ctx<'_>, req: &StableBootstrapRequest) -> Result<Pr
             artifact: None,
             expected_current_artifact_id: "",
         },
-    )
+    )?;
+    crate::verification::check_required(&proof.policy, req)?;
+    Ok(proof)
 }
 
 /// The request checks of a replacement (plan or apply): both or neither of
@@ -135,23 +138,85 @@ fn check_replacement(ctx: &Ctx<'_>, req: &Replacement) -> Result<String, DriverE
 
 /// The proof of a replacement. Recreating a target is destructive whatever
 /// the data source, so the lane's rebuild policy is needed in every mode;
-/// a data source other than `existing` must be the one it allows.
+/// a data source other than `existing` must be the one it allows. Then the
+/// original's data rules ([`check_empty_data`]).
 pub fn prove_replacement(ctx: &Ctx<'_>, req: &Replacement) -> Result<Proof, DriverError> {
     let instance = check_replacement(ctx, req)?;
     let artifact = (!req.artifact_id.trim().is_empty())
         .then_some((req.artifact_id.as_str(), req.source_git_ref.as_str()));
-    prelaunch::prove(
+    let context = ctx.invocation().context.clone();
+    let proof = prelaunch::prove(
         ctx,
         &Ask {
             policy: PRELAUNCH_REBUILD,
-            context: &ctx.invocation().context,
+            context: &context,
             instance: &instance,
             confirmation: &req.confirmation,
             mode: prelaunch::mode_name(req.data_source_mode),
             artifact,
             expected_current_artifact_id: &req.expected_current_artifact_id,
         },
-    )
+    )?;
+    check_empty_data(ctx, req, &context, &instance)?;
+    Ok(proof)
+}
+
+/// The env keys that keep an Odoo lane's data, logs and database on named
+/// volumes: a target recreated without them starts empty.
+pub const VOLUME_KEYS: [&str; 3] = ["ODOO_DATA_VOLUME", "ODOO_LOG_VOLUME", "ODOO_DB_VOLUME"];
+
+/// The volume keys the lane's target env does not name.
+pub fn missing_volume_keys(
+    ctx: &Ctx<'_>,
+    context: &str,
+    instance: &str,
+) -> Result<Vec<String>, DriverError> {
+    let present = ctx.host().env_keys(context, instance).map_err(|e| {
+        prelaunch::refuse(
+            "allow_empty_data",
+            format_args!("the lane's target env cannot be read: {}", e.message()),
+        )
+    })?;
+    Ok(VOLUME_KEYS
+        .iter()
+        .filter(|key| !present.iter().any(|p| p == *key))
+        .map(|key| key.to_string())
+        .collect())
+}
+
+/// The original's data rules of a replacement, unless the request sets
+/// `allow_empty_data`: a data source other than `existing` replaces the
+/// lane's data, and a target whose env does not name the Odoo volume keys
+/// would come back empty; either must be asked for explicitly.
+fn check_empty_data(
+    ctx: &Ctx<'_>,
+    req: &Replacement,
+    context: &str,
+    instance: &str,
+) -> Result<(), DriverError> {
+    if req.allow_empty_data {
+        return Ok(());
+    }
+    if let Some(mode) = prelaunch::mode_name(req.data_source_mode) {
+        return Err(prelaunch::refuse(
+            "allow_empty_data",
+            format_args!(
+                "data_source_mode `{mode}` replaces the lane's data: set allow_empty_data to ask for it"
+            ),
+        ));
+    }
+    let missing = missing_volume_keys(ctx, context, instance)?;
+    if !missing.is_empty() {
+        return Err(prelaunch::refuse(
+            "allow_empty_data",
+            format_args!(
+                "the lane's target env names no {}: its data would not survive the recreate; \
+                 set allow_empty_data if the lane holds nothing to keep",
+                missing.join(", ")
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// `admit-operation`: the request-time proof of the async routes, before
@@ -282,7 +347,6 @@ pub fn result(
     payload: &lifecycle_records::hooks::AdaptResultPayload,
 ) -> Result<Value, DriverError> {
     let r = &payload.result;
-    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
     let deployment_record_id = text(&r["deployment_record_id"]);
     let deployment = ctx
         .host()
@@ -293,30 +357,19 @@ pub fn result(
         Some("fail") => "fail",
         _ => "skipped",
     };
-    let post_deploy = &deployment["post_deploy_update"];
-    let override_status = if post_deploy["attempted"] == true {
-        text(&post_deploy["status"])
-    } else {
-        "skipped".to_string()
-    };
-    let base = json!({
+    let mut result = json!({
         "product": ctx.product(),
         "context": text(&r["context"]),
         "instance": text(&r["instance"]),
         "deployment_record_id": deployment_record_id,
         "health_status": health,
-        "canonical_status": "skipped",
-        "logo_status": "skipped",
         "health_url": text(&deployment["destination_health"]["urls"][0]),
-        "canonical_url": "",
-        "logo_urls": [],
         "verification_evidence": {},
         "target_id": text(&r["target_id"]),
         "target_name": text(&r["target_name"]),
         "artifact_id": text(&deployment["artifact_identity"]["artifact_id"]),
         "error_message": text(&r["error_message"]),
     });
-    let mut result = base;
     let extra = if ctx.invocation().action_id == "stable_bootstrap" {
         json!({
             "bootstrap_status": "pass",
@@ -326,20 +379,64 @@ pub fn result(
             "source_git_ref": text(&deployment["source_git_ref"]),
         })
     } else {
-        json!({
-            "strategy": "recreate-in-place",
-            "release_tuple_id": payload.records.get("release_tuple_id").cloned().unwrap_or_default(),
-            "deploy_status": text(&r["deploy_status"]),
-            "post_deploy_status": "pass",
-            "post_deploy_override_status": override_status,
-            "post_deploy_override_record_found": post_deploy["attempted"] == true,
-            "post_deploy_override_payload_rendered": post_deploy["attempted"] == true,
-            "image_reference": text(&r["image_reference"]),
-            "runtime_source": deployment["runtime_source"].clone(),
-        })
+        replacement_fields(payload, &deployment)
     };
-    if let (Some(into), Some(from)) = (result.as_object_mut(), extra.as_object()) {
-        into.extend(from.clone());
+    for part in [verified(ctx, payload)?, extra] {
+        if let (Some(into), Some(from)) = (result.as_object_mut(), part.as_object()) {
+            into.extend(from.clone());
+        }
     }
     Ok(result)
+}
+
+/// Text of a JSON string, or empty.
+fn text(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
+
+/// The canonical URL and logo fields: the deploy passed, so `verify`
+/// passed every check the request asked for (`verification.rs`).
+fn verified(
+    ctx: &Ctx<'_>,
+    payload: &lifecycle_records::hooks::AdaptResultPayload,
+) -> Result<Value, DriverError> {
+    let r = &payload.result;
+    let checks = verification::checks_of(&ctx.invocation().action_id, payload.request.clone())?;
+    let base_url = if checks.canonical || checks.logo {
+        verification::base_url(ctx, &text(&r["context"]), &text(&r["instance"]))?
+    } else {
+        String::new()
+    };
+    let status = |asked: bool| if asked { "pass" } else { "skipped" };
+    Ok(json!({
+        "canonical_status": status(checks.canonical),
+        "logo_status": status(checks.logo),
+        "canonical_url": if checks.canonical { base_url.clone() } else { String::new() },
+        "logo_urls": if checks.logo {
+            vec![format!("{base_url}{}", verification::LOGO_PATH)]
+        } else {
+            Vec::new()
+        },
+    }))
+}
+
+/// The fields only a target replacement answers.
+fn replacement_fields(
+    payload: &lifecycle_records::hooks::AdaptResultPayload,
+    deployment: &Value,
+) -> Value {
+    let r = &payload.result;
+    let post_deploy = &deployment["post_deploy_update"];
+    let attempted = post_deploy["attempted"] == true;
+    json!({
+        "strategy": "recreate-in-place",
+        "release_tuple_id": payload.records.get("release_tuple_id").cloned().unwrap_or_default(),
+        "deploy_status": text(&r["deploy_status"]),
+        "post_deploy_status": "pass",
+        "post_deploy_override_status": if attempted { text(&post_deploy["status"]) } else { "skipped".to_string() },
+        "post_deploy_override_record_found": attempted,
+        "post_deploy_override_payload_rendered": attempted,
+        "image_reference": text(&r["image_reference"]),
+        "runtime_source": deployment["runtime_source"].clone(),
+    })
 }

@@ -47,6 +47,11 @@ pub fn adapt_result(
     ctx: &Ctx<'_>,
     payload: AdaptResultPayload,
 ) -> Result<AdaptResultAnswer, DriverError> {
+    // A failed base action stays the error it was (an answer without a
+    // result): VeriReel does not map failures yet.
+    if payload.error.is_some() {
+        return Ok(AdaptResultAnswer::default());
+    }
     let (result, records) = match ctx.invocation().action_id.as_str() {
         "testing_deploy" | "prod_deploy" => deploy_result(ctx, &payload)?,
         "prod_promotion" => promotion_result(ctx, &payload)?,

@@ -114,7 +114,7 @@ fn cm_empty_bootstrap_is_admitted_on_testing_and_prod_with_the_issue_backed_poli
     let ops = h.host.ops();
     assert!(
         ops.iter()
-            .all(|op| op == "record_get" || op == "resolve_target"),
+            .all(|op| ["record_get", "resolve_target", "env_keys"].contains(&op.as_str())),
         "{ops:?}"
     );
 }
@@ -210,7 +210,7 @@ fn opw_style_upstream_restore_is_admitted_and_other_modes_are_not() {
     let h = harness().with_host(host(profile("odoo_prelaunch_rebuild", &lanes)));
     for instance in ["testing", "prod"] {
         let request = json!({"product": "odoo", "instance": instance, "data_source_mode": "upstream_restore",
-                             "confirmation": format!("rebuild cm {instance}")});
+                             "confirmation": format!("rebuild cm {instance}"), "allow_empty_data": true});
         admit(&h, "target_replacement_apply", instance, request).expect("admitted");
     }
     let empty = json!({"product": "odoo", "instance": "testing", "data_source_mode": "empty",
@@ -261,7 +261,8 @@ fn a_named_artifact_must_match_its_stored_manifest() {
     )));
     let request = |artifact_id: &str, source_git_ref: &str| {
         json!({"product": "odoo", "instance": "testing", "data_source_mode": "empty",
-               "confirmation": "rebuild cm testing", "artifact_id": artifact_id, "source_git_ref": source_git_ref})
+               "confirmation": "rebuild cm testing", "artifact_id": artifact_id, "source_git_ref": source_git_ref,
+               "allow_empty_data": true})
     };
     refused_by(
         admit(
@@ -390,7 +391,7 @@ fn a_failed_data_step_fails_post_deploy() {
 #[test]
 fn the_plan_runs_the_same_proof_and_reports_what_blocks() {
     let request = json!({"product": "odoo", "instance": "testing", "data_source_mode": "upstream_restore",
-                         "confirmation": "rebuild cm testing"});
+                         "confirmation": "rebuild cm testing", "allow_empty_data": true});
     let h = harness().with_host(host(profile("odoo_prelaunch_rebuild", &[])));
     let plan = h
         .call("target_replacement_plan", "testing", request.clone())
@@ -419,7 +420,79 @@ fn the_plan_runs_the_same_proof_and_reports_what_blocks() {
     let ops = h.host.ops();
     assert!(
         ops.iter()
-            .all(|op| op == "record_get" || op == "resolve_target"),
+            .all(|op| ["record_get", "resolve_target", "env_keys"].contains(&op.as_str())),
         "{ops:?}"
+    );
+}
+
+fn verify(h: &Harness, request: Value) -> Value {
+    let mut invocation = h.invocation("stable_deploy", "testing", json!({}));
+    invocation.extension = Some(ExtensionCall {
+        action_id: "stable_bootstrap".into(),
+        request: request.to_string(),
+    });
+    let payload = json!({"hook": "verify", "action": "stable_deploy", "product": "odoo", "context": "cm",
+                         "instance": "testing", "target_name": "cm-testing", "health_timeout_seconds": 5});
+    serde_json::from_str(&hook(h, &invocation, "verify", &payload).expect("answered")).expect("json")
+}
+
+#[test]
+fn verify_checks_the_canonical_url_and_logo_a_rebuild_asks_for() {
+    const BASE: &str = "https://testing.cm.example.com";
+    let site = |canonical: &str| {
+        host(profile("odoo_stable_bootstrap", &[]))
+            .with_page(
+                BASE,
+                200,
+                &format!("<link rel=\"canonical\" href=\"{canonical}\"/>"),
+            )
+            .with_page(&format!("{BASE}/web/image/website/1/logo"), 200, "png")
+    };
+    let h = harness().with_host(site(BASE));
+    let answer = verify(&h, bootstrap("testing", "x"));
+    assert_eq!(answer["verified"], true, "{answer}");
+
+    // A page that names another canonical URL rejects the deploy; so does
+    // a missing logo.
+    let h = harness().with_host(site("https://cm-preview.example.com"));
+    let answer = verify(&h, bootstrap("testing", "x"));
+    assert_eq!(answer["verified"], false, "{answer}");
+    assert!(answer["reason"].as_str().unwrap_or_default().contains("canonical"));
+    let h = harness().with_host(
+        host(profile("odoo_stable_bootstrap", &[])).with_page(
+            BASE,
+            200,
+            &format!("<link rel='canonical' href='{BASE}'/>"),
+        ),
+    );
+    let answer = verify(&h, bootstrap("testing", "x"));
+    assert_eq!(answer["verified"], false, "{answer}");
+    assert!(answer["reason"].as_str().unwrap_or_default().contains("logo"));
+
+    // Nothing asked, nothing probed.
+    let mut quiet = bootstrap("testing", "x");
+    quiet["verify_canonical"] = json!(false);
+    quiet["verify_logo"] = json!(false);
+    let h = harness().with_host(host(profile("odoo_stable_bootstrap", &[])));
+    assert_eq!(verify(&h, quiet), json!({"verified": null, "reason": ""}));
+    assert!(h.host.calls().iter().all(|c| c.op != "content_check"));
+}
+
+#[test]
+fn a_policy_requires_the_checks_it_names() {
+    let mut lenient = policy("testing", "empty");
+    lenient["require_logo_verification"] = json!(false);
+    let h = harness().with_host(host(profile(
+        "odoo_stable_bootstrap",
+        &[("testing", lenient)],
+    )));
+    let invocation = h.invocation("stable_bootstrap", "testing", json!({}));
+    let mut request = bootstrap("testing", "rebuild cm testing");
+    request["verify_logo"] = json!(false);
+    hook(&h, &invocation, "admit-operation", &request).expect("not required");
+    request["verify_canonical"] = json!(false);
+    refused_by(
+        hook(&h, &invocation, "admit-operation", &request),
+        "odoo_stable_bootstrap.require_canonical_verification",
     );
 }

@@ -292,8 +292,10 @@ fn odoo_promotion_becomes_generic_web_promotion_with_the_gate_required() {
     let h = harness().with_host(
         FakeHost::new()
             .with_record("release_tuple", testing_tuple("artifact-cm-1"))
-            .with_record("artifact_manifest", stored_manifest()),
+            .with_record("artifact_manifest", stored_manifest())
+            .with_record("backup_gate", gate("pass", "2026-01-01T11:00:00Z")),
     );
+    h.host.set_now("2026-01-01T12:00:00Z");
     let request = json!({"context": " CM ", "artifact_id": "artifact-cm-1", "backup_record_id": "backup-gate-cm-prod-r1",
                          "from_instance": "testing", "to_instance": "prod", "wait": true, "verify_health": true,
                          "timeout_seconds": 600, "no_cache": false, "source_git_ref": "", "schema_version": 1});
@@ -303,6 +305,34 @@ fn odoo_promotion_becomes_generic_web_promotion_with_the_gate_required() {
     assert_eq!(base["backup_record_id"], "backup-gate-cm-prod-r1");
     assert_eq!(base["source_git_ref"], "abc1234", "the manifest's commit");
     assert_eq!(
+        base["promotion_record_id"], "promotion-20260101T120000Z-cm-testing-to-prod",
+        "named, so a failed promotion's record can be read back"
+    );
+
+    // The original refused an unusable gate (400) before writing anything.
+    for (gate_id, needle) in [("backup-gate-cm-prod-r9", "does not exist"), ("", "blank")] {
+        let mut ungated = request.clone();
+        ungated["backup_record_id"] = json!(gate_id);
+        let error = adapt(&h, "prod_promotion", "adapt-request", ungated).expect_err("no gate");
+        assert!(
+            matches!(&error, DriverError::InvalidRequest(m) if m.contains("backup_record_id") && m.contains(needle)),
+            "{error:?}"
+        );
+    }
+    let stale = harness().with_host(
+        FakeHost::new()
+            .with_record("release_tuple", testing_tuple("artifact-cm-1"))
+            .with_record("artifact_manifest", stored_manifest())
+            .with_record("backup_gate", gate("pass", "2026-01-01T05:00:00Z")),
+    );
+    stale.host.set_now("2026-01-01T12:00:00Z");
+    let error =
+        adapt(&stale, "prod_promotion", "adapt-request", request.clone()).expect_err("stale");
+    assert!(
+        matches!(&error, DriverError::InvalidRequest(m) if m.contains("7 h 0 min ago")),
+        "{error:?}"
+    );
+    assert_eq!(
         (base["from_instance"].as_str(), base["to_instance"].as_str()),
         (Some("testing"), Some("prod"))
     );
@@ -311,7 +341,7 @@ fn odoo_promotion_becomes_generic_web_promotion_with_the_gate_required() {
     other["artifact_id"] = json!("artifact-cm-2");
     let error = adapt(&h, "prod_promotion", "adapt-request", other).expect_err("not testing's");
     assert!(
-        matches!(&error, DriverError::PreconditionFailed(m) if m.contains("artifact-cm-2")),
+        matches!(&error, DriverError::InvalidRequest(m) if m.contains("artifact-cm-2")),
         "{error:?}"
     );
     let mut sideways = request.clone();
@@ -395,7 +425,7 @@ fn odoo_rollback_returns_to_the_testing_artifact_or_an_explicit_stored_one() {
     unknown["artifact_id"] = json!("artifact-cm-9");
     let error = adapt(&h, "prod_rollback", "adapt-request", unknown).expect_err("no manifest");
     assert!(
-        matches!(&error, DriverError::PreconditionFailed(m) if m.contains("artifact-cm-9")),
+        matches!(&error, DriverError::InvalidRequest(m) if m.contains("artifact-cm-9")),
         "{error:?}"
     );
     let mut testing = request;
@@ -433,7 +463,7 @@ fn rollback_select_prefers_the_testing_tuple_artifact() {
         .hook("rollback-select", "prod", named.clone())
         .expect_err("no manifest");
     assert!(
-        matches!(&error, DriverError::PreconditionFailed(m) if m.contains("artifact-cm-2")),
+        matches!(&error, DriverError::InvalidRequest(m) if m.contains("artifact-cm-2")),
         "{error:?}"
     );
     let mut manifest = stored_manifest();
@@ -461,4 +491,104 @@ fn rollback_select_prefers_the_testing_tuple_artifact() {
         matches!(&error, DriverError::PreconditionFailed(m) if m.contains("artifact-cm-1")),
         "{error:?}"
     );
+}
+
+// ------------------------------------------------------------ base failures
+
+const T: &str = "2026-01-01T12:00:00Z";
+
+fn failed_promotion(id: &str, deploy_status: &str) -> Value {
+    json!({"schema_version": 1, "record_id": id, "artifact_identity": {"artifact_id": "artifact-cm-1"},
+           "deployment_record_id": "deployment-20260101T120000Z-cm-prod", "backup_record_id": "backup-gate-cm-prod-r1",
+           "context": "cm", "from_instance": "testing", "to_instance": "prod",
+           "deploy": {"target_name": "cm-prod", "target_type": "application", "deploy_mode": "image-reference",
+                      "deployment_id": "", "status": deploy_status, "started_at": T, "finished_at": T}})
+}
+
+fn failure(request: Value, base_request: Value) -> Value {
+    json!({"request": request, "base_request": base_request, "result": null, "records": {},
+           "error": {"kind": "provider_failed", "message": "deploy failed: provider down"}})
+}
+
+#[test]
+fn a_failed_promotion_that_was_recorded_answers_a_failed_promotion() {
+    let h = harness().with_host(
+        FakeHost::new().with_record("promotion", failed_promotion("promotion-1", "fail")),
+    );
+    let request = json!({"context": "cm", "artifact_id": "artifact-cm-1"});
+    let answer = adapt(
+        &h,
+        "prod_promotion",
+        "adapt-result",
+        failure(request.clone(), json!({"promotion_record_id": "promotion-1"})),
+    )
+    .expect("answered");
+    let r = &answer["result"];
+    assert_eq!(r["promotion_status"], "fail", "{answer}");
+    assert_eq!(r["deployment_status"], "fail");
+    assert_eq!(r["promotion_record_id"], "promotion-1");
+    assert_eq!(
+        r["deployment_record_id"],
+        "deployment-20260101T120000Z-cm-prod"
+    );
+    assert_eq!(r["release_tuple_id"], "");
+    assert_eq!(r["error_message"], "deploy failed: provider down");
+    assert!(answer["records"].get("release_tuple_id").is_none());
+
+    // A failure that wrote no promotion stays the failure: no result.
+    let answer = adapt(
+        &h,
+        "prod_promotion",
+        "adapt-result",
+        failure(request, json!({"promotion_record_id": "promotion-2"})),
+    )
+    .expect("answered");
+    assert!(answer["result"].is_null(), "{answer}");
+}
+
+#[test]
+fn a_failed_rollback_that_deployed_answers_a_failed_rollback() {
+    let mut promotion = failed_promotion("promotion-1", "pass");
+    promotion["rollback"] = json!({"attempted": true, "status": "fail", "detail": "failed",
+                                   "snapshot_name": "", "started_at": T, "finished_at": T});
+    let deployment = json!({"record_id": "deployment-20260101T120000Z-cm-prod", "context": "cm", "instance": "prod",
+        "source_git_ref": "abc1234", "artifact_identity": {"artifact_id": "artifact-cm-1"},
+        "deploy": {"target_name": "cm-prod", "target_type": "application", "deploy_mode": "image-reference",
+                   "deployment_id": "", "status": "fail", "started_at": T, "finished_at": T}});
+    let h = harness().with_host(
+        FakeHost::new()
+            .with_record("promotion", promotion)
+            .with_record("deployment", deployment),
+    );
+    let request = json!({"context": "cm", "instance": "prod", "artifact_id": "artifact-cm-1"});
+    let answer = adapt(
+        &h,
+        "prod_rollback",
+        "adapt-result",
+        failure(request.clone(), json!({"instance": "prod"})),
+    )
+    .expect("answered");
+    let r = &answer["result"];
+    assert_eq!(r["rollback_status"], "fail", "{answer}");
+    assert_eq!(r["source_channel"], "artifact");
+    assert_eq!(r["artifact_id"], "artifact-cm-1");
+    assert_eq!(r["promotion_record_id"], "promotion-1");
+    assert_eq!(
+        r["deployment_record_id"],
+        "deployment-20260101T120000Z-cm-prod"
+    );
+    assert_eq!(r["post_deploy_status"], "fail");
+    assert_eq!(r["error_message"], "deploy failed: provider down");
+
+    // A rollback that got no further than its plan stays the failure.
+    let h = harness()
+        .with_host(FakeHost::new().with_record("promotion", failed_promotion("promotion-1", "pass")));
+    let answer = adapt(
+        &h,
+        "prod_rollback",
+        "adapt-result",
+        failure(request, json!({"instance": "prod"})),
+    )
+    .expect("answered");
+    assert!(answer["result"].is_null(), "{answer}");
 }

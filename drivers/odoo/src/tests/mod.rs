@@ -63,6 +63,7 @@ fn descriptor_identity() {
             "promotion-gate",
             "rollback-select",
             "preview-env",
+            "verify",
             "adapt-request",
             "adapt-result",
             "admit-operation"

@@ -22,7 +22,14 @@
 //!    `{"request", "result", "records"}`, answer `{"result", "records"}`:
 //!    its result object and `records` keys to add or replace, and
 //!    `"replayable": false` when the answer must not be kept for
-//!    idempotent replay).
+//!    idempotent replay). The payload also carries `base_request`, the
+//!    request the base action ran with.
+//! 5. when the base action failed, still calls `adapt-result`, with
+//!    `"result": null` and `"error": {"kind", "message"}` (`kind` one of
+//!    [`failure_kind`]'s): the original answered a failure after its
+//!    records were written as a 202 with a failed status, so an answer
+//!    with a `result` object becomes the action's answer (its `records`,
+//!    replayable unless it says not); any other answer keeps the failure.
 //!
 //! No lifecycle code lives in the extension; a refusal at 1 or 2 is the
 //! extension's `invalid_request`, before any provider call.
@@ -101,7 +108,7 @@ impl Service {
         let mut base_call = call.clone();
         base_call.action_id = base_action_id.to_string();
         base_call.extension = Some((call.action_id.clone(), call.request.payload.clone()));
-        base_call.request.payload = request;
+        base_call.request.payload = request.clone();
         let mut run = self
             .run_component(
                 &base.component,
@@ -112,26 +119,28 @@ impl Service {
             .await?;
         transcript.append(&mut run.transcript);
         elapsed += run.elapsed;
-        let Ok(response) = &mut run.value else {
-            return Ok(ran(run.value, transcript, elapsed));
-        };
-        let result: Value = serde_json::from_str(&response.result).unwrap_or(Value::Null);
-        let payload = json!({
-            "request": call.request.payload,
-            "result": result,
-            "records": response.records.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
-        });
+        let payload = result_payload(&call.request.payload, &request, &run.value);
         let adapted = self
             .driver_hook(extension, ADAPT_RESULT, call, &payload, &[], effects)
             .await?;
         transcript.extend(adapted.transcript);
         elapsed += adapted.elapsed;
-        match adapted.value {
-            Ok(Some(adapted)) => adapt_response(response, adapted),
-            Ok(None) => {}
-            Err(error) => run.value = Err(error),
-        }
-        Ok(ran(run.value, transcript, elapsed))
+        let value = match (run.value, adapted.value) {
+            (Ok(mut response), Ok(Some(adapted))) => {
+                adapt_response(&mut response, adapted);
+                Ok(response)
+            }
+            (Ok(response), Ok(None)) => Ok(response),
+            (Ok(_), Err(error)) => Err(error),
+            (Err(failure), Ok(Some(adapted))) => answered_failure(failure, &adapted),
+            (Err(failure), Ok(None)) => Err(failure),
+            (Err(failure), Err(hook)) => {
+                tracing::warn!(trace_id = %call.trace_id, hook_error = %hook,
+                    "adapt-result failed on a failed base action; the base failure is answered");
+                Err(failure)
+            }
+        };
+        Ok(ran(value, transcript, elapsed))
     }
 
     /// The extension's own step (`adapt-request`, with the writes its
@@ -253,17 +262,79 @@ fn adapt_response(response: &mut Response, adapted: Value) {
     }
 }
 
-/// The extension's `$finish` answer as the action's response: its
-/// `result` object, its string `records`, replayable unless it says not.
+/// The `adapt-result` payload: the extension's request, the base
+/// request, and the base answer (its result and `records` keys) or its
+/// failure.
+fn result_payload(
+    request: &Value,
+    base_request: &Value,
+    run: &Result<Response, DriverError>,
+) -> Value {
+    match run {
+        Ok(response) => json!({
+            "request": request,
+            "base_request": base_request,
+            "result": serde_json::from_str::<Value>(&response.result).unwrap_or(Value::Null),
+            "records": response.records.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<serde_json::Map<_, _>>(),
+        }),
+        Err(failure) => json!({
+            "request": request,
+            "base_request": base_request,
+            "result": Value::Null,
+            "records": {},
+            "error": {"kind": failure_kind(failure), "message": failure_message(failure)},
+        }),
+    }
+}
+
+/// The name of a failure's kind in an `adapt-result` payload.
+pub fn failure_kind(error: &DriverError) -> &'static str {
+    match error {
+        DriverError::InvalidRequest(_) => "invalid_request",
+        DriverError::PreconditionFailed(_) => "precondition_failed",
+        DriverError::NotFound(_) => "not_found",
+        DriverError::NotImplemented(_) => "not_implemented",
+        DriverError::ProviderFailed(_) => "provider_failed",
+        DriverError::Internal(_) => "internal",
+        DriverError::UnknownAction(_) => "unknown_action",
+    }
+}
+
+/// The message any failure carries.
+fn failure_message(error: &DriverError) -> &str {
+    match error {
+        DriverError::InvalidRequest(m)
+        | DriverError::PreconditionFailed(m)
+        | DriverError::NotFound(m)
+        | DriverError::NotImplemented(m)
+        | DriverError::ProviderFailed(m)
+        | DriverError::Internal(m)
+        | DriverError::UnknownAction(m) => m,
+    }
+}
+
+/// A failed base action as the extension answered it: its answer when it
+/// has a `result` object, else the failure.
+fn answered_failure(failure: DriverError, adapted: &Value) -> Result<Response, DriverError> {
+    if adapted.get("result").is_some_and(Value::is_object) {
+        answer_of(adapted, "adapt-result")
+    } else {
+        Err(failure)
+    }
+}
+
+/// The extension's `$finish` answer as the action's response.
 fn finished(answer: &Value) -> Result<Response, DriverError> {
+    answer_of(answer, &format!("adapt-request `{FINISH}`"))
+}
+
+/// An extension's own answer as the action's response: its `result`
+/// object, its string `records`, replayable unless it says not.
+fn answer_of(answer: &Value, what: &str) -> Result<Response, DriverError> {
     let result = answer
         .get("result")
         .filter(|r| r.is_object())
-        .ok_or_else(|| {
-            DriverError::Internal(format!(
-                "an `adapt-request` `{FINISH}` answer needs a result object"
-            ))
-        })?;
+        .ok_or_else(|| DriverError::Internal(format!("an {what} answer needs a result object")))?;
     let records = answer
         .get("records")
         .and_then(Value::as_object)
