@@ -5,6 +5,7 @@
 pub mod fake_dokploy;
 pub mod fake_github;
 pub mod statements;
+pub mod walk;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
