@@ -91,10 +91,10 @@ pub fn admit(ctx: &Ctx<'_>, request: Value) -> Result<Value, DriverError> {
     check(&req)?;
     let context = req.context.trim();
     let record_id = req.backup_record_id.trim();
-    if let Some(stored) = records::read::<BackupGateRecord>(ctx, "backup_gate", record_id)? {
-        if stored.context != context || stored.instance.trim() != "prod" {
-            return Err(taken(record_id, &stored));
-        }
+    if let Some(stored) = records::read::<BackupGateRecord>(ctx, "backup_gate", record_id)?
+        && (stored.context != context || stored.instance.trim() != "prod")
+    {
+        return Err(taken(record_id, &stored));
     }
     backup_root(ctx, context, "prod")?;
     Ok(json!({}))

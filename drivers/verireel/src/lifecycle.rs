@@ -60,10 +60,10 @@ pub fn adapt_result(ctx: &Ctx<'_>, payload: Value) -> Result<AdaptResultAnswer, 
     let payload: AdaptResultPayload = serde_json::from_value(payload)
         .map_err(|e| DriverError::Internal(format!("adapt-result payload is invalid: {e}")))?;
     let action = ctx.invocation().action_id.clone();
-    if let Some(failure) = &failure {
-        if failure.is_refusal() || action == "preview_verification" {
-            return Err(failure.to_error());
-        }
+    if let Some(failure) = &failure
+        && (failure.is_refusal() || action == "preview_verification")
+    {
+        return Err(failure.to_error());
     }
     let (result, records) = match (action.as_str(), &failure) {
         ("testing_deploy" | "prod_deploy", None) => deploy_result(ctx, &payload)?,
