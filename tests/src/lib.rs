@@ -10,6 +10,7 @@ pub mod humans;
 pub mod lanes;
 pub mod statements;
 pub mod two_hosts;
+pub mod walk;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

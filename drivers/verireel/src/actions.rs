@@ -86,6 +86,9 @@ pub fn all() -> Vec<Action> {
             .authz("verireel_prod_backup_gate.execute")
             .writes(&["backup_gate"])
             .envelope("backup_gate")
+            // The original ran the gate in the background and answered
+            // `pending`; here it is a durable operation of the prod lane.
+            .run_async()
             .handler(backup_gate::prod_backup_gate),
         Action::post("prod_promotion", "prod-promotion")
             .label("Promote testing to prod")
@@ -93,6 +96,9 @@ pub fn all() -> Vec<Action> {
             .safety(Safety::Mutation)
             .scope(Scope::Instance)
             .authz("verireel_prod_promotion.execute")
+            // A promotion its gate refuses is recorded by VeriReel's own
+            // step, before generic-web runs (`lifecycle::promotion_request`).
+            .writes(&["promotion"])
             .envelope("promotion")
             .runs_base::<ProdPromotionRequest, ProdPromotionResult>("prod_promotion"),
         Action::post("prod_rollback", "prod-rollback")

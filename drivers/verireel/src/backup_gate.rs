@@ -11,6 +11,12 @@
 //! (with the error) after it: only a finished, successful dump ever reads
 //! as `pass`. A gate id that already passed answers from its record, so a
 //! retried workflow reuses its restore point.
+//!
+//! The original answered at once (`pending`) and took the gate in the
+//! background; here the action is a durable operation of the prod lane
+//! (HTTP 202 naming it, polled at `/v1/operations/{id}`), whose
+//! `admit-operation` hook ([`admit`]) refuses a request that cannot
+//! succeed before anything is queued.
 
 use std::collections::BTreeMap;
 
@@ -63,6 +69,48 @@ fn paths(root: &str, record_id: &str) -> (String, String) {
     (dir, dump)
 }
 
+/// The request's own rules, in the original's order.
+fn check(req: &ProdBackupGateRequest) -> Result<(), DriverError> {
+    non_blank("context", &req.context)?;
+    if req.instance.trim() != "prod" {
+        return Err(invalid("instance", "must be `prod`"));
+    }
+    non_blank("backup_record_id", &req.backup_record_id)?;
+    at_least("timeout_seconds", req.timeout_seconds.into(), 1)
+}
+
+/// `admit-operation` for `prod-backup-gate`: before the operation is
+/// queued, the request's rules, a gate id not taken by another lane, and
+/// the lane's `VERIREEL_BACKUP_ROOT` (409 naming it), so a request that
+/// cannot succeed is refused at once instead of failing in the worker.
+pub fn admit(ctx: &Ctx<'_>, request: Value) -> Result<Value, DriverError> {
+    if ctx.invocation().action_id != "prod_backup_gate" {
+        return Ok(json!({}));
+    }
+    let req: ProdBackupGateRequest = crate::lifecycle::parse(request)?;
+    check(&req)?;
+    let context = req.context.trim();
+    let record_id = req.backup_record_id.trim();
+    if let Some(stored) = records::read::<BackupGateRecord>(ctx, "backup_gate", record_id)?
+        && (stored.context != context || stored.instance.trim() != "prod")
+    {
+        return Err(taken(record_id, &stored));
+    }
+    backup_root(ctx, context, "prod")?;
+    Ok(json!({}))
+}
+
+/// A gate id that names another lane's gate.
+fn taken(record_id: &str, stored: &BackupGateRecord) -> DriverError {
+    invalid(
+        "backup_record_id",
+        format_args!(
+            "`{record_id}` is a gate of lane {}/{}",
+            stored.context, stored.instance
+        ),
+    )
+}
+
 /// Takes the gate; see the module docs.
 ///
 /// Host calls, in order: `record_get backup_gate` (a passing one answers
@@ -73,12 +121,7 @@ pub fn prod_backup_gate(
     ctx: &Ctx<'_>,
     req: ProdBackupGateRequest,
 ) -> Result<Reply<ProdBackupGateResult>, DriverError> {
-    non_blank("context", &req.context)?;
-    if req.instance.trim() != "prod" {
-        return Err(invalid("instance", "must be `prod`"));
-    }
-    non_blank("backup_record_id", &req.backup_record_id)?;
-    at_least("timeout_seconds", req.timeout_seconds.into(), 1)?;
+    check(&req)?;
     let context = req.context.trim().to_string();
     let instance = "prod";
     let record_id = req.backup_record_id.trim().to_string();
@@ -97,13 +140,7 @@ pub fn prod_backup_gate(
 
     if let Some(stored) = records::read::<BackupGateRecord>(ctx, "backup_gate", &record_id)? {
         if stored.context != context || stored.instance.trim() != instance {
-            return Err(invalid(
-                "backup_record_id",
-                format_args!(
-                    "`{record_id}` is a gate of lane {}/{}",
-                    stored.context, stored.instance
-                ),
-            ));
+            return Err(taken(&record_id, &stored));
         }
         if stored.status == ReleaseStatus::Pass {
             return Ok(answer(&stored, &stored.created_at, &stored.created_at));

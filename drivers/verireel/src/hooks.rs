@@ -26,7 +26,9 @@ use crate::backup_gate::{DUMP_PATH, RESTORE_JOB_NAME, restore_command};
 use crate::lifecycle::{latest_promotion, origin};
 use crate::maintenance::{self, run_with_retries};
 use crate::models::{MaintenanceAction, MaintenanceContext};
-use crate::rollout::{ExpectedBuild, artifact_tag, base_urls, lane_bases, verify_rollout};
+use crate::rollout::{
+    ExpectedBuild, RolloutWindow, artifact_tag, base_urls, lane_bases, verify_rollout,
+};
 
 /// How old a prod backup gate may be when a promotion relies on it.
 pub const GATE_MAX_AGE_HOURS: i64 = 6;
@@ -34,6 +36,8 @@ pub const GATE_MAX_AGE_HOURS: i64 = 6;
 pub const JOB_TIMEOUT_SECONDS: u32 = 900;
 /// The rollout window when the payload names none.
 const DEFAULT_ROLLOUT_SECONDS: u32 = 300;
+/// The poll interval when the request names none (reference §4.4).
+const DEFAULT_INTERVAL_SECONDS: u32 = 5;
 
 // ------------------------------------------------------------ promotion gate
 
@@ -43,55 +47,72 @@ pub fn promotion_gate(
     ctx: &Ctx<'_>,
     payload: PromotionGatePayload,
 ) -> Result<PromotionGateAnswer, DriverError> {
-    let blocked = |reason: String| {
-        Ok(PromotionGateAnswer {
-            allowed: Some(false),
-            reason,
-        })
-    };
-    let id = payload.backup_record_id.trim();
+    let refusal = gate_refusal(
+        ctx,
+        &payload.backup_record_id,
+        &payload.context,
+        &payload.to_instance,
+    )?;
+    Ok(PromotionGateAnswer {
+        allowed: Some(refusal.is_none()),
+        reason: refusal.unwrap_or_default(),
+    })
+}
+
+/// The promotion gate's rule (see [`promotion_gate`]): why backup gate
+/// `id` cannot authorize a promotion into `context`/`to_instance`, or
+/// `None` when it is a passing, required gate of that lane from the last
+/// [`GATE_MAX_AGE_HOURS`].
+pub fn gate_refusal(
+    ctx: &Ctx<'_>,
+    id: &str,
+    context: &str,
+    to_instance: &str,
+) -> Result<Option<String>, DriverError> {
+    let id = id.trim();
+    let refuse = |reason: String| Ok(Some(reason));
     if id.is_empty() {
-        return blocked(
+        return refuse(
             "VeriReel prod promotions need a passing prod backup gate: capture one with \
              /v1/drivers/verireel/prod-backup-gate and name it in backup_record_id"
                 .to_string(),
         );
     }
     let Some(gate) = records::read::<BackupGateRecord>(ctx, "backup_gate", id)? else {
-        return blocked(format!("backup gate `{id}` does not exist"));
+        return refuse(format!("backup gate `{id}` does not exist"));
     };
-    if gate.context.trim() != payload.context.trim()
-        || gate.instance.trim() != payload.to_instance.trim()
-    {
-        return blocked(format!(
+    if gate.context.trim() != context.trim() || gate.instance.trim() != to_instance.trim() {
+        let reason = format!(
             "backup gate `{id}` is of lane {}/{}, not {}/{}",
-            gate.context, gate.instance, payload.context, payload.to_instance
-        ));
+            gate.context, gate.instance, context, to_instance
+        );
+        return refuse(reason);
     }
     if !gate.required {
-        return blocked(format!("backup gate `{id}` is not marked required"));
+        return refuse(format!("backup gate `{id}` is not marked required"));
     }
     if gate.status != ReleaseStatus::Pass {
-        return blocked(format!(
-            "backup gate `{id}` is {}, not pass",
-            gate.status.as_str()
-        ));
+        let reason = format!("backup gate `{id}` is {}, not pass", gate.status.as_str());
+        return refuse(reason);
     }
     match age_seconds(&gate.created_at, &ctx.host().now()) {
-        Some(age) if age <= GATE_MAX_AGE_HOURS * 3600 => Ok(PromotionGateAnswer {
-            allowed: Some(true),
-            reason: String::new(),
-        }),
-        Some(age) => blocked(format!(
-            "backup gate `{id}` was captured {} h {} min ago; a promotion needs one from the \
-             last {GATE_MAX_AGE_HOURS} h",
-            age / 3600,
-            age % 3600 / 60
-        )),
-        None => blocked(format!(
-            "backup gate `{id}` has no readable created_at (`{}`)",
-            gate.created_at
-        )),
+        Some(age) if age <= GATE_MAX_AGE_HOURS * 3600 => Ok(None),
+        Some(age) => {
+            let reason = format!(
+                "backup gate `{id}` was captured {} h {} min ago; a promotion needs one from \
+                 the last {GATE_MAX_AGE_HOURS} h",
+                age / 3600,
+                age % 3600 / 60
+            );
+            refuse(reason)
+        }
+        None => {
+            let reason = format!(
+                "backup gate `{id}` has no readable created_at (`{}`)",
+                gate.created_at
+            );
+            refuse(reason)
+        }
     }
 }
 
@@ -198,23 +219,71 @@ fn rollout_bases(ctx: &Ctx<'_>, payload: &DeployHookPayload) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// What VeriReel's own request (the extension's, when one of its routes
+/// runs the deploy) says about the rollout check: an explicit expected
+/// build, the poll interval, and for a rollback whether the app is to be
+/// started. Absent fields (generic-web's own routes) take the defaults.
+#[derive(Deserialize, Debug, Default)]
+#[serde(default)]
+pub struct RolloutAsk {
+    pub expected_build_revision: String,
+    pub expected_build_tag: String,
+    pub rollout_interval_seconds: u32,
+    pub start_after_rollback: Option<bool>,
+}
+
+impl RolloutAsk {
+    /// Read from the invocation's extension request, if any.
+    pub fn of(ctx: &Ctx<'_>) -> RolloutAsk {
+        ctx.invocation()
+            .extension
+            .as_ref()
+            .and_then(|e| serde_json::from_str(&e.request).ok())
+            .unwrap_or_default()
+    }
+}
+
+/// The request's value when it names one, else the derived one.
+fn asked_or<'a>(asked: &'a str, derived: &'a str) -> &'a str {
+    match asked.trim() {
+        "" => derived,
+        asked => asked,
+    }
+}
+
 /// `verify`: the VeriReel rollout check; a failure rejects the deploy
-/// with the check's message.
+/// with the check's message. The expected build is the request's when it
+/// names one, else the deploy's own `source_git_ref` and image tag (the
+/// original's defaults); a rollback asked not to start the app
+/// (`start_after_rollback: false`) is not checked.
 pub fn verify(ctx: &Ctx<'_>, payload: DeployHookPayload) -> Result<VerifyAnswer, DriverError> {
+    let ask = RolloutAsk::of(ctx);
+    if payload.action == "prod_rollback" && ask.start_after_rollback == Some(false) {
+        return Ok(VerifyAnswer {
+            verified: Some(true),
+            reason: String::new(),
+        });
+    }
     let image = match payload.image_reference.trim() {
         "" => payload.artifact_id.trim(),
         image => image,
     };
     let expected = ExpectedBuild {
-        revision: payload.source_git_ref.trim(),
-        tag: artifact_tag(image),
+        revision: asked_or(&ask.expected_build_revision, payload.source_git_ref.trim()),
+        tag: asked_or(&ask.expected_build_tag, artifact_tag(image)),
     };
-    let timeout = match payload.health_timeout_seconds {
-        0 => DEFAULT_ROLLOUT_SECONDS,
-        seconds => seconds,
+    let window = RolloutWindow {
+        timeout_seconds: match payload.health_timeout_seconds {
+            0 => DEFAULT_ROLLOUT_SECONDS,
+            seconds => seconds,
+        },
+        interval_seconds: match ask.rollout_interval_seconds {
+            0 => DEFAULT_INTERVAL_SECONDS,
+            seconds => seconds,
+        },
     };
     let bases = rollout_bases(ctx, &payload);
-    let rollout = verify_rollout(ctx, &payload.instance, &bases, &expected, timeout);
+    let rollout = verify_rollout(ctx, &payload.instance, &bases, &expected, window);
     Ok(if rollout.status == ReleaseStatus::Pass {
         VerifyAnswer {
             verified: Some(true),

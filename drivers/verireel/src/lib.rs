@@ -14,6 +14,7 @@ mod actions;
 mod backup_gate;
 mod catalogue;
 mod checks;
+mod failures;
 pub mod hooks;
 pub mod lifecycle;
 mod maintenance;
@@ -50,6 +51,7 @@ pub fn driver() -> Driver {
         .hook(points::PREVIEW_ENV, hooks::preview_env)
         .hook(points::ADAPT_REQUEST, lifecycle::adapt_request)
         .hook(points::ADAPT_RESULT, lifecycle::adapt_result)
+        .hook(points::ADMIT_OPERATION, backup_gate::admit)
 }
 
 #[cfg(target_arch = "wasm32")]

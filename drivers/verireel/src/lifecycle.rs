@@ -16,14 +16,19 @@
 //! its field before anything runs.
 
 use launchplane_sdk::prelude::*;
-use lifecycle_records::hooks::{AdaptResultAnswer, AdaptResultPayload};
-use lifecycle_records::{self as records, BackupGateRecord, DeploymentRecord, PromotionRecord};
+use lifecycle_records::hooks::{AdaptResultAnswer, AdaptResultPayload, FINISH};
+use lifecycle_records::{
+    self as records, ArtifactIdentityRef, BackupGateEvidence, BackupGateRecord, DeploymentEvidence,
+    DeploymentRecord, HealthcheckEvidence, PostDeployUpdateEvidence, PromotionRecord,
+    RollbackExecutionEvidence, TargetType,
+};
 
 use crate::backup_gate::SNAPSHOT_NAME;
 use crate::checks::{invalid, non_blank, optional_at_least, release_status, rollout_window};
+use crate::failures::{self, BaseFailure};
+use crate::hooks::gate_refusal;
 use crate::models::*;
 use crate::previews;
-use crate::rollout::artifact_tag;
 
 /// `adapt-request`: VeriReel's request, as the host validated it, becomes
 /// the request of the generic-web action it runs.
@@ -43,23 +48,36 @@ pub fn adapt_request(ctx: &Ctx<'_>, request: Value) -> Result<Value, DriverError
 }
 
 /// `adapt-result`: generic-web's answer in the original VeriReel shape.
-pub fn adapt_result(
-    ctx: &Ctx<'_>,
-    payload: AdaptResultPayload,
-) -> Result<AdaptResultAnswer, DriverError> {
-    // A failed base action stays the error it was (an answer without a
-    // result): VeriReel does not map failures yet.
-    if payload.error.is_some() {
-        return Ok(AdaptResultAnswer::default());
+///
+/// When the base action failed (the host passes its error as `error`,
+/// `{"code", "message"}`, beside whatever `result` and `records` it has),
+/// the original's answer is still a result with failed statuses (HTTP
+/// 202): see [`crate::failures`]. A refused request (`invalid_request`)
+/// stays a refusal, and so does a failed `preview-verification`, which
+/// the original answered as an error too.
+pub fn adapt_result(ctx: &Ctx<'_>, payload: Value) -> Result<AdaptResultAnswer, DriverError> {
+    let failure = BaseFailure::of(&payload);
+    let payload: AdaptResultPayload = serde_json::from_value(payload)
+        .map_err(|e| DriverError::Internal(format!("adapt-result payload is invalid: {e}")))?;
+    let action = ctx.invocation().action_id.clone();
+    if let Some(failure) = &failure
+        && (failure.is_refusal() || action == "preview_verification")
+    {
+        return Err(failure.to_error());
     }
-    let (result, records) = match ctx.invocation().action_id.as_str() {
-        "testing_deploy" | "prod_deploy" => deploy_result(ctx, &payload)?,
-        "prod_promotion" => promotion_result(ctx, &payload)?,
-        "prod_rollback" => rollback_result(ctx, &payload)?,
-        "preview_refresh" => previews::refresh_result(&payload)?,
-        "preview_destroy" => previews::destroy_result(&payload)?,
-        "preview_verification" => previews::verification_result(&payload)?,
-        other => {
+    let (result, records) = match (action.as_str(), &failure) {
+        ("testing_deploy" | "prod_deploy", None) => deploy_result(ctx, &payload)?,
+        ("testing_deploy" | "prod_deploy", Some(f)) => failures::deploy(ctx, &payload, f)?,
+        ("prod_promotion", None) => promotion_result(ctx, &payload)?,
+        ("prod_promotion", Some(f)) => failures::promotion(ctx, &payload, f)?,
+        ("prod_rollback", None) => rollback_result(ctx, &payload)?,
+        ("prod_rollback", Some(f)) => failures::rollback(ctx, &payload, f)?,
+        ("preview_refresh", None) => previews::refresh_and_migrate(ctx, &payload)?,
+        ("preview_refresh", Some(f)) => failures::refresh(&payload, f)?,
+        ("preview_destroy", None) => previews::destroy_result(&payload)?,
+        ("preview_destroy", Some(f)) => failures::destroy(&payload, f)?,
+        ("preview_verification", _) => previews::verification_result(&payload)?,
+        (other, _) => {
             return Err(DriverError::Internal(format!(
                 "verireel has no result mapping for `{other}`"
             )));
@@ -68,8 +86,7 @@ pub fn adapt_result(
     let mut all = payload.records;
     all.extend(records);
     Ok(AdaptResultAnswer {
-        result: serde_json::to_value(result)
-            .map_err(|e| DriverError::Internal(format!("result does not serialise: {e}")))?,
+        result,
         records: all,
         replayable: None,
     })
@@ -94,37 +111,15 @@ pub(crate) fn status(v: &Value) -> ReleaseStatus {
     }
 }
 
+/// The prod target's name when its target record names none (the
+/// original's default), and the deploy mode a promotion record names.
+const DEFAULT_PROD_TARGET: &str = "ver-prod-app";
+const DEPLOY_MODE: &str = "dokploy-application-api";
+
 /// Records keys an adapter adds.
-type Keys = std::collections::BTreeMap<String, String>;
+pub(crate) type Keys = std::collections::BTreeMap<String, String>;
 
 // ------------------------------------------------------------ stable deploy
-
-/// The rollout checks VeriReel's `verify` hook makes compare the build the
-/// app reports with the deploy's own `source_git_ref` and image tag, so an
-/// explicit expectation must be that one: a different one would verify a
-/// build the deployment record does not describe.
-fn expected_build_matches(
-    expected_revision: &str,
-    expected_tag: &str,
-    source_git_ref: &str,
-    artifact_id: &str,
-) -> Result<(), DriverError> {
-    let revision = expected_revision.trim();
-    if !revision.is_empty() && revision != source_git_ref.trim() {
-        return Err(invalid(
-            "expected_build_revision",
-            "must be blank or equal source_git_ref: the rollout verifies the build the deploy records",
-        ));
-    }
-    let tag = expected_tag.trim();
-    if !tag.is_empty() && tag != artifact_tag(artifact_id.trim()) {
-        return Err(invalid(
-            "expected_build_tag",
-            "must be blank or equal the tag of artifact_id: the rollout verifies the build the deploy records",
-        ));
-    }
-    Ok(())
-}
 
 /// `testing-deploy` / `prod-deploy`: the route fixes the lane, so a
 /// payload naming the other lane is refused rather than followed.
@@ -145,12 +140,6 @@ fn deploy_request(
     non_blank("source_git_ref", &req.source_git_ref)?;
     rollout_window(req.rollout_timeout_seconds, req.rollout_interval_seconds)?;
     optional_at_least("timeout_seconds", req.timeout_seconds, 1)?;
-    expected_build_matches(
-        &req.expected_build_revision,
-        &req.expected_build_tag,
-        &req.source_git_ref,
-        &req.artifact_id,
-    )?;
     Ok(json!({
         "product": ctx.product(),
         "instance": lane.as_str(),
@@ -164,7 +153,7 @@ fn deploy_request(
 }
 
 /// The deployment record an answer names, when it can be read.
-fn deployment(ctx: &Ctx<'_>, id: &str) -> Option<DeploymentRecord> {
+pub(crate) fn deployment(ctx: &Ctx<'_>, id: &str) -> Option<DeploymentRecord> {
     records::read::<DeploymentRecord>(ctx, "deployment", id)
         .ok()
         .flatten()
@@ -180,7 +169,7 @@ pub(crate) fn origin(url: &str) -> String {
     }
 }
 
-fn deploy_result(
+pub(crate) fn deploy_result(
     ctx: &Ctx<'_>,
     payload: &AdaptResultPayload,
 ) -> Result<(Value, Keys), DriverError> {
@@ -220,15 +209,17 @@ fn deploy_result(
     Ok((to_value(&result)?, keys))
 }
 
-fn to_value<T: Serialize>(value: &T) -> Result<Value, DriverError> {
+pub(crate) fn to_value<T: Serialize>(value: &T) -> Result<Value, DriverError> {
     serde_json::to_value(value)
         .map_err(|e| DriverError::Internal(format!("result does not serialise: {e}")))
 }
 
 // ------------------------------------------------------------ promotion
 
-/// `prod-promotion`: testing → prod only, with a named backup gate that the
-/// `promotion-gate` hook checks, and the caller's promotion record id.
+/// `prod-promotion`: testing → prod only, with the caller's promotion
+/// record id and a named backup gate, checked here first (the original's
+/// order: a refused gate is a failed promotion record, nothing deployed)
+/// and again by the `promotion-gate` hook when generic-web runs.
 fn promotion_request(ctx: &Ctx<'_>, req: ProdPromotionRequest) -> Result<Value, DriverError> {
     non_blank("context", &req.context)?;
     if req.from_instance.trim() != "testing" {
@@ -243,12 +234,10 @@ fn promotion_request(ctx: &Ctx<'_>, req: ProdPromotionRequest) -> Result<Value, 
     non_blank("promotion_record_id", &req.promotion_record_id)?;
     release_status("source_health_status", &req.source_health_status)?;
     rollout_window(req.rollout_timeout_seconds, req.rollout_interval_seconds)?;
-    expected_build_matches(
-        &req.expected_build_revision,
-        &req.expected_build_tag,
-        &req.source_git_ref,
-        &req.artifact_id,
-    )?;
+    if let Some(refusal) = gate_refusal(ctx, &req.backup_record_id, &req.context, &req.to_instance)?
+    {
+        return refused_promotion(ctx, &req, &refusal);
+    }
     Ok(json!({
         "product": ctx.product(),
         "artifact_id": req.artifact_id.trim(),
@@ -266,7 +255,95 @@ fn promotion_request(ctx: &Ctx<'_>, req: ProdPromotionRequest) -> Result<Value, 
     }))
 }
 
-fn promotion_result(
+/// The original's answer to a promotion whose gate cannot authorize it: a
+/// failed promotion record under the caller's id (deploy `fail`, gate
+/// `fail` with the reason, nothing else attempted) and the failed result,
+/// HTTP 202, kept for replay like any answer of the original. Ends the
+/// action (`$finish`): generic-web does not run.
+fn refused_promotion(
+    ctx: &Ctx<'_>,
+    req: &ProdPromotionRequest,
+    reason: &str,
+) -> Result<Value, DriverError> {
+    let context = req.context.trim();
+    let (target_name, target_type) = match ctx.host().resolve_target(context, "prod") {
+        Ok(t) if !t.target_name.trim().is_empty() => (t.target_name, t.target_type),
+        _ => (DEFAULT_PROD_TARGET.to_string(), "application".to_string()),
+    };
+    let message = format!("VeriReel prod promotion refused: {reason}");
+    let backup_record_id = req.backup_record_id.trim().to_string();
+    let record = PromotionRecord {
+        schema_version: 1,
+        record_id: req.promotion_record_id.trim().to_string(),
+        artifact_identity: ArtifactIdentityRef::new(req.artifact_id.trim()),
+        deployment_record_id: String::new(),
+        backup_record_id: backup_record_id.clone(),
+        context: context.to_string(),
+        from_instance: "testing".to_string(),
+        to_instance: "prod".to_string(),
+        source_health: HealthcheckEvidence {
+            status: status(&Value::from(release_status(
+                "source_health_status",
+                &req.source_health_status,
+            )?)),
+            ..HealthcheckEvidence::skipped()
+        },
+        backup_gate: BackupGateEvidence {
+            required: true,
+            status: ReleaseStatus::Fail,
+            evidence: [
+                ("backup_record_id".to_string(), backup_record_id.clone()),
+                ("error".to_string(), message.clone()),
+            ]
+            .into(),
+        },
+        deploy: DeploymentEvidence {
+            target_name: target_name.clone(),
+            target_type: if target_type == "compose" {
+                TargetType::Compose
+            } else {
+                TargetType::Application
+            },
+            deploy_mode: DEPLOY_MODE.to_string(),
+            deployment_id: String::new(),
+            status: ReleaseStatus::Fail,
+            started_at: String::new(),
+            finished_at: String::new(),
+        },
+        post_deploy_update: PostDeployUpdateEvidence {
+            attempted: false,
+            status: ReleaseStatus::Skipped,
+            detail: message.clone(),
+        },
+        destination_health: HealthcheckEvidence::skipped(),
+        rollback: RollbackExecutionEvidence::default(),
+        rollback_health: HealthcheckEvidence::skipped(),
+    };
+    records::write(ctx, "promotion", &record)?;
+    let id = record.record_id;
+    let result = ProdPromotionResult {
+        promotion_record_id: id.clone(),
+        deployment_record_id: String::new(),
+        backup_record_id,
+        deploy_status: ReleaseStatus::Fail,
+        rollout_status: ReleaseStatus::Skipped,
+        migration_status: ReleaseStatus::Skipped,
+        health_status: ReleaseStatus::Skipped,
+        deploy_started_at: String::new(),
+        deploy_finished_at: String::new(),
+        target_name,
+        target_type,
+        target_id: String::new(),
+        error_message: message,
+    };
+    Ok(json!({ FINISH: {
+        "result": to_value(&result)?,
+        "records": {"promotion_record_id": id},
+        "replayable": true,
+    }}))
+}
+
+pub(crate) fn promotion_result(
     ctx: &Ctx<'_>,
     payload: &AdaptResultPayload,
 ) -> Result<(Value, Keys), DriverError> {
@@ -317,12 +394,6 @@ fn rollback_request(ctx: &Ctx<'_>, req: ProdRollbackRequest) -> Result<Value, Dr
     non_blank("promotion_record_id", &req.promotion_record_id)?;
     non_blank("backup_record_id", &req.backup_record_id)?;
     rollout_window(req.rollout_timeout_seconds, req.rollout_interval_seconds)?;
-    if !req.start_after_rollback {
-        return Err(invalid(
-            "start_after_rollback",
-            "must be true: a rollback redeploys the earlier release, which starts it",
-        ));
-    }
     let context = req.context.trim();
     let promotion_id = req.promotion_record_id.trim();
     let backup_id = req.backup_record_id.trim();
@@ -366,7 +437,9 @@ fn rollback_request(ctx: &Ctx<'_>, req: ProdRollbackRequest) -> Result<Value, Dr
         "instance": "prod",
         "backup_record_id": backup_id,
         "backup_required": true,
-        "verify_health": true,
+        // Asked not to start the app, the rollback does not wait for its
+        // health (the `verify` hook skips its rollout check too).
+        "verify_health": req.start_after_rollback,
         "timeout_seconds": Value::Null,
         "no_cache": false,
     }))
@@ -391,7 +464,7 @@ pub(crate) fn latest_promotion(
     Ok(None)
 }
 
-fn rollback_result(
+pub(crate) fn rollback_result(
     ctx: &Ctx<'_>,
     payload: &AdaptResultPayload,
 ) -> Result<(Value, Keys), DriverError> {

@@ -13,6 +13,7 @@ use lifecycle_records::PassFail;
 use crate::models::{
     AppMaintenanceRequest, AppMaintenanceResult, MaintenanceAction, MaintenanceContext,
 };
+use crate::previews::{PREVIEW_APP_PREFIX, preview_slug_of};
 
 /// Attempts per command, and the pause between two.
 pub const ATTEMPTS: u32 = 4;
@@ -76,7 +77,7 @@ pub fn job(
 /// `verireel-testing`).
 ///
 /// Host calls, in order: stable, `resolve_target` then `run_job`; preview,
-/// `run_preview_job`; each up to [`ATTEMPTS`] times with a `sleep` of
+/// `list_preview_apps` then `run_preview_job`; each up to [`ATTEMPTS`] times with a `sleep` of
 /// [`RETRY_DELAY_MS`] between two; for `reset-testing`, then `deploy` (the
 /// app restarts on the reset database).
 pub fn run(ctx: &Ctx<'_>, req: &AppMaintenanceRequest, intent: &str) -> AppMaintenanceResult {
@@ -105,10 +106,7 @@ pub fn run(ctx: &Ctx<'_>, req: &AppMaintenanceRequest, intent: &str) -> AppMaint
             run_on_stable(ctx, &mut result, job_name, &command, req.timeout_seconds)
         }
         MaintenanceContext::Preview => {
-            let app_name = match req.application_name.trim() {
-                "" => format!("ver-preview-{}-app", req.preview_slug.trim()),
-                name => name.to_string(),
-            };
+            let app_name = preview_application(ctx, context, req);
             result.application_name = app_name.clone();
             run_with_retries(ctx, job_name, || {
                 host.run_preview_job(context, &app_name, job_name, &command, req.timeout_seconds)
@@ -121,6 +119,33 @@ pub fn run(ctx: &Ctx<'_>, req: &AppMaintenanceRequest, intent: &str) -> AppMaint
         Err(message) => result.error_message = message,
     }
     result
+}
+
+/// The preview application a request names: the context's application of
+/// the same pull request, whichever of the two names it carries (the
+/// original's `ver-preview-pr-<n>-app`, or generic-web's
+/// `ver-preview-pr-<n>` that preview-refresh creates); the name the
+/// request implies when the context has none (the job then answers that
+/// no such preview exists).
+fn preview_application(ctx: &Ctx<'_>, context: &str, req: &AppMaintenanceRequest) -> String {
+    let named = req.application_name.trim();
+    let slug = match named {
+        "" => req.preview_slug.trim().to_string(),
+        name => preview_slug_of(name).unwrap_or_default().to_string(),
+    };
+    let implied = match named {
+        "" => format!("{PREVIEW_APP_PREFIX}{slug}-app"),
+        name => name.to_string(),
+    };
+    let apps = ctx
+        .host()
+        .list_preview_apps(context, PREVIEW_APP_PREFIX)
+        .unwrap_or_default();
+    apps.into_iter()
+        .map(|app| app.name)
+        .filter(|name| preview_slug_of(name) == Some(slug.as_str()))
+        .min_by_key(|name| name != &implied)
+        .unwrap_or(implied)
 }
 
 fn run_on_stable(

@@ -538,6 +538,10 @@ pub struct PreviewRefreshRequest {
     #[serde(default = "preview_timeout_seconds")]
     #[schemars(range(min = 1))]
     pub timeout_seconds: u32,
+    /// Whether the seed job runs after the migrations (the original always
+    /// seeded; `false` skips it).
+    #[serde(default = "yes")]
+    pub seed: bool,
 }
 
 /// What the refresh did; failures are results (HTTP 202), not errors.

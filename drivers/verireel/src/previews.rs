@@ -16,6 +16,7 @@ use lifecycle_records::{self as records, ProductProfile};
 
 use crate::checks::{at_least, invalid, non_blank, url_host};
 use crate::lifecycle::{status, text};
+use crate::maintenance::{self, run_with_retries};
 use crate::models::*;
 
 /// What every VeriReel preview application's name starts with.
@@ -110,6 +111,70 @@ pub fn refresh_request(ctx: &Ctx<'_>, req: PreviewRefreshRequest) -> Result<Valu
         "source": "verireel-preview-refresh",
         "timeout_seconds": req.timeout_seconds,
     }))
+}
+
+/// The seed the original ran on a refreshed preview after the Prisma
+/// migrations (app maintenance's `migrate` command): jobs `<app>-migrate`
+/// and `<app>-seed` on the preview application, each retried as app
+/// maintenance retries.
+const SEED_COMMAND: [&str; 2] = ["node", "prisma/seed.mjs"];
+
+/// Runs the preview's migration (and, unless the request says `seed:
+/// false`, seed) jobs on `app_name`; the first failure's message.
+fn migrate_preview(
+    ctx: &Ctx<'_>,
+    request: &Value,
+    context: &str,
+    app_name: &str,
+) -> Result<(), String> {
+    let seed = request["seed"].as_bool().unwrap_or(true);
+    let timeout = request["timeout_seconds"]
+        .as_u64()
+        .and_then(|t| u32::try_from(t).ok())
+        .unwrap_or(300);
+    let (_, migrate) =
+        maintenance::job(MaintenanceAction::Migrate, MaintenanceContext::Preview, "");
+    let seed_job: Vec<String> = SEED_COMMAND.iter().map(|p| p.to_string()).collect();
+    let mut jobs = vec![(format!("{app_name}-migrate"), migrate)];
+    if seed {
+        jobs.push((format!("{app_name}-seed"), seed_job));
+    }
+    for (name, command) in &jobs {
+        run_with_retries(ctx, name, || {
+            ctx.host()
+                .run_preview_job(context, app_name, name, command, timeout)
+        })?;
+    }
+    Ok(())
+}
+
+/// generic-web's refresh answer in VeriReel's shape, after the preview's
+/// migration and seed jobs when the refresh passed (a failed job fails the
+/// refresh, naming it); records add the `transition` the original
+/// reported.
+pub fn refresh_and_migrate(
+    ctx: &Ctx<'_>,
+    payload: &AdaptResultPayload,
+) -> Result<(Value, Keys), DriverError> {
+    let (mut result, mut keys) = refresh_result(payload)?;
+    if result["refresh_status"] != "pass" {
+        return Ok((result, keys));
+    }
+    let context = match text(&payload.request["context"]) {
+        c if c.trim().is_empty() => "verireel-testing".to_string(),
+        c => c.trim().to_string(),
+    };
+    let app_name = text(&result["application_name"]);
+    if let Err(message) = migrate_preview(ctx, &payload.request, &context, &app_name) {
+        result["refresh_status"] = json!("fail");
+        result["error_message"] = json!(format!(
+            "preview `{app_name}` is deployed but its database jobs failed: {message}"
+        ));
+        if keys.contains_key("transition") {
+            keys.insert("transition".into(), "failed".into());
+        }
+    }
+    Ok((result, keys))
 }
 
 /// generic-web's refresh answer in VeriReel's shape; records add the

@@ -9,7 +9,7 @@
 //! only says which fields and text to expect.
 
 use launchplane_sdk::prelude::*;
-use lifecycle_records::{ProductProfile, ReleaseStatus};
+use lifecycle_records::{ProductProfile, ReleaseStatus, age_seconds};
 
 use crate::checks::{at_least, non_blank};
 use crate::models::*;
@@ -142,6 +142,14 @@ pub fn stable_environment(
     }))
 }
 
+/// How long a rollout may take, and how often it is polled (reference
+/// §12: every `interval` until `timeout`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RolloutWindow {
+    pub timeout_seconds: u32,
+    pub interval_seconds: u32,
+}
+
 /// What a rollout should find live.
 pub struct ExpectedBuild<'a> {
     pub revision: &'a str,
@@ -163,17 +171,19 @@ fn health_fields(expected: &ExpectedBuild<'_>) -> Vec<(String, String)> {
     fields
 }
 
-/// Rollout verification: poll `<base>/api/health` of every base URL until
-/// one reports `ok: true` and the expected build, then check that its pages
-/// render. Never fails the request: a failure, including a lane without a
-/// base URL, is `status: fail` with the reason. `lane` names the lane in
-/// messages (`testing`, `prod`).
+/// Rollout verification: poll `<base>/api/health` of every base URL, one
+/// round every `interval_seconds`, until one reports `ok: true` and the
+/// expected build or `timeout_seconds` have passed (the original's
+/// deadline: by the host's clock, and by the pauses taken, whichever ends
+/// first), then check that its pages render. Never fails the request: a
+/// failure, including a lane without a base URL, is `status: fail` with
+/// the reason. `lane` names the lane in messages (`testing`, `prod`).
 pub fn verify_rollout(
     ctx: &Ctx<'_>,
     lane: &str,
     bases: &[String],
     expected: &ExpectedBuild<'_>,
-    timeout_seconds: u32,
+    window: RolloutWindow,
 ) -> RolloutVerificationResult {
     let host = ctx.host();
     let started_at = host.now();
@@ -196,23 +206,37 @@ pub fn verify_rollout(
     };
     let health_urls: Vec<String> = bases.iter().map(|b| format!("{b}{HEALTH_PATH}")).collect();
     let first_health = vec![health_urls[0].clone()];
-    let health = host.content_check(&ContentCheck {
+    let timeout_ms = window.timeout_seconds.saturating_mul(1000);
+    let round = ContentCheck {
         urls: health_urls.clone(),
-        timeout_ms: PROBE_REQUEST_TIMEOUT_MS.min(timeout_seconds.saturating_mul(1000)),
-        poll_for_ms: timeout_seconds.saturating_mul(1000),
+        timeout_ms: PROBE_REQUEST_TIMEOUT_MS.min(timeout_ms.max(1)),
+        poll_for_ms: 0,
         json_fields: health_fields(expected),
         contains: String::new(),
-    });
-    let health = match health {
-        Ok(result) if result.status == "pass" => result,
-        Ok(result) => {
-            let message = format!("{prefix} verification timed out: {}", result.detail);
+    };
+    let interval_ms = window.interval_seconds.max(1).saturating_mul(1000);
+    let mut paused_ms: u32 = 0;
+    let health = loop {
+        let detail = match host.content_check(&round) {
+            Ok(result) if result.status == "pass" => break result,
+            Ok(result) => result.detail,
+            Err(e) => {
+                let message = format!("{prefix} verification could not run: {}", e.message());
+                return failed(first, first_health, message);
+            }
+        };
+        let elapsed_ms = age_seconds(&started_at, &host.now())
+            .map_or(0, |s| {
+                u32::try_from(s.saturating_mul(1000)).unwrap_or(u32::MAX)
+            })
+            .max(paused_ms);
+        if elapsed_ms >= timeout_ms {
+            let message = format!("{prefix} verification timed out: {detail}");
             return failed(first, first_health, message);
         }
-        Err(e) => {
-            let message = format!("{prefix} verification could not run: {}", e.message());
-            return failed(first, first_health, message);
-        }
+        let pause = interval_ms.min(timeout_ms - elapsed_ms);
+        host.sleep(pause);
+        paused_ms = paused_ms.saturating_add(pause);
     };
     let base = bases
         .iter()
@@ -278,12 +302,12 @@ pub fn runtime_verification(
             }));
         }
     };
+    let window = RolloutWindow {
+        timeout_seconds: req.timeout_seconds,
+        interval_seconds: req.interval_seconds,
+    };
     Ok(Reply::new(verify_rollout(
-        ctx,
-        instance,
-        &bases,
-        &expected,
-        req.timeout_seconds,
+        ctx, instance, &bases, &expected, window,
     )))
 }
 

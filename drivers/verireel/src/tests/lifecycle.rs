@@ -1,6 +1,6 @@
 //! VeriReel's part of generic-web's lifecycle: the adapters of its routes
-//! onto generic-web's actions, its hooks (rollout check, migrations,
-//! restore, promotion gate, preview env) and its prod backup gate.
+//! onto generic-web's actions and its hooks (rollout check, migrations,
+//! restore, preview env). The gates are in `gate`.
 
 use launchplane_sdk::host::JobOutcome;
 use launchplane_sdk::testing::{FakeHost, Harness};
@@ -25,12 +25,12 @@ pub(super) fn promotion_record(id: &str, backup: &str) -> Value {
                       "finished_at": "2026-01-01T00:01:00Z"}})
 }
 
-fn hook(h: &Harness, name: &str, payload: Value) -> Result<Value, DriverError> {
+pub(super) fn hook(h: &Harness, name: &str, payload: Value) -> Result<Value, DriverError> {
     h.hook(name, "prod", payload)
         .map(|answer| serde_json::from_str(&answer).expect("json"))
 }
 
-fn job_runs(host: &FakeHost) -> Vec<Vec<String>> {
+pub(super) fn job_runs(host: &FakeHost) -> Vec<Vec<String>> {
     host.calls()
         .into_iter()
         .filter(|c| c.op == "run_job")
@@ -38,7 +38,7 @@ fn job_runs(host: &FakeHost) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn failed_job() -> Result<JobOutcome, HostError> {
+pub(super) fn failed_job() -> Result<JobOutcome, HostError> {
     Ok(JobOutcome {
         status: "fail".into(),
         exit_code: Some(1),
@@ -74,20 +74,16 @@ fn a_testing_deploy_becomes_a_generic_web_deploy_of_the_testing_lane() {
 }
 
 #[test]
-fn an_expected_build_other_than_the_deployed_one_is_refused() {
+fn an_explicit_expected_build_is_accepted_and_passed_on_unchanged() {
     let h = harness();
-    for (field, value) in [
-        ("expected_build_revision", "def5678"),
-        ("expected_build_tag", "sha-never"),
-    ] {
-        let mut request = json!({"artifact_id": IMAGE, "source_git_ref": "abc1234"});
-        request[field] = json!(value);
-        let error = adapt(&h, "testing_deploy", "adapt-request", request).expect_err(field);
-        assert!(
-            matches!(&error, DriverError::InvalidRequest(m) if m.starts_with(field)),
-            "{error:?}"
-        );
-    }
+    let request = json!({"artifact_id": IMAGE, "source_git_ref": "abc1234",
+                         "expected_build_revision": "def5678", "expected_build_tag": "sha-other",
+                         "rollout_interval_seconds": 2});
+    let base = adapt(&h, "testing_deploy", "adapt-request", request).expect("accepted");
+    // generic-web never sees VeriReel's rollout fields: the verify hook
+    // reads them from the extension request.
+    assert!(base.get("expected_build_revision").is_none(), "{base}");
+    assert_eq!(base["source_git_ref"], "abc1234");
 }
 
 #[test]
@@ -123,7 +119,7 @@ fn the_deploy_result_keeps_the_original_shape_and_names_the_inventory() {
 
 // ------------------------------------------------------------ verify hook
 
-fn deploy_payload(action: &str, instance: &str) -> Value {
+pub(super) fn deploy_payload(action: &str, instance: &str) -> Value {
     json!({"hook": "verify", "action": action, "product": "verireel", "context": "verireel",
            "instance": instance, "deployment_record_id": "deployment-1", "artifact_id": IMAGE,
            "image_reference": IMAGE, "source_git_ref": "abc1234", "target_name": "ver-testing-app",
@@ -251,189 +247,6 @@ fn a_rollback_restores_the_promotions_backup_gate() {
     assert!(job_runs(&h.host).is_empty());
 }
 
-// ------------------------------------------------------------ promotion gate
-
-fn gate_payload(backup: &str) -> Value {
-    json!({"product": "verireel", "context": "verireel", "source_context": "verireel",
-           "from_instance": "testing", "to_instance": "prod", "artifact_id": IMAGE,
-           "backup_record_id": backup, "source_health_status": "pass"})
-}
-
-#[test]
-fn the_promotion_gate_needs_a_fresh_passing_prod_gate() {
-    let host = FakeHost::new()
-        .with_record("backup_gate", gate_record("backup-1", "pass"))
-        .with_record("backup_gate", gate_record("backup-failed", "fail"));
-    host.set_now("2026-01-01T05:00:00Z");
-    let h = harness().with_host(host);
-    let allowed = hook(&h, "promotion-gate", gate_payload("backup-1")).expect("answered");
-    assert_eq!(allowed["allowed"], true, "{allowed}");
-    for (backup, reason) in [
-        ("", "need a passing prod backup gate"),
-        ("backup-missing", "does not exist"),
-        ("backup-failed", "is fail, not pass"),
-    ] {
-        let answer = hook(&h, "promotion-gate", gate_payload(backup)).expect("answered");
-        assert_eq!(answer["allowed"], false, "{backup}");
-        assert!(
-            answer["reason"]
-                .as_str()
-                .is_some_and(|r| r.contains(reason)),
-            "{backup}: {answer}"
-        );
-    }
-    h.host.set_now("2026-01-01T07:00:00Z");
-    let stale = hook(&h, "promotion-gate", gate_payload("backup-1")).expect("answered");
-    assert_eq!(stale["allowed"], false);
-    assert!(
-        stale["reason"]
-            .as_str()
-            .is_some_and(|r| r.contains("7 h 0 min ago")),
-        "{stale}"
-    );
-}
-
-// ------------------------------------------------------------ backup gate
-
-fn gate_host() -> FakeHost {
-    FakeHost::new()
-        .with_target(lane_target("prod"))
-        .with_setting("verireel", "prod", "VERIREEL_BACKUP_ROOT", "/backups/")
-}
-
-#[test]
-fn the_backup_gate_dumps_the_database_then_records_pass() {
-    let h = harness().with_host(gate_host());
-    let reply = h
-        .call(
-            "prod_backup_gate",
-            "prod",
-            json!({"backup_record_id": "backup-1"}),
-        )
-        .expect("gate");
-    assert_eq!(reply.result["backup_status"], "pass", "{}", reply.result);
-    assert_eq!(reply.result["snapshot_name"], "backup-1");
-    assert_eq!(
-        reply.records,
-        [("backup_gate_record_id".to_string(), "backup-1".to_string())]
-    );
-    let gates = h.host.records("backup_gate");
-    let statuses: Vec<&str> = gates.iter().filter_map(|g| g["status"].as_str()).collect();
-    assert_eq!(statuses, ["pending", "pass"], "never pass before the job");
-    assert_eq!(gates[1]["required"], true);
-    assert_eq!(gates[1]["source"], "launchplane-verireel-prod-backup-gate");
-    assert_eq!(
-        gates[1]["evidence"]["database_dump_path"],
-        "/backups/backup-1/verireel.dump"
-    );
-    for gate in &gates {
-        lifecycle_records::check_host_rules("backup_gate", gate).expect("the host accepts it");
-    }
-    let runs = job_runs(&h.host);
-    assert_eq!(runs.len(), 1);
-    assert_eq!(runs[0][..3], ["verireel", "prod", "ver-prod-backup-gate"]);
-    assert!(runs[0][3].contains("pg_dump --format=custom"), "{runs:?}");
-    assert!(
-        runs[0][3].contains("\"$DATABASE_URL\""),
-        "the URL stays in the container"
-    );
-
-    // The same id again answers from its record: no second dump.
-    let again = h
-        .call(
-            "prod_backup_gate",
-            "prod",
-            json!({"backup_record_id": "backup-1"}),
-        )
-        .expect("gate");
-    assert_eq!(again.result["backup_status"], "pass");
-    assert_eq!(job_runs(&h.host).len(), 1);
-}
-
-#[test]
-fn a_failed_dump_is_recorded_as_a_failed_gate() {
-    let h = harness().with_host(gate_host().with_job("ver-prod-backup-gate", vec![failed_job()]));
-    let reply = h
-        .call(
-            "prod_backup_gate",
-            "prod",
-            json!({"backup_record_id": "backup-2"}),
-        )
-        .expect("answered");
-    assert_eq!(reply.result["backup_status"], "fail");
-    assert!(
-        reply.result["error_message"]
-            .as_str()
-            .is_some_and(|m| m.contains("boom")),
-        "{}",
-        reply.result
-    );
-    let gates = h.host.records("backup_gate");
-    assert_eq!(gates.last().expect("written")["status"], "fail");
-    assert!(
-        gates.last().expect("written")["evidence"]
-            .get("database_dump_path")
-            .is_none()
-    );
-}
-
-#[test]
-fn a_gate_without_a_backup_root_fails_closed_before_anything_is_written() {
-    let h = harness().with_host(FakeHost::new().with_target(lane_target("prod")));
-    let error = h
-        .call(
-            "prod_backup_gate",
-            "prod",
-            json!({"backup_record_id": "backup-3"}),
-        )
-        .expect_err("no root");
-    assert!(
-        matches!(&error, DriverError::PreconditionFailed(m) if m.contains("VERIREEL_BACKUP_ROOT")),
-        "{error:?}"
-    );
-    assert!(h.host.records("backup_gate").is_empty());
-    assert!(job_runs(&h.host).is_empty());
-}
-
-// ------------------------------------------------------------ promotion, rollback
-
-fn promotion_request() -> Value {
-    json!({"artifact_id": IMAGE, "source_git_ref": "abc1234", "backup_record_id": "backup-1",
-           "promotion_record_id": "promotion-1", "source_health_status": "success",
-           "rollout_timeout_seconds": 60})
-}
-
-#[test]
-fn a_promotion_requires_the_gate_and_keeps_the_callers_record_id() {
-    let base = adapt(
-        &harness(),
-        "prod_promotion",
-        "adapt-request",
-        promotion_request(),
-    )
-    .expect("mapped");
-    assert_eq!(base["backup_required"], true);
-    assert_eq!(base["backup_record_id"], "backup-1");
-    assert_eq!(base["promotion_record_id"], "promotion-1");
-    assert_eq!(base["from_instance"], "testing");
-    assert_eq!(base["to_instance"], "prod");
-    assert_eq!(base["health_timeout_seconds"], 60);
-    assert_eq!(base["wait"], true);
-
-    let payload = json!({"request": promotion_request(),
-        "result": {"promotion_record_id": "promotion-1", "deployment_record_id": "deployment-2",
-                   "backup_record_id": "backup-1", "promotion_status": "pass", "deployment_status": "pass",
-                   "destination_health_status": "pass", "target_name": "ver-prod-app", "target_type": "application"},
-        "records": {"promotion_record_id": "promotion-1", "deployment_record_id": "deployment-2"}});
-    let answer = adapt(&harness(), "prod_promotion", "adapt-result", payload).expect("adapted");
-    let r = &answer["result"];
-    assert_eq!(r["deploy_status"], "pass");
-    assert_eq!(r["rollout_status"], "pass");
-    assert_eq!(r["health_status"], "pass");
-    assert_eq!(r["backup_record_id"], "backup-1");
-    assert_eq!(answer["records"]["promotion_record_id"], "promotion-1");
-}
-
 fn rollback_host() -> FakeHost {
     FakeHost::new()
         .with_record("backup_gate", gate_record("backup-1", "pass"))
@@ -464,10 +277,6 @@ fn a_rollback_undoes_the_latest_promotion_from_its_gate() {
             json!({"promotion_record_id": "promotion-1", "backup_record_id": "backup-1", "snapshot_name": "other"}),
             "snapshot_name",
         ),
-        (
-            json!({"promotion_record_id": "promotion-1", "backup_record_id": "backup-1", "start_after_rollback": false}),
-            "start_after_rollback",
-        ),
     ];
     for (request, said) in refusals {
         let error =
@@ -485,13 +294,35 @@ fn a_rollback_undoes_the_latest_promotion_from_its_gate() {
     assert_eq!(answer["result"]["snapshot_name"], "backup-1");
     assert_eq!(answer["records"]["promotion_record_id"], "promotion-1");
     assert_eq!(answer["records"]["backup_record_id"], "backup-1");
+
+    // Asked not to start the app, the rollback does not wait for its health.
+    let mut quiet = json!({"promotion_record_id": "promotion-1", "backup_record_id": "backup-1"});
+    quiet["start_after_rollback"] = json!(false);
+    let base = adapt(&h, "prod_rollback", "adapt-request", quiet).expect("accepted");
+    assert_eq!(base["verify_health"], false, "{base}");
 }
 
 // ------------------------------------------------------------ previews
 
+fn preview_host() -> FakeHost {
+    FakeHost::new().with_preview_app(launchplane_sdk::prelude::PreviewApp {
+        name: "ver-preview-pr-7".into(),
+        domains: vec!["pr-7.preview.example.com".into()],
+        image_reference: IMAGE.into(),
+    })
+}
+
+fn preview_jobs(host: &FakeHost) -> Vec<Vec<String>> {
+    host.calls()
+        .into_iter()
+        .filter(|c| c.op == "run_preview_job")
+        .map(|c| c.args)
+        .collect()
+}
+
 #[test]
 fn preview_requests_map_onto_generic_webs_and_results_back() {
-    let h = harness();
+    let h = harness().with_host(preview_host());
     let refresh = json!({"anchor_pr_number": 7, "anchor_pr_url": "https://github.com/o/verireel/pull/7",
         "anchor_head_sha": "abc1234", "preview_slug": "pr-7", "image_reference": IMAGE,
         "preview_url": "https://pr-7.preview.example.com"});
@@ -508,9 +339,27 @@ fn preview_requests_map_onto_generic_webs_and_results_back() {
         "result": {"refresh_status": "pass", "application_name": "ver-preview-pr-7", "application_id": "ver-preview-pr-7",
                    "preview_url": "https://pr-7.preview.example.com"},
         "records": {"preview_id": "p", "generation_id": "g"}});
-    let answer = adapt(&h, "preview_refresh", "adapt-result", result).expect("adapted");
-    assert_eq!(answer["result"]["refresh_status"], "pass");
+    let answer = adapt(&h, "preview_refresh", "adapt-result", result.clone()).expect("adapted");
+    assert_eq!(answer["result"]["refresh_status"], "pass", "{answer}");
     assert_eq!(answer["records"]["transition"], "ready");
+    // The original's database jobs, on the preview application, in order.
+    assert_eq!(
+        preview_jobs(&h.host),
+        [
+            [
+                "verireel-testing",
+                "ver-preview-pr-7",
+                "ver-preview-pr-7-migrate",
+                "npx prisma migrate deploy --config prisma.config.ts"
+            ],
+            [
+                "verireel-testing",
+                "ver-preview-pr-7",
+                "ver-preview-pr-7-seed",
+                "node prisma/seed.mjs"
+            ]
+        ]
+    );
 
     let destroy = json!({"anchor_pr_number": 7, "preview_slug": "pr-7", "destroy_reason": "external_preview_cleanup_completed"});
     let base = adapt(&h, "preview_destroy", "adapt-request", destroy.clone()).expect("mapped");
