@@ -21,6 +21,8 @@ mod operating;
 mod operators;
 mod parity;
 mod previews;
+mod products;
+mod protected_artifacts;
 mod providers;
 mod registry;
 mod sandbox;

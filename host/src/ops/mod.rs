@@ -19,7 +19,7 @@
 //!   sweeps expired keys and old denial audit rows in the background.
 //! * The host routes, one file each: [`evidence`], [`grants`], [`profiles`],
 //!   [`onboarding`], [`product_config`], [`live_target`], [`reads`],
-//!   [`secrets`], [`catalogue`], [`previews`] (desired state, lifecycle
+//!   [`secrets`], [`catalogue`], [`products`] (product read models), [`protected_artifacts`], [`previews`] (desired state, lifecycle
 //!   plan and cleanup, PR feedback).
 //! * [`throttle`]: per-client limits on refused (401/403) requests.
 //! * [`readiness`]: whether this host can serve now (`GET /v1/ready`).
@@ -43,10 +43,13 @@ pub mod onboarding;
 mod one_tx;
 pub mod previews;
 pub mod product_config;
+pub mod products;
 pub mod profiles;
+pub mod protected_artifacts;
 pub mod readiness;
 pub mod reads;
 pub mod secrets;
+pub mod service_runtime;
 pub mod throttle;
 
 use std::sync::{Arc, RwLock};
@@ -99,6 +102,8 @@ pub struct Service {
     /// The host's `LAUNCHPLANE_PREVIEW_BASE_URL`: previews' URLs derive
     /// from it when their context's runtime settings name none.
     pub preview_base_url: Option<String>,
+    /// What `GET /v1/service/runtime` shows of this host's start.
+    pub runtime_facts: Arc<service_runtime::RuntimeFacts>,
 }
 
 impl Service {
@@ -121,6 +126,7 @@ impl Service {
                 throttle::DEFAULT_DENIED_WINDOW,
             )),
             preview_base_url: None,
+            runtime_facts: Arc::default(),
         }
     }
 
