@@ -144,19 +144,7 @@ impl Builder<'_> {
     }
 
     async fn list(&self, kind: &str, context: &str) -> Result<Vec<Value>, ApiError> {
-        let query = RecordQuery {
-            context: Some(context.to_string()),
-            limit: 1000,
-            ..Default::default()
-        };
-        Ok(self
-            .store
-            .list_records(kind, &query)
-            .await
-            .map_err(ApiError::internal)?
-            .into_iter()
-            .map(|r| r.document)
-            .collect())
+        super::products::activity::documents(self.store, kind, context, None, 1000).await
     }
 
     /// Inventory now and within the window, release tuples and recent

@@ -62,7 +62,9 @@ impl Event<'_> {
     }
 }
 
-async fn documents(
+/// The documents of `kind` in `context` (and `instance`), newest first,
+/// at most `limit`.
+pub async fn documents(
     store: &Store,
     kind: &str,
     context: &str,

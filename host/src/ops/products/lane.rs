@@ -150,19 +150,12 @@ async fn latest(
     context: &str,
     instance: &str,
 ) -> Result<Option<Value>, ApiError> {
-    let query = RecordQuery {
-        context: Some(context.to_string()),
-        instance: Some(instance.to_string()),
-        limit: 1,
-        ..Default::default()
-    };
-    Ok(store
-        .list_records(kind, &query)
-        .await
-        .map_err(ApiError::internal)?
-        .into_iter()
-        .next()
-        .map(|r| r.document))
+    Ok(
+        super::activity::documents(store, kind, context, Some(instance), 1)
+            .await?
+            .into_iter()
+            .next(),
+    )
 }
 
 async fn document(store: &Store, kind: &str, id: &str) -> Result<Option<Value>, ApiError> {

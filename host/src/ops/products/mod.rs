@@ -22,7 +22,7 @@ use super::input::check_path_id;
 use super::{Call, Reply, Service};
 use crate::error::ApiError;
 use crate::records::RecordQuery;
-use crate::records::models::product_profile::ProductProfile;
+use crate::records::models::product_profile::{ProductLaneProfile, ProductProfile};
 use crate::registry::DriverDescriptor;
 
 const ACTION: &str = "product_environment.read";
@@ -42,6 +42,22 @@ impl Service {
             .driver(&profile.driver_id)
             .map(|d| d.descriptor.clone());
         Ok((profile, driver))
+    }
+
+    /// The product, its driver and its lane `environment`, authorized on
+    /// the lane's context (unknown product or lane: 404 first).
+    async fn product_lane(
+        &self,
+        call: &Call,
+        product: &str,
+        environment: &str,
+    ) -> Result<(ProductProfile, Option<DriverDescriptor>, ProductLaneProfile), ApiError> {
+        let (profile, driver) = self.product_and_driver(product).await?;
+        check_path_id("environment", environment)?;
+        let lane = views::find_lane(&profile, environment)?.clone();
+        self.authorize(call, ACTION, &profile.product, &lane.context, "")
+            .await?;
+        Ok((profile, driver, lane))
     }
 
     /// `GET /v1/products`: every product's overview, by product.
@@ -152,14 +168,10 @@ impl Service {
         product: &str,
         environment: &str,
     ) -> Result<Reply, ApiError> {
-        let (profile, driver) = self.product_and_driver(product).await?;
-        check_path_id("environment", environment)?;
-        let lane = views::find_lane(&profile, environment)?;
-        self.authorize(call, ACTION, &profile.product, &lane.context, "")
-            .await?;
+        let (profile, driver, lane) = self.product_lane(call, product, environment).await?;
         let allowed = self.grants_of(call).await?;
         let detail =
-            views::environment_detail(&self.store, &profile, driver.as_ref(), lane, &allowed)
+            views::environment_detail(&self.store, &profile, driver.as_ref(), &lane, &allowed)
                 .await?;
         Ok(Reply::ok(&call.trace_id, json!({"environment": detail})))
     }
@@ -171,12 +183,8 @@ impl Service {
         product: &str,
         environment: &str,
     ) -> Result<Reply, ApiError> {
-        let (profile, driver) = self.product_and_driver(product).await?;
-        check_path_id("environment", environment)?;
-        let lane = views::find_lane(&profile, environment)?;
-        self.authorize(call, ACTION, &profile.product, &lane.context, "")
-            .await?;
-        let status = views::config_status(&self.store, &profile, driver.as_ref(), lane).await?;
+        let (profile, driver, lane) = self.product_lane(call, product, environment).await?;
+        let status = views::config_status(&self.store, &profile, driver.as_ref(), &lane).await?;
         Ok(Reply::ok(&call.trace_id, json!({"config_status": status})))
     }
 }

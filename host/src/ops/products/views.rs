@@ -223,6 +223,19 @@ fn applies(context: &str, instance: &str, lane: &ProductLaneProfile) -> bool {
         || (context == lane.context && (instance.is_empty() || instance == lane.instance))
 }
 
+/// Where a missing entry was expected: its own scope, or the lane's.
+fn missing_scope<'a>(
+    context: &'a str,
+    instance: &'a str,
+    lane: &'a ProductLaneProfile,
+) -> (&'a str, &'a str) {
+    match (context.is_empty(), instance.is_empty()) {
+        (true, _) => (&lane.context, instance),
+        (false, true) => (context, &lane.instance),
+        (false, false) => (context, instance),
+    }
+}
+
 /// `GET /v1/products/{product}/environments/{environment}/config-status`:
 /// each expected runtime key and managed secret binding of the profile
 /// that concerns the lane, `configured`, `missing` or `disabled`, by the
@@ -254,8 +267,7 @@ pub async fn config_status(
             }
             None => {
                 freshness.push("missing");
-                let context = if req.context.is_empty() { &lane.context } else { &req.context };
-                let instance = if req.instance.is_empty() && !req.context.is_empty() { &lane.instance } else { &req.instance };
+                let (context, instance) = missing_scope(&req.context, &req.instance, lane);
                 json!({"key": req.key, "status": "missing", "context": context, "instance": instance, "source_label": "", "updated_at": "", "trust_state": "missing"})
             }
         });
@@ -279,8 +291,7 @@ pub async fn config_status(
             }
             None => {
                 freshness.push("missing");
-                let context = if req.context.is_empty() { &lane.context } else { &req.context };
-                let instance = if req.instance.is_empty() && !req.context.is_empty() { &lane.instance } else { &req.instance };
+                let (context, instance) = missing_scope(&req.context, &req.instance, lane);
                 json!({"binding_key": req.binding_key, "status": "missing", "integration": req.integration, "context": context, "instance": instance, "updated_at": "", "trust_state": "missing"})
             }
         });
