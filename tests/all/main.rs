@@ -22,6 +22,8 @@ mod operating;
 mod operators;
 mod parity;
 mod previews;
+mod products;
+mod protected_artifacts;
 mod providers;
 mod registry;
 mod replicas;

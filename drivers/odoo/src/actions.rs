@@ -100,7 +100,9 @@ fn previews_and_promotion() -> Vec<Action> {
     vec![
         Action::post("preview_apply_inputs", "preview-apply-inputs")
             .label("Resolve preview apply inputs")
-            .description("Resolve Launchplane-owned Odoo preview runtime and provider dry-run inputs.")
+            .description(
+                "Resolve Launchplane-owned Odoo preview runtime and provider dry-run inputs.",
+            )
             .safety(Safety::Read)
             .scope(Scope::Preview)
             .authz("odoo_preview_apply_inputs.read")
@@ -125,7 +127,9 @@ fn previews_and_promotion() -> Vec<Action> {
             .handler(crate::backup_gate::prod_backup_gate),
         Action::post("prod_promotion", "prod-promotion")
             .label("Promote testing to prod")
-            .description("Promote a stored testing artifact to prod after backup-gate evidence passes.")
+            .description(
+                "Promote a stored testing artifact to prod after backup-gate evidence passes.",
+            )
             .safety(Safety::Mutation)
             .scope(Scope::Instance)
             .authz("odoo_prod_promotion.execute")
@@ -133,7 +137,9 @@ fn previews_and_promotion() -> Vec<Action> {
             .runs_base::<ProdPromotionRequest, ProdPromotionResult>("prod_promotion"),
         Action::post("prod_rollback", "prod-rollback")
             .label("Roll back prod")
-            .description("Roll prod back to an explicit stored artifact and record health evidence.")
+            .description(
+                "Roll prod back to an explicit stored artifact and record health evidence.",
+            )
             .safety(Safety::Destructive)
             .scope(Scope::Instance)
             .authz("odoo_prod_rollback.execute")

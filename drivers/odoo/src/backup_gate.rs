@@ -163,7 +163,9 @@ fn existing(
     if stored.status == ReleaseStatus::Pass {
         fill_paths(&mut result, &stored.evidence);
         result.backup_status = PassFail::Pass;
-        return Ok(Some(Reply::new(result).record("backup_record_id", record_id)));
+        return Ok(Some(
+            Reply::new(result).record("backup_record_id", record_id),
+        ));
     }
     // A gate record is evidence: a failed capture stays failed, so a
     // new capture needs a new id.

@@ -78,7 +78,8 @@ pub(crate) fn gate_refusal(
             "backup gate `{backup_record_id}` does not exist"
         )));
     };
-    if gate.context.trim() != context.trim() || normalized(&gate.instance) != normalized(to_instance)
+    if gate.context.trim() != context.trim()
+        || normalized(&gate.instance) != normalized(to_instance)
     {
         return Ok(Some(format!(
             "backup gate `{backup_record_id}` is of lane {}/{}, not {context}/{to_instance}",

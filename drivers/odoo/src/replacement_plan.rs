@@ -105,7 +105,11 @@ fn current_target(
         source_type: String::new(),
         compose_path: String::new(),
         compose_file_sha256: String::new(),
-        domain_hosts: target.domains.iter().map(|d| prelaunch::domain(d)).collect(),
+        domain_hosts: target
+            .domains
+            .iter()
+            .map(|d| prelaunch::domain(d))
+            .collect(),
         latest_deployment_status: String::new(),
         latest_deployment_id: inventory
             .map(|i| i.deployment_record_id.clone())

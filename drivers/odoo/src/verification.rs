@@ -118,11 +118,16 @@ pub fn verify(ctx: &Ctx<'_>, payload: DeployHookPayload) -> Result<VerifyAnswer,
     };
     let mut problems = Vec::new();
     if checks.canonical {
-        let passed = [format!("rel=\"canonical\" href=\"{base}"), format!("rel='canonical' href='{base}")]
-            .into_iter()
-            .any(|marker| probe(vec![base.clone()], marker).is_ok_and(|r| r.status == "pass"));
+        let passed = [
+            format!("rel=\"canonical\" href=\"{base}"),
+            format!("rel='canonical' href='{base}"),
+        ]
+        .into_iter()
+        .any(|marker| probe(vec![base.clone()], marker).is_ok_and(|r| r.status == "pass"));
         if !passed {
-            problems.push(format!("the page at {base} does not advertise {base} as canonical"));
+            problems.push(format!(
+                "the page at {base} does not advertise {base} as canonical"
+            ));
         }
     }
     if checks.logo {

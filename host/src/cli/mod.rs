@@ -8,6 +8,7 @@ mod environments;
 pub mod exit;
 mod lanes;
 mod operators;
+mod products;
 mod secrets;
 mod serve;
 
@@ -69,6 +70,23 @@ enum Command {
     Lanes {
         #[command(subcommand)]
         command: lanes::LanesCommand,
+    },
+    /// A running service's own runtime: policy digests, storage, drivers.
+    Service {
+        #[command(subcommand)]
+        command: products::ServiceCommand,
+    },
+    /// Artifacts of a running service: the protected set a registry
+    /// cleanup must keep.
+    Artifacts {
+        #[command(subcommand)]
+        command: products::ArtifactsCommand,
+    },
+    /// Product read models of a running service: products, lanes,
+    /// activity, configuration status.
+    Products {
+        #[command(subcommand)]
+        command: products::ProductsCommand,
     },
     /// Managed secrets: write values, list and show metadata.
     Secrets {
@@ -478,6 +496,9 @@ async fn execute(command: Command) -> anyhow::Result<()> {
         }
         Command::Operators { command } => operators::run(command).await,
         Command::Secrets { command } => secrets::run(command).await,
+        Command::Products { command } => products::run(command).await,
+        Command::Artifacts { command } => products::run_artifacts(command).await,
+        Command::Service { command } => products::run_service(command).await,
         Command::Environments { command } => environments::run(command).await,
         Command::Lanes { command } => lanes::run(command).await,
         Command::Migrate { database_url } => {

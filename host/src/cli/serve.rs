@@ -143,10 +143,12 @@ pub async fn build_state(config: &ServeConfig) -> anyhow::Result<Service> {
     );
     let registry = Registry::load(&config.registry, &runtime).await?;
     let store = Store::open(&config.database_url).await?;
-    if let Some((policy, source)) = bootstrap_policy_from_env(|name| std::env::var(name).ok())?
-        && bootstrap_policy(&store, &policy, &source).await?
-    {
-        tracing::info!(%source, sha256 = %policy.sha256(), "bootstrap authorization policy written");
+    let mut bootstrap_sha256 = String::new();
+    if let Some((policy, source)) = bootstrap_policy_from_env(|name| std::env::var(name).ok())? {
+        bootstrap_sha256 = policy.sha256();
+        if bootstrap_policy(&store, &policy, &source).await? {
+            tracing::info!(%source, sha256 = %bootstrap_sha256, "bootstrap authorization policy written");
+        }
     }
     let master_key = crate::secrets::MasterKey::from_env().map(Arc::new);
     if master_key.is_some() {
@@ -185,6 +187,13 @@ pub async fn build_state(config: &ServeConfig) -> anyhow::Result<Service> {
     let mut state = Service::new(registry, store, Arc::new(authenticator));
     state.body_limit = config.body_limit;
     state.lease_ms = i64::try_from(config.lease.as_millis()).unwrap_or(i64::MAX);
+    state.runtime_facts = Arc::new(crate::ops::service_runtime::RuntimeFacts {
+        service_audience: config.oidc.audience.clone(),
+        docker_image_reference: std::env::var(crate::ops::service_runtime::IMAGE_REFERENCE_ENV)
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default(),
+        bootstrap_authz_policy_sha256: bootstrap_sha256,
+    });
     state.master_key = master_key;
     if let Some(provider) = provider {
         state.set_provider(provider);

@@ -19,6 +19,7 @@ mod humans;
 mod layer;
 mod openapi;
 mod previews;
+mod products;
 mod reads;
 pub mod render;
 pub mod server;
@@ -146,6 +147,23 @@ fn build(service: Service, extra: Router<Service>, metrics: bool) -> Router {
             get(reads::recent_operations),
         )
         .route("/v1/operations/{operation_id}", get(reads::operation))
+        .route("/v1/artifacts/protected", get(products::protected))
+        .route("/v1/service/runtime", get(products::service_runtime))
+        .route("/v1/products", get(products::list))
+        .route("/v1/products/{product}", get(products::show))
+        .route("/v1/products/{product}/activity", get(products::activity))
+        .route(
+            "/v1/products/{product}/environments",
+            get(products::environments),
+        )
+        .route(
+            "/v1/products/{product}/environments/{environment}",
+            get(products::environment),
+        )
+        .route(
+            "/v1/products/{product}/environments/{environment}/config-status",
+            get(products::config_status),
+        )
         .merge(extra)
         .route_layer(middleware::from_fn(layer::record_route))
         .method_not_allowed_fallback(method_not_allowed)

@@ -381,6 +381,62 @@ const CORE_ROUTES: &[(&str, &str, &str, &str, &str)] = &[
         "",
         "An async operation (authorized with its action)",
     ),
+    (
+        "get",
+        "/v1/service/runtime",
+        "service.runtime",
+        "launchplane_service.read",
+        "This host's policy digests, audience, storage, image and drivers",
+    ),
+    (
+        "get",
+        "/v1/artifacts/protected",
+        "artifacts.protected",
+        "artifact_protection.read",
+        "Artifacts a registry cleanup must keep (query `product`, `context`, `retention_days`)",
+    ),
+    (
+        "get",
+        "/v1/products",
+        "products.list",
+        "product_environment.read",
+        "Every product's overview with its lanes",
+    ),
+    (
+        "get",
+        "/v1/products/{product}",
+        "products.show",
+        "product_environment.read",
+        "A product's overview with its lanes, previews and actions",
+    ),
+    (
+        "get",
+        "/v1/products/{product}/activity",
+        "products.activity",
+        "product_environment.read",
+        "A product's recent activity (query `limit`, 1-500)",
+    ),
+    (
+        "get",
+        "/v1/products/{product}/environments",
+        "products.environments",
+        "product_environment.read",
+        "A product's lane summaries",
+    ),
+    (
+        "get",
+        "/v1/products/{product}/environments/{environment}",
+        "products.environment",
+        "product_environment.read",
+        "One lane of a product, values redacted",
+    ),
+    (
+        "get",
+        "/v1/products/{product}/environments/{environment}/config-status",
+        "products.config_status",
+        "product_environment.read",
+        "A lane's expected configuration: configured, missing or disabled",
+    ),
 ];
 
 fn core_paths() -> Map<String, Value> {

@@ -181,6 +181,22 @@ impl Service {
             .await
     }
 
+    /// The caller's grants as a predicate on (action, product, context),
+    /// for read models that show which actions the caller may take.
+    /// Nothing is audited: these are questions, not requests.
+    pub async fn grants_of<'a>(
+        &self,
+        call: &'a Call,
+    ) -> Result<Box<dyn Fn(&str, &str, &str) -> bool + Send + Sync + 'a>, ApiError> {
+        let active = self.active_policy().await?;
+        Ok(Box::new(
+            move |action: &str, product: &str, context: &str| {
+                let request = AuthzRequest::new(action, product, context);
+                decide(call, active.as_deref(), &request).0
+            },
+        ))
+    }
+
     /// Allows the request when any of `actions` is granted (the original's
     /// fallback grants, such as PR feedback's); a denial is audited and
     /// answered for the first action.

@@ -19,7 +19,7 @@
 //!   sweeps expired keys and old denial audit rows in the background.
 //! * The host routes, one file each: [`evidence`], [`grants`], [`profiles`],
 //!   [`onboarding`], [`product_config`], [`live_target`], [`reads`],
-//!   [`secrets`], [`catalogue`], [`previews`] (desired state, lifecycle
+//!   [`secrets`], [`catalogue`], [`products`] (product read models), [`protected_artifacts`], [`previews`] (desired state, lifecycle
 //!   plan and cleanup, PR feedback).
 //! * [`humans`]: GitHub sign-in, sessions and their CSRF check;
 //!   the github-humans grants route is in [`grants`].
@@ -46,10 +46,13 @@ pub mod onboarding;
 mod one_tx;
 pub mod previews;
 pub mod product_config;
+pub mod products;
 pub mod profiles;
+pub mod protected_artifacts;
 pub mod readiness;
 pub mod reads;
 pub mod secrets;
+pub mod service_runtime;
 pub mod throttle;
 
 use std::sync::{Arc, RwLock};
@@ -105,6 +108,8 @@ pub struct Service {
     /// GitHub sign-in for humans and their sessions; `None` when not
     /// configured (the session routes then answer 503/401).
     pub humans: Option<Arc<crate::auth::human::HumanAuth>>,
+    /// What `GET /v1/service/runtime` shows of this host's start.
+    pub runtime_facts: Arc<service_runtime::RuntimeFacts>,
 }
 
 impl Service {
@@ -128,6 +133,7 @@ impl Service {
             )),
             preview_base_url: None,
             humans: None,
+            runtime_facts: Arc::default(),
         }
     }
 

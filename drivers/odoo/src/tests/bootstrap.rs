@@ -433,7 +433,8 @@ fn verify(h: &Harness, request: Value) -> Value {
     });
     let payload = json!({"hook": "verify", "action": "stable_deploy", "product": "odoo", "context": "cm",
                          "instance": "testing", "target_name": "cm-testing", "health_timeout_seconds": 5});
-    serde_json::from_str(&hook(h, &invocation, "verify", &payload).expect("answered")).expect("json")
+    serde_json::from_str(&hook(h, &invocation, "verify", &payload).expect("answered"))
+        .expect("json")
 }
 
 #[test]
@@ -457,17 +458,25 @@ fn verify_checks_the_canonical_url_and_logo_a_rebuild_asks_for() {
     let h = harness().with_host(site("https://cm-preview.example.com"));
     let answer = verify(&h, bootstrap("testing", "x"));
     assert_eq!(answer["verified"], false, "{answer}");
-    assert!(answer["reason"].as_str().unwrap_or_default().contains("canonical"));
-    let h = harness().with_host(
-        host(profile("odoo_stable_bootstrap", &[])).with_page(
-            BASE,
-            200,
-            &format!("<link rel='canonical' href='{BASE}'/>"),
-        ),
+    assert!(
+        answer["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("canonical")
     );
+    let h = harness().with_host(host(profile("odoo_stable_bootstrap", &[])).with_page(
+        BASE,
+        200,
+        &format!("<link rel='canonical' href='{BASE}'/>"),
+    ));
     let answer = verify(&h, bootstrap("testing", "x"));
     assert_eq!(answer["verified"], false, "{answer}");
-    assert!(answer["reason"].as_str().unwrap_or_default().contains("logo"));
+    assert!(
+        answer["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("logo")
+    );
 
     // Nothing asked, nothing probed.
     let mut quiet = bootstrap("testing", "x");

@@ -520,7 +520,10 @@ fn a_failed_promotion_that_was_recorded_answers_a_failed_promotion() {
         &h,
         "prod_promotion",
         "adapt-result",
-        failure(request.clone(), json!({"promotion_record_id": "promotion-1"})),
+        failure(
+            request.clone(),
+            json!({"promotion_record_id": "promotion-1"}),
+        ),
     )
     .expect("answered");
     let r = &answer["result"];
@@ -581,8 +584,9 @@ fn a_failed_rollback_that_deployed_answers_a_failed_rollback() {
     assert_eq!(r["error_message"], "deploy failed: provider down");
 
     // A rollback that got no further than its plan stays the failure.
-    let h = harness()
-        .with_host(FakeHost::new().with_record("promotion", failed_promotion("promotion-1", "pass")));
+    let h = harness().with_host(
+        FakeHost::new().with_record("promotion", failed_promotion("promotion-1", "pass")),
+    );
     let answer = adapt(
         &h,
         "prod_rollback",
