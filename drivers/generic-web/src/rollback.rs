@@ -13,8 +13,8 @@ use crate::profile::load_profile;
 use crate::records::ProductProfile;
 use crate::records::{
     self, ArtifactIdentityRef, BackupGateEvidence, BackupGateRecord, DeploymentExt,
-    DeploymentRecord, EnvironmentInventory, HealthcheckEvidence, PromotionRecord,
-    RollbackExecutionEvidence, deployment_record_id, inventory_id,
+    DeploymentRecord, EnvironmentInventory, HealthcheckEvidence, RollbackExecutionEvidence,
+    deployment_record_id, inventory_id,
 };
 use crate::stable::{lane_context, product_of, record_failure, with_note, write_then};
 
@@ -441,21 +441,6 @@ pub fn prod_rollback_plan(
         .replayable_unless(blocked))
 }
 
-/// The latest promotion into the lane, if any.
-fn latest_promotion(
-    ctx: &Ctx<'_>,
-    context: &str,
-    instance: &str,
-) -> Result<Option<PromotionRecord>, DriverError> {
-    for value in records::list(ctx, "promotion", Some(context), None, 20)? {
-        let promotion: PromotionRecord = records::parse("promotion", value)?;
-        if promotion.to_instance == instance {
-            return Ok(Some(promotion));
-        }
-    }
-    Ok(None)
-}
-
 /// `prod-rollback`: build and record the plan, then, when it is ready,
 /// deploy the planned artifact to the lane and record it.
 ///
@@ -533,7 +518,7 @@ pub fn prod_rollback(
 
     // Annotate the latest promotion into the lane before the deployment is
     // written: the deployment's inventory rebuild must come last.
-    let annotated = match latest_promotion(ctx, &plan.context, &plan.instance) {
+    let annotated = match records::latest_promotion(ctx, &plan.context, &plan.instance) {
         Ok(Some(mut promotion)) => {
             let mut detail = format!(
                 "rolled back to `{}` (deployment {}) by deployment {}",

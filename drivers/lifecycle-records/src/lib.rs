@@ -209,6 +209,22 @@ pub fn list(
     Ok(ctx.host().record_list(kind, &query)?)
 }
 
+/// The latest promotion into `context`/`instance` (among the context's 20
+/// newest promotions), if any: the one a rollback undoes or annotates.
+pub fn latest_promotion(
+    ctx: &Ctx<'_>,
+    context: &str,
+    instance: &str,
+) -> Result<Option<PromotionRecord>, DriverError> {
+    for value in list(ctx, "promotion", Some(context), None, 20)? {
+        let promotion: PromotionRecord = parse("promotion", value)?;
+        if promotion.to_instance == instance {
+            return Ok(Some(promotion));
+        }
+    }
+    Ok(None)
+}
+
 /// Seconds from `then` to `now` (RFC 3339, UTC), or `None` when either
 /// does not read as a timestamp. A gate from the future counts as fresh.
 pub fn age_seconds(then: &str, now: &str) -> Option<i64> {

@@ -65,7 +65,7 @@ pub fn recorded_rollback(
     };
     let context = normalized(payload.request["context"].as_str().unwrap_or_default());
     let instance = normalized(payload.base_request["instance"].as_str().unwrap_or("prod"));
-    let Some(promotion) = latest_promotion(ctx, &context, &instance)? else {
+    let Some(promotion) = records::latest_promotion(ctx, &context, &instance)? else {
         return Ok(None);
     };
     let rollback = &promotion.rollback;
@@ -97,22 +97,6 @@ pub fn recorded_rollback(
         "error_message": error.message,
     });
     Ok(Some(rebuilt(payload, result)))
-}
-
-/// The latest promotion into `context`/`instance` (the one a rollback
-/// annotates).
-fn latest_promotion(
-    ctx: &Ctx<'_>,
-    context: &str,
-    instance: &str,
-) -> Result<Option<PromotionRecord>, DriverError> {
-    for value in records::list(ctx, "promotion", Some(context), None, 20)? {
-        let promotion: PromotionRecord = records::parse("promotion", value)?;
-        if promotion.to_instance == instance {
-            return Ok(Some(promotion));
-        }
-    }
-    Ok(None)
 }
 
 /// `payload` as if the base action had answered `result`, with the
